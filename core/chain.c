@@ -1,0 +1,305 @@
+/* Parsing the chain an origin sends, in wire order, with precise errors. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct oa_chain {
+	gnutls_x509_crt_t *certs;
+	size_t n;
+	size_t cap;
+};
+
+static const char pem_begin[] = "-----BEGIN ";
+static const char pem_end[] = "-----END ";
+static const char cert_label[] = "CERTIFICATE-----";
+
+static int chain_new(oa_chain **out)
+{
+	oa_chain *chain = calloc(1, sizeof(*chain));
+
+	if (chain == NULL) {
+		return -ENOMEM;
+	}
+	*out = chain;
+	return 0;
+}
+
+static int chain_append(oa_chain *chain, gnutls_x509_crt_t crt)
+{
+	if (chain->n == chain->cap) {
+		size_t cap = chain->cap == 0 ? 4 : chain->cap * 2;
+		gnutls_x509_crt_t *certs = realloc(chain->certs, cap * sizeof(*certs));
+
+		if (certs == NULL) {
+			return -ENOMEM;
+		}
+		chain->certs = certs;
+		chain->cap = cap;
+	}
+	chain->certs[chain->n] = crt;
+	chain->n++;
+	return 0;
+}
+
+/* Line number (1-based) of offset off in data. */
+static size_t line_of(const char *data, size_t off)
+{
+	size_t line = 1;
+
+	for (size_t i = 0; i < off; i++) {
+		if (data[i] == '\n') {
+			line++;
+		}
+	}
+	return line;
+}
+
+static const char *find(const char *hay, size_t len, const char *needle)
+{
+	return memmem(hay, len, needle, strlen(needle));
+}
+
+static int not_pem_error(const unsigned char *data, size_t len, const char *label,
+			 oa_error *err)
+{
+	size_t text = 0;
+
+	if (len == 0) {
+		return oa_error_set(err, -EBADMSG, "%s: file is empty, expected PEM certificates",
+				    label);
+	}
+	/* DER certificates start with a SEQUENCE tag and a long-form length. */
+	if (len > 4 && data[0] == 0x30 && (data[1] == 0x82 || data[1] == 0x81 || data[1] == 0x83)) {
+		return oa_error_set(err, -EBADMSG,
+				    "%s: looks like DER (binary), expected PEM; convert it with: "
+				    "openssl x509 -inform der -in %s -out %s.pem",
+				    label, label, label);
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == '\n' || data[i] == '\r' || data[i] == '\t' ||
+		    (data[i] >= 0x20 && data[i] < 0x7f)) {
+			text++;
+		}
+	}
+	if (text < len) {
+		return oa_error_set(err, -EBADMSG,
+				    "%s: binary data with no \"-----BEGIN CERTIFICATE-----\" block",
+				    label);
+	}
+	return oa_error_set(err, -EBADMSG, "%s: no \"-----BEGIN CERTIFICATE-----\" block found",
+			    label);
+}
+
+int oa_chain_from_pem(const void *data, size_t len, const char *label, oa_chain **out,
+		      oa_error *err)
+{
+	const char *p = data;
+	const char *end = p + len;
+	oa_chain *chain = NULL;
+	int rc = chain_new(&chain);
+
+	if (rc < 0) {
+		return oa_error_set(err, rc, "%s: out of memory", label);
+	}
+	for (;;) {
+		const char *begin = find(p, (size_t)(end - p), pem_begin);
+
+		if (begin == NULL) {
+			break;
+		}
+		const char *type = begin + strlen(pem_begin);
+		size_t left = (size_t)(end - type);
+		const char *stop = find(type, left, pem_end);
+		size_t line = line_of(data, (size_t)(begin - (const char *)data));
+
+		if (stop == NULL) {
+			rc = oa_error_set(err, -EBADMSG,
+					  "%s: line %zu: PEM block has no \"-----END\" line (truncated "
+					  "file?)",
+					  label, line);
+			goto fail;
+		}
+		const char *after = stop + strlen(pem_end);
+		const char *close = find(after, (size_t)(end - after), "-----");
+		if (close == NULL) {
+			rc = oa_error_set(err, -EBADMSG, "%s: line %zu: PEM END line is truncated",
+					  label, line_of(data, (size_t)(stop - (const char *)data)));
+			goto fail;
+		}
+		close += 5;
+		bool is_cert = left >= strlen(cert_label) &&
+			       memcmp(type, cert_label, strlen(cert_label)) == 0;
+		/* Keys and other blocks in a combined file are not sent on the wire. */
+		if (is_cert) {
+			gnutls_x509_crt_t crt;
+			gnutls_datum_t block = {(unsigned char *)begin, (unsigned)(close - begin)};
+
+			if (chain->n >= OA_CHAIN_MAX_CERTS) {
+				rc = oa_error_set(err, -EBADMSG,
+						  "%s: more than %d certificates", label,
+						  OA_CHAIN_MAX_CERTS);
+				goto fail;
+			}
+			if (gnutls_x509_crt_init(&crt) < 0) {
+				rc = oa_error_set(err, -ENOMEM, "%s: out of memory", label);
+				goto fail;
+			}
+			int grc = gnutls_x509_crt_import(crt, &block, GNUTLS_X509_FMT_PEM);
+			if (grc < 0) {
+				gnutls_x509_crt_deinit(crt);
+				rc = oa_error_set(err, -EBADMSG,
+						  "%s: line %zu: certificate #%zu cannot be decoded: %s",
+						  label, line, chain->n + 1, gnutls_strerror(grc));
+				goto fail;
+			}
+			if (chain_append(chain, crt) < 0) {
+				gnutls_x509_crt_deinit(crt);
+				rc = oa_error_set(err, -ENOMEM, "%s: out of memory", label);
+				goto fail;
+			}
+		}
+		p = close;
+	}
+	if (chain->n == 0) {
+		rc = not_pem_error(data, len, label, err);
+		goto fail;
+	}
+	*out = chain;
+	return 0;
+
+fail:
+	oa_chain_destroy(chain);
+	return rc;
+}
+
+int oa__read_file(const char *path, gnutls_datum_t *data, oa_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	size_t cap = 0;
+	int rc = 0;
+
+	if (f == NULL) {
+		int e = errno;
+		return oa_error_set(err, -e, "%s: %s", path, strerror(e));
+	}
+	for (;;) {
+		if (len == cap) {
+			size_t ncap = cap == 0 ? 16384 : cap * 2;
+			unsigned char *nbuf;
+
+			/* Certificate files and bundles are small; refuse anything huge. */
+			if (ncap > (64u << 20)) {
+				rc = oa_error_set(err, -EFBIG, "%s: file is larger than 64 MiB", path);
+				goto out;
+			}
+			nbuf = realloc(buf, ncap + 1);
+			if (nbuf == NULL) {
+				rc = oa_error_set(err, -ENOMEM, "%s: out of memory", path);
+				goto out;
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		size_t got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0) {
+			if (ferror(f)) {
+				int e = errno;
+				rc = oa_error_set(err, -EIO, "%s: read error: %s", path, strerror(e));
+				goto out;
+			}
+			break;
+		}
+	}
+	buf[len] = '\0';
+	data->data = buf;
+	data->size = (unsigned)len;
+	buf = NULL;
+out:
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+int oa_chain_load_file(const char *path, oa_chain **out, oa_error *err)
+{
+	gnutls_datum_t data;
+	int rc = oa__read_file(path, &data, err);
+
+	if (rc < 0) {
+		return rc;
+	}
+	rc = oa_chain_from_pem(data.data, data.size, path, out, err);
+	free(data.data);
+	return rc;
+}
+
+int oa_chain_from_der(const gnutls_datum_t *certs, size_t n, oa_chain **out, oa_error *err)
+{
+	oa_chain *chain = NULL;
+	int rc;
+
+	if (n == 0) {
+		return oa_error_set(err, -EBADMSG, "the server sent no certificate");
+	}
+	if (n > OA_CHAIN_MAX_CERTS) {
+		return oa_error_set(err, -EBADMSG, "the server sent more than %d certificates",
+				    OA_CHAIN_MAX_CERTS);
+	}
+	rc = chain_new(&chain);
+	if (rc < 0) {
+		return oa_error_set(err, rc, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		gnutls_x509_crt_t crt;
+
+		if (gnutls_x509_crt_init(&crt) < 0) {
+			rc = oa_error_set(err, -ENOMEM, "out of memory");
+			goto fail;
+		}
+		int grc = gnutls_x509_crt_import(crt, &certs[i], GNUTLS_X509_FMT_DER);
+		if (grc < 0) {
+			gnutls_x509_crt_deinit(crt);
+			rc = oa_error_set(err, -EBADMSG, "certificate #%zu cannot be decoded: %s",
+					  i + 1, gnutls_strerror(grc));
+			goto fail;
+		}
+		if (chain_append(chain, crt) < 0) {
+			gnutls_x509_crt_deinit(crt);
+			rc = oa_error_set(err, -ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	*out = chain;
+	return 0;
+fail:
+	oa_chain_destroy(chain);
+	return rc;
+}
+
+size_t oa_chain_length(const oa_chain *chain)
+{
+	return chain->n;
+}
+
+gnutls_x509_crt_t oa_chain_get(const oa_chain *chain, size_t i)
+{
+	return i < chain->n ? chain->certs[i] : NULL;
+}
+
+void oa_chain_destroy(oa_chain *chain)
+{
+	if (chain == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < chain->n; i++) {
+		gnutls_x509_crt_deinit(chain->certs[i]);
+	}
+	free(chain->certs);
+	free(chain);
+}

@@ -1,0 +1,90 @@
+/* Declarations shared between the core's own files; not installed. */
+#ifndef ORIGINAUDIT_CORE_INTERNAL_H
+#define ORIGINAUDIT_CORE_INTERNAL_H
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "originaudit/chain.h"
+#include "originaudit/key.h"
+#include "originaudit/trust.h"
+#include "originaudit/verify.h"
+
+/* Longest certification path graded (leaf to anchor), as in GnuTLS. */
+#define OA__MAX_PATH 16
+
+struct oa_key {
+	gnutls_x509_privkey_t key;
+};
+
+/* The GnuTLS trust list behind a store; owned by the store. */
+gnutls_x509_trust_list_t oa__trust_store_list(const oa_trust_store *store);
+
+/* Reads a whole file into memory; caller frees data. */
+int oa__read_file(const char *path, gnutls_datum_t *data, oa_error *err);
+
+/* True when crt's issuer name matches its subject and its own key verifies its signature. */
+bool oa__is_self_signed(gnutls_x509_crt_t crt);
+
+/* True when issuer's subject/key identifier match crt's issuer fields. */
+bool oa__issued_by(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer);
+
+/* RFC 4514 subject (or issuer) of crt as a malloc'd string; never NULL unless out of memory. */
+char *oa__dn(gnutls_x509_crt_t crt, bool issuer);
+
+/* A short human name for crt: its CN if it has one, else its subject. Writes into buf. */
+void oa__short_name(gnutls_x509_crt_t crt, char *buf, size_t size);
+
+/* Fills info with the facts about crt; returns 0 or -ENOMEM. */
+int oa__cert_info_fill(oa_cert_info *info, gnutls_x509_crt_t crt, size_t position, time_t at);
+
+/* Frees what oa__cert_info_fill allocated. */
+void oa__cert_info_clear(oa_cert_info *info);
+
+/* How the path from the leaf ended. */
+typedef enum oa__path_end {
+	/* The top certificate's issuer is a root in the trust store. */
+	OA__PATH_ANCHORED,
+	/* The top certificate is self-signed and is itself in the trust store. */
+	OA__PATH_SELF_ANCHORED,
+	/* The top certificate is self-signed and not trusted. */
+	OA__PATH_UNTRUSTED_ROOT,
+	/* The top certificate's issuer was neither sent nor trusted. */
+	OA__PATH_ISSUER_MISSING,
+	/* More than OA__MAX_PATH certificates. */
+	OA__PATH_TOO_LONG,
+} oa__path_end;
+
+/* The certification path built from the presented certificates. */
+typedef struct oa__path {
+	/* Wire position of the leaf. */
+	size_t leaf;
+	/* Wire positions of the path, leaf first. */
+	size_t pos[OA__MAX_PATH + 1];
+	size_t len;
+	oa__path_end end;
+	/* The trust-store certificate that issued the top (owned by the store), or NULL. */
+	gnutls_x509_crt_t anchor;
+	/* Per presented certificate: role, and which earlier one it duplicates. */
+	oa_cert_role *roles;
+} oa__path;
+
+/* Builds the path; returns 0 or -ENOMEM. Free with oa__path_clear. */
+int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *store);
+
+void oa__path_clear(oa__path *path);
+
+/* Grades presented order against the path into check. */
+void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain *chain);
+
+/* Grades trust of the path into check. */
+void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chain,
+		     const oa_trust_store *store);
+
+/* Writes into check; convenience used by every check. */
+void oa__check_set(oa_check *check, oa_status status, const char *reason, const char *hint,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#endif

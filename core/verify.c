@@ -1,0 +1,481 @@
+/* oa_verify: runs every check on a chain and assembles the result. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "originaudit/exitcode.h"
+#include "originaudit/names.h"
+#include "originaudit/report.h"
+
+struct oa_result {
+	oa_status verdict;
+	time_t at;
+	oa_check checks[OA_CHECK_COUNT];
+	bool has_days_left;
+	long long days_left;
+	time_t earliest_expiry;
+	char matched[OA_NAME_MAX];
+	char anchor[512];
+	bool has_anchor;
+	char **names;
+	size_t n_names;
+	oa_cert_info *certs;
+	size_t n_certs;
+};
+
+static const char *const status_names[] = {"skip", "pass", "warn", "fail", "error"};
+static const char *const check_names[] = {"trust", "expiry", "self_signed", "chain_order",
+					  "name",  "signature", "key"};
+static const char *const role_names[] = {"leaf", "intermediate", "root", "duplicate",
+					 "unrelated"};
+
+const char *oa_status_name(oa_status status)
+{
+	return (unsigned)status <= OA_STATUS_ERROR ? status_names[status] : "unknown";
+}
+
+oa_status oa_status_worst(oa_status a, oa_status b)
+{
+	return a > b ? a : b;
+}
+
+const char *oa_check_name(oa_check_id id)
+{
+	return (unsigned)id < OA_CHECK_COUNT ? check_names[id] : "unknown";
+}
+
+const char *oa_cert_role_name(oa_cert_role role)
+{
+	return (unsigned)role <= OA_ROLE_UNRELATED ? role_names[role] : "unknown";
+}
+
+void oa_verify_params_init(oa_verify_params *params)
+{
+	memset(params, 0, sizeof(*params));
+	params->at = time(NULL);
+	params->policy.warn_days = OA_POLICY_DEFAULT_WARN_DAYS;
+	params->policy.critical_days = OA_POLICY_DEFAULT_CRITICAL_DAYS;
+}
+
+void oa__check_set(oa_check *check, oa_status status, const char *reason, const char *hint,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	check->present = true;
+	check->status = status;
+	snprintf(check->reason, sizeof(check->reason), "%s", reason);
+	snprintf(check->hint, sizeof(check->hint), "%s", hint != NULL ? hint : "");
+	va_start(ap, fmt);
+	vsnprintf(check->detail, sizeof(check->detail), fmt, ap);
+	va_end(ap);
+}
+
+static const char *cert_label(const oa__path *path, size_t k)
+{
+	if (k == 0) {
+		return "leaf";
+	}
+	return k + 1 == path->len && path->end == OA__PATH_SELF_ANCHORED ? "root" : "intermediate";
+}
+
+static void check_expiry(oa_result *r, const oa__path *path, const oa_chain *chain,
+			 const oa_policy *policy)
+{
+	oa_check *check = &r->checks[OA_CHECK_EXPIRY];
+	char name[256];
+	char when[32];
+	time_t earliest = 0;
+	size_t earliest_k = 0;
+	size_t count = path->len + (path->anchor != NULL && path->end == OA__PATH_ANCHORED);
+
+	for (size_t k = 0; k < count; k++) {
+		gnutls_x509_crt_t c = k < path->len ? oa_chain_get(chain, path->pos[k]) : path->anchor;
+		const char *label = k < path->len ? cert_label(path, k) : "trusted root";
+		time_t nb = gnutls_x509_crt_get_activation_time(c);
+		time_t na = gnutls_x509_crt_get_expiration_time(c);
+
+		if (nb > r->at) {
+			oa__short_name(c, name, sizeof(name));
+			oa_format_time(nb, when);
+			oa__check_set(check, OA_STATUS_FAIL, "not_yet_valid",
+				      "Check the server's clock and the certificate's validity dates; "
+				      "deploy it only once it is valid",
+				      "the %s '%s' is not valid before %s", label, name, when);
+		}
+		if (k == 0 || na < earliest) {
+			earliest = na;
+			earliest_k = k;
+		}
+	}
+	r->has_days_left = true;
+	r->earliest_expiry = earliest;
+	long long secs = (long long)earliest - (long long)r->at;
+	r->days_left = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+	if (check->present) {
+		return;
+	}
+	gnutls_x509_crt_t c = earliest_k < path->len ? oa_chain_get(chain, path->pos[earliest_k])
+						     : path->anchor;
+	const char *label = earliest_k < path->len ? cert_label(path, earliest_k) : "trusted root";
+	oa__short_name(c, name, sizeof(name));
+	oa_format_time(earliest, when);
+	if (earliest < r->at) {
+		oa__check_set(check, OA_STATUS_FAIL, "expired",
+			      earliest_k == 0 ? "Renew the certificate and deploy it with its chain"
+					      : "Replace the expired intermediate with the current one "
+						"from your CA",
+			      "the %s '%s' expired on %s (%lld days ago)", label, name, when,
+			      -r->days_left);
+	} else if (r->days_left < policy->critical_days) {
+		oa__check_set(check, OA_STATUS_FAIL, "expiring_critical",
+			      "Renew the certificate now", "the %s '%s' expires on %s, in %lld days",
+			      label, name, when, r->days_left);
+	} else if (r->days_left < policy->warn_days) {
+		oa__check_set(check, OA_STATUS_WARN, "expiring_soon",
+			      "Renew the certificate before it expires",
+			      "the %s '%s' expires on %s, in %lld days", label, name, when,
+			      r->days_left);
+	} else {
+		oa__check_set(check, OA_STATUS_PASS, "valid", "",
+			      "every certificate on the path is valid; the first to expire is the "
+			      "%s '%s' on %s, in %lld days",
+			      label, name, when, r->days_left);
+	}
+}
+
+static void check_self_signed(oa_check *check, const oa_chain *chain, const oa__path *path)
+{
+	gnutls_x509_crt_t leaf = oa_chain_get(chain, path->leaf);
+	char name[256];
+
+	oa__short_name(leaf, name, sizeof(name));
+	if (oa__is_self_signed(leaf)) {
+		oa__check_set(check, OA_STATUS_FAIL, "self_signed",
+			      "CloudFront never accepts a self-signed certificate; use one issued by "
+			      "a CA in Mozilla's included list",
+			      "the leaf '%s' is self-signed", name);
+	} else {
+		oa__check_set(check, OA_STATUS_PASS, "not_self_signed", "",
+			      "the leaf '%s' is issued by a CA", name);
+	}
+}
+
+static void check_signature(oa_check *check, const oa_chain *chain, const oa__path *path)
+{
+	char name[256];
+
+	for (size_t k = 0; k < path->len; k++) {
+		gnutls_x509_crt_t c = oa_chain_get(chain, path->pos[k]);
+		int sig = gnutls_x509_crt_get_signature_algorithm(c);
+		gnutls_digest_algorithm_t dig =
+			sig >= 0 ? gnutls_sign_get_hash_algorithm((gnutls_sign_algorithm_t)sig)
+				 : GNUTLS_DIG_UNKNOWN;
+		unsigned bits = 0;
+		int pk = gnutls_x509_crt_get_pk_algorithm(c, &bits);
+		bool self = oa__is_self_signed(c);
+
+		oa__short_name(c, name, sizeof(name));
+		/* A root's signature on itself is never checked by clients. */
+		if (!self && (dig == GNUTLS_DIG_SHA1 || dig == GNUTLS_DIG_MD5 || dig == GNUTLS_DIG_MD2)) {
+			bool sha1 = dig == GNUTLS_DIG_SHA1;
+
+			oa__check_set(check, OA_STATUS_FAIL, sha1 ? "sha1_signature" : "md5_signature",
+				      "Reissue the certificate with a SHA-256 signature",
+				      "the %s '%s' is signed with %s",
+				      k == 0 ? "leaf" : "intermediate", name,
+				      gnutls_sign_get_name((gnutls_sign_algorithm_t)sig));
+			return;
+		}
+		if ((pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS) && bits < 2048) {
+			oa__check_set(check, OA_STATUS_FAIL, "weak_rsa_key",
+				      "Generate a new key of at least 2048 bits (or ECDSA P-256) and "
+				      "reissue the certificate",
+				      "the %s '%s' has a %u-bit RSA key (at least 2048 required)",
+				      k == 0 ? "leaf" : (self ? "root" : "intermediate"), name, bits);
+			return;
+		}
+	}
+	oa__check_set(check, OA_STATUS_PASS, "strong", "",
+		      "no SHA-1 or MD5 signatures and no RSA key under 2048 bits on the path");
+}
+
+static void list_names(char *buf, size_t size, const oa_cert_info *leaf, const char *cn)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < leaf->n_sans; i++) {
+		size_t len = strlen(buf);
+
+		snprintf(buf + len, size - len, "%s%s", i ? ", " : "", leaf->sans[i]);
+	}
+	if (leaf->n_sans == 0) {
+		snprintf(buf, size, "%s%s", cn[0] ? "CN " : "(none)", cn);
+	}
+}
+
+static void check_name(oa_result *r, const oa_chain *chain, const oa__path *path)
+{
+	oa_check *check = &r->checks[OA_CHECK_NAME];
+	const oa_cert_info *leaf = &r->certs[path->leaf];
+	char cn[256] = "";
+	size_t cn_len = sizeof(cn) - 1;
+	char have[OA_TEXT_MAX];
+
+	if (gnutls_x509_crt_get_dn_by_oid(oa_chain_get(chain, path->leaf),
+					  GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &cn_len) < 0) {
+		cn[0] = '\0';
+	}
+	list_names(have, sizeof(have), leaf, cn);
+	if (r->n_names == 0) {
+		oa__check_set(check, OA_STATUS_SKIP, "no_names_given", "",
+			      "no name to check; the leaf covers: %s", have);
+		return;
+	}
+	for (size_t i = 0; i < leaf->n_sans; i++) {
+		for (size_t j = 0; j < r->n_names; j++) {
+			if (oa_name_matches(leaf->sans[i], r->names[j])) {
+				snprintf(r->matched, sizeof(r->matched), "%s", leaf->sans[i]);
+				oa__check_set(check, OA_STATUS_PASS, "matched", "",
+					      "'%s' is covered by the certificate name '%s'",
+					      r->names[j], leaf->sans[i]);
+				return;
+			}
+		}
+	}
+	/* RFC 6125: the CN counts only when there is no DNS name in the SAN. */
+	if (leaf->n_sans == 0 && cn[0] != '\0') {
+		for (size_t j = 0; j < r->n_names; j++) {
+			if (oa_name_matches(cn, r->names[j])) {
+				snprintf(r->matched, sizeof(r->matched), "%s", cn);
+				oa__check_set(check, OA_STATUS_WARN, "matched_cn_only",
+					      "Reissue the certificate with the name in the Subject "
+					      "Alternative Name extension; many clients ignore the CN",
+					      "'%s' matches only the subject CN '%s' (no SAN)",
+					      r->names[j], cn);
+				return;
+			}
+		}
+	}
+	char want[OA_TEXT_MAX] = "";
+	for (size_t j = 0; j < r->n_names; j++) {
+		size_t len = strlen(want);
+
+		snprintf(want + len, sizeof(want) - len, "%s%s", j ? " or " : "", r->names[j]);
+	}
+	char hint[OA_TEXT_MAX];
+	snprintf(hint, sizeof(hint),
+		 "Reissue the certificate with '%s' in its Subject Alternative Names (a wildcard "
+		 "covers one level only)",
+		 r->names[0]);
+	oa__check_set(check, OA_STATUS_FAIL, "name_mismatch", hint,
+		      "no certificate name matches %s; the leaf covers: %s", want, have);
+}
+
+static void check_key(oa_check *check, const oa_chain *chain, const oa__path *path,
+		      const oa_key *key)
+{
+	unsigned char a[64];
+	unsigned char b[64];
+	size_t alen = sizeof(a);
+	size_t blen = sizeof(b);
+	gnutls_x509_crt_t leaf = oa_chain_get(chain, path->leaf);
+	char name[256];
+
+	oa__short_name(leaf, name, sizeof(name));
+	int ra = gnutls_x509_crt_get_key_id(leaf, GNUTLS_KEYID_USE_SHA256, a, &alen);
+	int rb = gnutls_x509_privkey_get_key_id(key->key, GNUTLS_KEYID_USE_SHA256, b, &blen);
+	if (ra >= 0 && rb >= 0 && alen == blen && memcmp(a, b, alen) == 0) {
+		oa__check_set(check, OA_STATUS_PASS, "key_matches", "",
+			      "the private key belongs to the leaf '%s'", name);
+		return;
+	}
+	oa__check_set(check, OA_STATUS_FAIL, "key_mismatch",
+		      "Deploy the private key that was used for this certificate's signing request, "
+		      "or reissue the certificate for this key",
+		      "the private key does not belong to the leaf '%s'; the server would fail "
+		      "every handshake",
+		      name);
+}
+
+static int copy_names(oa_result *r, const oa_verify_params *params, oa_error *err)
+{
+	if (params->n_names == 0) {
+		return 0;
+	}
+	r->names = calloc(params->n_names, sizeof(*r->names));
+	if (r->names == NULL) {
+		return oa_error_set(err, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < params->n_names; i++) {
+		char norm[OA_NAME_MAX];
+		int rc = oa_name_normalize(params->names[i], norm, err);
+
+		if (rc < 0) {
+			return rc;
+		}
+		r->names[r->n_names] = strdup(norm);
+		if (r->names[r->n_names] == NULL) {
+			return oa_error_set(err, -ENOMEM, "out of memory");
+		}
+		r->n_names++;
+	}
+	return 0;
+}
+
+int oa_verify(const oa_chain *chain, const oa_trust_store *store,
+	      const oa_verify_params *params, oa_result **out, oa_error *err)
+{
+	size_t n = chain != NULL ? oa_chain_length(chain) : 0;
+	oa__path path;
+	oa_result *r;
+	int rc;
+
+	if (n == 0) {
+		return oa_error_set(err, -EINVAL, "empty certificate chain");
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		return oa_error_set(err, -ENOMEM, "out of memory");
+	}
+	r->at = params->at;
+	rc = copy_names(r, params, err);
+	if (rc < 0) {
+		goto fail;
+	}
+	r->certs = calloc(n, sizeof(*r->certs));
+	if (r->certs == NULL) {
+		rc = oa_error_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = oa__path_build(&path, chain, store);
+	if (rc < 0) {
+		oa_error_set(err, rc, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rc = oa__cert_info_fill(&r->certs[i], oa_chain_get(chain, i), i, params->at);
+		r->n_certs = i + 1;
+		if (rc < 0) {
+			oa_error_set(err, rc, "out of memory");
+			goto fail_path;
+		}
+		r->certs[i].role = path.roles[i];
+	}
+	if (path.anchor != NULL) {
+		char *dn = oa__dn(path.anchor, false);
+
+		snprintf(r->anchor, sizeof(r->anchor), "%s", dn != NULL ? dn : "");
+		r->has_anchor = true;
+		free(dn);
+	}
+	oa__check_trust(&r->checks[OA_CHECK_TRUST], &path, chain, store);
+	check_expiry(r, &path, chain, &params->policy);
+	check_self_signed(&r->checks[OA_CHECK_SELF_SIGNED], chain, &path);
+	oa__check_chain_order(&r->checks[OA_CHECK_CHAIN_ORDER], &path, chain);
+	check_name(r, chain, &path);
+	check_signature(&r->checks[OA_CHECK_SIGNATURE], chain, &path);
+	if (params->key != NULL) {
+		check_key(&r->checks[OA_CHECK_KEY], chain, &path, params->key);
+	}
+	r->verdict = OA_STATUS_PASS;
+	for (int id = 0; id < OA_CHECK_COUNT; id++) {
+		if (r->checks[id].present) {
+			r->verdict = oa_status_worst(r->verdict, r->checks[id].status);
+		}
+	}
+	oa__path_clear(&path);
+	*out = r;
+	return 0;
+
+fail_path:
+	oa__path_clear(&path);
+fail:
+	oa_result_destroy(r);
+	return rc;
+}
+
+oa_status oa_result_verdict(const oa_result *result)
+{
+	return result->verdict;
+}
+
+const oa_check *oa_result_check(const oa_result *result, oa_check_id id)
+{
+	return (unsigned)id < OA_CHECK_COUNT ? &result->checks[id] : NULL;
+}
+
+bool oa_result_days_left(const oa_result *result, long long *days)
+{
+	if (result->has_days_left) {
+		*days = result->days_left;
+	}
+	return result->has_days_left;
+}
+
+time_t oa_result_earliest_expiry(const oa_result *result)
+{
+	return result->earliest_expiry;
+}
+
+const char *oa_result_matched_name(const oa_result *result)
+{
+	return result->matched[0] != '\0' ? result->matched : NULL;
+}
+
+const char *const *oa_result_names(const oa_result *result, size_t *n)
+{
+	*n = result->n_names;
+	return (const char *const *)result->names;
+}
+
+const char *oa_result_anchor(const oa_result *result)
+{
+	return result->has_anchor ? result->anchor : NULL;
+}
+
+time_t oa_result_time(const oa_result *result)
+{
+	return result->at;
+}
+
+size_t oa_result_cert_count(const oa_result *result)
+{
+	return result->n_certs;
+}
+
+const oa_cert_info *oa_result_cert(const oa_result *result, size_t i)
+{
+	return i < result->n_certs ? &result->certs[i] : NULL;
+}
+
+void oa_result_destroy(oa_result *result)
+{
+	if (result == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < result->n_certs; i++) {
+		oa__cert_info_clear(&result->certs[i]);
+	}
+	free(result->certs);
+	for (size_t i = 0; i < result->n_names; i++) {
+		free(result->names[i]);
+	}
+	free(result->names);
+	free(result);
+}
+
+int oa_exit_code(oa_status verdict)
+{
+	switch (verdict) {
+	case OA_STATUS_SKIP:
+	case OA_STATUS_PASS:
+		return OA_EXIT_PASS;
+	case OA_STATUS_WARN:
+		return OA_EXIT_WARN;
+	default:
+		return OA_EXIT_FAIL;
+	}
+}

@@ -1,0 +1,27 @@
+/* Exit codes shared by every command of the project. */
+#ifndef ORIGINAUDIT_EXITCODE_H
+#define ORIGINAUDIT_EXITCODE_H
+
+#include "originaudit/verify.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+	OA_EXIT_PASS = 0,
+	OA_EXIT_WARN = 1,
+	/* Something fails (or, for scans, a probe could not complete). */
+	OA_EXIT_FAIL = 2,
+	/* Could not run: unreadable or malformed input, bad usage. */
+	OA_EXIT_ERROR = 3,
+};
+
+/* Exit code for a verdict: pass/skip 0, warn 1, fail/error 2. */
+int oa_exit_code(oa_status verdict);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

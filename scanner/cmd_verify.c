@@ -1,0 +1,317 @@
+/* originaudit verify: the offline pre-deploy gate for certificate files. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "originaudit/chain.h"
+#include "originaudit/exitcode.h"
+#include "originaudit/key.h"
+#include "originaudit/report.h"
+#include "originaudit/trust.h"
+#include "originaudit/verify.h"
+
+#define MAX_NAMES 64
+
+struct verify_opts {
+	const char *chain;
+	const char *key;
+	const char *ca_bundle;
+	const char *names[MAX_NAMES];
+	size_t n_names;
+	time_t at;
+	int warn_days;
+	int critical_days;
+	bool json;
+};
+
+void oa_cmd_verify_usage(void)
+{
+	printf("Usage: originaudit verify --chain FILE [OPTIONS]\n"
+	       "\n"
+	       "Checks a certificate chain file offline, the way CloudFront will judge it once\n"
+	       "the origin serves it: trust (Mozilla roots), expiry, self-signed, chain order,\n"
+	       "name coverage and weak crypto.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -c, --chain FILE        PEM chain exactly as the server sends it (leaf first)\n"
+	       "  -k, --key FILE          the server's private key: check it belongs to the leaf\n"
+	       "  -n, --name NAME         a name the certificate must cover (origin domain or\n"
+	       "                          forwarded Host); repeat it: any one must match.\n"
+	       "                          Without it the leaf's names are listed, name check skipped\n"
+	       "      --ca-bundle FILE    trusted roots (default: the bundled Mozilla list)\n"
+	       "      --at TIME           evaluate at TIME (2027-03-01T00:00:00Z or 2027-03-01)\n"
+	       "      --warn-days N       warn when the earliest expiry is within N days (30)\n"
+	       "      --critical-days N   fail when it is within N days (7)\n"
+	       "  -f, --format FORMAT     text or json (default: text on a terminal, else json)\n"
+	       "  -h, --help              show this help\n"
+	       "\n"
+	       "Exit codes: 0 pass, 1 warnings only, 2 something fails, 3 could not run.\n");
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "originaudit verify: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see originaudit verify --help)\n");
+	return OA_EXIT_ERROR;
+}
+
+static bool parse_days(const char *text, int *out)
+{
+	char *end = NULL;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || v < 0 || v > 36500) {
+		return false;
+	}
+	*out = (int)v;
+	return true;
+}
+
+static int parse_opts(int argc, char **argv, struct verify_opts *o)
+{
+	enum { OPT_CA = 256, OPT_AT, OPT_WARN, OPT_CRIT };
+	static const struct option longopts[] = {
+		{"chain", required_argument, NULL, 'c'},
+		{"key", required_argument, NULL, 'k'},
+		{"name", required_argument, NULL, 'n'},
+		{"ca-bundle", required_argument, NULL, OPT_CA},
+		{"at", required_argument, NULL, OPT_AT},
+		{"warn-days", required_argument, NULL, OPT_WARN},
+		{"critical-days", required_argument, NULL, OPT_CRIT},
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	o->at = time(NULL);
+	o->warn_days = OA_POLICY_DEFAULT_WARN_DAYS;
+	o->critical_days = OA_POLICY_DEFAULT_CRITICAL_DAYS;
+	o->json = !isatty(STDOUT_FILENO);
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":c:k:n:f:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->chain = optarg;
+			break;
+		case 'k':
+			o->key = optarg;
+			break;
+		case 'n':
+			if (o->n_names == MAX_NAMES) {
+				return usage_error("more than %d --name options", MAX_NAMES);
+			}
+			o->names[o->n_names] = optarg;
+			o->n_names++;
+			break;
+		case OPT_CA:
+			o->ca_bundle = optarg;
+			break;
+		case OPT_AT:
+			if (oa_parse_time(optarg, &o->at) < 0) {
+				return usage_error("--at: '%s' is not a time like 2027-03-01T00:00:00Z",
+						   optarg);
+			}
+			break;
+		case OPT_WARN:
+			if (!parse_days(optarg, &o->warn_days)) {
+				return usage_error("--warn-days: '%s' is not a number of days", optarg);
+			}
+			break;
+		case OPT_CRIT:
+			if (!parse_days(optarg, &o->critical_days)) {
+				return usage_error("--critical-days: '%s' is not a number of days",
+						   optarg);
+			}
+			break;
+		case 'f':
+			if (strcmp(optarg, "json") == 0) {
+				o->json = true;
+			} else if (strcmp(optarg, "text") == 0) {
+				o->json = false;
+			} else {
+				return usage_error("--format: '%s' is not text or json", optarg);
+			}
+			break;
+		case 'h':
+			oa_cmd_verify_usage();
+			return -1;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc) {
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	}
+	if (o->chain == NULL) {
+		return usage_error("%s", "--chain FILE is required");
+	}
+	if (o->critical_days > o->warn_days) {
+		fprintf(stderr,
+			"originaudit verify: --critical-days (%d) must not exceed --warn-days (%d)\n",
+			o->critical_days, o->warn_days);
+		return OA_EXIT_ERROR;
+	}
+	return 0;
+}
+
+struct palette {
+	const char *pass;
+	const char *warn;
+	const char *fail;
+	const char *dim;
+	const char *reset;
+};
+
+static const char *status_colour(const struct palette *p, oa_status s)
+{
+	switch (s) {
+	case OA_STATUS_PASS:
+		return p->pass;
+	case OA_STATUS_WARN:
+		return p->warn;
+	case OA_STATUS_FAIL:
+	case OA_STATUS_ERROR:
+		return p->fail;
+	default:
+		return p->dim;
+	}
+}
+
+static void upper(const char *in, char *out, size_t size)
+{
+	size_t i = 0;
+
+	for (; in[i] != '\0' && i + 1 < size; i++) {
+		out[i] = (in[i] >= 'a' && in[i] <= 'z') ? (char)(in[i] - 'a' + 'A') : in[i];
+	}
+	out[i] = '\0';
+}
+
+static void print_text(const oa_result *r, const oa_trust_store *store, const char *chain_path)
+{
+	static const struct palette colour = {"\033[32m", "\033[33m", "\033[31m", "\033[2m",
+					      "\033[0m"};
+	static const struct palette plain = {"", "", "", "", ""};
+	const char *no_colour = getenv("NO_COLOR");
+	const struct palette *p =
+		isatty(STDOUT_FILENO) && (no_colour == NULL || no_colour[0] == '\0') ? &colour
+										 : &plain;
+	char tag[8];
+	char when[32];
+
+	printf("%s: %zu certificate(s); trust store %s (%zu roots)\n", chain_path,
+	       oa_result_cert_count(r), oa_trust_store_path(store), oa_trust_store_count(store));
+	for (int id = 0; id < OA_CHECK_COUNT; id++) {
+		const oa_check *c = oa_result_check(r, (oa_check_id)id);
+
+		if (!c->present) {
+			continue;
+		}
+		upper(oa_status_name(c->status), tag, sizeof(tag));
+		printf("  %s%-4s%s  %-12s %-22s %s\n", status_colour(p, c->status), tag, p->reset,
+		       oa_check_name((oa_check_id)id), c->reason, c->detail);
+		if (c->hint[0] != '\0' && c->status >= OA_STATUS_WARN) {
+			printf("        %shint: %s%s\n", p->dim, c->hint, p->reset);
+		}
+	}
+	printf("  chain as sent:\n");
+	for (size_t i = 0; i < oa_result_cert_count(r); i++) {
+		const oa_cert_info *ci = oa_result_cert(r, i);
+
+		oa_format_time(ci->not_after, when);
+		printf("    #%zu %-12s %s (expires %s, %lld days; %s %u)\n", i + 1,
+		       oa_cert_role_name(ci->role), ci->subject, when, ci->days_left, ci->key_type,
+		       ci->key_bits);
+	}
+	upper(oa_status_name(oa_result_verdict(r)), tag, sizeof(tag));
+	printf("verdict: %s%s%s\n", status_colour(p, oa_result_verdict(r)), tag, p->reset);
+}
+
+static int print_json(const oa_result *r, const oa_trust_store *store)
+{
+	json_t *doc = oa_result_to_json(r, store);
+
+	if (doc == NULL) {
+		fprintf(stderr, "originaudit verify: out of memory\n");
+		return -ENOMEM;
+	}
+	int rc = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	fputc('\n', stdout);
+	return rc < 0 ? -EIO : 0;
+}
+
+int oa_cmd_verify(int argc, char **argv)
+{
+	struct verify_opts o;
+	oa_chain *chain = NULL;
+	oa_key *key = NULL;
+	oa_trust_store *store = NULL;
+	oa_result *result = NULL;
+	oa_verify_params params;
+	oa_error err;
+	int status = OA_EXIT_ERROR;
+
+	memset(&o, 0, sizeof(o));
+	int rc = parse_opts(argc, argv, &o);
+	if (rc != 0) {
+		return rc < 0 ? OA_EXIT_PASS : rc;
+	}
+	oa_error_clear(&err);
+	const char *bundle = o.ca_bundle != NULL ? o.ca_bundle : oa_default_ca_bundle();
+	if (oa_chain_load_file(o.chain, &chain, &err) < 0 ||
+	    (o.key != NULL && oa_key_load_file(o.key, &key, &err) < 0) ||
+	    oa_trust_store_load(bundle, &store, &err) < 0) {
+		fprintf(stderr, "originaudit verify: %s\n", err.msg);
+		goto out;
+	}
+	oa_verify_params_init(&params);
+	params.names = o.names;
+	params.n_names = o.n_names;
+	params.at = o.at;
+	params.policy.warn_days = o.warn_days;
+	params.policy.critical_days = o.critical_days;
+	params.key = key;
+	if (oa_verify(chain, store, &params, &result, &err) < 0) {
+		fprintf(stderr, "originaudit verify: %s\n", err.msg);
+		goto out;
+	}
+	if (o.json) {
+		if (print_json(result, store) < 0) {
+			goto out;
+		}
+	} else {
+		print_text(result, store, o.chain);
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "originaudit verify: writing the report failed\n");
+		goto out;
+	}
+	status = oa_exit_code(oa_result_verdict(result));
+out:
+	oa_result_destroy(result);
+	oa_trust_store_destroy(store);
+	oa_key_destroy(key);
+	oa_chain_destroy(chain);
+	return status;
+}

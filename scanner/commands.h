@@ -1,0 +1,11 @@
+/* The subcommands of the originaudit program. */
+#ifndef ORIGINAUDIT_SCANNER_COMMANDS_H
+#define ORIGINAUDIT_SCANNER_COMMANDS_H
+
+/* originaudit verify: offline check of certificate files. Returns the exit code. */
+int oa_cmd_verify(int argc, char **argv);
+
+/* Prints verify's usage to stdout. */
+void oa_cmd_verify_usage(void);
+
+#endif

@@ -1,0 +1,824 @@
+/*
+ * The verification core, one test per reason code: each builds its own PKI
+ * at test time, so "expires in 20 days" is always relative to now.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fixtures.h"
+#include "originaudit/chain.h"
+#include "originaudit/key.h"
+#include "originaudit/trust.h"
+#include "originaudit/verify.h"
+
+#define DAY 86400
+
+struct grading {
+	char *dir;
+	oa_trust_store *store;
+	oa_chain *chain;
+	oa_result *result;
+};
+
+/* Grades certs (wire order) against a store holding only the given roots. */
+static const oa_result *grade_at(struct grading *g, const oa_pki_cert *const *certs, size_t n,
+				 const oa_pki_cert *const *roots, size_t n_roots,
+				 const char *const *names, size_t n_names, time_t at,
+				 const oa_key *key)
+{
+	gnutls_datum_t der[128];
+	oa_verify_params params;
+	oa_error err;
+
+	assert_true(n <= 128);
+	g->dir = fx_tempdir();
+	char *bundle = fx_chain_file(g->dir, "roots.pem", roots, n_roots);
+	if (oa_trust_store_load(bundle, &g->store, &err) < 0) {
+		fail_msg("trust store: %s", err.msg);
+	}
+	free(bundle);
+	for (size_t i = 0; i < n; i++) {
+		der[i] = *oa_pki_cert_der(certs[i]);
+	}
+	if (oa_chain_from_der(der, n, &g->chain, &err) < 0) {
+		fail_msg("chain: %s", err.msg);
+	}
+	oa_verify_params_init(&params);
+	params.names = names;
+	params.n_names = n_names;
+	params.at = at;
+	params.key = key;
+	if (oa_verify(g->chain, g->store, &params, &g->result, &err) < 0) {
+		fail_msg("oa_verify: %s", err.msg);
+	}
+	return g->result;
+}
+
+static const oa_result *grade(struct grading *g, const oa_pki_cert *const *certs, size_t n,
+			      const oa_pki_cert *root, const char *name)
+{
+	const char *names[1] = {name};
+	const oa_pki_cert *roots[1] = {root};
+
+	return grade_at(g, certs, n, roots, 1, names, name != NULL ? 1 : 0, time(NULL), NULL);
+}
+
+static void grading_free(struct grading *g)
+{
+	oa_result_destroy(g->result);
+	oa_chain_destroy(g->chain);
+	oa_trust_store_destroy(g->store);
+	fx_tempdir_remove(g->dir);
+	memset(g, 0, sizeof(*g));
+}
+
+static void expect(const oa_result *r, oa_check_id id, oa_status status, const char *reason)
+{
+	const oa_check *c = oa_result_check(r, id);
+
+	if (!c->present || c->status != status || strcmp(c->reason, reason) != 0) {
+		fail_msg("%s: got %s/%s (%s), want %s/%s", oa_check_name(id),
+			 oa_status_name(c->status), c->reason, c->detail, oa_status_name(status),
+			 reason);
+	}
+}
+
+static void expect_detail(const oa_result *r, oa_check_id id, const char *needle)
+{
+	const oa_check *c = oa_result_check(r, id);
+
+	if (strstr(c->detail, needle) == NULL) {
+		fail_msg("%s detail '%s' lacks '%s'", oa_check_name(id), c->detail, needle);
+	}
+}
+
+static void expect_hint(const oa_result *r, oa_check_id id, const char *needle)
+{
+	const oa_check *c = oa_result_check(r, id);
+
+	if (strstr(c->hint, needle) == NULL) {
+		fail_msg("%s hint '%s' lacks '%s'", oa_check_name(id), c->hint, needle);
+	}
+}
+
+static void test_good_chain_passes_every_check(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	const oa_pki_cert *chain[] = {pki.leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "origin.example.com");
+
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	expect(r, OA_CHECK_EXPIRY, OA_STATUS_PASS, "valid");
+	expect(r, OA_CHECK_SELF_SIGNED, OA_STATUS_PASS, "not_self_signed");
+	expect(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
+	expect(r, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
+	expect(r, OA_CHECK_SIGNATURE, OA_STATUS_PASS, "strong");
+	assert_false(oa_result_check(r, OA_CHECK_KEY)->present);
+	assert_int_equal(oa_result_verdict(r), OA_STATUS_PASS);
+	assert_string_equal(oa_result_matched_name(r), "origin.example.com");
+	assert_string_equal(oa_result_anchor(r), "CN=Test Root CA");
+	long long days = 0;
+	assert_true(oa_result_days_left(r, &days));
+	/* 90 days from the second the leaf was issued: 90 in the same second, else 89. */
+	assert_in_range(days, 89, 90);
+	assert_int_equal(oa_result_cert_count(r), 2);
+	assert_int_equal(oa_result_cert(r, 0)->role, OA_ROLE_LEAF);
+	assert_int_equal(oa_result_cert(r, 1)->role, OA_ROLE_INTERMEDIATE);
+	assert_int_equal(oa_result_cert(r, 0)->n_sans, 2);
+	assert_string_equal(oa_result_cert(r, 0)->sans[1], "www.example.com");
+	assert_false(oa_result_cert(r, 0)->is_ca);
+	assert_true(oa_result_cert(r, 1)->is_ca);
+	assert_int_equal(strlen(oa_result_cert(r, 0)->sha256), 64);
+	grading_free(&g);
+	fx_pki_free(&pki);
+}
+
+static void test_missing_intermediate_names_issuer_and_aia(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("aia.example.com", "aia.example.com", 90);
+	spec.aia_ca_issuers = "http://ca.example.net/int.der";
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf};
+	const oa_result *r = grade(&g, chain, 1, pki.root, "aia.example.com");
+
+	expect(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "missing_intermediate");
+	expect_detail(r, OA_CHECK_TRUST, "CN=Test Intermediate CA");
+	expect_detail(r, OA_CHECK_TRUST, "http://ca.example.net/int.der");
+	expect_hint(r, OA_CHECK_TRUST, "http://ca.example.net/int.der");
+	expect(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
+	expect(r, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
+	assert_int_equal(oa_result_verdict(r), OA_STATUS_FAIL);
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
+static void test_untrusted_root_sent(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+	fx_pki other;
+
+	fx_pki_make(&pki);
+	fx_pki_make(&other);
+	const oa_pki_cert *chain[] = {pki.leaf, pki.inter, pki.root};
+	const oa_result *r = grade(&g, chain, 3, other.root, "origin.example.com");
+
+	expect(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "untrusted_root");
+	expect_detail(r, OA_CHECK_TRUST, "Test Root CA");
+	expect(r, OA_CHECK_SELF_SIGNED, OA_STATUS_PASS, "not_self_signed");
+	assert_null(oa_result_anchor(r));
+	grading_free(&g);
+	fx_pki_free(&other);
+	fx_pki_free(&pki);
+}
+
+static void test_self_signed_leaf(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("origin.example.com", "origin.example.com", 90);
+	oa_pki_cert *self = fx_issue(&spec, NULL);
+	const oa_pki_cert *chain[] = {self};
+	const oa_result *r = grade(&g, chain, 1, pki.root, "origin.example.com");
+
+	expect(r, OA_CHECK_SELF_SIGNED, OA_STATUS_FAIL, "self_signed");
+	expect(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "untrusted_root");
+	expect_detail(r, OA_CHECK_TRUST, "self-signed");
+	expect(r, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
+	expect(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
+	assert_true(oa_result_cert(r, 0)->self_signed);
+	grading_free(&g);
+	oa_pki_cert_destroy(self);
+	fx_pki_free(&pki);
+}
+
+static void test_bad_signature(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+	gnutls_datum_t der[2];
+	oa_error err;
+	oa_verify_params params;
+	const char *names[] = {"origin.example.com"};
+
+	fx_pki_make(&pki);
+	g.dir = fx_tempdir();
+	char *bundle = fx_chain_file(g.dir, "roots.pem", (const oa_pki_cert *const *)&pki.root, 1);
+	assert_int_equal(oa_trust_store_load(bundle, &g.store, &err), 0);
+	free(bundle);
+	/* Flip a bit in the last byte of the leaf: inside its signature. */
+	const gnutls_datum_t *leaf = oa_pki_cert_der(pki.leaf);
+	unsigned char *copy = malloc(leaf->size);
+	assert_non_null(copy);
+	memcpy(copy, leaf->data, leaf->size);
+	copy[leaf->size - 1] ^= 0x01;
+	der[0].data = copy;
+	der[0].size = leaf->size;
+	der[1] = *oa_pki_cert_der(pki.inter);
+	assert_int_equal(oa_chain_from_der(der, 2, &g.chain, &err), 0);
+	oa_verify_params_init(&params);
+	params.names = names;
+	params.n_names = 1;
+	assert_int_equal(oa_verify(g.chain, g.store, &params, &g.result, &err), 0);
+	expect(g.result, OA_CHECK_TRUST, OA_STATUS_FAIL, "bad_signature");
+	expect_detail(g.result, OA_CHECK_TRUST, "origin.example.com");
+	free(copy);
+	grading_free(&g);
+	fx_pki_free(&pki);
+}
+
+static void test_not_a_ca(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("sub.example.com", "sub.example.com", 60);
+	oa_pki_cert *sub = fx_issue(&spec, pki.leaf);
+	const oa_pki_cert *chain[] = {sub, pki.leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 3, pki.root, "sub.example.com");
+
+	expect(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "not_a_ca");
+	expect_detail(r, OA_CHECK_TRUST, "sub.example.com");
+	expect(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
+	grading_free(&g);
+	oa_pki_cert_destroy(sub);
+	fx_pki_free(&pki);
+}
+
+static void test_path_length_violation(void **state)
+{
+	struct grading g = {0};
+	oa_pki_spec root_spec = fx_ca_spec("PL Root", 3650);
+	oa_pki_spec i1_spec = fx_ca_spec("PL Intermediate 1", 1000);
+	oa_pki_spec i2_spec = fx_ca_spec("PL Intermediate 2", 900);
+	oa_pki_spec leaf_spec = fx_leaf_spec("pl.example.com", "pl.example.com", 90);
+
+	i1_spec.path_len = 0;
+	oa_pki_cert *root = fx_issue(&root_spec, NULL);
+	oa_pki_cert *i1 = fx_issue(&i1_spec, root);
+	oa_pki_cert *i2 = fx_issue(&i2_spec, i1);
+	oa_pki_cert *leaf = fx_issue(&leaf_spec, i2);
+	const oa_pki_cert *chain[] = {leaf, i2, i1};
+	const oa_result *r = grade(&g, chain, 3, root, "pl.example.com");
+
+	expect(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "constraint_violation");
+	expect(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	oa_pki_cert_destroy(i2);
+	oa_pki_cert_destroy(i1);
+	oa_pki_cert_destroy(root);
+}
+
+static void test_chain_too_long(void **state)
+{
+	struct grading g = {0};
+	oa_pki_cert *certs[20];
+	const oa_pki_cert *chain[20];
+	char cn[20][32];
+	size_t depth = 18;
+
+	oa_pki_spec spec = fx_ca_spec("Deep Root", 3650);
+	certs[depth] = fx_issue(&spec, NULL);
+	for (size_t i = depth; i-- > 1;) {
+		snprintf(cn[i], sizeof(cn[i]), "Deep CA %zu", i);
+		spec = fx_ca_spec(cn[i], 3000);
+		certs[i] = fx_issue(&spec, certs[i + 1]);
+	}
+	spec = fx_leaf_spec("deep.example.com", "deep.example.com", 90);
+	certs[0] = fx_issue(&spec, certs[1]);
+	for (size_t i = 0; i < depth; i++) {
+		chain[i] = certs[i];
+	}
+	const oa_result *r = grade(&g, chain, depth, certs[depth], "deep.example.com");
+
+	expect(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "chain_too_long");
+	grading_free(&g);
+	for (size_t i = 0; i <= depth; i++) {
+		oa_pki_cert_destroy(certs[i]);
+	}
+}
+
+/* Leaf valid for days_left more days, graded now. */
+static void expiry_case(int leaf_days, oa_status status, const char *reason, long long want_days)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("exp.example.com", "exp.example.com", leaf_days);
+	/* Shift by an hour so whole days are unambiguous. */
+	spec.not_after += 3600;
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "exp.example.com");
+	long long days = -999;
+
+	expect(r, OA_CHECK_EXPIRY, status, reason);
+	assert_true(oa_result_days_left(r, &days));
+	assert_int_equal(days, want_days);
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
+static void test_expiry_valid(void **state)
+{
+	expiry_case(45, OA_STATUS_PASS, "valid", 45);
+}
+
+static void test_expiry_soon_warns(void **state)
+{
+	expiry_case(10, OA_STATUS_WARN, "expiring_soon", 10);
+}
+
+static void test_expiry_critical_fails(void **state)
+{
+	expiry_case(5, OA_STATUS_FAIL, "expiring_critical", 5);
+}
+
+static void test_expired_leaf(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("old.example.com", "old.example.com", 0);
+	spec.not_before = time(NULL) - 400 * DAY;
+	spec.not_after = time(NULL) - 3 * DAY - 3600;
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "old.example.com");
+	long long days = 0;
+
+	expect(r, OA_CHECK_EXPIRY, OA_STATUS_FAIL, "expired");
+	expect_detail(r, OA_CHECK_EXPIRY, "leaf");
+	assert_true(oa_result_days_left(r, &days));
+	assert_int_equal(days, -4);
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	assert_int_equal(oa_result_verdict(r), OA_STATUS_FAIL);
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
+static void test_expired_intermediate(void **state)
+{
+	struct grading g = {0};
+	oa_pki_spec root_spec = fx_ca_spec("Exp Root", 3650);
+	oa_pki_spec int_spec = fx_ca_spec("Expired Intermediate", 0);
+	oa_pki_spec leaf_spec = fx_leaf_spec("ei.example.com", "ei.example.com", 90);
+
+	int_spec.not_before = time(NULL) - 800 * DAY;
+	int_spec.not_after = time(NULL) - 2 * DAY;
+	oa_pki_cert *root = fx_issue(&root_spec, NULL);
+	oa_pki_cert *inter = fx_issue(&int_spec, root);
+	oa_pki_cert *leaf = fx_issue(&leaf_spec, inter);
+	const oa_pki_cert *chain[] = {leaf, inter};
+	const oa_result *r = grade(&g, chain, 2, root, "ei.example.com");
+
+	expect(r, OA_CHECK_EXPIRY, OA_STATUS_FAIL, "expired");
+	expect_detail(r, OA_CHECK_EXPIRY, "intermediate 'Expired Intermediate'");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	oa_pki_cert_destroy(inter);
+	oa_pki_cert_destroy(root);
+}
+
+static void test_not_yet_valid(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("new.example.com", "new.example.com", 90);
+	spec.not_before = time(NULL) + 5 * DAY;
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "new.example.com");
+
+	expect(r, OA_CHECK_EXPIRY, OA_STATUS_FAIL, "not_yet_valid");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
+static void test_evaluation_time_is_honoured(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+	const char *names[] = {"origin.example.com"};
+
+	fx_pki_make(&pki);
+	const oa_pki_cert *chain[] = {pki.leaf, pki.inter};
+	const oa_pki_cert *roots[] = {pki.root};
+	const oa_result *r = grade_at(&g, chain, 2, roots, 1, names, 1, time(NULL) + 85 * DAY,
+				      NULL);
+
+	expect(r, OA_CHECK_EXPIRY, OA_STATUS_FAIL, "expiring_critical");
+	grading_free(&g);
+	fx_pki_free(&pki);
+}
+
+static void test_root_sent_warns(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	const oa_pki_cert *chain[] = {pki.leaf, pki.inter, pki.root};
+	const oa_result *r = grade(&g, chain, 3, pki.root, "origin.example.com");
+
+	expect(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_WARN, "root_sent");
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	assert_int_equal(oa_result_cert(r, 2)->role, OA_ROLE_ROOT);
+	assert_int_equal(oa_result_verdict(r), OA_STATUS_WARN);
+	grading_free(&g);
+	fx_pki_free(&pki);
+}
+
+static void test_duplicate_warns(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	const oa_pki_cert *chain[] = {pki.leaf, pki.inter, pki.inter};
+	const oa_result *r = grade(&g, chain, 3, pki.root, "origin.example.com");
+
+	expect(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_WARN, "duplicate_certificate");
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	assert_int_equal(oa_result_cert(r, 2)->role, OA_ROLE_DUPLICATE);
+	grading_free(&g);
+	fx_pki_free(&pki);
+}
+
+static void test_unrelated_warns(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+	fx_pki other;
+
+	fx_pki_make(&pki);
+	fx_pki_make(&other);
+	const oa_pki_cert *chain[] = {pki.leaf, pki.inter, other.inter};
+	const oa_result *r = grade(&g, chain, 3, pki.root, "origin.example.com");
+
+	expect(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_WARN, "unrelated_certificate");
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	assert_int_equal(oa_result_cert(r, 2)->role, OA_ROLE_UNRELATED);
+	grading_free(&g);
+	fx_pki_free(&other);
+	fx_pki_free(&pki);
+}
+
+/* Two intermediate levels sent reversed: trust is fine once reordered. */
+static void test_reversed_intermediates(void **state)
+{
+	struct grading g = {0};
+	oa_pki_spec root_spec = fx_ca_spec("Order Root", 3650);
+	oa_pki_spec i1_spec = fx_ca_spec("Order CA 1", 2000);
+	oa_pki_spec i2_spec = fx_ca_spec("Order CA 2", 1500);
+	oa_pki_spec leaf_spec = fx_leaf_spec("order.example.com", "order.example.com", 90);
+	oa_pki_cert *root = fx_issue(&root_spec, NULL);
+	oa_pki_cert *i1 = fx_issue(&i1_spec, root);
+	oa_pki_cert *i2 = fx_issue(&i2_spec, i1);
+	oa_pki_cert *leaf = fx_issue(&leaf_spec, i2);
+	const oa_pki_cert *chain[] = {leaf, i1, i2};
+	const oa_result *r = grade(&g, chain, 3, root, "order.example.com");
+
+	expect(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_FAIL, "wrong_order");
+	expect_hint(r, OA_CHECK_CHAIN_ORDER,
+		    "1) 'order.example.com', 2) 'Order CA 2', 3) 'Order CA 1'");
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	assert_int_equal(oa_result_verdict(r), OA_STATUS_FAIL);
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	oa_pki_cert_destroy(i2);
+	oa_pki_cert_destroy(i1);
+	oa_pki_cert_destroy(root);
+}
+
+static void test_leaf_not_first(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	const oa_pki_cert *chain[] = {pki.inter, pki.leaf};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "origin.example.com");
+
+	expect(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_FAIL, "leaf_not_first");
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	expect(r, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
+	assert_int_equal(oa_result_cert(r, 1)->role, OA_ROLE_LEAF);
+	grading_free(&g);
+	fx_pki_free(&pki);
+}
+
+static void test_cn_only_warns(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("cn.example.com", NULL, 90);
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "CN.Example.com.");
+
+	expect(r, OA_CHECK_NAME, OA_STATUS_WARN, "matched_cn_only");
+	assert_string_equal(oa_result_matched_name(r), "cn.example.com");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
+static void test_cn_ignored_when_san_present(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("cn-only.example.com", "san.example.com", 90);
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "cn-only.example.com");
+
+	expect(r, OA_CHECK_NAME, OA_STATUS_FAIL, "name_mismatch");
+	expect_detail(r, OA_CHECK_NAME, "san.example.com");
+	expect_hint(r, OA_CHECK_NAME, "cn-only.example.com");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
+static void test_wildcard_one_level(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("*.example.com", "*.example.com", 90);
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "api.example.com");
+
+	expect(r, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
+	assert_string_equal(oa_result_matched_name(r), "*.example.com");
+	grading_free(&g);
+	r = grade(&g, chain, 2, pki.root, "a.b.example.com");
+	expect(r, OA_CHECK_NAME, OA_STATUS_FAIL, "name_mismatch");
+	grading_free(&g);
+	r = grade(&g, chain, 2, pki.root, "example.com");
+	expect(r, OA_CHECK_NAME, OA_STATUS_FAIL, "name_mismatch");
+	assert_null(oa_result_matched_name(r));
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
+/* CloudFront accepts the origin domain or the forwarded Host: any one name suffices. */
+static void test_any_acceptable_name_suffices(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+	const char *names[] = {"origin-lb.internal.example", "www.example.com"};
+
+	fx_pki_make(&pki);
+	const oa_pki_cert *chain[] = {pki.leaf, pki.inter};
+	const oa_pki_cert *roots[] = {pki.root};
+	const oa_result *r = grade_at(&g, chain, 2, roots, 1, names, 2, time(NULL), NULL);
+
+	expect(r, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
+	assert_string_equal(oa_result_matched_name(r), "www.example.com");
+	grading_free(&g);
+	fx_pki_free(&pki);
+}
+
+static void test_idn_name_compared_as_a_label(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("xn--bcher-kva.example", "xn--bcher-kva.example", 90);
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "b\xc3\xbc" "cher.example");
+
+	expect(r, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
+static void test_no_names_skips(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	const oa_pki_cert *chain[] = {pki.leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, NULL);
+
+	expect(r, OA_CHECK_NAME, OA_STATUS_SKIP, "no_names_given");
+	expect_detail(r, OA_CHECK_NAME, "origin.example.com, www.example.com");
+	assert_int_equal(oa_result_verdict(r), OA_STATUS_PASS);
+	grading_free(&g);
+	fx_pki_free(&pki);
+}
+
+static void test_invalid_name_cannot_run(void **state)
+{
+	fx_pki pki;
+	oa_chain *chain = NULL;
+	oa_trust_store *store = NULL;
+	oa_result *result = NULL;
+	oa_verify_params params;
+	oa_error err;
+	const char *names[] = {"bad name.example.com"};
+
+	fx_pki_make(&pki);
+	char *dir = fx_tempdir();
+	char *bundle = fx_chain_file(dir, "roots.pem", (const oa_pki_cert *const *)&pki.root, 1);
+	assert_int_equal(oa_trust_store_load(bundle, &store, &err), 0);
+	assert_int_equal(oa_chain_from_der(oa_pki_cert_der(pki.leaf), 1, &chain, &err), 0);
+	oa_verify_params_init(&params);
+	params.names = names;
+	params.n_names = 1;
+	assert_int_equal(oa_verify(chain, store, &params, &result, &err), -EINVAL);
+	assert_null(result);
+	assert_non_null(strstr(err.msg, "bad name.example.com"));
+	oa_chain_destroy(chain);
+	oa_trust_store_destroy(store);
+	free(bundle);
+	fx_tempdir_remove(dir);
+	fx_pki_free(&pki);
+}
+
+static void test_sha1_leaf_fails(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("sha1.example.com", "sha1.example.com", 90);
+	spec.hash = GNUTLS_DIG_SHA1;
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "sha1.example.com");
+
+	expect(r, OA_CHECK_SIGNATURE, OA_STATUS_FAIL, "sha1_signature");
+	expect_detail(r, OA_CHECK_SIGNATURE, "leaf 'sha1.example.com'");
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
+static void test_sha1_root_self_signature_is_fine(void **state)
+{
+	struct grading g = {0};
+	oa_pki_spec root_spec = fx_ca_spec("SHA1 Root", 3650);
+	oa_pki_spec leaf_spec = fx_leaf_spec("s.example.com", "s.example.com", 90);
+
+	root_spec.hash = GNUTLS_DIG_SHA1;
+	oa_pki_cert *root = fx_issue(&root_spec, NULL);
+	oa_pki_cert *leaf = fx_issue(&leaf_spec, root);
+	const oa_pki_cert *chain[] = {leaf, root};
+	const oa_result *r = grade(&g, chain, 2, root, "s.example.com");
+
+	expect(r, OA_CHECK_SIGNATURE, OA_STATUS_PASS, "strong");
+	expect(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_WARN, "root_sent");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	oa_pki_cert_destroy(root);
+}
+
+static void test_rsa1024_leaf_fails(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("rsa.example.com", "rsa.example.com", 90);
+	spec.key_type = OA_PKI_KEY_RSA_1024;
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "rsa.example.com");
+
+	expect(r, OA_CHECK_SIGNATURE, OA_STATUS_FAIL, "weak_rsa_key");
+	expect_detail(r, OA_CHECK_SIGNATURE, "1024-bit");
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	assert_int_equal(oa_result_cert(r, 0)->key_bits, 1024);
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
+static void test_key_match_and_mismatch(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+	oa_key *key = NULL;
+	oa_error err;
+	const char *names[] = {"origin.example.com"};
+
+	fx_pki_make(&pki);
+	const oa_pki_cert *chain[] = {pki.leaf, pki.inter};
+	const oa_pki_cert *roots[] = {pki.root};
+	char *dir = fx_tempdir();
+	char *path = fx_path(dir, "leaf.key");
+
+	assert_int_equal(oa_pki_write_key(path, pki.leaf, &err), 0);
+	assert_int_equal(oa_key_load_file(path, &key, &err), 0);
+	const oa_result *r = grade_at(&g, chain, 2, roots, 1, names, 1, time(NULL), key);
+	expect(r, OA_CHECK_KEY, OA_STATUS_PASS, "key_matches");
+	grading_free(&g);
+	oa_key_destroy(key);
+	key = NULL;
+
+	assert_int_equal(oa_pki_write_key(path, pki.inter, &err), 0);
+	assert_int_equal(oa_key_load_file(path, &key, &err), 0);
+	r = grade_at(&g, chain, 2, roots, 1, names, 1, time(NULL), key);
+	expect(r, OA_CHECK_KEY, OA_STATUS_FAIL, "key_mismatch");
+	assert_int_equal(oa_result_verdict(r), OA_STATUS_FAIL);
+	grading_free(&g);
+	oa_key_destroy(key);
+	free(path);
+	fx_tempdir_remove(dir);
+	fx_pki_free(&pki);
+}
+
+static void test_empty_chain_cannot_run(void **state)
+{
+	oa_result *result = NULL;
+	oa_verify_params params;
+	oa_error err;
+
+	oa_verify_params_init(&params);
+	assert_int_equal(oa_verify(NULL, NULL, &params, &result, &err), -EINVAL);
+	assert_null(result);
+	oa_result_destroy(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_chain_passes_every_check),
+		cmocka_unit_test(test_missing_intermediate_names_issuer_and_aia),
+		cmocka_unit_test(test_untrusted_root_sent),
+		cmocka_unit_test(test_self_signed_leaf),
+		cmocka_unit_test(test_bad_signature),
+		cmocka_unit_test(test_not_a_ca),
+		cmocka_unit_test(test_path_length_violation),
+		cmocka_unit_test(test_chain_too_long),
+		cmocka_unit_test(test_expiry_valid),
+		cmocka_unit_test(test_expiry_soon_warns),
+		cmocka_unit_test(test_expiry_critical_fails),
+		cmocka_unit_test(test_expired_leaf),
+		cmocka_unit_test(test_expired_intermediate),
+		cmocka_unit_test(test_not_yet_valid),
+		cmocka_unit_test(test_evaluation_time_is_honoured),
+		cmocka_unit_test(test_root_sent_warns),
+		cmocka_unit_test(test_duplicate_warns),
+		cmocka_unit_test(test_unrelated_warns),
+		cmocka_unit_test(test_reversed_intermediates),
+		cmocka_unit_test(test_leaf_not_first),
+		cmocka_unit_test(test_cn_only_warns),
+		cmocka_unit_test(test_cn_ignored_when_san_present),
+		cmocka_unit_test(test_wildcard_one_level),
+		cmocka_unit_test(test_any_acceptable_name_suffices),
+		cmocka_unit_test(test_idn_name_compared_as_a_label),
+		cmocka_unit_test(test_no_names_skips),
+		cmocka_unit_test(test_invalid_name_cannot_run),
+		cmocka_unit_test(test_sha1_leaf_fails),
+		cmocka_unit_test(test_sha1_root_self_signature_is_fine),
+		cmocka_unit_test(test_rsa1024_leaf_fails),
+		cmocka_unit_test(test_key_match_and_mismatch),
+		cmocka_unit_test(test_empty_chain_cannot_run),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
