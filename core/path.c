@@ -354,13 +354,11 @@ void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chai
 
 		aia_url(top, url, sizeof(url));
 		snprintf(hint, sizeof(hint),
-			 "Append the intermediate certificate '%s' after '%s' in the chain file%s%s; "
-			 "CloudFront does not fetch missing intermediates",
+			 "Append the intermediate certificate '%s' after '%s' in the chain file%s%s%s; "
+			 "CloudFront does not fetch missing intermediates (if '%s' is a private "
+			 "root, no chain will do: use a public CA)",
 			 issuer ? issuer : "?", name, url[0] ? " (download it from " : "",
-			 url[0] ? url : "");
-		if (url[0]) {
-			append(hint, sizeof(hint), ")");
-		}
+			 url[0] ? url : "", url[0] ? ")" : "", issuer ? issuer : "?");
 		oa__check_set(check, OA_STATUS_FAIL, "missing_intermediate", hint,
 			      "the issuer of '%s', '%s', was not sent and is not a trusted root%s%s",
 			      name, issuer ? issuer : "?", url[0] ? "; caIssuers URL: " : "",

@@ -8,4 +8,10 @@ int oa_cmd_verify(int argc, char **argv);
 /* Prints verify's usage to stdout. */
 void oa_cmd_verify_usage(void);
 
+/* originaudit demo: grades generated chains with the classic mistakes. */
+int oa_cmd_demo(int argc, char **argv);
+
+/* Prints demo's usage to stdout. */
+void oa_cmd_demo_usage(void);
+
 #endif

@@ -17,6 +17,7 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  verify     check certificate files offline before they are deployed\n"
+		"  demo       grade generated chains that show each classic mistake\n"
 		"  help CMD   show the help of a command\n"
 		"\n"
 		"Options:\n"
@@ -44,6 +45,9 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "verify") == 0) {
 		return oa_cmd_verify(argc - 1, argv + 1);
 	}
+	if (strcmp(cmd, "demo") == 0) {
+		return oa_cmd_demo(argc - 1, argv + 1);
+	}
 	if (strcmp(cmd, "help") == 0) {
 		if (argc < 3) {
 			usage(stdout);
@@ -51,6 +55,10 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(argv[2], "verify") == 0) {
 			oa_cmd_verify_usage();
+			return OA_EXIT_PASS;
+		}
+		if (strcmp(argv[2], "demo") == 0) {
+			oa_cmd_demo_usage();
 			return OA_EXIT_PASS;
 		}
 		fprintf(stderr, "originaudit: help: unknown command '%s'\n", argv[2]);
