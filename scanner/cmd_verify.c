@@ -154,9 +154,16 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 			oa_cmd_verify_usage();
 			return -1;
 		case ':':
+			if (optopt != 0) {
+				return usage_error("option '-%c' needs a value", optopt);
+			}
 			return usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+			/* getopt sets optopt for a short option, possibly inside a group. */
+			if (optopt != 0) {
+				return usage_error("unknown option '-%c'", optopt);
+			}
+			return usage_error("unknown or ambiguous option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc) {

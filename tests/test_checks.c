@@ -289,6 +289,24 @@ static void test_path_length_violation(void **state)
 	oa_pki_cert_destroy(root);
 }
 
+static void test_client_only_purpose(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("client.example.com", "client.example.com", 90);
+	spec.purpose_oid = GNUTLS_KP_TLS_WWW_CLIENT;
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "client.example.com");
+
+	expect(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "wrong_purpose");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
 static void test_chain_too_long(void **state)
 {
 	struct grading g = {0};
@@ -489,6 +507,30 @@ static void test_unrelated_warns(void **state)
 	assert_int_equal(oa_result_cert(r, 2)->role, OA_ROLE_UNRELATED);
 	grading_free(&g);
 	fx_pki_free(&other);
+	fx_pki_free(&pki);
+}
+
+/* Like Let's Encrypt's chain: the root's cross-signed twin sent after the path is fine. */
+static void test_cross_signed_root_is_not_a_warning(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec old_spec = fx_ca_spec("Old Root", 3650);
+	oa_pki_cert *old = fx_issue(&old_spec, NULL);
+	oa_pki_spec cross_spec = fx_ca_spec("Test Root CA", 1000);
+	cross_spec.reuse_key_of = pki.root;
+	oa_pki_cert *cross = fx_issue(&cross_spec, old);
+	const oa_pki_cert *chain[] = {pki.leaf, pki.inter, cross};
+	const oa_result *r = grade(&g, chain, 3, pki.root, "origin.example.com");
+
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	expect(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
+	assert_int_equal(oa_result_cert(r, 2)->role, OA_ROLE_INTERMEDIATE);
+	grading_free(&g);
+	oa_pki_cert_destroy(cross);
+	oa_pki_cert_destroy(old);
 	fx_pki_free(&pki);
 }
 
@@ -793,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_bad_signature),
 		cmocka_unit_test(test_not_a_ca),
 		cmocka_unit_test(test_path_length_violation),
+		cmocka_unit_test(test_client_only_purpose),
 		cmocka_unit_test(test_chain_too_long),
 		cmocka_unit_test(test_expiry_valid),
 		cmocka_unit_test(test_expiry_soon_warns),
@@ -804,6 +847,7 @@ int main(void)
 		cmocka_unit_test(test_root_sent_warns),
 		cmocka_unit_test(test_duplicate_warns),
 		cmocka_unit_test(test_unrelated_warns),
+		cmocka_unit_test(test_cross_signed_root_is_not_a_warning),
 		cmocka_unit_test(test_reversed_intermediates),
 		cmocka_unit_test(test_leaf_not_first),
 		cmocka_unit_test(test_cn_only_warns),

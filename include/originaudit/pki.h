@@ -40,6 +40,8 @@ typedef struct oa_pki_spec {
 	gnutls_digest_algorithm_t hash;
 	/* Authority Information Access caIssuers URI, or NULL. */
 	const char *aia_ca_issuers;
+	/* Extended key usage of a leaf; NULL means TLS server authentication. */
+	const char *purpose_oid;
 	/* Reuse this certificate's key instead of generating one (cross-signing). */
 	const struct oa_pki_cert *reuse_key_of;
 } oa_pki_spec;
