@@ -26,8 +26,7 @@ void oa__short_name(gnutls_x509_crt_t crt, char *buf, size_t size)
 {
 	size_t len = size;
 
-	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, buf, &len) >=
-		    0 &&
+	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, buf, &len) >= 0 &&
 	    len > 0) {
 		return;
 	}

@@ -62,8 +62,7 @@ static const char *find(const char *hay, size_t len, const char *needle)
 	return memmem(hay, len, needle, strlen(needle));
 }
 
-static int not_pem_error(const unsigned char *data, size_t len, const char *label,
-			 oa_error *err)
+static int not_pem_error(const unsigned char *data, size_t len, const char *label, oa_error *err)
 {
 	size_t text = 0;
 
@@ -116,31 +115,32 @@ int oa_chain_from_pem(const void *data, size_t len, const char *label, oa_chain 
 		size_t line = line_of(data, (size_t)(begin - (const char *)data));
 
 		if (stop == NULL) {
-			rc = oa_error_set(err, -EBADMSG,
-					  "%s: line %zu: PEM block has no \"-----END\" line (truncated "
-					  "file?)",
-					  label, line);
+			rc = oa_error_set(
+			    err, -EBADMSG,
+			    "%s: line %zu: PEM block has no \"-----END\" line (truncated "
+			    "file?)",
+			    label, line);
 			goto fail;
 		}
 		const char *after = stop + strlen(pem_end);
 		const char *close = find(after, (size_t)(end - after), "-----");
 		if (close == NULL) {
-			rc = oa_error_set(err, -EBADMSG, "%s: line %zu: PEM END line is truncated",
-					  label, line_of(data, (size_t)(stop - (const char *)data)));
+			rc =
+			    oa_error_set(err, -EBADMSG, "%s: line %zu: PEM END line is truncated",
+					 label, line_of(data, (size_t)(stop - (const char *)data)));
 			goto fail;
 		}
 		close += 5;
-		bool is_cert = left >= strlen(cert_label) &&
-			       memcmp(type, cert_label, strlen(cert_label)) == 0;
+		bool is_cert =
+		    left >= strlen(cert_label) && memcmp(type, cert_label, strlen(cert_label)) == 0;
 		/* Keys and other blocks in a combined file are not sent on the wire. */
 		if (is_cert) {
 			gnutls_x509_crt_t crt;
 			gnutls_datum_t block = {(unsigned char *)begin, (unsigned)(close - begin)};
 
 			if (chain->n >= OA_CHAIN_MAX_CERTS) {
-				rc = oa_error_set(err, -EBADMSG,
-						  "%s: more than %d certificates", label,
-						  OA_CHAIN_MAX_CERTS);
+				rc = oa_error_set(err, -EBADMSG, "%s: more than %d certificates",
+						  label, OA_CHAIN_MAX_CERTS);
 				goto fail;
 			}
 			if (gnutls_x509_crt_init(&crt) < 0) {
@@ -150,9 +150,10 @@ int oa_chain_from_pem(const void *data, size_t len, const char *label, oa_chain 
 			int grc = gnutls_x509_crt_import(crt, &block, GNUTLS_X509_FMT_PEM);
 			if (grc < 0) {
 				gnutls_x509_crt_deinit(crt);
-				rc = oa_error_set(err, -EBADMSG,
-						  "%s: line %zu: certificate #%zu cannot be decoded: %s",
-						  label, line, chain->n + 1, gnutls_strerror(grc));
+				rc = oa_error_set(
+				    err, -EBADMSG,
+				    "%s: line %zu: certificate #%zu cannot be decoded: %s", label,
+				    line, chain->n + 1, gnutls_strerror(grc));
 				goto fail;
 			}
 			if (chain_append(chain, crt) < 0) {
@@ -194,7 +195,8 @@ int oa__read_file(const char *path, gnutls_datum_t *data, oa_error *err)
 
 			/* Certificate files and bundles are small; refuse anything huge. */
 			if (ncap > (64u << 20)) {
-				rc = oa_error_set(err, -EFBIG, "%s: file is larger than 64 MiB", path);
+				rc = oa_error_set(err, -EFBIG, "%s: file is larger than 64 MiB",
+						  path);
 				goto out;
 			}
 			nbuf = realloc(buf, ncap + 1);
@@ -210,7 +212,8 @@ int oa__read_file(const char *path, gnutls_datum_t *data, oa_error *err)
 		if (got == 0) {
 			if (ferror(f)) {
 				int e = errno;
-				rc = oa_error_set(err, -EIO, "%s: read error: %s", path, strerror(e));
+				rc = oa_error_set(err, -EIO, "%s: read error: %s", path,
+						  strerror(e));
 				goto out;
 			}
 			break;

@@ -27,22 +27,24 @@ static int check_ldh(const char *name, const char *orig, oa_error *err)
 	for (size_t i = 0; i < len; i++) {
 		if (name[i] == '.') {
 			if (label == 0) {
-				return oa_error_set(err, -EINVAL, "host name '%s' has an empty label",
-						    orig);
+				return oa_error_set(err, -EINVAL,
+						    "host name '%s' has an empty label", orig);
 			}
 			label = 0;
 			continue;
 		}
 		if (!is_ldh(name[i])) {
-			return oa_error_set(err, -EINVAL,
-					    "host name '%s' has a character that is not a letter, digit, "
-					    "'-' or '.'",
-					    orig);
+			return oa_error_set(
+			    err, -EINVAL,
+			    "host name '%s' has a character that is not a letter, digit, "
+			    "'-' or '.'",
+			    orig);
 		}
 		label++;
 		if (label > 63) {
 			return oa_error_set(err, -EINVAL,
-					    "host name '%s' has a label longer than 63 characters", orig);
+					    "host name '%s' has a label longer than 63 characters",
+					    orig);
 		}
 	}
 	if (label == 0) {
@@ -88,9 +90,10 @@ int oa_name_normalize(const char *name, char out[OA_NAME_MAX], oa_error *err)
 		int rc = gnutls_idna_map(name, (unsigned)len, &ace, 0);
 
 		if (rc < 0) {
-			return oa_error_set(err, -EINVAL,
-					    "host name '%s' is not a valid internationalised name: %s",
-					    name, gnutls_strerror(rc));
+			return oa_error_set(
+			    err, -EINVAL,
+			    "host name '%s' is not a valid internationalised name: %s", name,
+			    gnutls_strerror(rc));
 		}
 		if (ace.size >= sizeof(buf)) {
 			gnutls_free(ace.data);
@@ -142,7 +145,8 @@ bool oa_name_matches(const char *pattern, const char *host)
 		return plen == hlen && equal_nocase(pattern, host, plen);
 	}
 	/* The wildcard must be the whole left-most label, alone in the pattern. */
-	if (star != pattern || plen < 2 || pattern[1] != '.' || memchr(pattern + 1, '*', plen - 1)) {
+	if (star != pattern || plen < 2 || pattern[1] != '.' ||
+	    memchr(pattern + 1, '*', plen - 1)) {
 		return false;
 	}
 	const char *rest = pattern + 2;

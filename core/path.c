@@ -17,7 +17,7 @@
 
 /* Appends printf output to buf, truncating at size. */
 static void append(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void append(char *buf, size_t size, const char *fmt, ...)
 {
@@ -106,8 +106,8 @@ int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *
 	}
 	for (size_t i = 1; i < n; i++) {
 		for (size_t j = 0; j < i && !dup[i]; j++) {
-			if (!dup[j] &&
-			    gnutls_x509_crt_equals(oa_chain_get(chain, i), oa_chain_get(chain, j))) {
+			if (!dup[j] && gnutls_x509_crt_equals(oa_chain_get(chain, i),
+							      oa_chain_get(chain, j))) {
 				dup[i] = true;
 			}
 		}
@@ -121,8 +121,9 @@ int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *
 		gnutls_x509_crt_t issuer = NULL;
 
 		if (oa__is_self_signed(cur)) {
-			path->end = store_has_self(list, cur, &path->anchor) ? OA__PATH_SELF_ANCHORED
-									     : OA__PATH_UNTRUSTED_ROOT;
+			path->end = store_has_self(list, cur, &path->anchor)
+					? OA__PATH_SELF_ANCHORED
+					: OA__PATH_UNTRUSTED_ROOT;
 			break;
 		}
 		if (gnutls_x509_trust_list_get_issuer(list, cur, &issuer, 0) >= 0 &&
@@ -159,11 +160,12 @@ int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *
 		} else if (i == path->leaf) {
 			path->roles[i] = OA_ROLE_LEAF;
 		} else if (used[i]) {
-			path->roles[i] = oa__is_self_signed(c) ? OA_ROLE_ROOT : OA_ROLE_INTERMEDIATE;
+			path->roles[i] =
+			    oa__is_self_signed(c) ? OA_ROLE_ROOT : OA_ROLE_INTERMEDIATE;
 		} else if (oa__is_self_signed(c)) {
-			bool issues_top = oa__issued_by(top, c) ||
-					  (path->anchor != NULL &&
-					   gnutls_x509_crt_equals(path->anchor, c));
+			bool issues_top =
+			    oa__issued_by(top, c) ||
+			    (path->anchor != NULL && gnutls_x509_crt_equals(path->anchor, c));
 			path->roles[i] = issues_top ? OA_ROLE_ROOT : OA_ROLE_UNRELATED;
 		} else if (path->anchor != NULL && oa__issued_by(top, c)) {
 			/* Another certificate for the anchor's name: a cross-sign. */
@@ -193,8 +195,8 @@ static void order_hint(char *hint, size_t size, const oa__path *path, const oa_c
 		oa__short_name(oa_chain_get(chain, path->pos[k]), name, sizeof(name));
 		append(hint, size, "%s%zu) '%s'", k == 0 ? "" : ", ", k + 1, name);
 	}
-	append(hint, size, "%s", path->len > 1 ? " (leaf first, each followed by its issuer)" :
-						  " (leaf first)");
+	append(hint, size, "%s",
+	       path->len > 1 ? " (leaf first, each followed by its issuer)" : " (leaf first)");
 }
 
 void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain *chain)
@@ -209,9 +211,10 @@ void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain
 
 		oa__short_name(oa_chain_get(chain, 0), first, sizeof(first));
 		oa__short_name(oa_chain_get(chain, path->leaf), name, sizeof(name));
-		oa__check_set(check, OA_STATUS_FAIL, "leaf_not_first", hint,
-			      "the first certificate sent is '%s', not the leaf '%s' (sent as #%zu)",
-			      first, name, path->leaf + 1);
+		oa__check_set(
+		    check, OA_STATUS_FAIL, "leaf_not_first", hint,
+		    "the first certificate sent is '%s', not the leaf '%s' (sent as #%zu)", first,
+		    name, path->leaf + 1);
 		return;
 	}
 	/* Path certificates must come first, in path order; duplicates are ignored. */
@@ -225,10 +228,11 @@ void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain
 
 			oa__short_name(oa_chain_get(chain, path->pos[k - 1]), name, sizeof(name));
 			oa__short_name(oa_chain_get(chain, i), want, sizeof(want));
-			oa__check_set(check, OA_STATUS_FAIL, "wrong_order", hint,
-				      "certificate #%zu '%s' is not the issuer of the one before it "
-				      "('%s')",
-				      i + 1, want, name);
+			oa__check_set(
+			    check, OA_STATUS_FAIL, "wrong_order", hint,
+			    "certificate #%zu '%s' is not the issuer of the one before it "
+			    "('%s')",
+			    i + 1, want, name);
 			return;
 		}
 		k++;
@@ -257,11 +261,11 @@ void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain
 		}
 	}
 	if (unrelated > 0) {
-		oa__check_set(check, OA_STATUS_WARN, "unrelated_certificate",
-			      "Remove the certificates that are not part of the path from the chain "
-			      "file",
-			      "%zu certificate(s) sent that are not part of the path: %s", unrelated,
-			      which);
+		oa__check_set(
+		    check, OA_STATUS_WARN, "unrelated_certificate",
+		    "Remove the certificates that are not part of the path from the chain "
+		    "file",
+		    "%zu certificate(s) sent that are not part of the path: %s", unrelated, which);
 	} else if (dups > 0) {
 		oa__check_set(check, OA_STATUS_WARN, "duplicate_certificate",
 			      "Remove the repeated certificate(s) from the chain file",
@@ -296,8 +300,8 @@ static void blame_link(const oa__path *path, const oa_chain *chain, unsigned bit
 	snprintf(who, size, "a certificate on the path");
 	for (size_t k = 0; k < path->len; k++) {
 		gnutls_x509_crt_t c = oa_chain_get(chain, path->pos[k]);
-		gnutls_x509_crt_t issuer = k + 1 < path->len ? oa_chain_get(chain, path->pos[k + 1])
-							     : path->anchor;
+		gnutls_x509_crt_t issuer =
+		    k + 1 < path->len ? oa_chain_get(chain, path->pos[k + 1]) : path->anchor;
 		unsigned status = 0;
 
 		if (issuer == NULL) {
@@ -320,8 +324,8 @@ static void aia_url(gnutls_x509_crt_t crt, char *buf, size_t size)
 	buf[0] = '\0';
 	for (unsigned seq = 0; seq < 16; seq++) {
 		gnutls_datum_t uri = {NULL, 0};
-		int rc = gnutls_x509_crt_get_authority_info_access(crt, seq, GNUTLS_IA_CAISSUERS_URI,
-								   &uri, NULL);
+		int rc = gnutls_x509_crt_get_authority_info_access(
+		    crt, seq, GNUTLS_IA_CAISSUERS_URI, &uri, NULL);
 
 		if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
 			return;
@@ -353,38 +357,42 @@ void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chai
 		char *issuer = oa__dn(top, true);
 
 		aia_url(top, url, sizeof(url));
-		snprintf(hint, sizeof(hint),
-			 "Append the intermediate certificate '%s' after '%s' in the chain file%s%s%s; "
-			 "CloudFront does not fetch missing intermediates (if '%s' is a private "
-			 "root, no chain will do: use a public CA)",
-			 issuer ? issuer : "?", name, url[0] ? " (download it from " : "",
-			 url[0] ? url : "", url[0] ? ")" : "", issuer ? issuer : "?");
-		oa__check_set(check, OA_STATUS_FAIL, "missing_intermediate", hint,
-			      "the issuer of '%s', '%s', was not sent and is not a trusted root%s%s",
-			      name, issuer ? issuer : "?", url[0] ? "; caIssuers URL: " : "",
-			      url[0] ? url : "");
+		snprintf(
+		    hint, sizeof(hint),
+		    "Append the intermediate certificate '%s' after '%s' in the chain file%s%s%s; "
+		    "CloudFront does not fetch missing intermediates (if '%s' is a private "
+		    "root, no chain will do: use a public CA)",
+		    issuer ? issuer : "?", name, url[0] ? " (download it from " : "",
+		    url[0] ? url : "", url[0] ? ")" : "", issuer ? issuer : "?");
+		oa__check_set(
+		    check, OA_STATUS_FAIL, "missing_intermediate", hint,
+		    "the issuer of '%s', '%s', was not sent and is not a trusted root%s%s", name,
+		    issuer ? issuer : "?", url[0] ? "; caIssuers URL: " : "", url[0] ? url : "");
 		free(issuer);
 		return;
 	}
 	case OA__PATH_UNTRUSTED_ROOT:
 		if (path->len == 1) {
-			oa__check_set(check, OA_STATUS_FAIL, "untrusted_root",
-				      "Use a certificate issued by a CA in Mozilla's included list; "
-				      "CloudFront accepts no self-signed or private-CA certificates",
-				      "the leaf '%s' is self-signed and is not in the trust store", name);
+			oa__check_set(
+			    check, OA_STATUS_FAIL, "untrusted_root",
+			    "Use a certificate issued by a CA in Mozilla's included list; "
+			    "CloudFront accepts no self-signed or private-CA certificates",
+			    "the leaf '%s' is self-signed and is not in the trust store", name);
 		} else {
-			oa__check_set(check, OA_STATUS_FAIL, "untrusted_root",
-				      "Use a certificate issued by a CA in Mozilla's included list; "
-				      "CloudFront accepts no private CAs and you cannot add one",
-				      "the path ends at the root '%s', which is not among the %zu "
-				      "trusted roots",
-				      name, oa_trust_store_count(store));
+			oa__check_set(
+			    check, OA_STATUS_FAIL, "untrusted_root",
+			    "Use a certificate issued by a CA in Mozilla's included list; "
+			    "CloudFront accepts no private CAs and you cannot add one",
+			    "the path ends at the root '%s', which is not among the %zu "
+			    "trusted roots",
+			    name, oa_trust_store_count(store));
 		}
 		return;
 	case OA__PATH_TOO_LONG:
 		oa__check_set(check, OA_STATUS_FAIL, "chain_too_long",
 			      "Serve only the leaf and the intermediates up to a trusted root",
-			      "the certification path is longer than %d certificates", OA__MAX_PATH);
+			      "the certification path is longer than %d certificates",
+			      OA__MAX_PATH);
 		return;
 	case OA__PATH_ANCHORED:
 	case OA__PATH_SELF_ANCHORED:
@@ -395,13 +403,13 @@ void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chai
 		list[k] = oa_chain_get(chain, path->pos[k]);
 	}
 	gnutls_typed_vdata_st purpose = {
-		.type = GNUTLS_DT_KEY_PURPOSE_OID,
-		.data = (void *)GNUTLS_KP_TLS_WWW_SERVER,
-		.size = 0,
+	    .type = GNUTLS_DT_KEY_PURPOSE_OID,
+	    .data = (void *)GNUTLS_KP_TLS_WWW_SERVER,
+	    .size = 0,
 	};
 	int rc = gnutls_x509_trust_list_verify_crt2(oa__trust_store_list(store), list,
-						    (unsigned)path->len, &purpose, 1, verify_flags(),
-						    &status, NULL);
+						    (unsigned)path->len, &purpose, 1,
+						    verify_flags(), &status, NULL);
 	if (rc < 0) {
 		oa__check_set(check, OA_STATUS_FAIL, "invalid", "",
 			      "the path could not be verified: %s", gnutls_strerror(rc));
@@ -426,16 +434,18 @@ void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chai
 			      "CA; get the leaf from a real CA",
 			      "the issuer of %s is not allowed to issue certificates", who);
 	} else if (status & GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE) {
-		oa__check_set(check, OA_STATUS_FAIL, "constraint_violation",
-			      "An intermediate's path length or name constraints forbid this "
-			      "certificate; have it issued directly under an allowed intermediate",
-			      "a CA constraint on the path to '%s' is violated (path length or name "
-			      "constraints)",
-			      anchor);
+		oa__check_set(
+		    check, OA_STATUS_FAIL, "constraint_violation",
+		    "An intermediate's path length or name constraints forbid this "
+		    "certificate; have it issued directly under an allowed intermediate",
+		    "a CA constraint on the path to '%s' is violated (path length or name "
+		    "constraints)",
+		    anchor);
 	} else if (status & GNUTLS_CERT_PURPOSE_MISMATCH) {
-		oa__check_set(check, OA_STATUS_FAIL, "wrong_purpose",
-			      "Reissue the certificate with extended key usage serverAuth",
-			      "a certificate on the path is not valid for TLS server authentication");
+		oa__check_set(
+		    check, OA_STATUS_FAIL, "wrong_purpose",
+		    "Reissue the certificate with extended key usage serverAuth",
+		    "a certificate on the path is not valid for TLS server authentication");
 	} else {
 		gnutls_datum_t out = {NULL, 0};
 

@@ -42,7 +42,7 @@ static int gen_key(gnutls_x509_privkey_t key, oa_pki_key_type type)
 	case OA_PKI_KEY_EC_P256:
 	default:
 		return gnutls_x509_privkey_generate(
-			key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+		    key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
 	}
 }
 
@@ -100,11 +100,13 @@ int oa_pki_issue(const oa_pki_spec *spec, const oa_pki_cert *issuer, oa_pki_cert
 	gnutls_x509_crt_set_expiration_time(c->crt, spec->not_after);
 	if (spec->organization != NULL) {
 		gnutls_x509_crt_set_dn_by_oid(c->crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0,
-					      spec->organization, (unsigned)strlen(spec->organization));
+					      spec->organization,
+					      (unsigned)strlen(spec->organization));
 	}
 	if (spec->common_name != NULL) {
 		gnutls_x509_crt_set_dn_by_oid(c->crt, GNUTLS_OID_X520_COMMON_NAME, 0,
-					      spec->common_name, (unsigned)strlen(spec->common_name));
+					      spec->common_name,
+					      (unsigned)strlen(spec->common_name));
 	}
 	rc = gnutls_x509_crt_set_key(c->crt, c->key);
 	if (rc < 0) {
@@ -112,20 +114,20 @@ int oa_pki_issue(const oa_pki_spec *spec, const oa_pki_cert *issuer, oa_pki_cert
 		goto fail;
 	}
 	for (size_t i = 0; i < spec->n_dns_names; i++) {
-		gnutls_x509_crt_set_subject_alt_name(c->crt, GNUTLS_SAN_DNSNAME,
-						     spec->dns_names[i],
+		gnutls_x509_crt_set_subject_alt_name(c->crt, GNUTLS_SAN_DNSNAME, spec->dns_names[i],
 						     (unsigned)strlen(spec->dns_names[i]),
 						     GNUTLS_FSAN_APPEND);
 	}
 	gnutls_x509_crt_set_basic_constraints(c->crt, spec->is_ca, spec->path_len);
 	if (spec->is_ca) {
-		gnutls_x509_crt_set_key_usage(c->crt, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN |
-							      GNUTLS_KEY_DIGITAL_SIGNATURE);
+		gnutls_x509_crt_set_key_usage(c->crt, GNUTLS_KEY_KEY_CERT_SIGN |
+							  GNUTLS_KEY_CRL_SIGN |
+							  GNUTLS_KEY_DIGITAL_SIGNATURE);
 	} else {
 		gnutls_x509_crt_set_key_usage(c->crt, GNUTLS_KEY_DIGITAL_SIGNATURE |
-							      GNUTLS_KEY_KEY_ENCIPHERMENT);
+							  GNUTLS_KEY_KEY_ENCIPHERMENT);
 		gnutls_x509_crt_set_key_purpose_oid(
-			c->crt, spec->purpose_oid ? spec->purpose_oid : GNUTLS_KP_TLS_WWW_SERVER, 0);
+		    c->crt, spec->purpose_oid ? spec->purpose_oid : GNUTLS_KP_TLS_WWW_SERVER, 0);
 	}
 	if (gnutls_x509_crt_get_key_id(c->crt, 0, keyid, &keyid_len) >= 0) {
 		gnutls_x509_crt_set_subject_key_id(c->crt, keyid, keyid_len);
@@ -197,8 +199,8 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 	return 0;
 }
 
-static int write_file(const char *path, const gnutls_datum_t *const *parts, size_t n,
-		      mode_t mode, oa_error *err)
+static int write_file(const char *path, const gnutls_datum_t *const *parts, size_t n, mode_t mode,
+		      oa_error *err)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	int rc = 0;

@@ -103,7 +103,8 @@ json_t *oa_result_to_json(const oa_result *result, const oa_trust_store *store)
 			continue;
 		}
 		json_t *c = check_json(result, (oa_check_id)id);
-		if (c == NULL || json_object_set_new(checks, oa_check_name((oa_check_id)id), c) < 0) {
+		if (c == NULL ||
+		    json_object_set_new(checks, oa_check_name((oa_check_id)id), c) < 0) {
 			goto fail;
 		}
 	}
@@ -113,7 +114,8 @@ json_t *oa_result_to_json(const oa_result *result, const oa_trust_store *store)
 			goto fail;
 		}
 	}
-	json_object_set_new(root, "verdict", json_string(oa_status_name(oa_result_verdict(result))));
+	json_object_set_new(root, "verdict",
+			    json_string(oa_status_name(oa_result_verdict(result))));
 	json_object_set_new(root, "evaluated_at", time_json(oa_result_time(result)));
 	json_object_set_new(root, "names", names);
 	json_object_set_new(root, "checks", checks);

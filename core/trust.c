@@ -51,8 +51,9 @@ int oa_trust_store_load(const char *path, oa_trust_store **out, oa_error *err)
 	int added = gnutls_x509_trust_list_add_trust_mem(store->list, &data, NULL,
 							 GNUTLS_X509_FMT_PEM, 0, 0);
 	if (added <= 0) {
-		rc = oa_error_set(err, -EBADMSG, "%s: no PEM certificate in the CA bundle%s%s", path,
-				  added < 0 ? ": " : "", added < 0 ? gnutls_strerror(added) : "");
+		rc =
+		    oa_error_set(err, -EBADMSG, "%s: no PEM certificate in the CA bundle%s%s", path,
+				 added < 0 ? ": " : "", added < 0 ? gnutls_strerror(added) : "");
 		goto fail_store;
 	}
 	store->count = (size_t)added;
@@ -116,7 +117,8 @@ const char *oa_default_ca_bundle(void)
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
-		if ((size_t)n > root && strncmp(exe, OA_BUILD_ROOT, root) == 0 && exe[root] == '/') {
+		if ((size_t)n > root && strncmp(exe, OA_BUILD_ROOT, root) == 0 &&
+		    exe[root] == '/') {
 			return OA_SOURCE_CA_BUNDLE;
 		}
 	}

@@ -27,10 +27,9 @@ struct oa_result {
 };
 
 static const char *const status_names[] = {"skip", "pass", "warn", "fail", "error"};
-static const char *const check_names[] = {"trust", "expiry", "self_signed", "chain_order",
+static const char *const check_names[] = {"trust", "expiry",	"self_signed", "chain_order",
 					  "name",  "signature", "key"};
-static const char *const role_names[] = {"leaf", "intermediate", "root", "duplicate",
-					 "unrelated"};
+static const char *const role_names[] = {"leaf", "intermediate", "root", "duplicate", "unrelated"};
 
 const char *oa_status_name(oa_status status)
 {
@@ -93,7 +92,8 @@ static void check_expiry(oa_result *r, const oa__path *path, const oa_chain *cha
 	size_t count = path->len + (path->anchor != NULL && path->end == OA__PATH_ANCHORED);
 
 	for (size_t k = 0; k < count; k++) {
-		gnutls_x509_crt_t c = k < path->len ? oa_chain_get(chain, path->pos[k]) : path->anchor;
+		gnutls_x509_crt_t c =
+		    k < path->len ? oa_chain_get(chain, path->pos[k]) : path->anchor;
 		const char *label = k < path->len ? cert_label(path, k) : "trusted root";
 		time_t nb = gnutls_x509_crt_get_activation_time(c);
 		time_t na = gnutls_x509_crt_get_expiration_time(c);
@@ -101,10 +101,11 @@ static void check_expiry(oa_result *r, const oa__path *path, const oa_chain *cha
 		if (nb > r->at) {
 			oa__short_name(c, name, sizeof(name));
 			oa_format_time(nb, when);
-			oa__check_set(check, OA_STATUS_FAIL, "not_yet_valid",
-				      "Check the server's clock and the certificate's validity dates; "
-				      "deploy it only once it is valid",
-				      "the %s '%s' is not valid before %s", label, name, when);
+			oa__check_set(
+			    check, OA_STATUS_FAIL, "not_yet_valid",
+			    "Check the server's clock and the certificate's validity dates; "
+			    "deploy it only once it is valid",
+			    "the %s '%s' is not valid before %s", label, name, when);
 		}
 		if (k == 0 || na < earliest) {
 			earliest = na;
@@ -118,22 +119,22 @@ static void check_expiry(oa_result *r, const oa__path *path, const oa_chain *cha
 	if (check->present) {
 		return;
 	}
-	gnutls_x509_crt_t c = earliest_k < path->len ? oa_chain_get(chain, path->pos[earliest_k])
-						     : path->anchor;
+	gnutls_x509_crt_t c =
+	    earliest_k < path->len ? oa_chain_get(chain, path->pos[earliest_k]) : path->anchor;
 	const char *label = earliest_k < path->len ? cert_label(path, earliest_k) : "trusted root";
 	oa__short_name(c, name, sizeof(name));
 	oa_format_time(earliest, when);
 	if (earliest < r->at) {
-		oa__check_set(check, OA_STATUS_FAIL, "expired",
-			      earliest_k == 0 ? "Renew the certificate and deploy it with its chain"
-					      : "Replace the expired intermediate with the current one "
-						"from your CA",
-			      "the %s '%s' expired on %s (%lld days ago)", label, name, when,
-			      -r->days_left);
+		oa__check_set(
+		    check, OA_STATUS_FAIL, "expired",
+		    earliest_k == 0 ? "Renew the certificate and deploy it with its chain"
+				    : "Replace the expired intermediate with the current one "
+				      "from your CA",
+		    "the %s '%s' expired on %s (%lld days ago)", label, name, when, -r->days_left);
 	} else if (r->days_left < policy->critical_days) {
-		oa__check_set(check, OA_STATUS_FAIL, "expiring_critical",
-			      "Renew the certificate now", "the %s '%s' expires on %s, in %lld days",
-			      label, name, when, r->days_left);
+		oa__check_set(
+		    check, OA_STATUS_FAIL, "expiring_critical", "Renew the certificate now",
+		    "the %s '%s' expires on %s, in %lld days", label, name, when, r->days_left);
 	} else if (r->days_left < policy->warn_days) {
 		oa__check_set(check, OA_STATUS_WARN, "expiring_soon",
 			      "Renew the certificate before it expires",
@@ -154,10 +155,11 @@ static void check_self_signed(oa_check *check, const oa_chain *chain, const oa__
 
 	oa__short_name(leaf, name, sizeof(name));
 	if (oa__is_self_signed(leaf)) {
-		oa__check_set(check, OA_STATUS_FAIL, "self_signed",
-			      "CloudFront never accepts a self-signed certificate; use one issued by "
-			      "a CA in Mozilla's included list",
-			      "the leaf '%s' is self-signed", name);
+		oa__check_set(
+		    check, OA_STATUS_FAIL, "self_signed",
+		    "CloudFront never accepts a self-signed certificate; use one issued by "
+		    "a CA in Mozilla's included list",
+		    "the leaf '%s' is self-signed", name);
 	} else {
 		oa__check_set(check, OA_STATUS_PASS, "not_self_signed", "",
 			      "the leaf '%s' is issued by a CA", name);
@@ -172,30 +174,32 @@ static void check_signature(oa_check *check, const oa_chain *chain, const oa__pa
 		gnutls_x509_crt_t c = oa_chain_get(chain, path->pos[k]);
 		int sig = gnutls_x509_crt_get_signature_algorithm(c);
 		gnutls_digest_algorithm_t dig =
-			sig >= 0 ? gnutls_sign_get_hash_algorithm((gnutls_sign_algorithm_t)sig)
-				 : GNUTLS_DIG_UNKNOWN;
+		    sig >= 0 ? gnutls_sign_get_hash_algorithm((gnutls_sign_algorithm_t)sig)
+			     : GNUTLS_DIG_UNKNOWN;
 		unsigned bits = 0;
 		int pk = gnutls_x509_crt_get_pk_algorithm(c, &bits);
 		bool self = oa__is_self_signed(c);
 
 		oa__short_name(c, name, sizeof(name));
 		/* A root's signature on itself is never checked by clients. */
-		if (!self && (dig == GNUTLS_DIG_SHA1 || dig == GNUTLS_DIG_MD5 || dig == GNUTLS_DIG_MD2)) {
+		if (!self &&
+		    (dig == GNUTLS_DIG_SHA1 || dig == GNUTLS_DIG_MD5 || dig == GNUTLS_DIG_MD2)) {
 			bool sha1 = dig == GNUTLS_DIG_SHA1;
 
-			oa__check_set(check, OA_STATUS_FAIL, sha1 ? "sha1_signature" : "md5_signature",
-				      "Reissue the certificate with a SHA-256 signature",
-				      "the %s '%s' is signed with %s",
-				      k == 0 ? "leaf" : "intermediate", name,
-				      gnutls_sign_get_name((gnutls_sign_algorithm_t)sig));
+			oa__check_set(
+			    check, OA_STATUS_FAIL, sha1 ? "sha1_signature" : "md5_signature",
+			    "Reissue the certificate with a SHA-256 signature",
+			    "the %s '%s' is signed with %s", k == 0 ? "leaf" : "intermediate", name,
+			    gnutls_sign_get_name((gnutls_sign_algorithm_t)sig));
 			return;
 		}
 		if ((pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS) && bits < 2048) {
-			oa__check_set(check, OA_STATUS_FAIL, "weak_rsa_key",
-				      "Generate a new key of at least 2048 bits (or ECDSA P-256) and "
-				      "reissue the certificate",
-				      "the %s '%s' has a %u-bit RSA key (at least 2048 required)",
-				      k == 0 ? "leaf" : (self ? "root" : "intermediate"), name, bits);
+			oa__check_set(
+			    check, OA_STATUS_FAIL, "weak_rsa_key",
+			    "Generate a new key of at least 2048 bits (or ECDSA P-256) and "
+			    "reissue the certificate",
+			    "the %s '%s' has a %u-bit RSA key (at least 2048 required)",
+			    k == 0 ? "leaf" : (self ? "root" : "intermediate"), name, bits);
 			return;
 		}
 	}
@@ -250,11 +254,12 @@ static void check_name(oa_result *r, const oa_chain *chain, const oa__path *path
 		for (size_t j = 0; j < r->n_names; j++) {
 			if (oa_name_matches(cn, r->names[j])) {
 				snprintf(r->matched, sizeof(r->matched), "%s", cn);
-				oa__check_set(check, OA_STATUS_WARN, "matched_cn_only",
-					      "Reissue the certificate with the name in the Subject "
-					      "Alternative Name extension; many clients ignore the CN",
-					      "'%s' matches only the subject CN '%s' (no SAN)",
-					      r->names[j], cn);
+				oa__check_set(
+				    check, OA_STATUS_WARN, "matched_cn_only",
+				    "Reissue the certificate with the name in the Subject "
+				    "Alternative Name extension; many clients ignore the CN",
+				    "'%s' matches only the subject CN '%s' (no SAN)", r->names[j],
+				    cn);
 				return;
 			}
 		}
@@ -292,12 +297,13 @@ static void check_key(oa_check *check, const oa_chain *chain, const oa__path *pa
 			      "the private key belongs to the leaf '%s'", name);
 		return;
 	}
-	oa__check_set(check, OA_STATUS_FAIL, "key_mismatch",
-		      "Deploy the private key that was used for this certificate's signing request, "
-		      "or reissue the certificate for this key",
-		      "the private key does not belong to the leaf '%s'; the server would fail "
-		      "every handshake",
-		      name);
+	oa__check_set(
+	    check, OA_STATUS_FAIL, "key_mismatch",
+	    "Deploy the private key that was used for this certificate's signing request, "
+	    "or reissue the certificate for this key",
+	    "the private key does not belong to the leaf '%s'; the server would fail "
+	    "every handshake",
+	    name);
 }
 
 static int copy_names(oa_result *r, const oa_verify_params *params, oa_error *err)
@@ -325,8 +331,8 @@ static int copy_names(oa_result *r, const oa_verify_params *params, oa_error *er
 	return 0;
 }
 
-int oa_verify(const oa_chain *chain, const oa_trust_store *store,
-	      const oa_verify_params *params, oa_result **out, oa_error *err)
+int oa_verify(const oa_chain *chain, const oa_trust_store *store, const oa_verify_params *params,
+	      oa_result **out, oa_error *err)
 {
 	size_t n = chain != NULL ? oa_chain_length(chain) : 0;
 	oa__path path;

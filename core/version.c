@@ -1,5 +1,5 @@
-#include "oa_config.h"
 #include "originaudit/version.h"
+#include "oa_config.h"
 
 const char *oa_version(void)
 {

@@ -33,14 +33,14 @@ struct demo_case {
 };
 
 static const struct demo_case cases[] = {
-	{"good", "leaf + intermediates, in order", {C_LEAF, C_INT2, C_INT1}, 3, OA_STATUS_PASS},
-	{"expiring-soon", "leaf expires in 12 days", {C_SOON, C_INT2, C_INT1}, 3, OA_STATUS_WARN},
-	{"root-sent", "the root is sent too", {C_LEAF, C_INT2, C_INT1, C_ROOT}, 4, OA_STATUS_WARN},
-	{"expired", "leaf expired 3 days ago", {C_EXPIRED, C_INT2, C_INT1}, 3, OA_STATUS_FAIL},
-	{"wrong-order", "intermediates reversed", {C_LEAF, C_INT1, C_INT2}, 3, OA_STATUS_FAIL},
-	{"missing-intermediate", "leaf only", {C_LEAF}, 1, OA_STATUS_FAIL},
-	{"self-signed", "self-signed leaf", {C_SELF}, 1, OA_STATUS_FAIL},
-	{"wrong-name", "leaf for another name", {C_OTHER, C_INT2, C_INT1}, 3, OA_STATUS_FAIL},
+    {"good", "leaf + intermediates, in order", {C_LEAF, C_INT2, C_INT1}, 3, OA_STATUS_PASS},
+    {"expiring-soon", "leaf expires in 12 days", {C_SOON, C_INT2, C_INT1}, 3, OA_STATUS_WARN},
+    {"root-sent", "the root is sent too", {C_LEAF, C_INT2, C_INT1, C_ROOT}, 4, OA_STATUS_WARN},
+    {"expired", "leaf expired 3 days ago", {C_EXPIRED, C_INT2, C_INT1}, 3, OA_STATUS_FAIL},
+    {"wrong-order", "intermediates reversed", {C_LEAF, C_INT1, C_INT2}, 3, OA_STATUS_FAIL},
+    {"missing-intermediate", "leaf only", {C_LEAF}, 1, OA_STATUS_FAIL},
+    {"self-signed", "self-signed leaf", {C_SELF}, 1, OA_STATUS_FAIL},
+    {"wrong-name", "leaf for another name", {C_OTHER, C_INT2, C_INT1}, 3, OA_STATUS_FAIL},
 };
 
 void oa_cmd_demo_usage(void)
@@ -52,7 +52,8 @@ void oa_cmd_demo_usage(void)
 	       "\n"
 	       "Options:\n"
 	       "  -d, --dir DIR   keep the generated files in DIR (created if needed), to try\n"
-	       "                  originaudit verify --chain DIR/CASE.pem --ca-bundle DIR/demo-root.pem\n"
+	       "                  originaudit verify --chain DIR/CASE.pem --ca-bundle "
+	       "DIR/demo-root.pem\n"
 	       "  -h, --help      show this help\n"
 	       "\n"
 	       "Exit codes: 0 every case graded as expected, 2 a case was not, 3 could not run.\n");
@@ -152,8 +153,9 @@ static int grade_case(const struct demo_case *dc, oa_pki_cert **certs, const cha
 	const char *on = "";
 	const char *off = colour ? "\033[0m" : "";
 	if (colour) {
-		on = verdict == OA_STATUS_PASS ? "\033[32m"
-					       : (verdict == OA_STATUS_WARN ? "\033[33m" : "\033[31m");
+		on = verdict == OA_STATUS_PASS
+			 ? "\033[32m"
+			 : (verdict == OA_STATUS_WARN ? "\033[33m" : "\033[31m");
 	}
 	char finding[80] = "-";
 	if (c != NULL && verdict != OA_STATUS_PASS) {
@@ -173,9 +175,9 @@ static int grade_case(const struct demo_case *dc, oa_pki_cert **certs, const cha
 int oa_cmd_demo(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"dir", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"dir", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	oa_pki_cert *certs[C_COUNT] = {NULL};
 	oa_trust_store *store = NULL;
@@ -197,7 +199,8 @@ int oa_cmd_demo(int argc, char **argv)
 			oa_cmd_demo_usage();
 			return OA_EXIT_PASS;
 		} else {
-			fprintf(stderr, "originaudit demo: %s option '%s' (see originaudit demo --help)\n",
+			fprintf(stderr,
+				"originaudit demo: %s option '%s' (see originaudit demo --help)\n",
 				c == ':' ? "missing value for" : "unknown", argv[optind - 1]);
 			return OA_EXIT_ERROR;
 		}
@@ -215,7 +218,8 @@ int oa_cmd_demo(int argc, char **argv)
 	} else {
 		dir = mkdtemp(tmpl);
 		if (dir == NULL) {
-			fprintf(stderr, "originaudit demo: cannot create a temporary directory: %s\n",
+			fprintf(stderr,
+				"originaudit demo: cannot create a temporary directory: %s\n",
 				strerror(errno));
 			return OA_EXIT_ERROR;
 		}
@@ -223,7 +227,8 @@ int oa_cmd_demo(int argc, char **argv)
 	oa_error_clear(&err);
 	snprintf(root_path, sizeof(root_path), "%s/demo-root.pem", dir);
 	if (make_pki(certs, &err) < 0 ||
-	    oa_pki_write_chain(root_path, (const oa_pki_cert *const *)&certs[C_ROOT], 1, &err) < 0 ||
+	    oa_pki_write_chain(root_path, (const oa_pki_cert *const *)&certs[C_ROOT], 1, &err) <
+		0 ||
 	    oa_trust_store_load(root_path, &store, &err) < 0) {
 		fprintf(stderr, "originaudit demo: %s\n", err.msg);
 		goto out;
@@ -242,9 +247,10 @@ int oa_cmd_demo(int argc, char **argv)
 		mismatches += rc;
 	}
 	if (keep != NULL) {
-		printf("\nThe chains are in %s; try:\n  originaudit verify --chain %s/wrong-order.pem "
-		       "--ca-bundle %s --name %s --format text\n",
-		       dir, dir, root_path, DEMO_NAME);
+		printf(
+		    "\nThe chains are in %s; try:\n  originaudit verify --chain %s/wrong-order.pem "
+		    "--ca-bundle %s --name %s --format text\n",
+		    dir, dir, root_path, DEMO_NAME);
 	}
 	status = mismatches == 0 ? OA_EXIT_PASS : OA_EXIT_FAIL;
 out:

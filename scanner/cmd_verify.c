@@ -33,26 +33,27 @@ struct verify_opts {
 
 void oa_cmd_verify_usage(void)
 {
-	printf("Usage: originaudit verify --chain FILE [OPTIONS]\n"
-	       "\n"
-	       "Checks a certificate chain file offline, the way CloudFront will judge it once\n"
-	       "the origin serves it: trust (Mozilla roots), expiry, self-signed, chain order,\n"
-	       "name coverage and weak crypto.\n"
-	       "\n"
-	       "Options:\n"
-	       "  -c, --chain FILE        PEM chain exactly as the server sends it (leaf first)\n"
-	       "  -k, --key FILE          the server's private key: check it belongs to the leaf\n"
-	       "  -n, --name NAME         a name the certificate must cover (origin domain or\n"
-	       "                          forwarded Host); repeat it: any one must match.\n"
-	       "                          Without it the leaf's names are listed, name check skipped\n"
-	       "      --ca-bundle FILE    trusted roots (default: the bundled Mozilla list)\n"
-	       "      --at TIME           evaluate at TIME (2027-03-01T00:00:00Z or 2027-03-01)\n"
-	       "      --warn-days N       warn when the earliest expiry is within N days (30)\n"
-	       "      --critical-days N   fail when it is within N days (7)\n"
-	       "  -f, --format FORMAT     text or json (default: text on a terminal, else json)\n"
-	       "  -h, --help              show this help\n"
-	       "\n"
-	       "Exit codes: 0 pass, 1 warnings only, 2 something fails, 3 could not run.\n");
+	printf(
+	    "Usage: originaudit verify --chain FILE [OPTIONS]\n"
+	    "\n"
+	    "Checks a certificate chain file offline, the way CloudFront will judge it once\n"
+	    "the origin serves it: trust (Mozilla roots), expiry, self-signed, chain order,\n"
+	    "name coverage and weak crypto.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -c, --chain FILE        PEM chain exactly as the server sends it (leaf first)\n"
+	    "  -k, --key FILE          the server's private key: check it belongs to the leaf\n"
+	    "  -n, --name NAME         a name the certificate must cover (origin domain or\n"
+	    "                          forwarded Host); repeat it: any one must match.\n"
+	    "                          Without it the leaf's names are listed, name check skipped\n"
+	    "      --ca-bundle FILE    trusted roots (default: the bundled Mozilla list)\n"
+	    "      --at TIME           evaluate at TIME (2027-03-01T00:00:00Z or 2027-03-01)\n"
+	    "      --warn-days N       warn when the earliest expiry is within N days (30)\n"
+	    "      --critical-days N   fail when it is within N days (7)\n"
+	    "  -f, --format FORMAT     text or json (default: text on a terminal, else json)\n"
+	    "  -h, --help              show this help\n"
+	    "\n"
+	    "Exit codes: 0 pass, 1 warnings only, 2 something fails, 3 could not run.\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -87,16 +88,16 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 {
 	enum { OPT_CA = 256, OPT_AT, OPT_WARN, OPT_CRIT };
 	static const struct option longopts[] = {
-		{"chain", required_argument, NULL, 'c'},
-		{"key", required_argument, NULL, 'k'},
-		{"name", required_argument, NULL, 'n'},
-		{"ca-bundle", required_argument, NULL, OPT_CA},
-		{"at", required_argument, NULL, OPT_AT},
-		{"warn-days", required_argument, NULL, OPT_WARN},
-		{"critical-days", required_argument, NULL, OPT_CRIT},
-		{"format", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"chain", required_argument, NULL, 'c'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"ca-bundle", required_argument, NULL, OPT_CA},
+	    {"at", required_argument, NULL, OPT_AT},
+	    {"warn-days", required_argument, NULL, OPT_WARN},
+	    {"critical-days", required_argument, NULL, OPT_CRIT},
+	    {"format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -126,13 +127,14 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 			break;
 		case OPT_AT:
 			if (oa_parse_time(optarg, &o->at) < 0) {
-				return usage_error("--at: '%s' is not a time like 2027-03-01T00:00:00Z",
-						   optarg);
+				return usage_error(
+				    "--at: '%s' is not a time like 2027-03-01T00:00:00Z", optarg);
 			}
 			break;
 		case OPT_WARN:
 			if (!parse_days(optarg, &o->warn_days)) {
-				return usage_error("--warn-days: '%s' is not a number of days", optarg);
+				return usage_error("--warn-days: '%s' is not a number of days",
+						   optarg);
 			}
 			break;
 		case OPT_CRIT:
@@ -173,9 +175,10 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 		return usage_error("%s", "--chain FILE is required");
 	}
 	if (o->critical_days > o->warn_days) {
-		fprintf(stderr,
-			"originaudit verify: --critical-days (%d) must not exceed --warn-days (%d)\n",
-			o->critical_days, o->warn_days);
+		fprintf(
+		    stderr,
+		    "originaudit verify: --critical-days (%d) must not exceed --warn-days (%d)\n",
+		    o->critical_days, o->warn_days);
 		return OA_EXIT_ERROR;
 	}
 	return 0;
@@ -221,8 +224,7 @@ static void print_text(const oa_result *r, const oa_trust_store *store, const ch
 	static const struct palette plain = {"", "", "", "", ""};
 	const char *no_colour = getenv("NO_COLOR");
 	const struct palette *p =
-		isatty(STDOUT_FILENO) && (no_colour == NULL || no_colour[0] == '\0') ? &colour
-										 : &plain;
+	    isatty(STDOUT_FILENO) && (no_colour == NULL || no_colour[0] == '\0') ? &colour : &plain;
 	char tag[8];
 	char when[32];
 

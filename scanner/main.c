@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "commands.h"
-#include "originaudit/version.h"
 #include "originaudit/exitcode.h"
+#include "originaudit/version.h"
 
 static void usage(FILE *out)
 {

@@ -29,8 +29,7 @@ oa_pki_spec fx_ca_spec(const char *cn, int days);
 oa_pki_spec fx_leaf_spec(const char *cn, const char *dns, int days);
 
 /* Writes certs, in order, as a PEM chain file in dir/name; returns the malloc'd path. */
-char *fx_chain_file(const char *dir, const char *name, const oa_pki_cert *const *certs,
-		    size_t n);
+char *fx_chain_file(const char *dir, const char *name, const oa_pki_cert *const *certs, size_t n);
 
 /* A standard PKI: root -> intermediate -> leaf for "origin.example.com" (and www.). */
 typedef struct fx_pki {

@@ -450,8 +450,8 @@ static void test_evaluation_time_is_honoured(void **state)
 	fx_pki_make(&pki);
 	const oa_pki_cert *chain[] = {pki.leaf, pki.inter};
 	const oa_pki_cert *roots[] = {pki.root};
-	const oa_result *r = grade_at(&g, chain, 2, roots, 1, names, 1, time(NULL) + 85 * DAY,
-				      NULL);
+	const oa_result *r =
+	    grade_at(&g, chain, 2, roots, 1, names, 1, time(NULL) + 85 * DAY, NULL);
 
 	expect(r, OA_CHECK_EXPIRY, OA_STATUS_FAIL, "expiring_critical");
 	grading_free(&g);
@@ -667,7 +667,9 @@ static void test_idn_name_compared_as_a_label(void **state)
 	oa_pki_spec spec = fx_leaf_spec("xn--bcher-kva.example", "xn--bcher-kva.example", 90);
 	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
 	const oa_pki_cert *chain[] = {leaf, pki.inter};
-	const oa_result *r = grade(&g, chain, 2, pki.root, "b\xc3\xbc" "cher.example");
+	const oa_result *r = grade(&g, chain, 2, pki.root,
+				   "b\xc3\xbc"
+				   "cher.example");
 
 	expect(r, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
 	grading_free(&g);
@@ -828,40 +830,40 @@ static void test_empty_chain_cannot_run(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_chain_passes_every_check),
-		cmocka_unit_test(test_missing_intermediate_names_issuer_and_aia),
-		cmocka_unit_test(test_untrusted_root_sent),
-		cmocka_unit_test(test_self_signed_leaf),
-		cmocka_unit_test(test_bad_signature),
-		cmocka_unit_test(test_not_a_ca),
-		cmocka_unit_test(test_path_length_violation),
-		cmocka_unit_test(test_client_only_purpose),
-		cmocka_unit_test(test_chain_too_long),
-		cmocka_unit_test(test_expiry_valid),
-		cmocka_unit_test(test_expiry_soon_warns),
-		cmocka_unit_test(test_expiry_critical_fails),
-		cmocka_unit_test(test_expired_leaf),
-		cmocka_unit_test(test_expired_intermediate),
-		cmocka_unit_test(test_not_yet_valid),
-		cmocka_unit_test(test_evaluation_time_is_honoured),
-		cmocka_unit_test(test_root_sent_warns),
-		cmocka_unit_test(test_duplicate_warns),
-		cmocka_unit_test(test_unrelated_warns),
-		cmocka_unit_test(test_cross_signed_root_is_not_a_warning),
-		cmocka_unit_test(test_reversed_intermediates),
-		cmocka_unit_test(test_leaf_not_first),
-		cmocka_unit_test(test_cn_only_warns),
-		cmocka_unit_test(test_cn_ignored_when_san_present),
-		cmocka_unit_test(test_wildcard_one_level),
-		cmocka_unit_test(test_any_acceptable_name_suffices),
-		cmocka_unit_test(test_idn_name_compared_as_a_label),
-		cmocka_unit_test(test_no_names_skips),
-		cmocka_unit_test(test_invalid_name_cannot_run),
-		cmocka_unit_test(test_sha1_leaf_fails),
-		cmocka_unit_test(test_sha1_root_self_signature_is_fine),
-		cmocka_unit_test(test_rsa1024_leaf_fails),
-		cmocka_unit_test(test_key_match_and_mismatch),
-		cmocka_unit_test(test_empty_chain_cannot_run),
+	    cmocka_unit_test(test_good_chain_passes_every_check),
+	    cmocka_unit_test(test_missing_intermediate_names_issuer_and_aia),
+	    cmocka_unit_test(test_untrusted_root_sent),
+	    cmocka_unit_test(test_self_signed_leaf),
+	    cmocka_unit_test(test_bad_signature),
+	    cmocka_unit_test(test_not_a_ca),
+	    cmocka_unit_test(test_path_length_violation),
+	    cmocka_unit_test(test_client_only_purpose),
+	    cmocka_unit_test(test_chain_too_long),
+	    cmocka_unit_test(test_expiry_valid),
+	    cmocka_unit_test(test_expiry_soon_warns),
+	    cmocka_unit_test(test_expiry_critical_fails),
+	    cmocka_unit_test(test_expired_leaf),
+	    cmocka_unit_test(test_expired_intermediate),
+	    cmocka_unit_test(test_not_yet_valid),
+	    cmocka_unit_test(test_evaluation_time_is_honoured),
+	    cmocka_unit_test(test_root_sent_warns),
+	    cmocka_unit_test(test_duplicate_warns),
+	    cmocka_unit_test(test_unrelated_warns),
+	    cmocka_unit_test(test_cross_signed_root_is_not_a_warning),
+	    cmocka_unit_test(test_reversed_intermediates),
+	    cmocka_unit_test(test_leaf_not_first),
+	    cmocka_unit_test(test_cn_only_warns),
+	    cmocka_unit_test(test_cn_ignored_when_san_present),
+	    cmocka_unit_test(test_wildcard_one_level),
+	    cmocka_unit_test(test_any_acceptable_name_suffices),
+	    cmocka_unit_test(test_idn_name_compared_as_a_label),
+	    cmocka_unit_test(test_no_names_skips),
+	    cmocka_unit_test(test_invalid_name_cannot_run),
+	    cmocka_unit_test(test_sha1_leaf_fails),
+	    cmocka_unit_test(test_sha1_root_self_signature_is_fine),
+	    cmocka_unit_test(test_rsa1024_leaf_fails),
+	    cmocka_unit_test(test_key_match_and_mismatch),
+	    cmocka_unit_test(test_empty_chain_cannot_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

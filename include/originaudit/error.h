@@ -23,7 +23,7 @@ typedef struct oa_error {
 
 /* Fills err (if not NULL) with code and a printf-style message; returns code. */
 int oa_error_set(oa_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Resets err to "no error". */
 void oa_error_clear(oa_error *err);

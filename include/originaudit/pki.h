@@ -65,8 +65,7 @@ const gnutls_datum_t *oa_pki_cert_der(const oa_pki_cert *cert);
 const gnutls_datum_t *oa_pki_key_pem(const oa_pki_cert *cert);
 
 /* Writes the certificates' PEM, in the given order, to path. */
-int oa_pki_write_chain(const char *path, const oa_pki_cert *const *certs, size_t n,
-		       oa_error *err);
+int oa_pki_write_chain(const char *path, const oa_pki_cert *const *certs, size_t n, oa_error *err);
 
 /* Writes cert's private key PEM to path (mode 0600). */
 int oa_pki_write_key(const char *path, const oa_pki_cert *cert, oa_error *err);

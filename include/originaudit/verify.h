@@ -134,8 +134,8 @@ typedef struct oa_result oa_result;
  * found; a negative errno value when they could not (empty chain, an invalid
  * acceptable name, out of memory), with err filled.
  */
-int oa_verify(const oa_chain *chain, const oa_trust_store *store,
-	      const oa_verify_params *params, oa_result **out, oa_error *err);
+int oa_verify(const oa_chain *chain, const oa_trust_store *store, const oa_verify_params *params,
+	      oa_result **out, oa_error *err);
 
 /* Overall verdict: the worst check status (pass, warn or fail). */
 oa_status oa_result_verdict(const oa_result *result);
