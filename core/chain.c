@@ -96,10 +96,15 @@ int oa_chain_from_pem(const void *data, size_t len, const char *label, oa_chain 
 		      oa_error *err)
 {
 	const char *p = data;
-	const char *end = p + len;
+	const char *end;
 	oa_chain *chain = NULL;
-	int rc = chain_new(&chain);
+	int rc;
 
+	if (data == NULL || len == 0) {
+		return not_pem_error((const unsigned char *)"", 0, label, err);
+	}
+	end = p + len;
+	rc = chain_new(&chain);
 	if (rc < 0) {
 		return oa_error_set(err, rc, "%s: out of memory", label);
 	}
@@ -112,18 +117,21 @@ int oa_chain_from_pem(const void *data, size_t len, const char *label, oa_chain 
 		const char *type = begin + strlen(pem_begin);
 		size_t left = (size_t)(end - type);
 		const char *stop = find(type, left, pem_end);
-		size_t line = line_of(data, (size_t)(begin - (const char *)data));
 
+		/* Line numbers are counted only for errors, keeping parsing linear. */
 		if (stop == NULL) {
 			rc = oa_error_set(
 			    err, -EBADMSG,
 			    "%s: line %zu: PEM block has no \"-----END\" line (truncated "
 			    "file?)",
-			    label, line);
+			    label, line_of(data, (size_t)(begin - (const char *)data)));
 			goto fail;
 		}
 		const char *after = stop + strlen(pem_end);
-		const char *close = find(after, (size_t)(end - after), "-----");
+		const char *eol = memchr(after, '\n', (size_t)(end - after));
+		/* The closing dashes must be on the END line itself, not the next BEGIN. */
+		const char *close =
+		    find(after, (size_t)((eol != NULL ? eol : end) - after), "-----");
 		if (close == NULL) {
 			rc =
 			    oa_error_set(err, -EBADMSG, "%s: line %zu: PEM END line is truncated",
@@ -153,7 +161,8 @@ int oa_chain_from_pem(const void *data, size_t len, const char *label, oa_chain 
 				rc = oa_error_set(
 				    err, -EBADMSG,
 				    "%s: line %zu: certificate #%zu cannot be decoded: %s", label,
-				    line, chain->n + 1, gnutls_strerror(grc));
+				    line_of(data, (size_t)(begin - (const char *)data)),
+				    chain->n + 1, gnutls_strerror(grc));
 				goto fail;
 			}
 			if (chain_append(chain, crt) < 0) {
