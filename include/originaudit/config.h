@@ -1,0 +1,138 @@
+/*
+ * The configuration file shared by the scanner and the proxy: aliases,
+ * origins, cache behaviours and the scan settings, with CloudFront's names
+ * and defaults. Validation is strict: an unknown key, a wrong type or value
+ * is an error naming the JSON path.
+ */
+#ifndef ORIGINAUDIT_CONFIG_H
+#define ORIGINAUDIT_CONFIG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "originaudit/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum oa_origin_protocol_policy {
+	OA_ORIGIN_HTTP_ONLY,
+	OA_ORIGIN_HTTPS_ONLY,
+	OA_ORIGIN_MATCH_VIEWER,
+} oa_origin_protocol_policy;
+
+typedef enum oa_viewer_protocol_policy {
+	OA_VIEWER_ALLOW_ALL,
+	OA_VIEWER_REDIRECT_TO_HTTPS,
+	OA_VIEWER_HTTPS_ONLY,
+} oa_viewer_protocol_policy;
+
+/* TLS versions, as a bit set (ssl_protocols). */
+enum {
+	OA_PROTO_SSL3 = 1 << 0,
+	OA_PROTO_TLS1_0 = 1 << 1,
+	OA_PROTO_TLS1_1 = 1 << 2,
+	OA_PROTO_TLS1_2 = 1 << 3,
+	/* Our extension: CloudFront does not document TLS 1.3 toward origins. */
+	OA_PROTO_TLS1_3 = 1 << 4,
+};
+
+/* "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3" for one bit; static string or NULL. */
+const char *oa_proto_name(unsigned bit);
+
+typedef struct oa_origin_config {
+	char *id;
+	char *domain_name;
+	/* Prepended to request paths by the proxy; "" when absent. */
+	char *origin_path;
+	unsigned https_port;
+	unsigned http_port;
+	oa_origin_protocol_policy protocol_policy;
+	/* OA_PROTO_* bits; default TLSv1.2. */
+	unsigned ssl_protocols;
+	/* Connect here instead of resolving domain_name (NULL/0 when absent). */
+	char **addresses;
+	size_t n_addresses;
+	unsigned connection_timeout_s;
+	unsigned connection_attempts;
+	unsigned read_timeout_s;
+	unsigned keepalive_timeout_s;
+	/* Imported from CloudFront: an S3 origin, which is not probed. */
+	bool s3;
+} oa_origin_config;
+
+typedef struct oa_behavior_config {
+	/* NULL for the default behaviour. */
+	char *path_pattern;
+	char *origin_id;
+	/* Index into oa_config.origins. */
+	size_t origin_index;
+	oa_viewer_protocol_policy viewer_protocol_policy;
+	bool forward_host_header;
+} oa_behavior_config;
+
+typedef struct oa_scan_config {
+	/* NULL: the default bundle. */
+	char *ca_bundle;
+	int expiry_warn_days;
+	int expiry_critical_days;
+	unsigned concurrency;
+	unsigned connect_timeout_ms;
+	unsigned handshake_timeout_ms;
+} oa_scan_config;
+
+typedef struct oa_config {
+	char **aliases;
+	size_t n_aliases;
+	oa_origin_config *origins;
+	size_t n_origins;
+	oa_behavior_config *behaviors;
+	size_t n_behaviors;
+	bool has_default_behavior;
+	oa_behavior_config default_behavior;
+	oa_scan_config scan;
+	/* The "proxy" object as written (validated by the proxy), or NULL; owned by the config. */
+	json_t *proxy;
+} oa_config;
+
+/*
+ * Loads and validates a configuration file. Errors (exit 3 material) read
+ * "FILE:LINE:COLUMN: message" for JSON syntax and "FILE: origins[2].https_port:
+ * message" for validation. Caller owns *out (oa_config_destroy).
+ */
+int oa_config_load_file(const char *path, oa_config **out, oa_error *err);
+
+/* Validates an already parsed document; label names it in errors. Caller owns *out. */
+int oa_config_from_json(json_t *root, const char *label, oa_config **out, oa_error *err);
+
+/*
+ * Reads the output of `aws cloudfront get-distribution-config` (or the bare
+ * DistributionConfig) into the same structure: aliases, custom origins, S3
+ * origins marked s3, behaviours with Host forwarding taken from legacy
+ * ForwardedValues.Headers or the AllViewer managed policy. Caller owns *out.
+ */
+int oa_config_load_cloudfront_file(const char *path, oa_config **out, oa_error *err);
+
+/* One lint finding: a JSON path and a sentence. */
+typedef struct oa_lint {
+	char path[128];
+	char message[384];
+} oa_lint;
+
+/*
+ * Lint warnings on a valid configuration: match-viewer with an allow-all
+ * viewer policy, a behaviour shadowed by an earlier pattern, more than 25
+ * origins or behaviours, SSLv3/TLSv1 allowed. Caller frees *out with free().
+ */
+int oa_config_lint(const oa_config *config, oa_lint **out, size_t *n);
+
+/* Frees config; accepts NULL. */
+void oa_config_destroy(oa_config *config);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
