@@ -83,8 +83,4 @@ void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain
 void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chain,
 		     const oa_trust_store *store);
 
-/* Writes into check; convenience used by every check. */
-void oa__check_set(oa_check *check, oa_status status, const char *reason, const char *hint,
-		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
 #endif

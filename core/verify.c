@@ -59,18 +59,44 @@ void oa_verify_params_init(oa_verify_params *params)
 	params->policy.critical_days = OA_POLICY_DEFAULT_CRITICAL_DAYS;
 }
 
-void oa__check_set(oa_check *check, oa_status status, const char *reason, const char *hint,
-		   const char *fmt, ...)
+static char empty_text[] = "";
+
+int oa_check_set(oa_check *check, oa_status status, const char *reason, const char *hint,
+		 const char *fmt, ...)
 {
 	va_list ap;
+	char buf[OA_TEXT_MAX];
 
+	oa_check_clear(check);
 	check->present = true;
 	check->status = status;
 	snprintf(check->reason, sizeof(check->reason), "%s", reason);
-	snprintf(check->hint, sizeof(check->hint), "%s", hint != NULL ? hint : "");
 	va_start(ap, fmt);
-	vsnprintf(check->detail, sizeof(check->detail), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	check->detail = strdup(buf);
+	check->hint = strdup(hint != NULL ? hint : "");
+	if (check->detail == NULL || check->hint == NULL) {
+		free(check->detail);
+		free(check->hint);
+		check->detail = empty_text;
+		check->hint = empty_text;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void oa_check_clear(oa_check *check)
+{
+	if (check->detail != empty_text) {
+		free(check->detail);
+	}
+	if (check->hint != empty_text) {
+		free(check->hint);
+	}
+	check->detail = NULL;
+	check->hint = NULL;
+	check->present = false;
 }
 
 static const char *cert_label(const oa__path *path, size_t k)
@@ -101,7 +127,7 @@ static void check_expiry(oa_result *r, const oa__path *path, const oa_chain *cha
 		if (nb > r->at) {
 			oa__short_name(c, name, sizeof(name));
 			oa_format_time(nb, when);
-			oa__check_set(
+			oa_check_set(
 			    check, OA_STATUS_FAIL, "not_yet_valid",
 			    "Check the server's clock and the certificate's validity dates; "
 			    "deploy it only once it is valid",
@@ -125,23 +151,23 @@ static void check_expiry(oa_result *r, const oa__path *path, const oa_chain *cha
 	oa__short_name(c, name, sizeof(name));
 	oa_format_time(earliest, when);
 	if (earliest < r->at) {
-		oa__check_set(
+		oa_check_set(
 		    check, OA_STATUS_FAIL, "expired",
 		    earliest_k == 0 ? "Renew the certificate and deploy it with its chain"
 				    : "Replace the expired intermediate with the current one "
 				      "from your CA",
 		    "the %s '%s' expired on %s (%lld days ago)", label, name, when, -r->days_left);
 	} else if (r->days_left < policy->critical_days) {
-		oa__check_set(
+		oa_check_set(
 		    check, OA_STATUS_FAIL, "expiring_critical", "Renew the certificate now",
 		    "the %s '%s' expires on %s, in %lld days", label, name, when, r->days_left);
 	} else if (r->days_left < policy->warn_days) {
-		oa__check_set(check, OA_STATUS_WARN, "expiring_soon",
+		oa_check_set(check, OA_STATUS_WARN, "expiring_soon",
 			      "Renew the certificate before it expires",
 			      "the %s '%s' expires on %s, in %lld days", label, name, when,
 			      r->days_left);
 	} else {
-		oa__check_set(check, OA_STATUS_PASS, "valid", "",
+		oa_check_set(check, OA_STATUS_PASS, "valid", "",
 			      "every certificate on the path is valid; the first to expire is the "
 			      "%s '%s' on %s, in %lld days",
 			      label, name, when, r->days_left);
@@ -155,13 +181,13 @@ static void check_self_signed(oa_check *check, const oa_chain *chain, const oa__
 
 	oa__short_name(leaf, name, sizeof(name));
 	if (oa__is_self_signed(leaf)) {
-		oa__check_set(
+		oa_check_set(
 		    check, OA_STATUS_FAIL, "self_signed",
 		    "CloudFront never accepts a self-signed certificate; use one issued by "
 		    "a CA in Mozilla's included list",
 		    "the leaf '%s' is self-signed", name);
 	} else {
-		oa__check_set(check, OA_STATUS_PASS, "not_self_signed", "",
+		oa_check_set(check, OA_STATUS_PASS, "not_self_signed", "",
 			      "the leaf '%s' is issued by a CA", name);
 	}
 }
@@ -186,7 +212,7 @@ static void check_signature(oa_check *check, const oa_chain *chain, const oa__pa
 		    (dig == GNUTLS_DIG_SHA1 || dig == GNUTLS_DIG_MD5 || dig == GNUTLS_DIG_MD2)) {
 			bool sha1 = dig == GNUTLS_DIG_SHA1;
 
-			oa__check_set(
+			oa_check_set(
 			    check, OA_STATUS_FAIL, sha1 ? "sha1_signature" : "md5_signature",
 			    "Reissue the certificate with a SHA-256 signature",
 			    "the %s '%s' is signed with %s", k == 0 ? "leaf" : "intermediate", name,
@@ -194,7 +220,7 @@ static void check_signature(oa_check *check, const oa_chain *chain, const oa__pa
 			return;
 		}
 		if ((pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS) && bits < 2048) {
-			oa__check_set(
+			oa_check_set(
 			    check, OA_STATUS_FAIL, "weak_rsa_key",
 			    "Generate a new key of at least 2048 bits (or ECDSA P-256) and "
 			    "reissue the certificate",
@@ -203,7 +229,7 @@ static void check_signature(oa_check *check, const oa_chain *chain, const oa__pa
 			return;
 		}
 	}
-	oa__check_set(check, OA_STATUS_PASS, "strong", "",
+	oa_check_set(check, OA_STATUS_PASS, "strong", "",
 		      "no SHA-1 or MD5 signatures and no RSA key under 2048 bits on the path");
 }
 
@@ -234,7 +260,7 @@ static void check_name(oa_result *r, const oa_chain *chain, const oa__path *path
 	}
 	list_names(have, sizeof(have), leaf, cn);
 	if (r->n_names == 0) {
-		oa__check_set(check, OA_STATUS_SKIP, "no_names_given", "",
+		oa_check_set(check, OA_STATUS_SKIP, "no_names_given", "",
 			      "no name to check; the leaf covers: %s", have);
 		return;
 	}
@@ -242,7 +268,7 @@ static void check_name(oa_result *r, const oa_chain *chain, const oa__path *path
 		for (size_t j = 0; j < r->n_names; j++) {
 			if (oa_name_matches(leaf->sans[i], r->names[j])) {
 				snprintf(r->matched, sizeof(r->matched), "%s", leaf->sans[i]);
-				oa__check_set(check, OA_STATUS_PASS, "matched", "",
+				oa_check_set(check, OA_STATUS_PASS, "matched", "",
 					      "'%s' is covered by the certificate name '%s'",
 					      r->names[j], leaf->sans[i]);
 				return;
@@ -254,7 +280,7 @@ static void check_name(oa_result *r, const oa_chain *chain, const oa__path *path
 		for (size_t j = 0; j < r->n_names; j++) {
 			if (oa_name_matches(cn, r->names[j])) {
 				snprintf(r->matched, sizeof(r->matched), "%s", cn);
-				oa__check_set(
+				oa_check_set(
 				    check, OA_STATUS_WARN, "matched_cn_only",
 				    "Reissue the certificate with the name in the Subject "
 				    "Alternative Name extension; many clients ignore the CN",
@@ -275,7 +301,7 @@ static void check_name(oa_result *r, const oa_chain *chain, const oa__path *path
 		 "Reissue the certificate with '%s' in its Subject Alternative Names (a wildcard "
 		 "covers one level only)",
 		 r->names[0]);
-	oa__check_set(check, OA_STATUS_FAIL, "name_mismatch", hint,
+	oa_check_set(check, OA_STATUS_FAIL, "name_mismatch", hint,
 		      "no certificate name matches %s; the leaf covers: %s", want, have);
 }
 
@@ -293,11 +319,11 @@ static void check_key(oa_check *check, const oa_chain *chain, const oa__path *pa
 	int ra = gnutls_x509_crt_get_key_id(leaf, GNUTLS_KEYID_USE_SHA256, a, &alen);
 	int rb = gnutls_x509_privkey_get_key_id(key->key, GNUTLS_KEYID_USE_SHA256, b, &blen);
 	if (ra >= 0 && rb >= 0 && alen == blen && memcmp(a, b, alen) == 0) {
-		oa__check_set(check, OA_STATUS_PASS, "key_matches", "",
+		oa_check_set(check, OA_STATUS_PASS, "key_matches", "",
 			      "the private key belongs to the leaf '%s'", name);
 		return;
 	}
-	oa__check_set(
+	oa_check_set(
 	    check, OA_STATUS_FAIL, "key_mismatch",
 	    "Deploy the private key that was used for this certificate's signing request, "
 	    "or reissue the certificate for this key",
@@ -464,6 +490,9 @@ void oa_result_destroy(oa_result *result)
 	}
 	for (size_t i = 0; i < result->n_certs; i++) {
 		oa__cert_info_clear(&result->certs[i]);
+	}
+	for (int id = 0; id < OA_CHECK_COUNT; id++) {
+		oa_check_clear(&result->checks[id]);
 	}
 	free(result->certs);
 	for (size_t i = 0; i < result->n_names; i++) {

@@ -14,4 +14,12 @@ int oa_cmd_demo(int argc, char **argv);
 /* Prints demo's usage to stdout. */
 void oa_cmd_demo_usage(void);
 
+/* originaudit scan: probes every configured origin. */
+int oa_cmd_scan(int argc, char **argv);
+void oa_cmd_scan_usage(void);
+
+/* originaudit check-config: validation and lint of a configuration. */
+int oa_cmd_check_config(int argc, char **argv);
+void oa_cmd_check_config_usage(void);
+
 #endif

@@ -16,9 +16,11 @@ static void usage(FILE *out)
 		"wrong chain order, no matching name, weak signatures.\n"
 		"\n"
 		"Commands:\n"
-		"  verify     check certificate files offline before they are deployed\n"
-		"  demo       grade generated chains that show each classic mistake\n"
-		"  help CMD   show the help of a command\n"
+		"  scan           probe every configured origin and report (cron, CI)\n"
+		"  check-config   validate a configuration file and print lint warnings\n"
+		"  verify         check certificate files offline before they are deployed\n"
+		"  demo           scan local demo origins that show each classic mistake\n"
+		"  help CMD       show the help of a command\n"
 		"\n"
 		"Options:\n"
 		"  -h, --help     show this help\n"
@@ -48,6 +50,12 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "demo") == 0) {
 		return oa_cmd_demo(argc - 1, argv + 1);
 	}
+	if (strcmp(cmd, "scan") == 0) {
+		return oa_cmd_scan(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "check-config") == 0) {
+		return oa_cmd_check_config(argc - 1, argv + 1);
+	}
 	if (strcmp(cmd, "help") == 0) {
 		if (argc < 3) {
 			usage(stdout);
@@ -59,6 +67,14 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(argv[2], "demo") == 0) {
 			oa_cmd_demo_usage();
+			return OA_EXIT_PASS;
+		}
+		if (strcmp(argv[2], "scan") == 0) {
+			oa_cmd_scan_usage();
+			return OA_EXIT_PASS;
+		}
+		if (strcmp(argv[2], "check-config") == 0) {
+			oa_cmd_check_config_usage();
 			return OA_EXIT_PASS;
 		}
 		fprintf(stderr, "originaudit: help: unknown command '%s'\n", argv[2]);

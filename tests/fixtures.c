@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -241,4 +244,115 @@ int fx_run(char *const argv[], char **out, char **err, int timeout_s)
 		}
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+unsigned fx_free_port(const char *address)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int family = strchr(address, ':') != NULL ? AF_INET6 : AF_INET;
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, address, &sin->sin_addr), 1);
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, address, &sin6->sin6_addr), 1);
+		len = sizeof(*sin6);
+	}
+	assert_int_equal(bind(fd, (struct sockaddr *)&ss, len), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+	close(fd);
+	return family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+				 : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+int fx_spawn(char *const argv[])
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
+		setpgid(0, 0);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+bool fx_wait_listening(const char *address, unsigned port, int timeout_ms)
+{
+	int family = strchr(address, ':') != NULL ? AF_INET6 : AF_INET;
+
+	for (int waited = 0; waited < timeout_ms; waited += 20) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		memset(&ss, 0, sizeof(ss));
+		if (family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons((uint16_t)port);
+			inet_pton(AF_INET, address, &sin->sin_addr);
+			len = sizeof(*sin);
+		} else {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons((uint16_t)port);
+			inet_pton(AF_INET6, address, &sin6->sin6_addr);
+			len = sizeof(*sin6);
+		}
+		int rc = connect(fd, (struct sockaddr *)&ss, len);
+		close(fd);
+		if (rc == 0) {
+			return true;
+		}
+		usleep(20000);
+	}
+	return false;
+}
+
+void fx_kill(int pid)
+{
+	int status;
+
+	if (pid <= 0) {
+		return;
+	}
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+	}
+}
+
+char *fx_bundle_file(const char *dir, const char *name, const oa_pki_cert *root)
+{
+	return fx_chain_file(dir, name, &root, 1);
+}
+
+char *fx_key_file(const char *dir, const char *name, const oa_pki_cert *cert)
+{
+	char *path = fx_path(dir, name);
+	oa_error err;
+
+	if (oa_pki_write_key(path, cert, &err) < 0) {
+		fail_msg("write key: %s", err.msg);
+	}
+	return path;
 }

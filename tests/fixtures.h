@@ -49,4 +49,22 @@ void fx_pki_free(fx_pki *pki);
  */
 int fx_run(char *const argv[], char **out, char **err, int timeout_s);
 
+/* A free TCP port on the loopback address (bound and released). */
+unsigned fx_free_port(const char *address);
+
+/* Starts argv in the background (stdout/stderr to /dev/null); returns its pid. */
+int fx_spawn(char *const argv[]);
+
+/* Waits until address:port accepts TCP connections; false after timeout_ms. */
+bool fx_wait_listening(const char *address, unsigned port, int timeout_ms);
+
+/* Kills and reaps a process started by fx_spawn; accepts pid <= 0. */
+void fx_kill(int pid);
+
+/* Writes the PEM of one certificate into dir/name (a one-root bundle); returns the path. */
+char *fx_bundle_file(const char *dir, const char *name, const oa_pki_cert *root);
+
+/* Writes cert's key into dir/name; returns the path. */
+char *fx_key_file(const char *dir, const char *name, const oa_pki_cert *cert);
+
 #endif

@@ -59,17 +59,29 @@ const char *oa_check_name(oa_check_id id);
  *  key:         key_matches | key_mismatch
  */
 #define OA_REASON_MAX 40
-#define OA_TEXT_MAX 768
+/* Longest detail or hint kept; longer text is cut. */
+#define OA_TEXT_MAX 1024
 
 typedef struct oa_check {
 	/* False when the check was not run at all (the key check without a key). */
 	bool present;
 	oa_status status;
 	char reason[OA_REASON_MAX];
-	char detail[OA_TEXT_MAX];
-	/* Empty when there is nothing to fix. */
-	char hint[OA_TEXT_MAX];
+	/* One line; non-NULL once present. Owned by whatever holds the check. */
+	char *detail;
+	/* "" when there is nothing to fix; non-NULL once present. Same owner. */
+	char *hint;
 } oa_check;
+
+/*
+ * Sets a check (frees previous text). Returns 0 or -ENOMEM, in which case
+ * the texts are left empty but the status and reason are set.
+ */
+int oa_check_set(oa_check *check, oa_status status, const char *reason, const char *hint,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Frees a check's texts and marks it not present. */
+void oa_check_clear(oa_check *check);
 
 /* Expiry thresholds in days. */
 typedef struct oa_policy {

@@ -1,0 +1,643 @@
+/*
+ * The configuration file: reading it, validating every key against
+ * CloudFront's rules, and freeing it. The value rules themselves live in
+ * config_values.c, shared with the CloudFront import.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config_internal.h"
+
+const char *oa_proto_name(unsigned bit)
+{
+	switch (bit) {
+	case OA_PROTO_SSL3:
+		return "SSLv3";
+	case OA_PROTO_TLS1_0:
+		return "TLSv1";
+	case OA_PROTO_TLS1_1:
+		return "TLSv1.1";
+	case OA_PROTO_TLS1_2:
+		return "TLSv1.2";
+	case OA_PROTO_TLS1_3:
+		return "TLSv1.3";
+	default:
+		return NULL;
+	}
+}
+
+int oa__cfg_read_json(const char *path, json_t **root, oa_error *err)
+{
+	json_error_t jerr;
+	struct stat st;
+	FILE *f = fopen(path, "rb");
+
+	*root = NULL;
+	if (f == NULL) {
+		int e = errno;
+		return oa_error_set(err, -e, "%s: %s", path, strerror(e));
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return oa_error_set(err, -EISDIR, "%s: %s", path, strerror(EISDIR));
+	}
+	/* Duplicate keys are refused: with them, which value wins is a guess. */
+	*root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	fclose(f);
+	if (*root != NULL) {
+		return 0;
+	}
+	if (jerr.line < 1) {
+		return oa_error_set(err, -EBADMSG, "%s: %s", path, jerr.text);
+	}
+	return oa_error_set(err, -EBADMSG, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+}
+
+void oa__cfg_origin_defaults(oa_origin_config *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->https_port = 443;
+	o->http_port = 80;
+	/* CloudFront requires a policy; https-only is the one that always checks the certificate.
+	 */
+	o->protocol_policy = OA_ORIGIN_HTTPS_ONLY;
+	o->ssl_protocols = OA_PROTO_TLS1_2;
+	o->connection_timeout_s = 10;
+	o->connection_attempts = 3;
+	o->read_timeout_s = 30;
+	o->keepalive_timeout_s = 5;
+}
+
+void oa__cfg_behavior_defaults(oa_behavior_config *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->viewer_protocol_policy = OA_VIEWER_ALLOW_ALL;
+	b->forward_host_header = false;
+}
+
+oa_config *oa__cfg_new(void)
+{
+	oa_config *config = calloc(1, sizeof(*config));
+
+	if (config == NULL) {
+		return NULL;
+	}
+	config->scan.expiry_warn_days = 30;
+	config->scan.expiry_critical_days = 7;
+	config->scan.concurrency = 64;
+	config->scan.connect_timeout_ms = 10000;
+	config->scan.handshake_timeout_ms = 10000;
+	oa__cfg_behavior_defaults(&config->default_behavior);
+	return config;
+}
+
+/* Refuses any key of obj that is not in keys (NULL-terminated). */
+static int check_keys(const oa__cfg *c, const char *path, const json_t *obj,
+		      const char *const *keys)
+{
+	const char *key;
+	json_t *value;
+
+	json_object_foreach((json_t *)obj, key, value)
+	{
+		bool known = false;
+
+		for (size_t i = 0; keys[i] != NULL; i++) {
+			if (strcmp(key, keys[i]) == 0) {
+				known = true;
+				break;
+			}
+		}
+		if (!known) {
+			if (path[0] == '\0') {
+				return oa__cfg_fail(c, "", "unknown key \"%s\" at the top level",
+						    key);
+			}
+			return oa__cfg_fail(c, path, "unknown key \"%s\"", key);
+		}
+	}
+	return 0;
+}
+
+static int expect_object(const oa__cfg *c, const char *path, const json_t *v)
+{
+	if (!json_is_object(v)) {
+		return oa__cfg_fail(c, path, "expected an object, got %s", oa__cfg_type_name(v));
+	}
+	return 0;
+}
+
+static int missing(const oa__cfg *c, const char *path, const char *key)
+{
+	return oa__cfg_fail(c, path, "missing required key \"%s\"", key);
+}
+
+static int parse_aliases(const oa__cfg *c, const json_t *v, oa_config *config)
+{
+	char p[OA__CFG_PATH_MAX];
+	size_t n = json_array_size(v);
+
+	if (!json_is_array(v)) {
+		return oa__cfg_fail(c, "aliases", "expected an array of host names, got %s",
+				    oa__cfg_type_name(v));
+	}
+	if (n == 0) {
+		return 0;
+	}
+	config->aliases = calloc(n, sizeof(*config->aliases));
+	if (config->aliases == NULL) {
+		return oa__cfg_nomem(c);
+	}
+	config->n_aliases = n;
+	for (size_t i = 0; i < n; i++) {
+		oa__cfg_path_index(p, "aliases", i);
+		int rc = oa__cfg_alias(c, p, json_array_get(v, i), &config->aliases[i]);
+		if (rc == 0) {
+			rc = oa__cfg_unique_alias(c, p, config, i);
+		}
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int parse_ssl_protocols(const oa__cfg *c, const char *path, const json_t *v, unsigned *bits)
+{
+	char p[OA__CFG_PATH_MAX];
+
+	if (!json_is_array(v) || json_array_size(v) == 0) {
+		return oa__cfg_fail(c, path, "expected a non-empty array");
+	}
+	*bits = 0;
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		oa__cfg_path_index(p, path, i);
+		int rc = oa__cfg_ssl_protocol(c, p, json_array_get(v, i), bits);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int parse_addresses(const oa__cfg *c, const char *path, const json_t *v, oa_origin_config *o)
+{
+	char p[OA__CFG_PATH_MAX];
+	size_t n = json_array_size(v);
+
+	if (!json_is_array(v) || n == 0) {
+		return oa__cfg_fail(c, path, "expected a non-empty array of IP addresses");
+	}
+	o->addresses = calloc(n, sizeof(*o->addresses));
+	if (o->addresses == NULL) {
+		return oa__cfg_nomem(c);
+	}
+	o->n_addresses = n;
+	for (size_t i = 0; i < n; i++) {
+		oa__cfg_path_index(p, path, i);
+		int rc = oa__cfg_address(c, p, json_array_get(v, i), &o->addresses[i]);
+		if (rc < 0) {
+			return rc;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(o->addresses[j], o->addresses[i]) == 0) {
+				return oa__cfg_fail(c, p, "duplicate address %s", o->addresses[i]);
+			}
+		}
+	}
+	return 0;
+}
+
+/* An optional unsigned key: left at its default when absent. */
+static int opt_uint(const oa__cfg *c, const char *parent, const json_t *obj, const char *key,
+		    unsigned min, unsigned max, unsigned *out)
+{
+	char p[OA__CFG_PATH_MAX];
+	const json_t *v = json_object_get(obj, key);
+
+	if (v == NULL) {
+		return 0;
+	}
+	oa__cfg_path_key(p, parent, key);
+	return oa__cfg_uint(c, p, v, min, max, out);
+}
+
+static int parse_origin(const oa__cfg *c, const char *path, const json_t *obj, oa_config *config,
+			size_t index)
+{
+	static const char *const keys[] = {"id",
+					   "domain_name",
+					   "origin_path",
+					   "https_port",
+					   "http_port",
+					   "protocol_policy",
+					   "ssl_protocols",
+					   "addresses",
+					   "connection_timeout_s",
+					   "connection_attempts",
+					   "read_timeout_s",
+					   "keepalive_timeout_s",
+					   NULL};
+	oa_origin_config *o = &config->origins[index];
+	char p[OA__CFG_PATH_MAX];
+	const json_t *v;
+	int rc;
+
+	oa__cfg_origin_defaults(o);
+	rc = expect_object(c, path, obj);
+	if (rc == 0) {
+		rc = check_keys(c, path, obj, keys);
+	}
+	if (rc < 0) {
+		return rc;
+	}
+
+	v = json_object_get(obj, "id");
+	if (v == NULL) {
+		return missing(c, path, "id");
+	}
+	oa__cfg_path_key(p, path, "id");
+	rc = oa__cfg_string(c, p, v, true, &o->id);
+	if (rc == 0) {
+		rc = oa__cfg_unique_id(c, p, config, index);
+	}
+	if (rc < 0) {
+		return rc;
+	}
+
+	v = json_object_get(obj, "domain_name");
+	if (v == NULL) {
+		return missing(c, path, "domain_name");
+	}
+	oa__cfg_path_key(p, path, "domain_name");
+	rc = oa__cfg_domain(c, p, v, &o->domain_name);
+	if (rc < 0) {
+		return rc;
+	}
+
+	oa__cfg_path_key(p, path, "origin_path");
+	rc = oa__cfg_origin_path(c, p, json_object_get(obj, "origin_path"), &o->origin_path);
+	if (rc < 0) {
+		return rc;
+	}
+
+	v = json_object_get(obj, "https_port");
+	if (v != NULL) {
+		oa__cfg_path_key(p, path, "https_port");
+		rc = oa__cfg_port(c, p, v, &o->https_port);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	v = json_object_get(obj, "http_port");
+	if (v != NULL) {
+		oa__cfg_path_key(p, path, "http_port");
+		rc = oa__cfg_port(c, p, v, &o->http_port);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	v = json_object_get(obj, "protocol_policy");
+	if (v != NULL) {
+		oa__cfg_path_key(p, path, "protocol_policy");
+		rc = oa__cfg_origin_policy(c, p, v, &o->protocol_policy);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	v = json_object_get(obj, "ssl_protocols");
+	if (v != NULL) {
+		oa__cfg_path_key(p, path, "ssl_protocols");
+		rc = parse_ssl_protocols(c, p, v, &o->ssl_protocols);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	v = json_object_get(obj, "addresses");
+	if (v != NULL) {
+		oa__cfg_path_key(p, path, "addresses");
+		rc = parse_addresses(c, p, v, o);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+
+	rc = opt_uint(c, path, obj, "connection_timeout_s", 1, 10, &o->connection_timeout_s);
+	if (rc == 0) {
+		rc = opt_uint(c, path, obj, "connection_attempts", 1, 3, &o->connection_attempts);
+	}
+	if (rc == 0) {
+		rc = opt_uint(c, path, obj, "read_timeout_s", 1, 120, &o->read_timeout_s);
+	}
+	if (rc == 0) {
+		rc = opt_uint(c, path, obj, "keepalive_timeout_s", 1, 120, &o->keepalive_timeout_s);
+	}
+	return rc;
+}
+
+static int parse_origins(const oa__cfg *c, const json_t *v, oa_config *config)
+{
+	char p[OA__CFG_PATH_MAX];
+	size_t n = json_array_size(v);
+
+	if (v == NULL || !json_is_array(v) || n == 0) {
+		return oa__cfg_fail(c, "origins", "expected a non-empty array");
+	}
+	config->origins = calloc(n, sizeof(*config->origins));
+	if (config->origins == NULL) {
+		return oa__cfg_nomem(c);
+	}
+	config->n_origins = n;
+	for (size_t i = 0; i < n; i++) {
+		oa__cfg_path_index(p, "origins", i);
+		int rc = parse_origin(c, p, json_array_get(v, i), config, i);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int parse_behavior(const oa__cfg *c, const char *path, const json_t *obj,
+			  const oa_config *config, bool is_default, oa_behavior_config *b)
+{
+	static const char *const keys[] = {"path_pattern", "origin", "viewer_protocol_policy",
+					   "forward_host_header", NULL};
+	char p[OA__CFG_PATH_MAX];
+	const json_t *v;
+	int rc;
+
+	oa__cfg_behavior_defaults(b);
+	rc = expect_object(c, path, obj);
+	if (rc == 0) {
+		rc = check_keys(c, path, obj, keys);
+	}
+	if (rc < 0) {
+		return rc;
+	}
+
+	v = json_object_get(obj, "path_pattern");
+	if (is_default && v != NULL) {
+		oa__cfg_path_key(p, path, "path_pattern");
+		return oa__cfg_fail(
+		    c, p, "not allowed: the default behaviour matches every path (\"*\")");
+	}
+	if (!is_default) {
+		if (v == NULL) {
+			return missing(c, path, "path_pattern");
+		}
+		oa__cfg_path_key(p, path, "path_pattern");
+		rc = oa__cfg_path_pattern(c, p, v, &b->path_pattern);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+
+	v = json_object_get(obj, "origin");
+	if (v == NULL) {
+		return missing(c, path, "origin");
+	}
+	oa__cfg_path_key(p, path, "origin");
+	rc = oa__cfg_string(c, p, v, true, &b->origin_id);
+	if (rc < 0) {
+		return rc;
+	}
+	long index = oa__cfg_find_origin(config, b->origin_id);
+	if (index < 0) {
+		return oa__cfg_no_origin(c, p, b->origin_id);
+	}
+	b->origin_index = (size_t)index;
+
+	v = json_object_get(obj, "viewer_protocol_policy");
+	if (v != NULL) {
+		oa__cfg_path_key(p, path, "viewer_protocol_policy");
+		rc = oa__cfg_viewer_policy(c, p, v, &b->viewer_protocol_policy);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	v = json_object_get(obj, "forward_host_header");
+	if (v != NULL) {
+		oa__cfg_path_key(p, path, "forward_host_header");
+		rc = oa__cfg_bool(c, p, v, &b->forward_host_header);
+	}
+	return rc;
+}
+
+static int parse_behaviors(const oa__cfg *c, const json_t *v, oa_config *config)
+{
+	char p[OA__CFG_PATH_MAX];
+	size_t n = json_array_size(v);
+
+	if (!json_is_array(v)) {
+		return oa__cfg_fail(c, "behaviors", "expected an array, got %s",
+				    oa__cfg_type_name(v));
+	}
+	if (n == 0) {
+		return 0;
+	}
+	config->behaviors = calloc(n, sizeof(*config->behaviors));
+	if (config->behaviors == NULL) {
+		return oa__cfg_nomem(c);
+	}
+	config->n_behaviors = n;
+	for (size_t i = 0; i < n; i++) {
+		oa__cfg_path_index(p, "behaviors", i);
+		int rc = parse_behavior(c, p, json_array_get(v, i), config, false,
+					&config->behaviors[i]);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int parse_scan(const oa__cfg *c, const json_t *obj, oa_scan_config *s)
+{
+	static const char *const keys[] = {
+	    "ca_bundle",   "expiry_warn_days",	 "expiry_critical_days",
+	    "concurrency", "connect_timeout_ms", "handshake_timeout_ms",
+	    NULL};
+	const json_t *v;
+	long long n = 0;
+	int rc = expect_object(c, "scan", obj);
+
+	if (rc == 0) {
+		rc = check_keys(c, "scan", obj, keys);
+	}
+	if (rc < 0) {
+		return rc;
+	}
+	v = json_object_get(obj, "ca_bundle");
+	if (v != NULL) {
+		rc = oa__cfg_string(c, "scan.ca_bundle", v, true, &s->ca_bundle);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	v = json_object_get(obj, "expiry_warn_days");
+	if (v != NULL) {
+		rc = oa__cfg_integer(c, "scan.expiry_warn_days", v, 0, 36500, &n);
+		if (rc < 0) {
+			return rc;
+		}
+		s->expiry_warn_days = (int)n;
+	}
+	v = json_object_get(obj, "expiry_critical_days");
+	if (v != NULL) {
+		rc = oa__cfg_integer(c, "scan.expiry_critical_days", v, 0, 36500, &n);
+		if (rc < 0) {
+			return rc;
+		}
+		s->expiry_critical_days = (int)n;
+	}
+	/* Blame the key the operator wrote, not the default it collides with. */
+	if (s->expiry_critical_days > s->expiry_warn_days && v != NULL) {
+		return oa__cfg_fail(c, "scan.expiry_critical_days",
+				    "%d is more than expiry_warn_days (%d)",
+				    s->expiry_critical_days, s->expiry_warn_days);
+	}
+	if (s->expiry_critical_days > s->expiry_warn_days) {
+		return oa__cfg_fail(c, "scan.expiry_warn_days",
+				    "%d is less than expiry_critical_days (%d by default)",
+				    s->expiry_warn_days, s->expiry_critical_days);
+	}
+	rc = opt_uint(c, "scan", obj, "concurrency", 1, 10000, &s->concurrency);
+	if (rc == 0) {
+		rc = opt_uint(c, "scan", obj, "connect_timeout_ms", 1, 600000,
+			      &s->connect_timeout_ms);
+	}
+	if (rc == 0) {
+		rc = opt_uint(c, "scan", obj, "handshake_timeout_ms", 1, 600000,
+			      &s->handshake_timeout_ms);
+	}
+	return rc;
+}
+
+int oa_config_from_json(json_t *root, const char *label, oa_config **out, oa_error *err)
+{
+	static const char *const keys[] = {"aliases", "origins", "behaviors", "default_behavior",
+					   "scan",    "proxy",	 NULL};
+	oa__cfg c = {label != NULL ? label : "configuration", err};
+	const json_t *v;
+	oa_config *config;
+	int rc;
+
+	*out = NULL;
+	if (!json_is_object(root)) {
+		return oa__cfg_fail(&c, "", "expected an object at the top level, got %s",
+				    root == NULL ? "nothing" : oa__cfg_type_name(root));
+	}
+	config = oa__cfg_new();
+	if (config == NULL) {
+		return oa__cfg_nomem(&c);
+	}
+	rc = check_keys(&c, "", root, keys);
+	if (rc < 0) {
+		goto fail;
+	}
+	v = json_object_get(root, "aliases");
+	if (v != NULL) {
+		rc = parse_aliases(&c, v, config);
+		if (rc < 0) {
+			goto fail;
+		}
+	}
+	rc = parse_origins(&c, json_object_get(root, "origins"), config);
+	if (rc < 0) {
+		goto fail;
+	}
+	v = json_object_get(root, "behaviors");
+	if (v != NULL) {
+		rc = parse_behaviors(&c, v, config);
+		if (rc < 0) {
+			goto fail;
+		}
+	}
+	v = json_object_get(root, "default_behavior");
+	if (v != NULL) {
+		config->has_default_behavior = true;
+		rc = parse_behavior(&c, "default_behavior", v, config, true,
+				    &config->default_behavior);
+		if (rc < 0) {
+			goto fail;
+		}
+	}
+	v = json_object_get(root, "scan");
+	if (v != NULL) {
+		rc = parse_scan(&c, v, &config->scan);
+		if (rc < 0) {
+			goto fail;
+		}
+	}
+	v = json_object_get(root, "proxy");
+	if (v != NULL) {
+		/* Kept as written: the proxy validates its own section. */
+		rc = expect_object(&c, "proxy", v);
+		if (rc < 0) {
+			goto fail;
+		}
+		config->proxy = json_incref((json_t *)v);
+	}
+	*out = config;
+	return 0;
+
+fail:
+	oa_config_destroy(config);
+	return rc;
+}
+
+int oa_config_load_file(const char *path, oa_config **out, oa_error *err)
+{
+	json_t *root = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = oa__cfg_read_json(path, &root, err);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = oa_config_from_json(root, path, out, err);
+	json_decref(root);
+	return rc;
+}
+
+static void behavior_clear(oa_behavior_config *b)
+{
+	free(b->path_pattern);
+	free(b->origin_id);
+}
+
+void oa_config_destroy(oa_config *config)
+{
+	if (config == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < config->n_aliases; i++) {
+		free(config->aliases[i]);
+	}
+	free(config->aliases);
+	for (size_t i = 0; i < config->n_origins; i++) {
+		oa_origin_config *o = &config->origins[i];
+
+		free(o->id);
+		free(o->domain_name);
+		free(o->origin_path);
+		for (size_t j = 0; j < o->n_addresses; j++) {
+			free(o->addresses[j]);
+		}
+		free(o->addresses);
+	}
+	free(config->origins);
+	for (size_t i = 0; i < config->n_behaviors; i++) {
+		behavior_clear(&config->behaviors[i]);
+	}
+	free(config->behaviors);
+	behavior_clear(&config->default_behavior);
+	free(config->scan.ca_bundle);
+	json_decref(config->proxy);
+	free(config);
+}

@@ -1,0 +1,96 @@
+/*
+ * Helpers shared by the two configuration readers (our JSON format in
+ * config.c, CloudFront's get-distribution-config in config_cloudfront.c).
+ * Each helper validates one JSON value found at a JSON path, so both readers
+ * apply the same rules and name the offending value in their own terms.
+ * Not installed.
+ */
+#ifndef ORIGINAUDIT_CORE_CONFIG_INTERNAL_H
+#define ORIGINAUDIT_CORE_CONFIG_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "originaudit/config.h"
+
+/* Longest JSON path built for an error message. */
+#define OA__CFG_PATH_MAX 256
+
+/* What every helper needs to report an error: the file's label and where to write. */
+typedef struct oa__cfg {
+	const char *label;
+	oa_error *err;
+} oa__cfg;
+
+/* Writes "LABEL: PATH: message" (or "LABEL: message" for an empty path); returns -EINVAL. */
+int oa__cfg_fail(const oa__cfg *c, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes "LABEL: out of memory"; returns -ENOMEM. */
+int oa__cfg_nomem(const oa__cfg *c);
+
+/* "parent.key" (or "key" when parent is empty) into out (OA__CFG_PATH_MAX bytes). */
+void oa__cfg_path_key(char *out, const char *parent, const char *key);
+
+/* "parent[index]" into out (OA__CFG_PATH_MAX bytes). */
+void oa__cfg_path_index(char *out, const char *parent, size_t index);
+
+/* "a string", "an object", ... for messages; a static string. */
+const char *oa__cfg_type_name(const json_t *v);
+
+/*
+ * Reads and parses a JSON file (duplicate keys rejected). Syntax errors read
+ * "FILE:LINE:COLUMN: text" with -EBADMSG. Caller owns *root.
+ */
+int oa__cfg_read_json(const char *path, json_t **root, oa_error *err);
+
+/* Fresh configuration with the scan defaults; NULL when out of memory. */
+oa_config *oa__cfg_new(void);
+
+/* CloudFront's defaults for an origin and a behaviour. */
+void oa__cfg_origin_defaults(oa_origin_config *o);
+void oa__cfg_behavior_defaults(oa_behavior_config *b);
+
+/* Value validators: 0, -EINVAL (with the message) or -ENOMEM. Strings are malloc'd. */
+int oa__cfg_string(const oa__cfg *c, const char *path, const json_t *v, bool nonempty, char **out);
+int oa__cfg_integer(const oa__cfg *c, const char *path, const json_t *v, long long min,
+		    long long max, long long *out);
+int oa__cfg_uint(const oa__cfg *c, const char *path, const json_t *v, unsigned min, unsigned max,
+		 unsigned *out);
+int oa__cfg_bool(const oa__cfg *c, const char *path, const json_t *v, bool *out);
+int oa__cfg_port(const oa__cfg *c, const char *path, const json_t *v, unsigned *out);
+int oa__cfg_origin_policy(const oa__cfg *c, const char *path, const json_t *v,
+			  oa_origin_protocol_policy *out);
+int oa__cfg_viewer_policy(const oa__cfg *c, const char *path, const json_t *v,
+			  oa_viewer_protocol_policy *out);
+/* One entry of ssl_protocols, added to *bits; a repeated version is an error. */
+int oa__cfg_ssl_protocol(const oa__cfg *c, const char *path, const json_t *v, unsigned *bits);
+/* A host name, stored normalised (lower case, A-labels). */
+int oa__cfg_domain(const oa__cfg *c, const char *path, const json_t *v, char **out);
+/* An alternate domain name: a host name, or "*." and a host name. */
+int oa__cfg_alias(const oa__cfg *c, const char *path, const json_t *v, char **out);
+/* "" or a path that starts with '/' and does not end with one; v NULL gives "". */
+int oa__cfg_origin_path(const oa__cfg *c, const char *path, const json_t *v, char **out);
+/* A CloudFront path pattern: 1-255 characters from CloudFront's set. */
+int oa__cfg_path_pattern(const oa__cfg *c, const char *path, const json_t *v, char **out);
+
+/*
+ * Checks that config->origins[index].id is not used by an earlier origin;
+ * path names the id's JSON value.
+ */
+int oa__cfg_unique_id(const oa__cfg *c, const char *path, const oa_config *config, size_t index);
+
+/* Checks that config->aliases[index] is not listed earlier. */
+int oa__cfg_unique_alias(const oa__cfg *c, const char *path, const oa_config *config, size_t index);
+
+/* Writes "no origin with id \"ID\"" for the value at path; returns -EINVAL. */
+int oa__cfg_no_origin(const oa__cfg *c, const char *path, const char *id);
+
+/* A numeric IPv4 or IPv6 address, stored in canonical text form. */
+int oa__cfg_address(const oa__cfg *c, const char *path, const json_t *v, char **out);
+
+/* Index of the origin with this id, or -1. */
+long oa__cfg_find_origin(const oa_config *config, const char *id);
+
+#endif

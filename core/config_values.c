@@ -1,0 +1,477 @@
+/*
+ * Validation of single configuration values, shared by our JSON format and
+ * the CloudFront import: each helper checks one JSON value against
+ * CloudFront's rules and names its JSON path when it is wrong.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_internal.h"
+#include "originaudit/names.h"
+
+/* The longest value quoted in a message before it is cut short. */
+#define QUOTE_MAX 64
+
+int oa__cfg_fail(const oa__cfg *c, const char *path, const char *fmt, ...)
+{
+	char msg[OA_ERROR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (path == NULL || path[0] == '\0') {
+		return oa_error_set(c->err, -EINVAL, "%s: %s", c->label, msg);
+	}
+	return oa_error_set(c->err, -EINVAL, "%s: %s: %s", c->label, path, msg);
+}
+
+int oa__cfg_nomem(const oa__cfg *c)
+{
+	return oa_error_set(c->err, -ENOMEM, "%s: out of memory", c->label);
+}
+
+void oa__cfg_path_key(char *out, const char *parent, const char *key)
+{
+	if (parent[0] == '\0') {
+		snprintf(out, OA__CFG_PATH_MAX, "%s", key);
+	} else {
+		snprintf(out, OA__CFG_PATH_MAX, "%s.%s", parent, key);
+	}
+}
+
+void oa__cfg_path_index(char *out, const char *parent, size_t index)
+{
+	snprintf(out, OA__CFG_PATH_MAX, "%s[%zu]", parent, index);
+}
+
+const char *oa__cfg_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a real number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	case JSON_NULL:
+		return "null";
+	}
+	return "an unknown value";
+}
+
+/*
+ * Writes s as a double-quoted string for a one-line message: quotes,
+ * backslashes and control characters escaped, cut short after QUOTE_MAX bytes.
+ */
+static const char *quote(char *buf, size_t size, const char *s)
+{
+	size_t o = 0;
+
+	buf[o++] = '"';
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (o + 8 >= size) {
+			break;
+		}
+		if (i == QUOTE_MAX) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (ch == '"' || ch == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", ch);
+		} else {
+			buf[o++] = (char)ch;
+		}
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+int oa__cfg_string(const oa__cfg *c, const char *path, const json_t *v, bool nonempty, char **out)
+{
+	if (!json_is_string(v)) {
+		return oa__cfg_fail(c, path, "expected a string, got %s", oa__cfg_type_name(v));
+	}
+	const char *s = json_string_value(v);
+	if (strlen(s) != json_string_length(v)) {
+		return oa__cfg_fail(c, path, "the string contains a NUL character");
+	}
+	if (nonempty && s[0] == '\0') {
+		return oa__cfg_fail(c, path, "must not be empty");
+	}
+	*out = strdup(s);
+	if (*out == NULL) {
+		return oa__cfg_nomem(c);
+	}
+	return 0;
+}
+
+int oa__cfg_integer(const oa__cfg *c, const char *path, const json_t *v, long long min,
+		    long long max, long long *out)
+{
+	if (!json_is_integer(v)) {
+		return oa__cfg_fail(c, path, "expected an integer, got %s", oa__cfg_type_name(v));
+	}
+	long long n = json_integer_value(v);
+	if (n < min || n > max) {
+		return oa__cfg_fail(c, path, "%lld is out of range %lld-%lld", n, min, max);
+	}
+	*out = n;
+	return 0;
+}
+
+int oa__cfg_uint(const oa__cfg *c, const char *path, const json_t *v, unsigned min, unsigned max,
+		 unsigned *out)
+{
+	long long n = 0;
+	int rc = oa__cfg_integer(c, path, v, min, max, &n);
+
+	if (rc < 0) {
+		return rc;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+int oa__cfg_bool(const oa__cfg *c, const char *path, const json_t *v, bool *out)
+{
+	if (!json_is_boolean(v)) {
+		return oa__cfg_fail(c, path, "expected true or false, got %s",
+				    oa__cfg_type_name(v));
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+int oa__cfg_port(const oa__cfg *c, const char *path, const json_t *v, unsigned *out)
+{
+	if (!json_is_integer(v)) {
+		return oa__cfg_fail(c, path, "expected an integer, got %s", oa__cfg_type_name(v));
+	}
+	long long n = json_integer_value(v);
+	/* CloudFront's rule for both HTTPPort and HTTPSPort. */
+	if (n != 80 && n != 443 && (n < 1024 || n > 65535)) {
+		return oa__cfg_fail(c, path, "%lld is not allowed: use 80, 443 or 1024-65535", n);
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* Index of v among names (a string), or a message listing them all. */
+static int one_of(const oa__cfg *c, const char *path, const json_t *v, const char *const *names,
+		  size_t n, const char *expected, size_t *out)
+{
+	char q[QUOTE_MAX * 2 + 16];
+
+	if (!json_is_string(v)) {
+		return oa__cfg_fail(c, path, "expected %s, got %s", expected, oa__cfg_type_name(v));
+	}
+	const char *s = json_string_value(v);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(s, names[i]) == 0 && strlen(s) == json_string_length(v)) {
+			*out = i;
+			return 0;
+		}
+	}
+	return oa__cfg_fail(c, path, "expected %s, got %s", expected, quote(q, sizeof(q), s));
+}
+
+int oa__cfg_origin_policy(const oa__cfg *c, const char *path, const json_t *v,
+			  oa_origin_protocol_policy *out)
+{
+	static const char *const names[] = {"http-only", "https-only", "match-viewer"};
+	static const oa_origin_protocol_policy values[] = {
+	    OA_ORIGIN_HTTP_ONLY, OA_ORIGIN_HTTPS_ONLY, OA_ORIGIN_MATCH_VIEWER};
+	size_t i = 0;
+	int rc = one_of(c, path, v, names, 3, "http-only, https-only or match-viewer", &i);
+
+	if (rc < 0) {
+		return rc;
+	}
+	*out = values[i];
+	return 0;
+}
+
+int oa__cfg_viewer_policy(const oa__cfg *c, const char *path, const json_t *v,
+			  oa_viewer_protocol_policy *out)
+{
+	static const char *const names[] = {"allow-all", "redirect-to-https", "https-only"};
+	static const oa_viewer_protocol_policy values[] = {
+	    OA_VIEWER_ALLOW_ALL, OA_VIEWER_REDIRECT_TO_HTTPS, OA_VIEWER_HTTPS_ONLY};
+	size_t i = 0;
+	int rc = one_of(c, path, v, names, 3, "allow-all, redirect-to-https or https-only", &i);
+
+	if (rc < 0) {
+		return rc;
+	}
+	*out = values[i];
+	return 0;
+}
+
+int oa__cfg_ssl_protocol(const oa__cfg *c, const char *path, const json_t *v, unsigned *bits)
+{
+	static const char *const names[] = {"SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
+	static const unsigned values[] = {OA_PROTO_SSL3, OA_PROTO_TLS1_0, OA_PROTO_TLS1_1,
+					  OA_PROTO_TLS1_2, OA_PROTO_TLS1_3};
+	size_t i = 0;
+	int rc = one_of(c, path, v, names, 5, "SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3", &i);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (*bits & values[i]) {
+		return oa__cfg_fail(c, path, "duplicate \"%s\"", names[i]);
+	}
+	*bits |= values[i];
+	return 0;
+}
+
+/* Rejects control characters before a name reaches a message unescaped. */
+static int check_printable(const oa__cfg *c, const char *path, const char *s)
+{
+	char q[QUOTE_MAX * 2 + 16];
+
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < 0x20 || ch == 0x7f) {
+			return oa__cfg_fail(c, path, "%s contains a control character",
+					    quote(q, sizeof(q), s));
+		}
+	}
+	return 0;
+}
+
+int oa__cfg_domain(const oa__cfg *c, const char *path, const json_t *v, char **out)
+{
+	char name[OA_NAME_MAX];
+	char *s = NULL;
+	oa_error nerr;
+	int rc = oa__cfg_string(c, path, v, true, &s);
+
+	if (rc < 0) {
+		return rc;
+	}
+	rc = check_printable(c, path, s);
+	if (rc == 0 && oa_name_normalize(s, name, &nerr) < 0) {
+		rc = oa__cfg_fail(c, path, "%s", nerr.msg);
+	}
+	free(s);
+	if (rc < 0) {
+		return rc;
+	}
+	*out = strdup(name);
+	if (*out == NULL) {
+		return oa__cfg_nomem(c);
+	}
+	return 0;
+}
+
+int oa__cfg_alias(const oa__cfg *c, const char *path, const json_t *v, char **out)
+{
+	char name[OA_NAME_MAX];
+	char *s = NULL;
+	oa_error nerr;
+	int rc = oa__cfg_string(c, path, v, true, &s);
+
+	if (rc < 0) {
+		return rc;
+	}
+	/* CloudFront accepts wildcard alternate domain names such as "*.example.com". */
+	bool wildcard = strncmp(s, "*.", 2) == 0;
+	rc = check_printable(c, path, s);
+	if (rc == 0 && oa_name_normalize(wildcard ? s + 2 : s, name, &nerr) < 0) {
+		rc = oa__cfg_fail(c, path, "%s", nerr.msg);
+	}
+	if (rc == 0 && wildcard && strlen(name) + 3 > OA_NAME_MAX) {
+		rc = oa__cfg_fail(c, path, "host name '%s' is longer than 253 characters", s);
+	}
+	free(s);
+	if (rc < 0) {
+		return rc;
+	}
+	size_t len = strlen(name) + (wildcard ? 3 : 1);
+	*out = malloc(len);
+	if (*out == NULL) {
+		return oa__cfg_nomem(c);
+	}
+	snprintf(*out, len, "%s%s", wildcard ? "*." : "", name);
+	return 0;
+}
+
+int oa__cfg_origin_path(const oa__cfg *c, const char *path, const json_t *v, char **out)
+{
+	char q[QUOTE_MAX * 2 + 16];
+	char *s = NULL;
+	int rc;
+
+	if (v == NULL) {
+		*out = strdup("");
+		return *out == NULL ? oa__cfg_nomem(c) : 0;
+	}
+	rc = oa__cfg_string(c, path, v, false, &s);
+	if (rc < 0) {
+		return rc;
+	}
+	size_t len = strlen(s);
+	for (size_t i = 0; i < len && rc == 0; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		/* The proxy puts it on the request line: no spaces, no control characters. */
+		if (ch <= ' ' || ch == 0x7f) {
+			rc = oa__cfg_fail(c, path, "%s contains a space or a control character",
+					  quote(q, sizeof(q), s));
+		}
+	}
+	if (rc == 0 && len > 0 && s[0] != '/') {
+		rc = oa__cfg_fail(c, path, "%s must start with '/'", quote(q, sizeof(q), s));
+	}
+	if (rc == 0 && len > 0 && s[len - 1] == '/') {
+		rc = oa__cfg_fail(c, path, "%s must not end with '/'", quote(q, sizeof(q), s));
+	}
+	if (rc < 0) {
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* The characters CloudFront accepts in a path pattern. */
+static bool pattern_char(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	       (ch != '\0' && strchr("_-.*$/~\"'@:+?&", ch) != NULL);
+}
+
+int oa__cfg_path_pattern(const oa__cfg *c, const char *path, const json_t *v, char **out)
+{
+	char *s = NULL;
+	int rc = oa__cfg_string(c, path, v, false, &s);
+
+	if (rc < 0) {
+		return rc;
+	}
+	size_t len = strlen(s);
+	if (len == 0) {
+		rc = oa__cfg_fail(c, path, "must not be empty (use \"*\" to match every path)");
+	} else if (len > 255) {
+		rc = oa__cfg_fail(c, path, "is %zu characters long: CloudFront allows at most 255",
+				  len);
+	}
+	for (size_t i = 0; i < len && rc == 0; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (pattern_char((char)ch)) {
+			continue;
+		}
+		if (ch > ' ' && ch < 0x7f) {
+			rc = oa__cfg_fail(c, path,
+					  "character '%c' is not allowed in a path pattern", ch);
+		} else if (ch == ' ') {
+			rc = oa__cfg_fail(c, path, "a path pattern cannot contain spaces");
+		} else {
+			rc = oa__cfg_fail(c, path,
+					  "byte 0x%02x is not allowed in a path pattern (use "
+					  "A-Z a-z 0-9 _ - . * $ / ~ \" ' @ : + ? &)",
+					  ch);
+		}
+	}
+	if (rc < 0) {
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+int oa__cfg_unique_id(const oa__cfg *c, const char *path, const oa_config *config, size_t index)
+{
+	char q[QUOTE_MAX * 2 + 16];
+	const char *id = config->origins[index].id;
+
+	for (size_t i = 0; i < index; i++) {
+		if (strcmp(config->origins[i].id, id) == 0) {
+			return oa__cfg_fail(c, path, "duplicate id %s", quote(q, sizeof(q), id));
+		}
+	}
+	return 0;
+}
+
+int oa__cfg_unique_alias(const oa__cfg *c, const char *path, const oa_config *config, size_t index)
+{
+	const char *alias = config->aliases[index];
+
+	for (size_t i = 0; i < index; i++) {
+		if (strcmp(config->aliases[i], alias) == 0) {
+			return oa__cfg_fail(c, path, "duplicate alias \"%s\"", alias);
+		}
+	}
+	return 0;
+}
+
+long oa__cfg_find_origin(const oa_config *config, const char *id)
+{
+	for (size_t i = 0; i < config->n_origins; i++) {
+		if (config->origins[i].id != NULL && strcmp(config->origins[i].id, id) == 0) {
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
+int oa__cfg_no_origin(const oa__cfg *c, const char *path, const char *id)
+{
+	char q[QUOTE_MAX * 2 + 16];
+
+	return oa__cfg_fail(c, path, "no origin with id %s", quote(q, sizeof(q), id));
+}
+
+int oa__cfg_address(const oa__cfg *c, const char *path, const json_t *v, char **out)
+{
+	char q[QUOTE_MAX * 2 + 16];
+	char text[INET6_ADDRSTRLEN];
+	unsigned char bin[sizeof(struct in6_addr)];
+	char *s = NULL;
+	int family = AF_INET;
+	int rc = oa__cfg_string(c, path, v, true, &s);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (inet_pton(AF_INET, s, bin) != 1) {
+		family = AF_INET6;
+		if (inet_pton(AF_INET6, s, bin) != 1) {
+			rc = oa__cfg_fail(c, path, "%s is not a numeric IPv4 or IPv6 address",
+					  quote(q, sizeof(q), s));
+			free(s);
+			return rc;
+		}
+	}
+	free(s);
+	/* Stored in canonical form, so duplicates and reports compare as text. */
+	inet_ntop(family, bin, text, sizeof(text));
+	*out = strdup(text);
+	if (*out == NULL) {
+		return oa__cfg_nomem(c);
+	}
+	return 0;
+}

@@ -1,0 +1,463 @@
+/*
+ * The scan engine: expands the configuration into probes the way CloudFront
+ * would connect (every address, every SNI name), resolves names through
+ * libuv, and keeps at most `concurrency` probes and lookups in flight.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "scan.h"
+
+struct target {
+	size_t origin;
+	oa_probe_spec spec;
+	char address[INET6_ADDRSTRLEN];
+	const char *names[2];
+	oa_probe *probe;
+};
+
+struct scan_state;
+
+struct lookup {
+	uv_getaddrinfo_t req;
+	struct scan_state *st;
+	size_t origin;
+};
+
+/* The SNI names of one origin, computed from the behaviours that use it. */
+struct sni_entry {
+	const char *sni;
+	const char *names[2];
+	size_t n_names;
+};
+
+struct scan_state {
+	uv_loop_t *loop;
+	const oa_config *config;
+	const oa_trust_store *store;
+	const scan_options *opts;
+	struct target *targets;
+	size_t n_targets;
+	size_t cap_targets;
+	size_t next_target;
+	size_t next_lookup;
+	size_t *lookups;
+	size_t n_lookups;
+	size_t in_flight;
+	size_t finished;
+	int error;
+};
+
+void scan_options_from_config(scan_options *opts, const oa_config *config)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->concurrency = config->scan.concurrency;
+	opts->connect_timeout_ms = config->scan.connect_timeout_ms;
+	opts->handshake_timeout_ms = config->scan.handshake_timeout_ms;
+	opts->at = time(NULL);
+	opts->policy.warn_days = config->scan.expiry_warn_days;
+	opts->policy.critical_days = config->scan.expiry_critical_days;
+}
+
+static size_t sni_entries(const oa_config *config, size_t origin, struct sni_entry *out,
+			  size_t max)
+{
+	const oa_origin_config *o = &config->origins[origin];
+	bool used = false;
+	bool plain = false;
+	bool forward = false;
+	size_t n = 0;
+
+	for (size_t i = 0; i < config->n_behaviors + 1; i++) {
+		const oa_behavior_config *b =
+			i < config->n_behaviors ? &config->behaviors[i] : &config->default_behavior;
+
+		if (i == config->n_behaviors && !config->has_default_behavior) {
+			break;
+		}
+		if (b->origin_index != origin) {
+			continue;
+		}
+		used = true;
+		if (b->forward_host_header) {
+			forward = true;
+		} else {
+			plain = true;
+		}
+	}
+	/* An origin no behaviour names is still probed, as CloudFront would reach it. */
+	if (!used || plain || (forward && config->n_aliases == 0)) {
+		out[n].sni = o->domain_name;
+		out[n].names[0] = o->domain_name;
+		out[n].n_names = 1;
+		n++;
+	}
+	if (forward) {
+		for (size_t a = 0; a < config->n_aliases && n < max; a++) {
+			out[n].sni = config->aliases[a];
+			out[n].names[0] = o->domain_name;
+			out[n].names[1] = config->aliases[a];
+			out[n].n_names = 2;
+			n++;
+		}
+	}
+	return n;
+}
+
+static struct target *add_target(struct scan_state *st)
+{
+	if (st->n_targets == st->cap_targets) {
+		size_t cap = st->cap_targets ? st->cap_targets * 2 : 64;
+		struct target *t = realloc(st->targets, cap * sizeof(*t));
+
+		if (t == NULL) {
+			st->error = -ENOMEM;
+			return NULL;
+		}
+		st->targets = t;
+		st->cap_targets = cap;
+	}
+	struct target *t = &st->targets[st->n_targets];
+	memset(t, 0, sizeof(*t));
+	st->n_targets++;
+	return t;
+}
+
+static void base_spec(struct scan_state *st, oa_probe_spec *spec)
+{
+	spec->connect_timeout_ms = st->opts->connect_timeout_ms;
+	spec->handshake_timeout_ms = st->opts->handshake_timeout_ms;
+	spec->enumerate_protocols = st->opts->enumerate_protocols;
+	spec->at = st->opts->at;
+	spec->policy = st->opts->policy;
+}
+
+/* Adds the probes of one origin at one address. */
+static void add_address(struct scan_state *st, size_t origin, const char *address)
+{
+	const oa_origin_config *o = &st->config->origins[origin];
+	struct sni_entry entries[64];
+	size_t n = sni_entries(st->config, origin, entries, 64);
+
+	if (o->protocol_policy != OA_ORIGIN_HTTP_ONLY) {
+		for (size_t i = 0; i < n; i++) {
+			struct target *t = add_target(st);
+
+			if (t == NULL) {
+				return;
+			}
+			t->origin = origin;
+			snprintf(t->address, sizeof(t->address), "%s", address);
+			base_spec(st, &t->spec);
+			t->spec.kind = OA_PROBE_HTTPS;
+			t->spec.port = o->https_port;
+			t->spec.sni = entries[i].sni;
+			t->names[0] = entries[i].names[0];
+			t->names[1] = entries[i].names[1];
+			t->spec.n_names = entries[i].n_names;
+			t->spec.ssl_protocols = o->ssl_protocols;
+		}
+	}
+	if (o->protocol_policy != OA_ORIGIN_HTTPS_ONLY) {
+		struct target *t = add_target(st);
+
+		if (t == NULL) {
+			return;
+		}
+		t->origin = origin;
+		snprintf(t->address, sizeof(t->address), "%s", address);
+		base_spec(st, &t->spec);
+		t->spec.kind = OA_PROBE_HTTP;
+		t->spec.port = o->http_port;
+		t->spec.http_only = o->protocol_policy == OA_ORIGIN_HTTP_ONLY;
+	}
+}
+
+static void pump(struct scan_state *st);
+
+static void on_probe_done(oa_probe *probe, void *data)
+{
+	struct scan_state *st = data;
+
+	st->in_flight--;
+	st->finished++;
+	if (st->opts->progress != NULL) {
+		st->opts->progress(st->finished, st->n_targets, st->opts->progress_data);
+	}
+	pump(st);
+}
+
+static void fail_origin(struct scan_state *st, size_t origin, const char *error,
+			const char *detail)
+{
+	const oa_origin_config *o = &st->config->origins[origin];
+	struct target *t = add_target(st);
+
+	if (t == NULL) {
+		return;
+	}
+	t->origin = origin;
+	base_spec(st, &t->spec);
+	t->spec.kind = o->protocol_policy == OA_ORIGIN_HTTP_ONLY ? OA_PROBE_HTTP : OA_PROBE_HTTPS;
+	t->spec.port = t->spec.kind == OA_PROBE_HTTP ? o->http_port : o->https_port;
+	t->spec.sni = t->spec.kind == OA_PROBE_HTTPS ? o->domain_name : NULL;
+	t->names[0] = o->domain_name;
+	t->spec.n_names = 1;
+	t->spec.names = t->names;
+	if (oa_probe_new_failed(&t->spec, error, detail, &t->probe) < 0) {
+		st->error = -ENOMEM;
+		return;
+	}
+	/* Already finished: pump skips it. */
+	st->finished++;
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct lookup *l = req->data;
+	struct scan_state *st = l->st;
+	const oa_origin_config *o = &st->config->origins[l->origin];
+	char seen[16][INET6_ADDRSTRLEN];
+	size_t n_seen = 0;
+
+	st->in_flight--;
+	if (status == 0) {
+		for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+			char addr[INET6_ADDRSTRLEN];
+			bool dup = false;
+
+			if (uv_ip_name(ai->ai_addr, addr, sizeof(addr)) != 0) {
+				continue;
+			}
+			for (size_t i = 0; i < n_seen; i++) {
+				dup = dup || strcmp(seen[i], addr) == 0;
+			}
+			if (dup || n_seen == 16) {
+				continue;
+			}
+			snprintf(seen[n_seen], sizeof(seen[n_seen]), "%s", addr);
+			n_seen++;
+			add_address(st, l->origin, addr);
+		}
+	}
+	if (n_seen == 0) {
+		char detail[256];
+
+		snprintf(detail, sizeof(detail), "cannot resolve %s: %s", o->domain_name,
+			 status < 0 ? uv_strerror(status) : "no A or AAAA record");
+		fail_origin(st, l->origin, "dns_failed", detail);
+	}
+	uv_freeaddrinfo(res);
+	free(l);
+	pump(st);
+}
+
+static void start_lookup(struct scan_state *st, size_t origin)
+{
+	struct lookup *l = calloc(1, sizeof(*l));
+	struct addrinfo hints;
+
+	if (l == NULL) {
+		st->error = -ENOMEM;
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	l->st = st;
+	l->origin = origin;
+	l->req.data = l;
+	st->in_flight++;
+	int rc = uv_getaddrinfo(st->loop, &l->req, on_resolved, st->config->origins[origin].domain_name,
+				NULL, &hints);
+	if (rc < 0) {
+		st->in_flight--;
+		free(l);
+		fail_origin(st, origin, "dns_failed", uv_strerror(rc));
+	}
+}
+
+static void pump(struct scan_state *st)
+{
+	unsigned limit = st->opts->concurrency ? st->opts->concurrency : 64;
+
+	while (st->in_flight < limit && st->error == 0) {
+		if (st->next_target < st->n_targets) {
+			struct target *t = &st->targets[st->next_target];
+
+			st->next_target++;
+			if (t->probe != NULL) {
+				continue;
+			}
+			t->spec.address = t->address;
+			t->spec.names = t->names;
+			int rc = oa_probe_start(st->loop, &t->spec, st->store, on_probe_done, st,
+						&t->probe);
+			if (rc < 0) {
+				char detail[128];
+
+				snprintf(detail, sizeof(detail), "cannot start the probe: %s",
+					 strerror(-rc));
+				t->spec.address = t->address;
+				if (oa_probe_new_failed(&t->spec, "network_error", detail, &t->probe) <
+				    0) {
+					st->error = -ENOMEM;
+					return;
+				}
+				st->finished++;
+				continue;
+			}
+			st->in_flight++;
+			continue;
+		}
+		if (st->next_lookup < st->n_lookups) {
+			start_lookup(st, st->lookups[st->next_lookup]);
+			st->next_lookup++;
+			continue;
+		}
+		break;
+	}
+}
+
+static bool all_done(const struct scan_state *st)
+{
+	return st->error != 0 || (st->in_flight == 0 && st->next_lookup == st->n_lookups &&
+				  st->next_target == st->n_targets);
+}
+
+static int build_report(struct scan_state *st, scan_report *r)
+{
+	const oa_config *config = st->config;
+
+	r->origins = calloc(config->n_origins ? config->n_origins : 1, sizeof(*r->origins));
+	if (r->origins == NULL) {
+		return -ENOMEM;
+	}
+	r->n_origins = config->n_origins;
+	r->verdict = OA_STATUS_PASS;
+	for (size_t i = 0; i < config->n_origins; i++) {
+		scan_origin *so = &r->origins[i];
+		const oa_origin_config *o = &config->origins[i];
+		size_t count = 0;
+
+		so->config = o;
+		so->port = o->protocol_policy == OA_ORIGIN_HTTP_ONLY ? o->http_port : o->https_port;
+		for (size_t t = 0; t < st->n_targets; t++) {
+			count += st->targets[t].origin == i && st->targets[t].probe != NULL;
+		}
+		so->probes = calloc(count ? count : 1, sizeof(*so->probes));
+		if (so->probes == NULL) {
+			return -ENOMEM;
+		}
+		if (o->s3) {
+			so->skipped = "s3_origin";
+			so->verdict = OA_STATUS_SKIP;
+			r->counts[OA_STATUS_SKIP]++;
+			continue;
+		}
+		so->verdict = OA_STATUS_PASS;
+		for (size_t t = 0; t < st->n_targets; t++) {
+			struct target *tg = &st->targets[t];
+
+			if (tg->origin != i || tg->probe == NULL) {
+				continue;
+			}
+			so->probes[so->n_probes] = tg->probe;
+			so->n_probes++;
+			tg->probe = NULL;
+			so->verdict = oa_status_worst(so->verdict, oa_probe_get_result(
+									   so->probes[so->n_probes - 1])
+									   ->verdict);
+		}
+		r->n_probes += so->n_probes;
+		r->counts[so->verdict]++;
+		r->verdict = oa_status_worst(r->verdict, so->verdict);
+	}
+	return 0;
+}
+
+int scan_run(uv_loop_t *loop, const oa_config *config, const oa_trust_store *store,
+	     const scan_options *opts, scan_report **out)
+{
+	struct scan_state st;
+	scan_report *r = calloc(1, sizeof(*r));
+	int rc = 0;
+
+	if (r == NULL) {
+		return -ENOMEM;
+	}
+	memset(&st, 0, sizeof(st));
+	st.loop = loop;
+	st.config = config;
+	st.store = store;
+	st.opts = opts;
+	r->config = config;
+	r->store = store;
+	r->started_at = time(NULL);
+	uint64_t start = uv_hrtime();
+	st.lookups = calloc(config->n_origins ? config->n_origins : 1, sizeof(*st.lookups));
+	if (st.lookups == NULL) {
+		free(r);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < config->n_origins && st.error == 0; i++) {
+		const oa_origin_config *o = &config->origins[i];
+
+		if (o->s3) {
+			continue;
+		}
+		if (o->n_addresses > 0) {
+			for (size_t a = 0; a < o->n_addresses; a++) {
+				add_address(&st, i, o->addresses[a]);
+			}
+		} else {
+			st.lookups[st.n_lookups] = i;
+			st.n_lookups++;
+		}
+	}
+	pump(&st);
+	while (!all_done(&st)) {
+		uv_run(loop, UV_RUN_ONCE);
+	}
+	rc = st.error;
+	r->finished_at = time(NULL);
+	r->duration_s = (double)(uv_hrtime() - start) / 1e9;
+	if (rc == 0) {
+		rc = build_report(&st, r);
+	}
+	for (size_t t = 0; t < st.n_targets; t++) {
+		oa_probe_destroy(st.targets[t].probe);
+	}
+	free(st.targets);
+	free(st.lookups);
+	if (rc < 0) {
+		scan_report_destroy(r, loop);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void scan_report_destroy(scan_report *report, uv_loop_t *loop)
+{
+	if (report == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < report->n_origins; i++) {
+		for (size_t p = 0; p < report->origins[i].n_probes; p++) {
+			oa_probe_destroy(report->origins[i].probes[p]);
+		}
+		free(report->origins[i].probes);
+	}
+	free(report->origins);
+	free(report);
+	if (loop != NULL) {
+		/* Let the probes' close callbacks run so their memory is released. */
+		uv_run(loop, UV_RUN_NOWAIT);
+		uv_run(loop, UV_RUN_NOWAIT);
+	}
+}

@@ -1,0 +1,1302 @@
+/*
+ * Tests for the configuration file (include/originaudit/config.h): loading
+ * with every default, strict validation naming the JSON path, the CloudFront
+ * import, and the lint findings of `originaudit check-config`.
+ *
+ * JSON written in this file uses single quotes for readability; write_config
+ * turns them into double quotes.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fixtures.h"
+#include "originaudit/config.h"
+
+static char *tmpdir;
+
+static int group_setup(void **state)
+{
+	tmpdir = fx_tempdir();
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	fx_tempdir_remove(tmpdir);
+	tmpdir = NULL;
+	return 0;
+}
+
+/* Writes text (single quotes turned into double quotes) to tmpdir/name; returns the path. */
+static char *write_config(const char *name, const char *text)
+{
+	char *path = fx_path(tmpdir, name);
+	char *json = strdup(text);
+
+	assert_non_null(json);
+	for (char *p = json; *p != '\0'; p++) {
+		if (*p == '\'') {
+			*p = '"';
+		}
+	}
+	fx_write(path, json, strlen(json));
+	free(json);
+	return path;
+}
+
+/* Writes text verbatim to tmpdir/name; returns the path. */
+static char *write_raw(const char *name, const char *text)
+{
+	char *path = fx_path(tmpdir, name);
+
+	fx_write(path, text, strlen(text));
+	return path;
+}
+
+/* Loads text as a configuration; asserts success. */
+static oa_config *load_ok(const char *text)
+{
+	char *path = write_config("ok.json", text);
+	oa_config *config = NULL;
+	oa_error err;
+
+	oa_error_clear(&err);
+	int rc = oa_config_load_file(path, &config, &err);
+	if (rc != 0) {
+		fail_msg("oa_config_load_file: %d %s", rc, err.msg);
+	}
+	assert_non_null(config);
+	free(path);
+	return config;
+}
+
+/* Asserts that err reads exactly "PATH: expected" and carries code. */
+static void assert_error(int rc, const oa_error *err, int code, const char *path,
+			 const char *expected)
+{
+	char want[OA_ERROR_MSG_MAX + 64];
+
+	snprintf(want, sizeof(want), "%s: %s", path, expected);
+	if (rc != code || err->code != code || strcmp(err->msg, want) != 0) {
+		fail_msg("expected %d \"%s\"\n     got %d/%d \"%s\"", code, want, rc, err->code,
+			 err->msg);
+	}
+}
+
+/* Loads text and asserts the exact error. */
+static void load_fails(const char *text, int code, const char *expected)
+{
+	char *path = write_config("bad.json", text);
+	oa_config *config = (oa_config *)&config;
+	oa_error err;
+
+	oa_error_clear(&err);
+	int rc = oa_config_load_file(path, &config, &err);
+	assert_null(config);
+	assert_error(rc, &err, code, path, expected);
+	free(path);
+}
+
+/* ---- Loading a valid configuration ---- */
+
+static const char full_config[] =
+    "{\n"
+    "  'aliases': ['www.example.com', 'Shop.Example.COM.'],\n"
+    "  'origins': [\n"
+    "    {'id': 'api', 'domain_name': 'API-Origin.Example.com', 'origin_path': '/v1',\n"
+    "     'https_port': 8443, 'http_port': 8080, 'protocol_policy': 'match-viewer',\n"
+    "     'ssl_protocols': ['TLSv1.2', 'TLSv1.3', 'TLSv1.1'],\n"
+    "     'addresses': ['192.0.2.10', '2001:DB8:0::10'],\n"
+    "     'connection_timeout_s': 4, 'connection_attempts': 2, 'read_timeout_s': 60,\n"
+    "     'keepalive_timeout_s': 20},\n"
+    "    {'id': 'web', 'domain_name': 'bücher.example', 'protocol_policy': 'http-only',\n"
+    "     'https_port': 443, 'http_port': 80, 'ssl_protocols': ['SSLv3', 'TLSv1']},\n"
+    "    {'id': 'plain', 'domain_name': 'plain.example.net', 'protocol_policy': 'https-only'}\n"
+    "  ],\n"
+    "  'behaviors': [\n"
+    "    {'path_pattern': '/api/*', 'origin': 'api', 'viewer_protocol_policy': "
+    "'redirect-to-https',\n"
+    "     'forward_host_header': true},\n"
+    "    {'path_pattern': 'img/*.jpg', 'origin': 'web', 'viewer_protocol_policy': "
+    "'https-only',\n"
+    "     'forward_host_header': false},\n"
+    "    {'path_pattern': '/a-z_0.9$~@:+?&\\'x*', 'origin': 'plain'}\n"
+    "  ],\n"
+    "  'default_behavior': {'origin': 'web', 'viewer_protocol_policy': 'allow-all',\n"
+    "                       'forward_host_header': true},\n"
+    "  'scan': {'ca_bundle': '/etc/ssl/roots.pem', 'expiry_warn_days': 45,\n"
+    "           'expiry_critical_days': 45, 'concurrency': 200, 'connect_timeout_ms': 2500,\n"
+    "           'handshake_timeout_ms': 600000},\n"
+    "  'proxy': {'listen': '127.0.0.1:8080', 'anything': [1, 2]}\n"
+    "}\n";
+
+static void test_load_full(void **state)
+{
+	oa_config *c = load_ok(full_config);
+
+	assert_int_equal(c->n_aliases, 2);
+	assert_string_equal(c->aliases[0], "www.example.com");
+	assert_string_equal(c->aliases[1], "shop.example.com");
+
+	assert_int_equal(c->n_origins, 3);
+	const oa_origin_config *o = &c->origins[0];
+	assert_string_equal(o->id, "api");
+	assert_string_equal(o->domain_name, "api-origin.example.com");
+	assert_string_equal(o->origin_path, "/v1");
+	assert_int_equal(o->https_port, 8443);
+	assert_int_equal(o->http_port, 8080);
+	assert_int_equal(o->protocol_policy, OA_ORIGIN_MATCH_VIEWER);
+	assert_int_equal(o->ssl_protocols, OA_PROTO_TLS1_1 | OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3);
+	assert_int_equal(o->n_addresses, 2);
+	assert_string_equal(o->addresses[0], "192.0.2.10");
+	/* Stored in canonical form. */
+	assert_string_equal(o->addresses[1], "2001:db8::10");
+	assert_int_equal(o->connection_timeout_s, 4);
+	assert_int_equal(o->connection_attempts, 2);
+	assert_int_equal(o->read_timeout_s, 60);
+	assert_int_equal(o->keepalive_timeout_s, 20);
+	assert_false(o->s3);
+
+	o = &c->origins[1];
+	assert_string_equal(o->id, "web");
+	/* Internationalised names are kept in A-label form. */
+	assert_string_equal(o->domain_name, "xn--bcher-kva.example");
+	assert_string_equal(o->origin_path, "");
+	assert_int_equal(o->https_port, 443);
+	assert_int_equal(o->http_port, 80);
+	assert_int_equal(o->protocol_policy, OA_ORIGIN_HTTP_ONLY);
+	assert_int_equal(o->ssl_protocols, OA_PROTO_SSL3 | OA_PROTO_TLS1_0);
+	assert_null(o->addresses);
+	assert_int_equal(o->n_addresses, 0);
+
+	o = &c->origins[2];
+	assert_string_equal(o->id, "plain");
+	assert_int_equal(o->protocol_policy, OA_ORIGIN_HTTPS_ONLY);
+
+	assert_int_equal(c->n_behaviors, 3);
+	const oa_behavior_config *b = &c->behaviors[0];
+	assert_string_equal(b->path_pattern, "/api/*");
+	assert_string_equal(b->origin_id, "api");
+	assert_int_equal(b->origin_index, 0);
+	assert_int_equal(b->viewer_protocol_policy, OA_VIEWER_REDIRECT_TO_HTTPS);
+	assert_true(b->forward_host_header);
+	b = &c->behaviors[1];
+	/* Stored as written: the leading '/' is optional. */
+	assert_string_equal(b->path_pattern, "img/*.jpg");
+	assert_string_equal(b->origin_id, "web");
+	assert_int_equal(b->origin_index, 1);
+	assert_int_equal(b->viewer_protocol_policy, OA_VIEWER_HTTPS_ONLY);
+	assert_false(b->forward_host_header);
+	b = &c->behaviors[2];
+	/* Every character CloudFront allows in a path pattern. */
+	assert_string_equal(b->path_pattern, "/a-z_0.9$~@:+?&\"x*");
+	assert_int_equal(b->origin_index, 2);
+	assert_int_equal(b->viewer_protocol_policy, OA_VIEWER_ALLOW_ALL);
+	assert_false(b->forward_host_header);
+
+	assert_true(c->has_default_behavior);
+	assert_null(c->default_behavior.path_pattern);
+	assert_string_equal(c->default_behavior.origin_id, "web");
+	assert_int_equal(c->default_behavior.origin_index, 1);
+	assert_int_equal(c->default_behavior.viewer_protocol_policy, OA_VIEWER_ALLOW_ALL);
+	assert_true(c->default_behavior.forward_host_header);
+
+	assert_string_equal(c->scan.ca_bundle, "/etc/ssl/roots.pem");
+	assert_int_equal(c->scan.expiry_warn_days, 45);
+	assert_int_equal(c->scan.expiry_critical_days, 45);
+	assert_int_equal(c->scan.concurrency, 200);
+	assert_int_equal(c->scan.connect_timeout_ms, 2500);
+	assert_int_equal(c->scan.handshake_timeout_ms, 600000);
+
+	assert_non_null(c->proxy);
+	json_t *want = json_pack("{s:s, s:[i,i]}", "listen", "127.0.0.1:8080", "anything", 1, 2);
+	assert_true(json_equal(c->proxy, want));
+	json_decref(want);
+	oa_config_destroy(c);
+}
+
+static void test_load_defaults(void **state)
+{
+	oa_config *c = load_ok("{'origins': [{'id': 'a', 'domain_name': 'a.example.com'}]}");
+
+	assert_int_equal(c->n_aliases, 0);
+	assert_null(c->aliases);
+	assert_int_equal(c->n_origins, 1);
+	const oa_origin_config *o = &c->origins[0];
+	assert_string_equal(o->id, "a");
+	assert_string_equal(o->domain_name, "a.example.com");
+	assert_string_equal(o->origin_path, "");
+	assert_int_equal(o->https_port, 443);
+	assert_int_equal(o->http_port, 80);
+	assert_int_equal(o->protocol_policy, OA_ORIGIN_HTTPS_ONLY);
+	assert_int_equal(o->ssl_protocols, OA_PROTO_TLS1_2);
+	assert_null(o->addresses);
+	assert_int_equal(o->n_addresses, 0);
+	assert_int_equal(o->connection_timeout_s, 10);
+	assert_int_equal(o->connection_attempts, 3);
+	assert_int_equal(o->read_timeout_s, 30);
+	assert_int_equal(o->keepalive_timeout_s, 5);
+	assert_false(o->s3);
+	assert_int_equal(c->n_behaviors, 0);
+	assert_null(c->behaviors);
+	assert_false(c->has_default_behavior);
+	assert_null(c->scan.ca_bundle);
+	assert_int_equal(c->scan.expiry_warn_days, 30);
+	assert_int_equal(c->scan.expiry_critical_days, 7);
+	assert_int_equal(c->scan.concurrency, 64);
+	assert_int_equal(c->scan.connect_timeout_ms, 10000);
+	assert_int_equal(c->scan.handshake_timeout_ms, 10000);
+	assert_null(c->proxy);
+	oa_config_destroy(c);
+}
+
+static void test_load_behavior_defaults(void **state)
+{
+	oa_config *c = load_ok("{'origins': [{'id': 'a', 'domain_name': 'a.example.com'}],"
+			       " 'behaviors': [{'path_pattern': '*', 'origin': 'a'}],"
+			       " 'default_behavior': {'origin': 'a'}, 'aliases': [],"
+			       " 'scan': {}, 'proxy': {}}");
+
+	assert_int_equal(c->n_behaviors, 1);
+	assert_string_equal(c->behaviors[0].path_pattern, "*");
+	assert_int_equal(c->behaviors[0].viewer_protocol_policy, OA_VIEWER_ALLOW_ALL);
+	assert_false(c->behaviors[0].forward_host_header);
+	assert_true(c->has_default_behavior);
+	assert_int_equal(c->default_behavior.viewer_protocol_policy, OA_VIEWER_ALLOW_ALL);
+	assert_false(c->default_behavior.forward_host_header);
+	assert_int_equal(c->n_aliases, 0);
+	assert_non_null(c->proxy);
+	assert_int_equal(json_object_size(c->proxy), 0);
+	assert_int_equal(c->scan.concurrency, 64);
+	oa_config_destroy(c);
+}
+
+/* Boundary values that are allowed. */
+static void test_load_limits(void **state)
+{
+	oa_config *c = load_ok(
+	    "{'origins': [{'id': 'a', 'domain_name': 'a.example.com', 'https_port': 1024,"
+	    " 'http_port': 65535, 'connection_timeout_s': 1, 'connection_attempts': 1,"
+	    " 'read_timeout_s': 120, 'keepalive_timeout_s': 1, 'addresses': ['::1'],"
+	    " 'ssl_protocols': ['SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']},"
+	    " {'id': 'b', 'domain_name': 'b.example.com', 'https_port': 80, 'http_port': 443}],"
+	    " 'scan': {'expiry_warn_days': 0, 'expiry_critical_days': 0, 'concurrency': 10000,"
+	    " 'connect_timeout_ms': 1, 'handshake_timeout_ms': 1}}");
+
+	assert_int_equal(c->origins[0].https_port, 1024);
+	assert_int_equal(c->origins[0].http_port, 65535);
+	assert_int_equal(c->origins[0].connection_timeout_s, 1);
+	assert_int_equal(c->origins[0].connection_attempts, 1);
+	assert_int_equal(c->origins[0].read_timeout_s, 120);
+	assert_int_equal(c->origins[0].keepalive_timeout_s, 1);
+	assert_int_equal(c->origins[0].ssl_protocols, 0x1f);
+	assert_string_equal(c->origins[0].addresses[0], "::1");
+	assert_int_equal(c->origins[1].https_port, 80);
+	assert_int_equal(c->origins[1].http_port, 443);
+	assert_int_equal(c->scan.expiry_warn_days, 0);
+	assert_int_equal(c->scan.expiry_critical_days, 0);
+	assert_int_equal(c->scan.concurrency, 10000);
+	assert_int_equal(c->scan.connect_timeout_ms, 1);
+	assert_int_equal(c->scan.handshake_timeout_ms, 1);
+	oa_config_destroy(c);
+}
+
+/* CloudFront accepts wildcard alternate domain names; they are kept, normalised. */
+static void test_load_wildcard_alias(void **state)
+{
+	oa_config *c = load_ok("{'aliases': ['*.Example.com'],"
+			       " 'origins': [{'id': 'a', 'domain_name': 'a.example.com'}]}");
+
+	assert_int_equal(c->n_aliases, 1);
+	assert_string_equal(c->aliases[0], "*.example.com");
+	oa_config_destroy(c);
+}
+
+static void test_from_json(void **state)
+{
+	json_error_t jerr;
+	json_t *root = json_loads("{\"origins\": [{\"id\": \"a\", \"domain_name\": \"A.test\"}],"
+				  " \"proxy\": {\"x\": 1}}",
+				  0, &jerr);
+	oa_config *c = NULL;
+	oa_error err;
+
+	assert_non_null(root);
+	oa_error_clear(&err);
+	assert_int_equal(oa_config_from_json(root, "inline", &c, &err), 0);
+	assert_string_equal(c->origins[0].domain_name, "a.test");
+	/* The proxy section is shared with the document, and outlives it. */
+	json_decref(root);
+	assert_int_equal(json_integer_value(json_object_get(c->proxy, "x")), 1);
+	oa_config_destroy(c);
+
+	root = json_pack("{s:[{s:i}]}", "origins", "id", 3);
+	c = (oa_config *)&c;
+	int rc = oa_config_from_json(root, "inline", &c, &err);
+	assert_null(c);
+	assert_error(rc, &err, -EINVAL, "inline",
+		     "origins[0].id: expected a string, got an integer");
+	json_decref(root);
+
+	root = json_string("x");
+	rc = oa_config_from_json(root, "inline", &c, &err);
+	assert_error(rc, &err, -EINVAL, "inline",
+		     "expected an object at the top level, got a string");
+	json_decref(root);
+
+	oa_config_destroy(NULL);
+}
+
+static void test_proto_name(void **state)
+{
+	assert_string_equal(oa_proto_name(OA_PROTO_SSL3), "SSLv3");
+	assert_string_equal(oa_proto_name(OA_PROTO_TLS1_0), "TLSv1");
+	assert_string_equal(oa_proto_name(OA_PROTO_TLS1_1), "TLSv1.1");
+	assert_string_equal(oa_proto_name(OA_PROTO_TLS1_2), "TLSv1.2");
+	assert_string_equal(oa_proto_name(OA_PROTO_TLS1_3), "TLSv1.3");
+	assert_null(oa_proto_name(0));
+	assert_null(oa_proto_name(OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3));
+	assert_null(oa_proto_name(1u << 5));
+}
+
+/* ---- Validation errors: one case per row, each asserting the exact message ---- */
+
+struct invalid_case {
+	const char *name;
+	const char *json;
+	const char *message;
+};
+
+/* One valid origin, to complete documents whose point is elsewhere. */
+#define ORIGIN_A "{'id': 'a', 'domain_name': 'a.example.com'}"
+#define ORIGIN_WITH(extra) "{'origins': [{'id': 'a', 'domain_name': 'a.example.com', " extra "}]}"
+#define WITH_ORIGIN(extra) "{'origins': [" ORIGIN_A "], " extra "}"
+#define X16 "xxxxxxxxxxxxxxxx"
+#define X256 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16
+
+static const struct invalid_case invalid_cases[] = {
+    {"top_unknown_key", WITH_ORIGIN("'foo': 1"), "unknown key \"foo\" at the top level"},
+    {"top_not_object", "[1, 2]", "expected an object at the top level, got an array"},
+    {"origins_missing", "{}", "origins: expected a non-empty array"},
+    {"origins_empty", "{'origins': []}", "origins: expected a non-empty array"},
+    {"origins_not_array", "{'origins': {'id': 'a'}}", "origins: expected a non-empty array"},
+    {"origin_not_object", "{'origins': ['a.example.com']}",
+     "origins[0]: expected an object, got a string"},
+    {"origin_unknown_key",
+     "{'origins': [" ORIGIN_A ", {'id': 'b', 'domain_name': 'b.test', 'foo': 1}]}",
+     "origins[1]: unknown key \"foo\""},
+    {"origin_id_missing", "{'origins': [{'domain_name': 'a.example.com'}]}",
+     "origins[0]: missing required key \"id\""},
+    {"origin_id_empty", "{'origins': [{'id': '', 'domain_name': 'a.example.com'}]}",
+     "origins[0].id: must not be empty"},
+    {"origin_id_not_string", "{'origins': [{'id': 7, 'domain_name': 'a.example.com'}]}",
+     "origins[0].id: expected a string, got an integer"},
+    {"origin_id_duplicate",
+     "{'origins': [{'id': 'api', 'domain_name': 'a.test'}, {'id': 'web', 'domain_name': "
+     "'b.test'}, {'id': 'img', 'domain_name': 'c.test'}, {'id': 'api', 'domain_name': "
+     "'d.test'}]}",
+     "origins[3].id: duplicate id \"api\""},
+    {"domain_missing", "{'origins': [{'id': 'a'}]}",
+     "origins[0]: missing required key \"domain_name\""},
+    {"domain_empty", "{'origins': [{'id': 'a', 'domain_name': ''}]}",
+     "origins[0].domain_name: must not be empty"},
+    {"domain_invalid", "{'origins': [{'id': 'a', 'domain_name': 'bad name.example.com'}]}",
+     "origins[0].domain_name: host name 'bad name.example.com' has a character that is not a "
+     "letter, digit, '-' or '.'"},
+    {"domain_not_string", "{'origins': [{'id': 'a', 'domain_name': ['a.test']}]}",
+     "origins[0].domain_name: expected a string, got an array"},
+    {"origin_path_relative", ORIGIN_WITH("'origin_path': 'api'"),
+     "origins[0].origin_path: \"api\" must start with '/'"},
+    {"origin_path_trailing_slash", ORIGIN_WITH("'origin_path': '/api/'"),
+     "origins[0].origin_path: \"/api/\" must not end with '/'"},
+    {"origin_path_slash_only", ORIGIN_WITH("'origin_path': '/'"),
+     "origins[0].origin_path: \"/\" must not end with '/'"},
+    {"origin_path_space", ORIGIN_WITH("'origin_path': '/a b'"),
+     "origins[0].origin_path: \"/a b\" contains a space or a control character"},
+    {"https_port_not_allowed", ORIGIN_WITH("'https_port': 444"),
+     "origins[0].https_port: 444 is not allowed: use 80, 443 or 1024-65535"},
+    {"https_port_1023", ORIGIN_WITH("'https_port': 1023"),
+     "origins[0].https_port: 1023 is not allowed: use 80, 443 or 1024-65535"},
+    {"http_port_zero", ORIGIN_WITH("'http_port': 0"),
+     "origins[0].http_port: 0 is not allowed: use 80, 443 or 1024-65535"},
+    {"http_port_65536", ORIGIN_WITH("'http_port': 65536"),
+     "origins[0].http_port: 65536 is not allowed: use 80, 443 or 1024-65535"},
+    {"https_port_negative", ORIGIN_WITH("'https_port': -443"),
+     "origins[0].https_port: -443 is not allowed: use 80, 443 or 1024-65535"},
+    {"https_port_string", ORIGIN_WITH("'https_port': '443'"),
+     "origins[0].https_port: expected an integer, got a string"},
+    {"https_port_real", ORIGIN_WITH("'https_port': 443.0"),
+     "origins[0].https_port: expected an integer, got a real number"},
+    {"protocol_policy_unknown",
+     "{'origins': [" ORIGIN_A ", {'id': 'b', 'domain_name': 'b.test'}, {'id': 'c', "
+     "'domain_name': 'c.test', 'protocol_policy': 'https'}]}",
+     "origins[2].protocol_policy: expected http-only, https-only or match-viewer, got "
+     "\"https\""},
+    {"protocol_policy_case", ORIGIN_WITH("'protocol_policy': 'HTTPS-only'"),
+     "origins[0].protocol_policy: expected http-only, https-only or match-viewer, got "
+     "\"HTTPS-only\""},
+    {"protocol_policy_not_string", ORIGIN_WITH("'protocol_policy': null"),
+     "origins[0].protocol_policy: expected http-only, https-only or match-viewer, got null"},
+    {"ssl_protocols_empty", ORIGIN_WITH("'ssl_protocols': []"),
+     "origins[0].ssl_protocols: expected a non-empty array"},
+    {"ssl_protocols_not_array", ORIGIN_WITH("'ssl_protocols': 'TLSv1.2'"),
+     "origins[0].ssl_protocols: expected a non-empty array"},
+    {"ssl_protocols_unknown", ORIGIN_WITH("'ssl_protocols': ['TLSv1.2', 'TLSv1.4']"),
+     "origins[0].ssl_protocols[1]: expected SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3, got "
+     "\"TLSv1.4\""},
+    {"ssl_protocols_duplicate", ORIGIN_WITH("'ssl_protocols': ['TLSv1.2', 'TLSv1.2']"),
+     "origins[0].ssl_protocols[1]: duplicate \"TLSv1.2\""},
+    {"addresses_empty", ORIGIN_WITH("'addresses': []"),
+     "origins[0].addresses: expected a non-empty array of IP addresses"},
+    {"addresses_not_array", ORIGIN_WITH("'addresses': '192.0.2.1'"),
+     "origins[0].addresses: expected a non-empty array of IP addresses"},
+    {"addresses_host_name", ORIGIN_WITH("'addresses': ['192.0.2.1', 'origin.example.com']"),
+     "origins[0].addresses[1]: \"origin.example.com\" is not a numeric IPv4 or IPv6 address"},
+    {"addresses_with_port", ORIGIN_WITH("'addresses': ['192.0.2.1:443']"),
+     "origins[0].addresses[0]: \"192.0.2.1:443\" is not a numeric IPv4 or IPv6 address"},
+    {"addresses_duplicate", ORIGIN_WITH("'addresses': ['2001:db8::10', '2001:DB8:0:0::10']"),
+     "origins[0].addresses[1]: duplicate address 2001:db8::10"},
+    {"connection_timeout_high", ORIGIN_WITH("'connection_timeout_s': 11"),
+     "origins[0].connection_timeout_s: 11 is out of range 1-10"},
+    {"connection_timeout_zero", ORIGIN_WITH("'connection_timeout_s': 0"),
+     "origins[0].connection_timeout_s: 0 is out of range 1-10"},
+    {"connection_timeout_real", ORIGIN_WITH("'connection_timeout_s': 10.0"),
+     "origins[0].connection_timeout_s: expected an integer, got a real number"},
+    {"connection_timeout_string", ORIGIN_WITH("'connection_timeout_s': '10'"),
+     "origins[0].connection_timeout_s: expected an integer, got a string"},
+    {"connection_attempts_high", ORIGIN_WITH("'connection_attempts': 4"),
+     "origins[0].connection_attempts: 4 is out of range 1-3"},
+    {"read_timeout_high", ORIGIN_WITH("'read_timeout_s': 121"),
+     "origins[0].read_timeout_s: 121 is out of range 1-120"},
+    {"keepalive_timeout_zero", ORIGIN_WITH("'keepalive_timeout_s': 0"),
+     "origins[0].keepalive_timeout_s: 0 is out of range 1-120"},
+    {"aliases_not_array", WITH_ORIGIN("'aliases': 'www.example.com'"),
+     "aliases: expected an array of host names, got a string"},
+    {"alias_invalid", WITH_ORIGIN("'aliases': ['www.example.com', 'shop_example.com']"),
+     "aliases[1]: host name 'shop_example.com' has a character that is not a letter, digit, "
+     "'-' or '.'"},
+    {"alias_duplicate", WITH_ORIGIN("'aliases': ['WWW.example.com', 'www.example.com.']"),
+     "aliases[1]: duplicate alias \"www.example.com\""},
+    {"behaviors_not_array", WITH_ORIGIN("'behaviors': {'path_pattern': '*'}"),
+     "behaviors: expected an array, got an object"},
+    {"behavior_unknown_origin",
+     WITH_ORIGIN("'behaviors': [{'path_pattern': '/a/*', 'origin': 'a'}, {'path_pattern': "
+		 "'/x/*', 'origin': 'x'}]"),
+     "behaviors[1].origin: no origin with id \"x\""},
+    {"behavior_unknown_key",
+     WITH_ORIGIN("'behaviors': [{'path_pattern': '*', 'origin': 'a', "
+		 "'target': 'a'}]"),
+     "behaviors[0]: unknown key \"target\""},
+    {"behavior_missing_path_pattern", WITH_ORIGIN("'behaviors': [{'origin': 'a'}]"),
+     "behaviors[0]: missing required key \"path_pattern\""},
+    {"behavior_missing_origin", WITH_ORIGIN("'behaviors': [{'path_pattern': '*'}]"),
+     "behaviors[0]: missing required key \"origin\""},
+    {"behavior_not_object", WITH_ORIGIN("'behaviors': ['*']"),
+     "behaviors[0]: expected an object, got a string"},
+    {"path_pattern_empty", WITH_ORIGIN("'behaviors': [{'path_pattern': '', 'origin': 'a'}]"),
+     "behaviors[0].path_pattern: must not be empty (use \"*\" to match every path)"},
+    {"path_pattern_space",
+     WITH_ORIGIN("'behaviors': [{'path_pattern': '/my files/*', 'origin': 'a'}]"),
+     "behaviors[0].path_pattern: a path pattern cannot contain spaces"},
+    {"path_pattern_character",
+     WITH_ORIGIN("'behaviors': [{'path_pattern': '/a#b', 'origin': 'a'}]"),
+     "behaviors[0].path_pattern: character '#' is not allowed in a path pattern"},
+    {"path_pattern_non_ascii",
+     WITH_ORIGIN("'behaviors': [{'path_pattern': '/caf\\u00e9', 'origin': 'a'}]"),
+     "behaviors[0].path_pattern: byte 0xc3 is not allowed in a path pattern (use A-Z a-z 0-9 _ "
+     "- . * $ / ~ \" ' @ : + ? &)"},
+    {"path_pattern_too_long",
+     WITH_ORIGIN("'behaviors': [{'path_pattern': '" X256 "', 'origin': 'a'}]"),
+     "behaviors[0].path_pattern: is 256 characters long: CloudFront allows at most 255"},
+    {"viewer_policy_unknown",
+     WITH_ORIGIN("'behaviors': [{'path_pattern': '*', 'origin': 'a', 'viewer_protocol_policy': "
+		 "'https'}]"),
+     "behaviors[0].viewer_protocol_policy: expected allow-all, redirect-to-https or "
+     "https-only, got \"https\""},
+    {"forward_host_not_bool",
+     WITH_ORIGIN("'behaviors': [{'path_pattern': '*', 'origin': 'a', 'forward_host_header': "
+		 "'true'}]"),
+     "behaviors[0].forward_host_header: expected true or false, got a string"},
+    {"forward_host_integer",
+     WITH_ORIGIN("'default_behavior': {'origin': 'a', 'forward_host_header': 1}"),
+     "default_behavior.forward_host_header: expected true or false, got an integer"},
+    {"default_path_pattern",
+     WITH_ORIGIN("'default_behavior': {'path_pattern': '*', 'origin': 'a'}"),
+     "default_behavior.path_pattern: not allowed: the default behaviour matches every path "
+     "(\"*\")"},
+    {"default_unknown_origin", WITH_ORIGIN("'default_behavior': {'origin': 'nope'}"),
+     "default_behavior.origin: no origin with id \"nope\""},
+    {"default_missing_origin", WITH_ORIGIN("'default_behavior': {}"),
+     "default_behavior: missing required key \"origin\""},
+    {"default_not_object", WITH_ORIGIN("'default_behavior': 'a'"),
+     "default_behavior: expected an object, got a string"},
+    {"scan_not_object", WITH_ORIGIN("'scan': []"), "scan: expected an object, got an array"},
+    {"scan_unknown_key", WITH_ORIGIN("'scan': {'timeout': 5}"), "scan: unknown key \"timeout\""},
+    {"scan_ca_bundle_empty", WITH_ORIGIN("'scan': {'ca_bundle': ''}"),
+     "scan.ca_bundle: must not be empty"},
+    {"scan_ca_bundle_not_string", WITH_ORIGIN("'scan': {'ca_bundle': true}"),
+     "scan.ca_bundle: expected a string, got a boolean"},
+    {"scan_warn_days_high", WITH_ORIGIN("'scan': {'expiry_warn_days': 36501}"),
+     "scan.expiry_warn_days: 36501 is out of range 0-36500"},
+    {"scan_warn_days_negative", WITH_ORIGIN("'scan': {'expiry_warn_days': -1}"),
+     "scan.expiry_warn_days: -1 is out of range 0-36500"},
+    {"scan_critical_after_warn",
+     WITH_ORIGIN("'scan': {'expiry_warn_days': 10, 'expiry_critical_days': 20}"),
+     "scan.expiry_critical_days: 20 is more than expiry_warn_days (10)"},
+    {"scan_warn_below_default_critical", WITH_ORIGIN("'scan': {'expiry_warn_days': 5}"),
+     "scan.expiry_warn_days: 5 is less than expiry_critical_days (7 by default)"},
+    {"scan_critical_above_default_warn", WITH_ORIGIN("'scan': {'expiry_critical_days': 31}"),
+     "scan.expiry_critical_days: 31 is more than expiry_warn_days (30)"},
+    {"scan_concurrency_zero", WITH_ORIGIN("'scan': {'concurrency': 0}"),
+     "scan.concurrency: 0 is out of range 1-10000"},
+    {"scan_concurrency_high", WITH_ORIGIN("'scan': {'concurrency': 10001}"),
+     "scan.concurrency: 10001 is out of range 1-10000"},
+    {"scan_concurrency_string", WITH_ORIGIN("'scan': {'concurrency': '64'}"),
+     "scan.concurrency: expected an integer, got a string"},
+    {"scan_connect_timeout_high", WITH_ORIGIN("'scan': {'connect_timeout_ms': 600001}"),
+     "scan.connect_timeout_ms: 600001 is out of range 1-600000"},
+    {"scan_handshake_timeout_zero", WITH_ORIGIN("'scan': {'handshake_timeout_ms': 0}"),
+     "scan.handshake_timeout_ms: 0 is out of range 1-600000"},
+    {"scan_handshake_timeout_real", WITH_ORIGIN("'scan': {'handshake_timeout_ms': 1e4}"),
+     "scan.handshake_timeout_ms: expected an integer, got a real number"},
+    {"proxy_not_object", WITH_ORIGIN("'proxy': ['listen']"),
+     "proxy: expected an object, got an array"},
+};
+
+#define N_INVALID (sizeof(invalid_cases) / sizeof(invalid_cases[0]))
+
+static void test_invalid(void **state)
+{
+	const struct invalid_case *tc = *state;
+
+	load_fails(tc->json, -EINVAL, tc->message);
+}
+
+/* ---- Syntax errors and files that cannot be read ---- */
+
+static void test_syntax_error(void **state)
+{
+	/* A trailing comma on line 3: jansson points at the token where it noticed (column 16). */
+	char *path =
+	    write_raw("syntax.json", "{\n  \"origins\": [\n    {\"id\": \"a\",}\n  ]\n}\n");
+	oa_config *config = (oa_config *)&config;
+	oa_error err;
+	char want[OA_ERROR_MSG_MAX];
+
+	int rc = oa_config_load_file(path, &config, &err);
+	assert_null(config);
+	assert_int_equal(rc, -EBADMSG);
+	assert_int_equal(err.code, -EBADMSG);
+	snprintf(want, sizeof(want), "%s:3:16: string or '}' expected near '}'", path);
+	assert_string_equal(err.msg, want);
+	free(path);
+}
+
+static void test_syntax_error_unterminated(void **state)
+{
+	char *path = write_raw("eof.json", "{\"origins\": [\n");
+	oa_config *config = NULL;
+	oa_error err;
+	char want[OA_ERROR_MSG_MAX];
+
+	int rc = oa_config_load_file(path, &config, &err);
+	assert_int_equal(rc, -EBADMSG);
+	snprintf(want, sizeof(want), "%s:2:0: ']' expected near end of file", path);
+	assert_string_equal(err.msg, want);
+	free(path);
+}
+
+static void test_trailing_garbage(void **state)
+{
+	char *path = write_raw("garbage.json", "{\"origins\": []}\n{}\n");
+	oa_config *config = NULL;
+	oa_error err;
+	char want[OA_ERROR_MSG_MAX];
+
+	int rc = oa_config_load_file(path, &config, &err);
+	assert_int_equal(rc, -EBADMSG);
+	snprintf(want, sizeof(want), "%s:2:1: end of file expected near '{'", path);
+	assert_string_equal(err.msg, want);
+	free(path);
+}
+
+static void test_duplicate_key(void **state)
+{
+	char *path = write_raw("dup.json", "{\"origins\": [{\"id\": \"a\", \"domain_name\": "
+					   "\"a.test\",\n \"id\": \"b\"}]}");
+	oa_config *config = NULL;
+	oa_error err;
+	char want[OA_ERROR_MSG_MAX];
+
+	int rc = oa_config_load_file(path, &config, &err);
+	assert_null(config);
+	assert_int_equal(rc, -EBADMSG);
+	assert_int_equal(err.code, -EBADMSG);
+	snprintf(want, sizeof(want), "%s:2:5: duplicate object key near '\"id\"'", path);
+	assert_string_equal(err.msg, want);
+	free(path);
+}
+
+static void test_empty_file(void **state)
+{
+	char *path = write_raw("empty.json", "");
+	oa_config *config = NULL;
+	oa_error err;
+
+	int rc = oa_config_load_file(path, &config, &err);
+	assert_int_equal(rc, -EBADMSG);
+	assert_non_null(strstr(err.msg, "'[' or '{' expected near end of file"));
+	assert_int_equal(strncmp(err.msg, path, strlen(path)), 0);
+	free(path);
+}
+
+static void test_missing_file(void **state)
+{
+	char *path = fx_path(tmpdir, "does-not-exist.json");
+	oa_config *config = (oa_config *)&config;
+	oa_error err;
+
+	int rc = oa_config_load_file(path, &config, &err);
+	assert_null(config);
+	assert_error(rc, &err, -ENOENT, path, "No such file or directory");
+
+	config = (oa_config *)&config;
+	rc = oa_config_load_cloudfront_file(path, &config, &err);
+	assert_null(config);
+	assert_error(rc, &err, -ENOENT, path, "No such file or directory");
+	free(path);
+}
+
+static void test_directory(void **state)
+{
+	oa_config *config = NULL;
+	oa_error err;
+
+	int rc = oa_config_load_file(tmpdir, &config, &err);
+	assert_null(config);
+	assert_error(rc, &err, -EISDIR, tmpdir, "Is a directory");
+}
+
+/* ---- CloudFront import ---- */
+
+static char *data_path(const char *name)
+{
+	const char *dir = getenv("OA_TEST_DATA");
+
+	if (dir == NULL) {
+		fail_msg("OA_TEST_DATA is not set (run the tests through meson test)");
+	}
+	char *sub = fx_path(dir, "config");
+	char *path = fx_path(sub, name);
+	free(sub);
+	return path;
+}
+
+static void test_cloudfront_realistic(void **state)
+{
+	char *path = data_path("cloudfront-distribution.json");
+	oa_config *c = NULL;
+	oa_error err;
+
+	oa_error_clear(&err);
+	if (oa_config_load_cloudfront_file(path, &c, &err) != 0) {
+		fail_msg("%s", err.msg);
+	}
+	free(path);
+
+	assert_int_equal(c->n_aliases, 2);
+	assert_string_equal(c->aliases[0], "www.example.com");
+	assert_string_equal(c->aliases[1], "shop.example.com");
+
+	assert_int_equal(c->n_origins, 4);
+	const oa_origin_config *o = &c->origins[0];
+	assert_string_equal(o->id, "web");
+	assert_string_equal(o->domain_name, "web-origin.example.com");
+	assert_string_equal(o->origin_path, "");
+	assert_int_equal(o->https_port, 443);
+	assert_int_equal(o->http_port, 80);
+	assert_int_equal(o->protocol_policy, OA_ORIGIN_HTTPS_ONLY);
+	assert_int_equal(o->ssl_protocols, OA_PROTO_TLS1_2);
+	assert_int_equal(o->connection_attempts, 3);
+	assert_int_equal(o->connection_timeout_s, 10);
+	assert_int_equal(o->read_timeout_s, 30);
+	assert_int_equal(o->keepalive_timeout_s, 5);
+	assert_int_equal(o->n_addresses, 0);
+	assert_false(o->s3);
+
+	o = &c->origins[1];
+	assert_string_equal(o->id, "api");
+	assert_string_equal(o->domain_name, "api-origin.example.com");
+	assert_string_equal(o->origin_path, "/v2");
+	assert_int_equal(o->https_port, 8443);
+	assert_int_equal(o->http_port, 8080);
+	assert_int_equal(o->protocol_policy, OA_ORIGIN_MATCH_VIEWER);
+	assert_int_equal(o->ssl_protocols, OA_PROTO_TLS1_1 | OA_PROTO_TLS1_2);
+	assert_int_equal(o->connection_attempts, 2);
+	assert_int_equal(o->connection_timeout_s, 5);
+	assert_int_equal(o->read_timeout_s, 60);
+	assert_int_equal(o->keepalive_timeout_s, 15);
+	assert_false(o->s3);
+
+	o = &c->origins[2];
+	assert_string_equal(o->id, "api-dr");
+	assert_string_equal(o->domain_name, "api-dr.example.net");
+	assert_int_equal(o->protocol_policy, OA_ORIGIN_HTTP_ONLY);
+	assert_int_equal(o->ssl_protocols, OA_PROTO_SSL3 | OA_PROTO_TLS1_0 | OA_PROTO_TLS1_2);
+	assert_int_equal(o->connection_attempts, 1);
+	assert_int_equal(o->connection_timeout_s, 2);
+	/* A read timeout AWS raised beyond 120 s on request is imported as is. */
+	assert_int_equal(o->read_timeout_s, 180);
+	assert_int_equal(o->keepalive_timeout_s, 60);
+	assert_false(o->s3);
+
+	o = &c->origins[3];
+	assert_string_equal(o->id, "assets-s3");
+	assert_string_equal(o->domain_name, "example-assets.s3.eu-west-1.amazonaws.com");
+	assert_string_equal(o->origin_path, "/public");
+	assert_true(o->s3);
+	assert_int_equal(o->https_port, 443);
+	assert_int_equal(o->protocol_policy, OA_ORIGIN_HTTPS_ONLY);
+	assert_int_equal(o->ssl_protocols, OA_PROTO_TLS1_2);
+
+	assert_int_equal(c->n_behaviors, 4);
+	const oa_behavior_config *b = &c->behaviors[0];
+	/* Aimed at the origin group "api-failover": recorded against its primary. */
+	assert_string_equal(b->path_pattern, "/api/*");
+	assert_string_equal(b->origin_id, "api");
+	assert_int_equal(b->origin_index, 1);
+	assert_int_equal(b->viewer_protocol_policy, OA_VIEWER_HTTPS_ONLY);
+	/* The AllViewer managed origin request policy forwards Host. */
+	assert_true(b->forward_host_header);
+
+	b = &c->behaviors[1];
+	assert_string_equal(b->path_pattern, "legacy/*");
+	assert_string_equal(b->origin_id, "web");
+	assert_int_equal(b->origin_index, 0);
+	assert_int_equal(b->viewer_protocol_policy, OA_VIEWER_ALLOW_ALL);
+	/* Legacy ForwardedValues.Headers listing Host. */
+	assert_true(b->forward_host_header);
+
+	b = &c->behaviors[2];
+	assert_string_equal(b->path_pattern, "/static/*");
+	assert_string_equal(b->origin_id, "assets-s3");
+	assert_int_equal(b->origin_index, 3);
+	assert_int_equal(b->viewer_protocol_policy, OA_VIEWER_REDIRECT_TO_HTTPS);
+	/* A cache policy alone does not forward Host. */
+	assert_false(b->forward_host_header);
+
+	b = &c->behaviors[3];
+	assert_string_equal(b->path_pattern, "/health");
+	assert_string_equal(b->origin_id, "api-dr");
+	assert_int_equal(b->origin_index, 2);
+	assert_int_equal(b->viewer_protocol_policy, OA_VIEWER_ALLOW_ALL);
+	/* ForwardedValues.Headers with Quantity 0 and no Items. */
+	assert_false(b->forward_host_header);
+
+	assert_true(c->has_default_behavior);
+	assert_null(c->default_behavior.path_pattern);
+	assert_string_equal(c->default_behavior.origin_id, "web");
+	assert_int_equal(c->default_behavior.origin_index, 0);
+	assert_int_equal(c->default_behavior.viewer_protocol_policy, OA_VIEWER_REDIRECT_TO_HTTPS);
+	/* AllViewerExceptHostHeader is not AllViewer. */
+	assert_false(c->default_behavior.forward_host_header);
+
+	assert_null(c->scan.ca_bundle);
+	assert_int_equal(c->scan.expiry_warn_days, 30);
+	assert_int_equal(c->scan.concurrency, 64);
+	assert_null(c->proxy);
+
+	/* A sound distribution: nothing to lint. */
+	oa_lint *lints = NULL;
+	size_t n = 99;
+	assert_int_equal(oa_config_lint(c, &lints, &n), 0);
+	assert_int_equal(n, 0);
+	free(lints);
+	oa_config_destroy(c);
+}
+
+/* Loads text (single quotes) as a CloudFront file; asserts success. */
+static oa_config *cloudfront_ok(const char *text)
+{
+	char *path = write_config("cf.json", text);
+	oa_config *c = NULL;
+	oa_error err;
+
+	oa_error_clear(&err);
+	if (oa_config_load_cloudfront_file(path, &c, &err) != 0) {
+		fail_msg("%s", err.msg);
+	}
+	free(path);
+	return c;
+}
+
+static void cloudfront_fails(const char *text, const char *expected)
+{
+	char *path = write_config("cf-bad.json", text);
+	oa_config *c = (oa_config *)&c;
+	oa_error err;
+
+	int rc = oa_config_load_cloudfront_file(path, &c, &err);
+	assert_null(c);
+	assert_error(rc, &err, -EINVAL, path, expected);
+	free(path);
+}
+
+/* The bare DistributionConfig; Host forwarded by "*" and by a lower-case "host". */
+static void test_cloudfront_bare(void **state)
+{
+	oa_config *c = cloudfront_ok(
+	    "{'Aliases': {'Quantity': 0},"
+	    " 'Origins': {'Quantity': 2, 'Items': ["
+	    "   {'Id': 'o1', 'DomainName': 'o1.example.com',"
+	    "    'CustomOriginConfig': {'OriginProtocolPolicy': 'https-only'}},"
+	    "   {'Id': 'o2', 'DomainName': 'o2.example.com', 'OriginPath': '/p',"
+	    "    'CustomOriginConfig': {'HTTPSPort': 1443, 'OriginProtocolPolicy': 'https-only',"
+	    "     'OriginSslProtocols': {'Quantity': 1, 'Items': ['TLSv1']}}}]},"
+	    " 'DefaultCacheBehavior': {'TargetOriginId': 'o1',"
+	    "   'ForwardedValues': {'Headers': {'Quantity': 1, 'Items': ['*']}}},"
+	    " 'CacheBehaviors': {'Quantity': 1, 'Items': [{'PathPattern': '/two/*',"
+	    "   'TargetOriginId': 'o2', 'ViewerProtocolPolicy': 'redirect-to-https',"
+	    "   'ForwardedValues': {'Headers': {'Quantity': 2, 'Items': ['Origin', 'host']}}}]}}");
+
+	assert_int_equal(c->n_aliases, 0);
+	assert_int_equal(c->n_origins, 2);
+	assert_false(c->origins[0].s3);
+	/* Absent CloudFront keys take CloudFront's defaults. */
+	assert_int_equal(c->origins[0].https_port, 443);
+	assert_int_equal(c->origins[0].ssl_protocols, OA_PROTO_TLS1_2);
+	assert_int_equal(c->origins[0].read_timeout_s, 30);
+	assert_string_equal(c->origins[0].origin_path, "");
+	assert_int_equal(c->origins[1].https_port, 1443);
+	assert_int_equal(c->origins[1].ssl_protocols, OA_PROTO_TLS1_0);
+	assert_string_equal(c->origins[1].origin_path, "/p");
+	assert_true(c->has_default_behavior);
+	assert_int_equal(c->default_behavior.viewer_protocol_policy, OA_VIEWER_ALLOW_ALL);
+	assert_true(c->default_behavior.forward_host_header);
+	assert_int_equal(c->n_behaviors, 1);
+	assert_int_equal(c->behaviors[0].origin_index, 1);
+	assert_true(c->behaviors[0].forward_host_header);
+	oa_config_destroy(c);
+}
+
+/* An origin without CustomOriginConfig (S3, or another AWS origin) is marked s3. */
+static void test_cloudfront_no_custom_config(void **state)
+{
+	oa_config *c =
+	    cloudfront_ok("{'ETag': 'E1', 'DistributionConfig': {'Origins': {'Quantity': 1,"
+			  " 'Items': [{'Id': 'b', 'DomainName': 'b.s3.amazonaws.com'}]}}}");
+
+	assert_int_equal(c->n_origins, 1);
+	assert_true(c->origins[0].s3);
+	assert_string_equal(c->origins[0].domain_name, "b.s3.amazonaws.com");
+	assert_false(c->has_default_behavior);
+	assert_int_equal(c->n_behaviors, 0);
+	oa_config_destroy(c);
+}
+
+#define CF_ORIGINS(items)                                                                          \
+	"{'DistributionConfig': {'Origins': {'Quantity': 2, 'Items': [" items "]}}}"
+#define CF_O1 "{'Id': 'a', 'DomainName': 'a.example.com'}"
+
+static void test_cloudfront_errors(void **state)
+{
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.example.com',"
+					  " 'CustomOriginConfig': {'HTTPSPort': '443'}}"),
+			 "DistributionConfig.Origins.Items[1].CustomOriginConfig.HTTPSPort: "
+			 "expected an integer, got a string");
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.example.com',"
+					  " 'CustomOriginConfig': {'HTTPPort': 81}}"),
+			 "DistributionConfig.Origins.Items[1].CustomOriginConfig.HTTPPort: 81 is "
+			 "not allowed: use 80, 443 or 1024-65535");
+	cloudfront_fails(CF_ORIGINS(CF_O1
+				    ", {'Id': 'b', 'DomainName': 'b.example.com',"
+				    " 'CustomOriginConfig': {'OriginProtocolPolicy': 'tls'}}"),
+			 "DistributionConfig.Origins.Items[1].CustomOriginConfig."
+			 "OriginProtocolPolicy: expected http-only, https-only or match-viewer, "
+			 "got \"tls\"");
+	cloudfront_fails(
+	    CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.example.com', 'CustomOriginConfig':"
+			     " {'OriginSslProtocols': {'Quantity': 1, 'Items': ['TLSv2']}}}"),
+	    "DistributionConfig.Origins.Items[1].CustomOriginConfig.OriginSslProtocols.Items[0]: "
+	    "expected SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3, got \"TLSv2\"");
+	cloudfront_fails(
+	    CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.example.com', 'CustomOriginConfig':"
+			     " {'OriginSslProtocols': {'Quantity': 0}}}"),
+	    "DistributionConfig.Origins.Items[1].CustomOriginConfig.OriginSslProtocols: expected "
+	    "at least one protocol");
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'a', 'DomainName': 'b.example.com'}"),
+			 "DistributionConfig.Origins.Items[1].Id: duplicate id \"a\"");
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b'}"),
+			 "DistributionConfig.Origins.Items[1]: missing required key "
+			 "\"DomainName\"");
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b example'}"),
+			 "DistributionConfig.Origins.Items[1].DomainName: host name 'b example' "
+			 "has a character that is not a letter, digit, '-' or '.'");
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.test', "
+					  "'ConnectionAttempts': 5}"),
+			 "DistributionConfig.Origins.Items[1].ConnectionAttempts: 5 is out of "
+			 "range 1-3");
+	cloudfront_fails(CF_ORIGINS(CF_O1), "DistributionConfig.Origins: Quantity is 2 but Items "
+					    "has 1 entries");
+	cloudfront_fails("{'DistributionConfig': {'Origins': {'Quantity': 0}}}",
+			 "DistributionConfig.Origins: expected at least one origin");
+	cloudfront_fails("{'DistributionConfig': {'Origins': {'Quantity': 1}}}",
+			 "DistributionConfig.Origins: Quantity is 1 but Items is missing");
+	cloudfront_fails("{'DistributionConfig': {'Origins': []}}",
+			 "DistributionConfig.Origins: expected an object, got an array");
+	cloudfront_fails("{'DistributionConfig': {'Origins': {'Items': [" CF_O1 "]},"
+			 " 'Aliases': {'Quantity': 1, 'Items': ['www example']}}}",
+			 "DistributionConfig.Aliases.Items[0]: host name 'www example' has a "
+			 "character that is not a letter, digit, '-' or '.'");
+	cloudfront_fails("{'DistributionConfig': {'Origins': {'Items': [" CF_O1 "]},"
+			 " 'CacheBehaviors': {'Quantity': 1, 'Items': [{'PathPattern': '/x/*',"
+			 " 'TargetOriginId': 'nope'}]}}}",
+			 "DistributionConfig.CacheBehaviors.Items[0].TargetOriginId: no origin "
+			 "with id \"nope\"");
+	cloudfront_fails("{'DistributionConfig': {'Origins': {'Items': [" CF_O1 "]},"
+			 " 'CacheBehaviors': {'Quantity': 1, 'Items': [{'TargetOriginId': 'a'}]}}}",
+			 "DistributionConfig.CacheBehaviors.Items[0]: missing required key "
+			 "\"PathPattern\"");
+	cloudfront_fails("{'DistributionConfig': {'Origins': {'Items': [" CF_O1 "]},"
+			 " 'DefaultCacheBehavior': {'TargetOriginId': 'a',"
+			 " 'ForwardedValues': {'Headers': {'Quantity': 1, 'Items': [7]}}}}}",
+			 "DistributionConfig.DefaultCacheBehavior.ForwardedValues.Headers.Items[0]:"
+			 " expected a string, got an integer");
+	cloudfront_fails("{'DistributionConfig': {'Origins': {'Items': [" CF_O1 "]},"
+			 " 'DefaultCacheBehavior': {'TargetOriginId': 'a',"
+			 " 'OriginRequestPolicyId': 5}}}",
+			 "DistributionConfig.DefaultCacheBehavior.OriginRequestPolicyId: expected "
+			 "a string, got an integer");
+	cloudfront_fails("{'DistributionConfig': {'Origins': {'Items': [" CF_O1 "]},"
+			 " 'DefaultCacheBehavior': {'TargetOriginId': 'a',"
+			 " 'ViewerProtocolPolicy': 'https'}}}",
+			 "DistributionConfig.DefaultCacheBehavior.ViewerProtocolPolicy: expected "
+			 "allow-all, redirect-to-https or https-only, got \"https\"");
+	/* The bare form names paths from its own top. */
+	cloudfront_fails("{'Origins': {'Items': [{'Id': 'a', 'DomainName': 7}]}}",
+			 "Origins.Items[0].DomainName: expected a string, got an integer");
+	cloudfront_fails("{'Distribution': {}}", "not a get-distribution-config output: no "
+						 "\"DistributionConfig\" or \"Origins\" key");
+	cloudfront_fails("{'DistributionConfig': 'x'}",
+			 "DistributionConfig: expected an object, got a string");
+}
+
+static void test_cloudfront_syntax(void **state)
+{
+	char *path = write_raw("cf-syntax.json", "{\"DistributionConfig\": {\"Origins\" 1}}");
+	oa_config *c = NULL;
+	oa_error err;
+	char want[OA_ERROR_MSG_MAX];
+
+	int rc = oa_config_load_cloudfront_file(path, &c, &err);
+	assert_int_equal(rc, -EBADMSG);
+	snprintf(want, sizeof(want), "%s:1:35: ':' expected near '1'", path);
+	assert_string_equal(err.msg, want);
+	free(path);
+}
+
+/* ---- Lint ---- */
+
+static oa_lint *lint(const oa_config *c, size_t *n)
+{
+	oa_lint *lints = NULL;
+
+	*n = 12345;
+	assert_int_equal(oa_config_lint(c, &lints, n), 0);
+	return lints;
+}
+
+static void assert_lint(const oa_lint *l, const char *path, const char *message_part)
+{
+	assert_string_equal(l->path, path);
+	if (strstr(l->message, message_part) == NULL) {
+		fail_msg("lint message \"%s\" lacks \"%s\"", l->message, message_part);
+	}
+}
+
+static void test_lint_clean(void **state)
+{
+	oa_config *c = load_ok(
+	    "{'aliases': ['www.example.com'],"
+	    " 'origins': [{'id': 'web', 'domain_name': 'web.example.com'},"
+	    "  {'id': 'api', 'domain_name': 'api.example.com', 'protocol_policy': "
+	    "'match-viewer', 'ssl_protocols': ['TLSv1.2', 'TLSv1.3']},"
+	    "  {'id': 'old', 'domain_name': 'old.example.com', 'protocol_policy': 'http-only',"
+	    "   'ssl_protocols': ['SSLv3']}],"
+	    " 'behaviors': [{'path_pattern': '/api/v1/*', 'origin': 'api',"
+	    "   'viewer_protocol_policy': 'https-only'},"
+	    "  {'path_pattern': '/api/*', 'origin': 'api', 'viewer_protocol_policy': "
+	    "'redirect-to-https'},"
+	    "  {'path_pattern': '/old', 'origin': 'old'},"
+	    "  {'path_pattern': '/old/*', 'origin': 'old'}],"
+	    " 'default_behavior': {'origin': 'web'}}");
+	size_t n;
+	oa_lint *lints = lint(c, &n);
+
+	if (n != 0) {
+		fail_msg("unexpected lint %s: %s", lints[0].path, lints[0].message);
+	}
+	free(lints);
+	oa_config_destroy(c);
+
+	/* Without behaviours nothing is "unused". */
+	c = load_ok("{'origins': [" ORIGIN_A ", {'id': 'b', 'domain_name': 'b.test'}]}");
+	lints = lint(c, &n);
+	assert_int_equal(n, 0);
+	free(lints);
+	oa_config_destroy(c);
+}
+
+static void test_lint_match_viewer(void **state)
+{
+	oa_config *c = load_ok("{'origins': [{'id': 'mv', 'domain_name': 'mv.example.com',"
+			       " 'protocol_policy': 'match-viewer'}],"
+			       " 'behaviors': [{'path_pattern': '/safe/*', 'origin': 'mv',"
+			       "   'viewer_protocol_policy': 'redirect-to-https'},"
+			       "  {'path_pattern': '/open/*', 'origin': 'mv'}],"
+			       " 'default_behavior': {'origin': 'mv', 'viewer_protocol_policy': "
+			       "'allow-all'}}");
+	size_t n;
+	oa_lint *lints = lint(c, &n);
+
+	assert_int_equal(n, 2);
+	assert_lint(&lints[0], "behaviors[1]",
+		    "origin \"mv\" uses protocol_policy match-viewer and this behaviour's "
+		    "viewer_protocol_policy is allow-all");
+	assert_lint(&lints[0], "behaviors[1]",
+		    "CloudFront advises match-viewer only with redirect-to-https or https-only");
+	assert_lint(&lints[1], "default_behavior", "match-viewer");
+	free(lints);
+	oa_config_destroy(c);
+}
+
+struct shadow_case {
+	const char *earlier;
+	const char *later;
+	bool shadowed;
+};
+
+static const struct shadow_case shadow_cases[] = {
+    {"/api/*", "/api/*", true},
+    {"/img/a.png", "/img/a.png", true},
+    {"/api/*", "/api/v1/*", true},
+    {"/api/*", "/api/v1/users", true},
+    {"/api*", "/api/v1/*", true},
+    {"*", "/anything/*", true},
+    {"/*", "x/y", true},
+    /* The leading '/' is optional on both sides. */
+    {"api/*", "/api/v1/*", true},
+    {"/api/*", "api/v1/*", true},
+    {"api/*", "api/*", true},
+    {"*.jpg", "/img/*.jpg", true},
+    {"/a?c", "/abc", true},
+    {"/a*", "/a?", true},
+    {"/a?*", "/a*?", true},
+    {"/api/v1/*", "/api/*", false},
+    {"/api/v1/*", "/api/v2/*", false},
+    {"/api", "/api/*", false},
+    {"/api/*", "/api", false},
+    {"/api/*", "/apix", false},
+    {"/a?c", "/a*c", false},
+    {"/abc", "/a?c", false},
+    {"/img/*.jpg", "*.jpg", false},
+    {"/API/*", "/api/*", false},
+};
+
+static void test_lint_shadowed(void **state)
+{
+	for (size_t i = 0; i < sizeof(shadow_cases) / sizeof(shadow_cases[0]); i++) {
+		const struct shadow_case *sc = &shadow_cases[i];
+		json_t *root =
+		    json_pack("{s:[{s:s,s:s}], s:[{s:s,s:s},{s:s,s:s}]}", "origins", "id", "a",
+			      "domain_name", "a.test", "behaviors", "path_pattern", sc->earlier,
+			      "origin", "a", "path_pattern", sc->later, "origin", "a");
+		oa_config *c = NULL;
+		oa_error err;
+		size_t n;
+
+		assert_non_null(root);
+		if (oa_config_from_json(root, "shadow", &c, &err) != 0) {
+			fail_msg("%s", err.msg);
+		}
+		json_decref(root);
+		oa_lint *lints = lint(c, &n);
+		if (n != (sc->shadowed ? 1u : 0u)) {
+			fail_msg("\"%s\" then \"%s\": %zu findings, expected %s", sc->earlier,
+				 sc->later, n, sc->shadowed ? "one" : "none");
+		}
+		if (sc->shadowed) {
+			char want[256];
+
+			snprintf(want, sizeof(want),
+				 "path pattern \"%s\" is never used: the earlier behaviors[0] "
+				 "(\"%s\") matches every path it matches",
+				 sc->later, sc->earlier);
+			assert_lint(&lints[0], "behaviors[1]", want);
+		}
+		free(lints);
+		oa_config_destroy(c);
+	}
+}
+
+/* Builds a configuration with n_origins origins and n_behaviors behaviours, all used. */
+static oa_config *sized_config(size_t n_origins, size_t n_behaviors)
+{
+	json_t *origins = json_array();
+	json_t *behaviors = json_array();
+	oa_config *c = NULL;
+	oa_error err;
+	char id[32];
+	char domain[64];
+	char pattern[64];
+
+	for (size_t i = 0; i < n_origins; i++) {
+		snprintf(id, sizeof(id), "o%zu", i);
+		snprintf(domain, sizeof(domain), "o%zu.example.com", i);
+		json_array_append_new(origins,
+				      json_pack("{s:s,s:s}", "id", id, "domain_name", domain));
+	}
+	for (size_t i = 0; i < n_behaviors; i++) {
+		snprintf(id, sizeof(id), "o%zu", i % n_origins);
+		snprintf(pattern, sizeof(pattern), "/p%zu/*", i);
+		json_array_append_new(
+		    behaviors, json_pack("{s:s,s:s}", "path_pattern", pattern, "origin", id));
+	}
+	json_t *root = json_pack("{s:o, s:o, s:{s:s}}", "origins", origins, "behaviors", behaviors,
+				 "default_behavior", "origin", "o0");
+	assert_non_null(root);
+	if (oa_config_from_json(root, "sized", &c, &err) != 0) {
+		fail_msg("%s", err.msg);
+	}
+	json_decref(root);
+	return c;
+}
+
+static void test_lint_quotas(void **state)
+{
+	oa_config *c = sized_config(25, 25);
+	size_t n;
+	oa_lint *lints = lint(c, &n);
+
+	assert_int_equal(n, 0);
+	free(lints);
+	oa_config_destroy(c);
+
+	c = sized_config(26, 26);
+	lints = lint(c, &n);
+	assert_int_equal(n, 2);
+	assert_lint(&lints[0], "origins",
+		    "26 origins: CloudFront's default quota is 25 per distribution");
+	assert_lint(&lints[1], "behaviors",
+		    "26 behaviours besides the default: CloudFront's default quota is 25");
+	free(lints);
+	oa_config_destroy(c);
+}
+
+static void test_lint_weak_protocols(void **state)
+{
+	oa_config *c =
+	    load_ok("{'origins': [{'id': 'a', 'domain_name': 'a.test', 'ssl_protocols': "
+		    "['SSLv3', 'TLSv1', 'TLSv1.2']},"
+		    " {'id': 'b', 'domain_name': 'b.test', 'ssl_protocols': ['TLSv1.2']},"
+		    " {'id': 'c', 'domain_name': 'c.test', 'ssl_protocols': ['TLSv1']},"
+		    " {'id': 'd', 'domain_name': 'd.test', 'ssl_protocols': ['SSLv3'],"
+		    "  'protocol_policy': 'match-viewer'},"
+		    " {'id': 'e', 'domain_name': 'e.test', 'ssl_protocols': ['SSLv3'],"
+		    "  'protocol_policy': 'http-only'}]}");
+	size_t n;
+	oa_lint *lints = lint(c, &n);
+
+	/* e never uses TLS toward the origin, so its ssl_protocols do not matter. */
+	assert_int_equal(n, 3);
+	assert_lint(&lints[0], "origins[0].ssl_protocols",
+		    "origin \"a\" allows SSLv3 and TLSv1, which are insecure");
+	assert_lint(&lints[1], "origins[2].ssl_protocols",
+		    "origin \"c\" allows TLSv1, which is insecure");
+	assert_lint(&lints[2], "origins[3].ssl_protocols",
+		    "origin \"d\" allows SSLv3, which is insecure");
+	free(lints);
+	oa_config_destroy(c);
+}
+
+static void test_lint_unused_origin(void **state)
+{
+	oa_config *c =
+	    load_ok("{'origins': [" ORIGIN_A ", {'id': 'spare', 'domain_name': 'b.test'},"
+		    " {'id': 'c', 'domain_name': 'c.test'}],"
+		    " 'behaviors': [{'path_pattern': '/c/*', 'origin': 'c'}]}");
+	size_t n;
+	oa_lint *lints = lint(c, &n);
+
+	assert_int_equal(n, 2);
+	assert_lint(&lints[0], "origins[0]", "no behaviour routes to origin \"a\"");
+	assert_lint(&lints[1], "origins[1]",
+		    "no behaviour routes to origin \"spare\", so CloudFront never contacts it "
+		    "(informational: it is still scanned)");
+	free(lints);
+	oa_config_destroy(c);
+
+	/* The default behaviour alone counts as configured behaviours. */
+	c = load_ok("{'origins': [" ORIGIN_A ", {'id': 'spare', 'domain_name': 'b.test'}],"
+		    " 'default_behavior': {'origin': 'a'}}");
+	lints = lint(c, &n);
+	assert_int_equal(n, 1);
+	assert_lint(&lints[0], "origins[1]", "\"spare\"");
+	free(lints);
+	oa_config_destroy(c);
+}
+
+int main(void)
+{
+	static const struct CMUnitTest fixed[] = {
+	    cmocka_unit_test(test_load_full),
+	    cmocka_unit_test(test_load_defaults),
+	    cmocka_unit_test(test_load_behavior_defaults),
+	    cmocka_unit_test(test_load_limits),
+	    cmocka_unit_test(test_load_wildcard_alias),
+	    cmocka_unit_test(test_from_json),
+	    cmocka_unit_test(test_proto_name),
+	    cmocka_unit_test(test_syntax_error),
+	    cmocka_unit_test(test_syntax_error_unterminated),
+	    cmocka_unit_test(test_trailing_garbage),
+	    cmocka_unit_test(test_duplicate_key),
+	    cmocka_unit_test(test_empty_file),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_directory),
+	    cmocka_unit_test(test_cloudfront_realistic),
+	    cmocka_unit_test(test_cloudfront_bare),
+	    cmocka_unit_test(test_cloudfront_no_custom_config),
+	    cmocka_unit_test(test_cloudfront_errors),
+	    cmocka_unit_test(test_cloudfront_syntax),
+	    cmocka_unit_test(test_lint_clean),
+	    cmocka_unit_test(test_lint_match_viewer),
+	    cmocka_unit_test(test_lint_shadowed),
+	    cmocka_unit_test(test_lint_quotas),
+	    cmocka_unit_test(test_lint_weak_protocols),
+	    cmocka_unit_test(test_lint_unused_origin),
+	};
+	enum { N_FIXED = sizeof(fixed) / sizeof(fixed[0]) };
+	/* Every validation error is its own named case. */
+	static struct CMUnitTest tests[N_FIXED + N_INVALID];
+	static char names[N_INVALID][64];
+
+	memcpy(tests, fixed, sizeof(fixed));
+	for (size_t i = 0; i < N_INVALID; i++) {
+		snprintf(names[i], sizeof(names[i]), "invalid_%s", invalid_cases[i].name);
+		tests[N_FIXED + i] = (struct CMUnitTest){
+		    .name = names[i],
+		    .test_func = test_invalid,
+		    .initial_state = (void *)&invalid_cases[i],
+		};
+	}
+	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);
+}
