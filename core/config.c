@@ -98,11 +98,11 @@ oa_config *oa__cfg_new(void)
 static int check_keys(const oa__cfg *c, const char *path, const json_t *obj,
 		      const char *const *keys)
 {
-	const char *key;
-	json_t *value;
+	char q[OA__CFG_QUOTE_SIZE];
 
-	json_object_foreach((json_t *)obj, key, value)
-	{
+	for (void *it = json_object_iter((json_t *)obj); it != NULL;
+	     it = json_object_iter_next((json_t *)obj, it)) {
+		const char *key = json_object_iter_key(it);
 		bool known = false;
 
 		for (size_t i = 0; keys[i] != NULL; i++) {
@@ -113,10 +113,11 @@ static int check_keys(const oa__cfg *c, const char *path, const json_t *obj,
 		}
 		if (!known) {
 			if (path[0] == '\0') {
-				return oa__cfg_fail(c, "", "unknown key \"%s\" at the top level",
-						    key);
+				return oa__cfg_fail(c, "", "unknown key %s at the top level",
+						    oa__cfg_quote(q, sizeof(q), key));
 			}
-			return oa__cfg_fail(c, path, "unknown key \"%s\"", key);
+			return oa__cfg_fail(c, path, "unknown key %s",
+					    oa__cfg_quote(q, sizeof(q), key));
 		}
 	}
 	return 0;

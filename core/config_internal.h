@@ -36,6 +36,16 @@ void oa__cfg_path_key(char *out, const char *parent, const char *key);
 /* "parent[index]" into out (OA__CFG_PATH_MAX bytes). */
 void oa__cfg_path_index(char *out, const char *parent, size_t index);
 
+/* Room for any string oa__cfg_quote writes. */
+#define OA__CFG_QUOTE_SIZE 160
+
+/*
+ * Writes s as a double-quoted string for a one-line message: quotes,
+ * backslashes and control characters escaped, cut short after 64 bytes.
+ * Returns buf (OA__CFG_QUOTE_SIZE bytes).
+ */
+const char *oa__cfg_quote(char *buf, size_t size, const char *s);
+
 /* "a string", "an object", ... for messages; a static string. */
 const char *oa__cfg_type_name(const json_t *v);
 

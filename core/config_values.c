@@ -71,11 +71,7 @@ const char *oa__cfg_type_name(const json_t *v)
 	return "an unknown value";
 }
 
-/*
- * Writes s as a double-quoted string for a one-line message: quotes,
- * backslashes and control characters escaped, cut short after QUOTE_MAX bytes.
- */
-static const char *quote(char *buf, size_t size, const char *s)
+const char *oa__cfg_quote(char *buf, size_t size, const char *s)
 {
 	size_t o = 0;
 
@@ -105,6 +101,25 @@ static const char *quote(char *buf, size_t size, const char *s)
 	return buf;
 }
 
+/*
+ * Rejects control characters: every string of the configuration may end up in
+ * a one-line message or a report.
+ */
+static int check_printable(const oa__cfg *c, const char *path, const char *s)
+{
+	char q[OA__CFG_QUOTE_SIZE];
+
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < 0x20 || ch == 0x7f) {
+			return oa__cfg_fail(c, path, "%s contains a control character",
+					    oa__cfg_quote(q, sizeof(q), s));
+		}
+	}
+	return 0;
+}
+
 int oa__cfg_string(const oa__cfg *c, const char *path, const json_t *v, bool nonempty, char **out)
 {
 	if (!json_is_string(v)) {
@@ -116,6 +131,10 @@ int oa__cfg_string(const oa__cfg *c, const char *path, const json_t *v, bool non
 	}
 	if (nonempty && s[0] == '\0') {
 		return oa__cfg_fail(c, path, "must not be empty");
+	}
+	int rc = check_printable(c, path, s);
+	if (rc < 0) {
+		return rc;
 	}
 	*out = strdup(s);
 	if (*out == NULL) {
@@ -179,7 +198,7 @@ int oa__cfg_port(const oa__cfg *c, const char *path, const json_t *v, unsigned *
 static int one_of(const oa__cfg *c, const char *path, const json_t *v, const char *const *names,
 		  size_t n, const char *expected, size_t *out)
 {
-	char q[QUOTE_MAX * 2 + 16];
+	char q[OA__CFG_QUOTE_SIZE];
 
 	if (!json_is_string(v)) {
 		return oa__cfg_fail(c, path, "expected %s, got %s", expected, oa__cfg_type_name(v));
@@ -191,7 +210,8 @@ static int one_of(const oa__cfg *c, const char *path, const json_t *v, const cha
 			return 0;
 		}
 	}
-	return oa__cfg_fail(c, path, "expected %s, got %s", expected, quote(q, sizeof(q), s));
+	return oa__cfg_fail(c, path, "expected %s, got %s", expected,
+			    oa__cfg_quote(q, sizeof(q), s));
 }
 
 int oa__cfg_origin_policy(const oa__cfg *c, const char *path, const json_t *v,
@@ -244,22 +264,6 @@ int oa__cfg_ssl_protocol(const oa__cfg *c, const char *path, const json_t *v, un
 	return 0;
 }
 
-/* Rejects control characters before a name reaches a message unescaped. */
-static int check_printable(const oa__cfg *c, const char *path, const char *s)
-{
-	char q[QUOTE_MAX * 2 + 16];
-
-	for (size_t i = 0; s[i] != '\0'; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch < 0x20 || ch == 0x7f) {
-			return oa__cfg_fail(c, path, "%s contains a control character",
-					    quote(q, sizeof(q), s));
-		}
-	}
-	return 0;
-}
-
 int oa__cfg_domain(const oa__cfg *c, const char *path, const json_t *v, char **out)
 {
 	char name[OA_NAME_MAX];
@@ -270,8 +274,7 @@ int oa__cfg_domain(const oa__cfg *c, const char *path, const json_t *v, char **o
 	if (rc < 0) {
 		return rc;
 	}
-	rc = check_printable(c, path, s);
-	if (rc == 0 && oa_name_normalize(s, name, &nerr) < 0) {
+	if (oa_name_normalize(s, name, &nerr) < 0) {
 		rc = oa__cfg_fail(c, path, "%s", nerr.msg);
 	}
 	free(s);
@@ -297,8 +300,7 @@ int oa__cfg_alias(const oa__cfg *c, const char *path, const json_t *v, char **ou
 	}
 	/* CloudFront accepts wildcard alternate domain names such as "*.example.com". */
 	bool wildcard = strncmp(s, "*.", 2) == 0;
-	rc = check_printable(c, path, s);
-	if (rc == 0 && oa_name_normalize(wildcard ? s + 2 : s, name, &nerr) < 0) {
+	if (oa_name_normalize(wildcard ? s + 2 : s, name, &nerr) < 0) {
 		rc = oa__cfg_fail(c, path, "%s", nerr.msg);
 	}
 	if (rc == 0 && wildcard && strlen(name) + 3 > OA_NAME_MAX) {
@@ -319,7 +321,7 @@ int oa__cfg_alias(const oa__cfg *c, const char *path, const json_t *v, char **ou
 
 int oa__cfg_origin_path(const oa__cfg *c, const char *path, const json_t *v, char **out)
 {
-	char q[QUOTE_MAX * 2 + 16];
+	char q[OA__CFG_QUOTE_SIZE];
 	char *s = NULL;
 	int rc;
 
@@ -332,20 +334,18 @@ int oa__cfg_origin_path(const oa__cfg *c, const char *path, const json_t *v, cha
 		return rc;
 	}
 	size_t len = strlen(s);
-	for (size_t i = 0; i < len && rc == 0; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		/* The proxy puts it on the request line: no spaces, no control characters. */
-		if (ch <= ' ' || ch == 0x7f) {
-			rc = oa__cfg_fail(c, path, "%s contains a space or a control character",
-					  quote(q, sizeof(q), s));
-		}
+	/* The proxy puts it on the request line (control characters are refused earlier). */
+	if (strchr(s, ' ') != NULL) {
+		rc = oa__cfg_fail(c, path, "%s must not contain spaces",
+				  oa__cfg_quote(q, sizeof(q), s));
 	}
 	if (rc == 0 && len > 0 && s[0] != '/') {
-		rc = oa__cfg_fail(c, path, "%s must start with '/'", quote(q, sizeof(q), s));
+		rc =
+		    oa__cfg_fail(c, path, "%s must start with '/'", oa__cfg_quote(q, sizeof(q), s));
 	}
 	if (rc == 0 && len > 0 && s[len - 1] == '/') {
-		rc = oa__cfg_fail(c, path, "%s must not end with '/'", quote(q, sizeof(q), s));
+		rc = oa__cfg_fail(c, path, "%s must not end with '/'",
+				  oa__cfg_quote(q, sizeof(q), s));
 	}
 	if (rc < 0) {
 		free(s);
@@ -405,12 +405,13 @@ int oa__cfg_path_pattern(const oa__cfg *c, const char *path, const json_t *v, ch
 
 int oa__cfg_unique_id(const oa__cfg *c, const char *path, const oa_config *config, size_t index)
 {
-	char q[QUOTE_MAX * 2 + 16];
+	char q[OA__CFG_QUOTE_SIZE];
 	const char *id = config->origins[index].id;
 
 	for (size_t i = 0; i < index; i++) {
 		if (strcmp(config->origins[i].id, id) == 0) {
-			return oa__cfg_fail(c, path, "duplicate id %s", quote(q, sizeof(q), id));
+			return oa__cfg_fail(c, path, "duplicate id %s",
+					    oa__cfg_quote(q, sizeof(q), id));
 		}
 	}
 	return 0;
@@ -440,14 +441,14 @@ long oa__cfg_find_origin(const oa_config *config, const char *id)
 
 int oa__cfg_no_origin(const oa__cfg *c, const char *path, const char *id)
 {
-	char q[QUOTE_MAX * 2 + 16];
+	char q[OA__CFG_QUOTE_SIZE];
 
-	return oa__cfg_fail(c, path, "no origin with id %s", quote(q, sizeof(q), id));
+	return oa__cfg_fail(c, path, "no origin with id %s", oa__cfg_quote(q, sizeof(q), id));
 }
 
 int oa__cfg_address(const oa__cfg *c, const char *path, const json_t *v, char **out)
 {
-	char q[QUOTE_MAX * 2 + 16];
+	char q[OA__CFG_QUOTE_SIZE];
 	char text[INET6_ADDRSTRLEN];
 	unsigned char bin[sizeof(struct in6_addr)];
 	char *s = NULL;
@@ -461,7 +462,7 @@ int oa__cfg_address(const oa__cfg *c, const char *path, const json_t *v, char **
 		family = AF_INET6;
 		if (inet_pton(AF_INET6, s, bin) != 1) {
 			rc = oa__cfg_fail(c, path, "%s is not a numeric IPv4 or IPv6 address",
-					  quote(q, sizeof(q), s));
+					  oa__cfg_quote(q, sizeof(q), s));
 			free(s);
 			return rc;
 		}

@@ -1,7 +1,8 @@
 /*
  * originaudit demo: generates a throw-away PKI with the classic origin
  * mistakes (expired, wrong order, missing intermediate, self-signed, wrong
- * name, ...) and grades each chain with the real core, printing a table.
+ * name, ...), serves each chain from a local TLS origin on loopback, scans
+ * them all with the real scanner and prints its table.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -13,11 +14,13 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "originaudit/chain.h"
+#include "originaudit/config.h"
 #include "originaudit/exitcode.h"
 #include "originaudit/pki.h"
 #include "originaudit/trust.h"
+#include "originaudit/testorigin.h"
 #include "originaudit/verify.h"
+#include "scan.h"
 
 #define DEMO_NAME "origin.demo.test"
 #define DAY 86400
@@ -32,7 +35,9 @@ struct demo_case {
 	oa_status expect;
 };
 
-static const struct demo_case cases[] = {
+#define N_CASES ((size_t)8)
+
+static const struct demo_case cases[N_CASES] = {
     {"good", "leaf + intermediates, in order", {C_LEAF, C_INT2, C_INT1}, 3, OA_STATUS_PASS},
     {"expiring-soon", "leaf expires in 12 days", {C_SOON, C_INT2, C_INT1}, 3, OA_STATUS_WARN},
     {"root-sent", "the root is sent too", {C_LEAF, C_INT2, C_INT1, C_ROOT}, 4, OA_STATUS_WARN},
@@ -47,8 +52,9 @@ void oa_cmd_demo_usage(void)
 {
 	printf("Usage: originaudit demo [--dir DIR]\n"
 	       "\n"
-	       "Generates a demo PKI with the classic origin certificate mistakes and grades\n"
-	       "each chain for the name " DEMO_NAME ", as CloudFront would.\n"
+	       "Generates a demo PKI with the classic origin certificate mistakes, serves each\n"
+	       "chain from a local TLS origin on 127.0.0.1 and scans them with the real\n"
+	       "scanner for the name " DEMO_NAME ", as CloudFront would judge them.\n"
 	       "\n"
 	       "Options:\n"
 	       "  -d, --dir DIR   keep the generated files in DIR (created if needed), to try\n"
@@ -101,75 +107,91 @@ static int make_pki(oa_pki_cert **c, oa_error *err)
 	return rc;
 }
 
-/* The check that decided the verdict: the first one with the worst status. */
-static oa_check_id worst_check(const oa_result *r)
-{
-	oa_check_id worst = OA_CHECK_COUNT;
-
-	for (int id = 0; id < OA_CHECK_COUNT; id++) {
-		const oa_check *c = oa_result_check(r, (oa_check_id)id);
-
-		if (c->present && c->status == oa_result_verdict(r) && worst == OA_CHECK_COUNT) {
-			worst = (oa_check_id)id;
-		}
-	}
-	return worst;
-}
-
-static int grade_case(const struct demo_case *dc, oa_pki_cert **certs, const char *dir,
-		      const oa_trust_store *store, bool colour, oa_error *err)
+static int write_case(const struct demo_case *dc, oa_pki_cert **certs, const char *dir,
+		      oa_error *err)
 {
 	const oa_pki_cert *list[4];
 	char path[4096];
-	oa_chain *chain = NULL;
-	oa_result *result = NULL;
-	oa_verify_params params;
-	const char *names[] = {DEMO_NAME};
-	int rc;
 
 	for (size_t i = 0; i < dc->n; i++) {
 		list[i] = certs[dc->certs[i]];
 	}
 	snprintf(path, sizeof(path), "%s/%s.pem", dir, dc->name);
-	rc = oa_pki_write_chain(path, list, dc->n, err);
-	if (rc < 0) {
-		return rc;
+	return oa_pki_write_chain(path, list, dc->n, err);
+}
+
+/* Serves each case's chain, in its order, from a TLS origin on 127.0.0.1. */
+static int start_origins(uv_loop_t *loop, oa_pki_cert **certs, oa_test_origin **origins,
+			 oa_error *err)
+{
+	for (size_t i = 0; i < N_CASES; i++) {
+		const struct demo_case *dc = &cases[i];
+		gnutls_datum_t pem = {NULL, 0};
+		size_t len = 0;
+
+		for (size_t k = 0; k < dc->n; k++) {
+			len += oa_pki_cert_pem(certs[dc->certs[k]])->size;
+		}
+		pem.data = malloc(len + 1);
+		if (pem.data == NULL) {
+			return oa_error_set(err, -ENOMEM, "out of memory");
+		}
+		for (size_t k = 0; k < dc->n; k++) {
+			const gnutls_datum_t *part = oa_pki_cert_pem(certs[dc->certs[k]]);
+
+			memcpy(pem.data + pem.size, part->data, part->size);
+			pem.size += part->size;
+		}
+		oa_test_origin_opts opts = {
+			.mode = OA_TEST_ORIGIN_TLS,
+			.address = "127.0.0.1",
+			.port = 0,
+			.chain_pem = &pem,
+			.key_pem = oa_pki_key_pem(certs[dc->certs[0]]),
+		};
+		int rc = oa_test_origin_start(loop, &opts, &origins[i], err);
+		free(pem.data);
+		if (rc < 0) {
+			return rc;
+		}
 	}
-	rc = oa_chain_load_file(path, &chain, err);
-	if (rc < 0) {
-		return rc;
+	return 0;
+}
+
+/* The same configuration format users write, validated by the same code. */
+static int demo_config(oa_test_origin **origins, oa_config **out, oa_error *err)
+{
+	json_t *list = json_array();
+	json_t *root = json_pack("{s:o, s:{s:i, s:i}}", "origins", list, "scan",
+				 "connect_timeout_ms", 3000, "handshake_timeout_ms", 3000);
+
+	if (root == NULL) {
+		return oa_error_set(err, -ENOMEM, "out of memory");
 	}
-	oa_verify_params_init(&params);
-	params.names = names;
-	params.n_names = 1;
-	rc = oa_verify(chain, store, &params, &result, err);
-	if (rc < 0) {
-		oa_chain_destroy(chain);
-		return rc;
+	for (size_t i = 0; i < N_CASES; i++) {
+		json_array_append_new(list, json_pack("{s:s, s:s, s:i, s:[s]}", "id", cases[i].name,
+						      "domain_name", DEMO_NAME, "https_port",
+						      (int)oa_test_origin_port(origins[i]),
+						      "addresses", "127.0.0.1"));
 	}
-	oa_status verdict = oa_result_verdict(result);
-	oa_check_id id = worst_check(result);
-	const oa_check *c = id < OA_CHECK_COUNT ? oa_result_check(result, id) : NULL;
-	const char *on = "";
-	const char *off = colour ? "\033[0m" : "";
-	if (colour) {
-		on = verdict == OA_STATUS_PASS
-			 ? "\033[32m"
-			 : (verdict == OA_STATUS_WARN ? "\033[33m" : "\033[31m");
-	}
-	char finding[80] = "-";
-	if (c != NULL && verdict != OA_STATUS_PASS) {
-		snprintf(finding, sizeof(finding), "%s: %s", oa_check_name(id), c->reason);
-	}
-	printf("%-21s %-31s %s%-7s%s %s\n", dc->name, dc->what, on, oa_status_name(verdict), off,
-	       finding);
-	if (c != NULL && verdict != OA_STATUS_PASS && c->hint[0] != '\0') {
-		printf("%-21s %s\n", "", c->hint);
-	}
-	rc = verdict == dc->expect ? 0 : 1;
-	oa_result_destroy(result);
-	oa_chain_destroy(chain);
+	int rc = oa_config_from_json(root, "demo", out, err);
+	json_decref(root);
 	return rc;
+}
+
+static int check_expectations(const scan_report *report)
+{
+	int mismatches = 0;
+
+	for (size_t i = 0; i < report->n_origins && i < N_CASES; i++) {
+		if (report->origins[i].verdict != cases[i].expect) {
+			fprintf(stderr, "originaudit demo: %s: expected %s, got %s\n", cases[i].name,
+				oa_status_name(cases[i].expect),
+				oa_status_name(report->origins[i].verdict));
+			mismatches++;
+		}
+	}
+	return mismatches;
 }
 
 int oa_cmd_demo(int argc, char **argv)
@@ -180,7 +202,12 @@ int oa_cmd_demo(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	oa_pki_cert *certs[C_COUNT] = {NULL};
+	oa_test_origin *origins[N_CASES] = {NULL};
 	oa_trust_store *store = NULL;
+	oa_config *config = NULL;
+	scan_report *report = NULL;
+	uv_loop_t loop;
+	bool loop_open = false;
 	const char *keep = NULL;
 	char tmpl[] = "/tmp/originaudit-demo-XXXXXX";
 	char root_path[4096];
@@ -226,34 +253,57 @@ int oa_cmd_demo(int argc, char **argv)
 	}
 	oa_error_clear(&err);
 	snprintf(root_path, sizeof(root_path), "%s/demo-root.pem", dir);
+	if (uv_loop_init(&loop) < 0) {
+		fprintf(stderr, "originaudit demo: cannot start the event loop\n");
+		goto out;
+	}
+	loop_open = true;
 	if (make_pki(certs, &err) < 0 ||
-	    oa_pki_write_chain(root_path, (const oa_pki_cert *const *)&certs[C_ROOT], 1, &err) <
-		0 ||
-	    oa_trust_store_load(root_path, &store, &err) < 0) {
+	    oa_pki_write_chain(root_path, (const oa_pki_cert *const *)&certs[C_ROOT], 1, &err) < 0 ||
+	    oa_trust_store_load(root_path, &store, &err) < 0 ||
+	    start_origins(&loop, certs, origins, &err) < 0 || demo_config(origins, &config, &err) < 0) {
 		fprintf(stderr, "originaudit demo: %s\n", err.msg);
 		goto out;
 	}
-	bool colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
-	printf("Grading demo chains for %s against a demo root (as CloudFront would):\n\n",
-	       DEMO_NAME);
-	printf("%-21s %-31s %-7s %s\n", "CASE", "WHAT IS SERVED", "VERDICT", "FINDING");
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int rc = grade_case(&cases[i], certs, dir, store, colour, &err);
-
-		if (rc < 0) {
+	for (size_t i = 0; i < N_CASES && keep != NULL; i++) {
+		if (write_case(&cases[i], certs, dir, &err) < 0) {
 			fprintf(stderr, "originaudit demo: %s\n", err.msg);
 			goto out;
 		}
-		mismatches += rc;
 	}
+	printf("Scanning %zu local demo origins for %s (each serves one classic mistake),\n"
+	       "trusting only a demo root, as CloudFront would judge them:\n\n",
+	       N_CASES, DEMO_NAME);
+	fflush(stdout);
+	scan_options opts;
+	scan_options_from_config(&opts, config);
+	int rc = scan_run(&loop, config, store, &opts, &report);
+	if (rc < 0) {
+		fprintf(stderr, "originaudit demo: the scan failed: %s\n", strerror(-rc));
+		goto out;
+	}
+	bool colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	if (scan_write_text(report, stdout, colour) < 0) {
+		fprintf(stderr, "originaudit demo: writing the table failed\n");
+		goto out;
+	}
+	mismatches = check_expectations(report);
 	if (keep != NULL) {
-		printf(
-		    "\nThe chains are in %s; try:\n  originaudit verify --chain %s/wrong-order.pem "
-		    "--ca-bundle %s --name %s --format text\n",
-		    dir, dir, root_path, DEMO_NAME);
+		printf("\nThe chains are in %s; try:\n  originaudit verify --chain %s/wrong-order.pem "
+		       "--ca-bundle %s --name %s --format text\n",
+		       dir, dir, root_path, DEMO_NAME);
 	}
 	status = mismatches == 0 ? OA_EXIT_PASS : OA_EXIT_FAIL;
 out:
+	scan_report_destroy(report, loop_open ? &loop : NULL);
+	for (size_t i = 0; i < N_CASES; i++) {
+		oa_test_origin_destroy(origins[i]);
+	}
+	if (loop_open) {
+		uv_run(&loop, UV_RUN_DEFAULT);
+		uv_loop_close(&loop);
+	}
+	oa_config_destroy(config);
 	oa_trust_store_destroy(store);
 	for (int i = 0; i < C_COUNT; i++) {
 		oa_pki_cert_destroy(certs[i]);
