@@ -183,6 +183,20 @@ static void describe_versions(unsigned bits, char *buf, size_t size)
 	}
 }
 
+/* The HTTP port answered: a finding for http-only origins, fine for match-viewer. */
+static void set_http_check(oa_probe *p)
+{
+	if (p->spec.http_only) {
+		oa_check_set(&p->result.http, OA_STATUS_WARN, "http_only",
+			     "Use https-only (or match-viewer with HTTPS viewers) so traffic between "
+			     "CloudFront and the origin is encrypted",
+			     "traffic to the origin is not encrypted (HTTP port reachable)");
+	} else {
+		oa_check_set(&p->result.http, OA_STATUS_PASS, "http_reachable", "",
+			     "the HTTP port accepts connections (for HTTP viewers of match-viewer)");
+	}
+}
+
 /* Grades what was collected and reports the probe as done. */
 static void finish(oa_probe *p)
 {
@@ -215,6 +229,14 @@ static void finish(oa_probe *p)
 		oa_chain_destroy(chain);
 		free_peer(p);
 		r->result = p->verified;
+	}
+	/* Nothing below needs TLS any more: keep a finished probe small. */
+	if (p->cred != NULL) {
+		gnutls_certificate_free_credentials(p->cred);
+		p->cred = NULL;
+	}
+	if (r->error[0] == '\0' && p->spec.kind == OA_PROBE_HTTP) {
+		set_http_check(p);
 	}
 	if (r->error[0] != '\0') {
 		r->verdict = OA_STATUS_ERROR;
@@ -253,7 +275,7 @@ static void attempt_done(oa_probe *p, bool ok)
 			start_attempt(p, ATTEMPT_FALLBACK, all_versions);
 			return;
 		}
-		if (!ok) {
+		if (!ok || p->spec.kind == OA_PROBE_HTTP) {
 			finish(p);
 			return;
 		}
@@ -663,6 +685,8 @@ static void start_attempt(oa_probe *p, enum attempt attempt, unsigned versions)
 	}
 	c->tcp.data = c;
 	c->connect_req.data = c;
+	/* GnuTLS pushes a flight as several small writes: Nagle would hold them back. */
+	uv_tcp_nodelay(&c->tcp, 1);
 	p->open_handles++;
 	p->conn = c;
 	parse_address(p->address, p->spec.port, &ss);
@@ -770,15 +794,6 @@ int oa_probe_start(uv_loop_t *loop, const oa_probe_spec *spec, const oa_trust_st
 	p->timer.data = p;
 	p->timer_open = true;
 	p->open_handles++;
-	if (spec->kind == OA_PROBE_HTTP && !spec->http_only) {
-		oa_check_set(&p->result.http, OA_STATUS_PASS, "http_reachable", "",
-			     "the HTTP port accepts connections (for HTTP viewers of match-viewer)");
-	} else if (spec->kind == OA_PROBE_HTTP) {
-		oa_check_set(&p->result.http, OA_STATUS_WARN, "http_only",
-			  "Use https-only (or match-viewer with HTTPS viewers) so traffic between "
-			  "CloudFront and the origin is encrypted",
-			  "traffic to the origin is not encrypted (HTTP port reachable)");
-	}
 	*out = p;
 	start_attempt(p, ATTEMPT_MAIN, spec->ssl_protocols);
 	return 0;

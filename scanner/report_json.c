@@ -1,6 +1,8 @@
 /* The scan report as JSON, schema v1: what CI jobs and dashboards parse. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "originaudit/report.h"
 #include "originaudit/version.h"
@@ -80,23 +82,13 @@ static json_t *origin_json(const scan_origin *origin)
 	return obj;
 }
 
-static json_t *report_json(const scan_report *report)
+static json_t *header_json(const scan_report *report)
 {
 	json_t *root = json_object();
-	json_t *origins = json_array();
 	int rc = 0;
 
-	if (root == NULL || origins == NULL) {
-		json_decref(root);
-		json_decref(origins);
+	if (root == NULL) {
 		return NULL;
-	}
-	for (size_t i = 0; i < report->n_origins; i++) {
-		if (json_array_append_new(origins, origin_json(&report->origins[i])) < 0) {
-			json_decref(root);
-			json_decref(origins);
-			return NULL;
-		}
 	}
 	rc |= json_object_set_new(root, "schema", json_integer(SCHEMA_VERSION));
 	rc |= json_object_set_new(
@@ -108,7 +100,6 @@ static json_t *report_json(const scan_report *report)
 				  report->store != NULL ? oa_trust_store_to_json(report->store)
 							: json_null());
 	rc |= json_object_set_new(root, "summary", summary_json(report));
-	rc |= json_object_set_new(root, "origins", origins);
 	if (rc != 0) {
 		json_decref(root);
 		return NULL;
@@ -116,19 +107,78 @@ static json_t *report_json(const scan_report *report)
 	return root;
 }
 
-int scan_write_json(const scan_report *report, FILE *out)
-{
-	json_t *doc = report_json(report);
-	int rc;
+#define DUMP_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
 
-	if (doc == NULL) {
-		return -ENOMEM;
-	}
-	/* Ten significant digits print 0.1 s as 0.1, not 0.10000000000000001. */
-	rc = json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-	json_decref(doc);
-	if (rc < 0 || fputc('\n', out) == EOF || ferror(out)) {
-		return -EIO;
+/* Writes text with every line after the first indented by four spaces. */
+static int write_indented(const char *text, FILE *out)
+{
+	for (const char *p = text; *p != '\0'; p++) {
+		if (fputc(*p, out) == EOF) {
+			return -EIO;
+		}
+		if (*p == '\n' && fputs("    ", out) == EOF) {
+			return -EIO;
+		}
 	}
 	return 0;
+}
+
+/*
+ * The document is written one origin at a time, so a scan of thousands of
+ * origins never holds the whole JSON tree in memory (ten significant digits
+ * print 0.1 s as 0.1, not 0.10000000000000001).
+ */
+int scan_write_json(const scan_report *report, FILE *out)
+{
+	json_t *header = header_json(report);
+	char *text;
+	size_t len;
+
+	if (header == NULL) {
+		return -ENOMEM;
+	}
+	text = json_dumps(header, DUMP_FLAGS);
+	json_decref(header);
+	if (text == NULL) {
+		return -ENOMEM;
+	}
+	/* Reopen the object: drop its closing "\n}". */
+	len = strlen(text);
+	if (len > 0 && text[len - 1] == '}') {
+		len--;
+	}
+	while (len > 0 && text[len - 1] == '\n') {
+		len--;
+	}
+	int rc = fwrite(text, 1, len, out) == len ? 0 : -EIO;
+	free(text);
+	if (rc == 0 && fputs(",\n  \"origins\": [", out) == EOF) {
+		rc = -EIO;
+	}
+	for (size_t i = 0; i < report->n_origins && rc == 0; i++) {
+		json_t *origin = origin_json(&report->origins[i]);
+
+		if (origin == NULL) {
+			return -ENOMEM;
+		}
+		text = json_dumps(origin, DUMP_FLAGS);
+		json_decref(origin);
+		if (text == NULL) {
+			return -ENOMEM;
+		}
+		if (fputs(i == 0 ? "\n    " : ",\n    ", out) == EOF) {
+			rc = -EIO;
+		}
+		if (rc == 0) {
+			rc = write_indented(text, out);
+		}
+		free(text);
+	}
+	if (rc == 0 && fputs(report->n_origins > 0 ? "\n  ]\n}\n" : "]\n}\n", out) == EOF) {
+		rc = -EIO;
+	}
+	if (rc == 0 && ferror(out)) {
+		rc = -EIO;
+	}
+	return rc;
 }

@@ -98,6 +98,10 @@ static size_t sni_entries(const oa_config *config, size_t origin, struct sni_ent
 	}
 	if (forward) {
 		for (size_t a = 0; a < config->n_aliases && n < max; a++) {
+			/* A wildcard alias is no host name a viewer sends: nothing to probe. */
+			if (strncmp(config->aliases[a], "*.", 2) == 0) {
+				continue;
+			}
 			out[n].sni = config->aliases[a];
 			out[n].names[0] = o->domain_name;
 			out[n].names[1] = config->aliases[a];

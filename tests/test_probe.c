@@ -435,8 +435,25 @@ static void test_http_only_connect(void **state)
 	assert_int_equal(pr.r->verdict, OA_STATUS_WARN);
 	assert_string_equal(pr.r->http.reason, "http_only");
 	assert_null(pr.r->result);
+	/* An HTTP probe negotiates no TLS: no protocols check. */
+	assert_false(pr.r->protocols.present);
 	probed_free(&pr);
 	close(fd);
+}
+
+/* An HTTP port that refuses: an error, and no http finding on top of it. */
+static void test_http_refused_has_no_http_check(void **state)
+{
+	struct env *e = *state;
+	struct probed pr;
+	unsigned port = fx_free_port("127.0.0.1");
+
+	probe_with(&pr, e->store, OA_PROBE_HTTP, "127.0.0.1", port, 0, false, 2000);
+	assert_int_equal(pr.r->verdict, OA_STATUS_ERROR);
+	assert_string_equal(pr.r->error, "connection_refused");
+	assert_false(pr.r->http.present);
+	assert_false(pr.r->protocols.present);
+	probed_free(&pr);
 }
 
 static void test_failed_probe_json(void **state)
@@ -476,6 +493,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_garbage_not_tls, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_during_handshake, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_only_connect, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_refused_has_no_http_check, setup, teardown),
 	    cmocka_unit_test(test_failed_probe_json),
 	};
 

@@ -28,6 +28,7 @@
 #include "originaudit/testorigin.h"
 #include "originaudit/trust.h"
 #include "originaudit/version.h"
+#include "report_parse.h"
 #include "scan.h"
 
 #define HOST "origin.example.com"
@@ -682,26 +683,28 @@ static void test_prometheus(void **state)
 	assert_int_equal(rp_count_samples(&e, "originaudit_probe_verdict", NULL), 5);
 	assert_int_equal(rp_count_samples(&e, "originaudit_probe_status", NULL), 5);
 	snprintf(port, sizeof(port), "%u", f->origins[O_BROKEN].https_port);
-	s = rp_find_sample(&e, "originaudit_probe_verdict", "origin", "broken", "address", "127.0.0.1",
-			"port", port, "sni", HOST, "verdict", "fail", NULL);
+	s = rp_find_sample(&e, "originaudit_probe_verdict", "origin", "broken", "address",
+			   "127.0.0.1", "port", port, "sni", HOST, "verdict", "fail", NULL);
 	assert_non_null(s);
 	assert_true(s->value == 1);
 	s = rp_find_sample(&e, "originaudit_probe_status", "origin", "broken", "port", port, NULL);
 	assert_non_null(s);
 	assert_int_equal(s->n_labels, 4);
 	assert_true(s->value == 2);
-	s = rp_find_sample(&e, "originaudit_check_status", "origin", "broken", "check", "trust", NULL);
+	s = rp_find_sample(&e, "originaudit_check_status", "origin", "broken", "check", "trust",
+			   NULL);
 	assert_non_null(s);
 	assert_true(s->value == 2);
 	s = rp_find_sample(&e, "originaudit_check_status", "origin", "broken", "check", "expiry",
-			NULL);
+			   NULL);
 	assert_non_null(s);
 	assert_true(s->value == 2);
 	s = rp_find_sample(&e, "originaudit_cert_days_left", "origin", "broken", NULL);
 	assert_true(s != NULL && s->value >= -11 && s->value <= -9);
 	s = rp_find_sample(&e, "originaudit_cert_not_after_seconds", "origin", "broken", NULL);
 	assert_true(s != NULL && s->value < (double)time(NULL));
-	s = rp_find_sample(&e, "originaudit_check_status", "origin", "broken", "check", "name", NULL);
+	s = rp_find_sample(&e, "originaudit_check_status", "origin", "broken", "check", "name",
+			   NULL);
 	assert_non_null(s);
 	assert_true(s->value == 0);
 
@@ -712,10 +715,10 @@ static void test_prometheus(void **state)
 	s = rp_find_sample(&e, "originaudit_check_status", "origin", "web", "check", "http", NULL);
 	assert_true(s != NULL && s->value == 1);
 	s = rp_find_sample(&e, "originaudit_probe_status", "origin", "api", "address", "127.0.0.1",
-			"port", "1", "sni", "api.example.com", NULL);
+			   "port", "1", "sni", "api.example.com", NULL);
 	assert_true(s != NULL && s->value == 3);
-	s = rp_find_sample(&e, "originaudit_probe_verdict", "origin", "gone", "address", "", "verdict",
-			"error", NULL);
+	s = rp_find_sample(&e, "originaudit_probe_verdict", "origin", "gone", "address", "",
+			   "verdict", "error", NULL);
 	assert_non_null(s);
 	/* Probes without a certificate have no check samples and no cert metrics. */
 	assert_int_equal(rp_count_samples(&e, "originaudit_check_status", "api"), 0);
@@ -982,7 +985,7 @@ static void test_output_missing_directory(void **state)
 /* A failed write leaves the old report as it was and no temporary file behind. */
 static void test_output_failure_keeps_old_file(void **state)
 {
-	static const char *const keep[] = {"report.prom", "file", NULL};
+	static const char *const keep[] = {"report.prom", "file", "subdir", NULL};
 	static const char old[] = "# the previous report\n";
 	struct fixture *f = *state;
 	char *dir = fx_tempdir();
@@ -1002,6 +1005,16 @@ static void test_output_failure_keeps_old_file(void **state)
 	    -ENOTDIR);
 	snprintf(expect, sizeof(expect), "%s: %s", under_file, strerror(ENOTDIR));
 	assert_string_equal(err.msg, expect);
+
+	/* A directory in the way: the temporary file is written, the rename fails, it goes. */
+	char *subdir = fx_path(dir, "subdir");
+	assert_int_equal(mkdir(subdir, 0755), 0);
+	oa_error_clear(&err);
+	assert_int_equal(scan_write_report(&f->report, SCAN_FORMAT_JUNIT, subdir, false, &err),
+			 -EISDIR);
+	snprintf(expect, sizeof(expect), "%s: %s", subdir, strerror(EISDIR));
+	assert_string_equal(err.msg, expect);
+	free(subdir);
 
 	/* A read-only directory; root ignores the permission, so this part needs a user. */
 	assert_int_equal(chmod(dir, 0555), 0);
