@@ -211,10 +211,9 @@ void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain
 
 		oa__short_name(oa_chain_get(chain, 0), first, sizeof(first));
 		oa__short_name(oa_chain_get(chain, path->leaf), name, sizeof(name));
-		oa_check_set(
-		    check, OA_STATUS_FAIL, "leaf_not_first", hint,
-		    "the first certificate sent is '%s', not the leaf '%s' (sent as #%zu)", first,
-		    name, path->leaf + 1);
+		oa_check_set(check, OA_STATUS_FAIL, "leaf_not_first", hint,
+			     "the first certificate sent is '%s', not the leaf '%s' (sent as #%zu)",
+			     first, name, path->leaf + 1);
 		return;
 	}
 	/* Path certificates must come first, in path order; duplicates are ignored. */
@@ -228,11 +227,10 @@ void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain
 
 			oa__short_name(oa_chain_get(chain, path->pos[k - 1]), name, sizeof(name));
 			oa__short_name(oa_chain_get(chain, i), want, sizeof(want));
-			oa_check_set(
-			    check, OA_STATUS_FAIL, "wrong_order", hint,
-			    "certificate #%zu '%s' is not the issuer of the one before it "
-			    "('%s')",
-			    i + 1, want, name);
+			oa_check_set(check, OA_STATUS_FAIL, "wrong_order", hint,
+				     "certificate #%zu '%s' is not the issuer of the one before it "
+				     "('%s')",
+				     i + 1, want, name);
 			return;
 		}
 		k++;
@@ -261,23 +259,23 @@ void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain
 		}
 	}
 	if (unrelated > 0) {
-		oa_check_set(
-		    check, OA_STATUS_WARN, "unrelated_certificate",
-		    "Remove the certificates that are not part of the path from the chain "
-		    "file",
-		    "%zu certificate(s) sent that are not part of the path: %s", unrelated, which);
+		oa_check_set(check, OA_STATUS_WARN, "unrelated_certificate",
+			     "Remove the certificates that are not part of the path from the chain "
+			     "file",
+			     "%zu certificate(s) sent that are not part of the path: %s", unrelated,
+			     which);
 	} else if (dups > 0) {
 		oa_check_set(check, OA_STATUS_WARN, "duplicate_certificate",
-			      "Remove the repeated certificate(s) from the chain file",
-			      "%zu certificate(s) sent more than once: %s", dups, which);
+			     "Remove the repeated certificate(s) from the chain file",
+			     "%zu certificate(s) sent more than once: %s", dups, which);
 	} else if (roots > 0) {
 		oa_check_set(check, OA_STATUS_WARN, "root_sent",
-			      "Remove the root from the chain file: clients already have it, and "
-			      "sending it only adds bytes to every handshake",
-			      "the root certificate is sent: %s", which);
+			     "Remove the root from the chain file: clients already have it, and "
+			     "sending it only adds bytes to every handshake",
+			     "the root certificate is sent: %s", which);
 	} else {
 		oa_check_set(check, OA_STATUS_PASS, "ordered", "",
-			      "%zu certificate(s), leaf first, each followed by its issuer", n);
+			     "%zu certificate(s), leaf first, each followed by its issuer", n);
 	}
 }
 
@@ -364,35 +362,33 @@ void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chai
 		    "root, no chain will do: use a public CA)",
 		    issuer ? issuer : "?", name, url[0] ? " (download it from " : "",
 		    url[0] ? url : "", url[0] ? ")" : "", issuer ? issuer : "?");
-		oa_check_set(
-		    check, OA_STATUS_FAIL, "missing_intermediate", hint,
-		    "the issuer of '%s', '%s', was not sent and is not a trusted root%s%s", name,
-		    issuer ? issuer : "?", url[0] ? "; caIssuers URL: " : "", url[0] ? url : "");
+		oa_check_set(check, OA_STATUS_FAIL, "missing_intermediate", hint,
+			     "the issuer of '%s', '%s', was not sent and is not a trusted root%s%s",
+			     name, issuer ? issuer : "?", url[0] ? "; caIssuers URL: " : "",
+			     url[0] ? url : "");
 		free(issuer);
 		return;
 	}
 	case OA__PATH_UNTRUSTED_ROOT:
 		if (path->len == 1) {
-			oa_check_set(
-			    check, OA_STATUS_FAIL, "untrusted_root",
-			    "Use a certificate issued by a CA in Mozilla's included list; "
-			    "CloudFront accepts no self-signed or private-CA certificates",
-			    "the leaf '%s' is self-signed and is not in the trust store", name);
+			oa_check_set(check, OA_STATUS_FAIL, "untrusted_root",
+				     "Use a certificate issued by a CA in Mozilla's included list; "
+				     "CloudFront accepts no self-signed or private-CA certificates",
+				     "the leaf '%s' is self-signed and is not in the trust store",
+				     name);
 		} else {
-			oa_check_set(
-			    check, OA_STATUS_FAIL, "untrusted_root",
-			    "Use a certificate issued by a CA in Mozilla's included list; "
-			    "CloudFront accepts no private CAs and you cannot add one",
-			    "the path ends at the root '%s', which is not among the %zu "
-			    "trusted roots",
-			    name, oa_trust_store_count(store));
+			oa_check_set(check, OA_STATUS_FAIL, "untrusted_root",
+				     "Use a certificate issued by a CA in Mozilla's included list; "
+				     "CloudFront accepts no private CAs and you cannot add one",
+				     "the path ends at the root '%s', which is not among the %zu "
+				     "trusted roots",
+				     name, oa_trust_store_count(store));
 		}
 		return;
 	case OA__PATH_TOO_LONG:
 		oa_check_set(check, OA_STATUS_FAIL, "chain_too_long",
-			      "Serve only the leaf and the intermediates up to a trusted root",
-			      "the certification path is longer than %d certificates",
-			      OA__MAX_PATH);
+			     "Serve only the leaf and the intermediates up to a trusted root",
+			     "the certification path is longer than %d certificates", OA__MAX_PATH);
 		return;
 	case OA__PATH_ANCHORED:
 	case OA__PATH_SELF_ANCHORED:
@@ -412,35 +408,34 @@ void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chai
 						    verify_flags(), &status, NULL);
 	if (rc < 0) {
 		oa_check_set(check, OA_STATUS_FAIL, "invalid", "",
-			      "the path could not be verified: %s", gnutls_strerror(rc));
+			     "the path could not be verified: %s", gnutls_strerror(rc));
 		return;
 	}
 	oa__short_name(path->anchor, anchor, sizeof(anchor));
 	if (status == 0) {
 		oa_check_set(check, OA_STATUS_PASS, "trusted", "",
-			      "the path leads to the trusted root '%s'", anchor);
+			     "the path leads to the trusted root '%s'", anchor);
 		return;
 	}
 	if (status & GNUTLS_CERT_SIGNATURE_FAILURE) {
 		blame_link(path, chain, GNUTLS_CERT_SIGNATURE_FAILURE, who, sizeof(who));
 		oa_check_set(check, OA_STATUS_FAIL, "bad_signature",
-			      "The certificate was altered or signed by a different key than its "
-			      "issuer's; reinstall the files exactly as the CA issued them",
-			      "the signature on %s does not verify", who);
+			     "The certificate was altered or signed by a different key than its "
+			     "issuer's; reinstall the files exactly as the CA issued them",
+			     "the signature on %s does not verify", who);
 	} else if (status & GNUTLS_CERT_SIGNER_NOT_CA) {
 		blame_link(path, chain, GNUTLS_CERT_SIGNER_NOT_CA, who, sizeof(who));
 		oa_check_set(check, OA_STATUS_FAIL, "not_a_ca",
-			      "A certificate on the path is issued by a certificate that is not a "
-			      "CA; get the leaf from a real CA",
-			      "the issuer of %s is not allowed to issue certificates", who);
+			     "A certificate on the path is issued by a certificate that is not a "
+			     "CA; get the leaf from a real CA",
+			     "the issuer of %s is not allowed to issue certificates", who);
 	} else if (status & GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE) {
-		oa_check_set(
-		    check, OA_STATUS_FAIL, "constraint_violation",
-		    "An intermediate's path length or name constraints forbid this "
-		    "certificate; have it issued directly under an allowed intermediate",
-		    "a CA constraint on the path to '%s' is violated (path length or name "
-		    "constraints)",
-		    anchor);
+		oa_check_set(check, OA_STATUS_FAIL, "constraint_violation",
+			     "An intermediate's path length or name constraints forbid this "
+			     "certificate; have it issued directly under an allowed intermediate",
+			     "a CA constraint on the path to '%s' is violated (path length or name "
+			     "constraints)",
+			     anchor);
 	} else if (status & GNUTLS_CERT_PURPOSE_MISMATCH) {
 		oa_check_set(
 		    check, OA_STATUS_FAIL, "wrong_purpose",
@@ -451,8 +446,8 @@ void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chai
 
 		gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0);
 		oa_check_set(check, OA_STATUS_FAIL, "invalid", "",
-			      "the path to '%s' is invalid: %s", anchor,
-			      out.data ? (const char *)out.data : "unknown reason");
+			     "the path to '%s' is invalid: %s", anchor,
+			     out.data ? (const char *)out.data : "unknown reason");
 		gnutls_free(out.data);
 	}
 }

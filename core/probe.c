@@ -68,12 +68,10 @@ struct oa_probe {
 };
 
 static const unsigned all_versions =
-	OA_PROTO_TLS1_0 | OA_PROTO_TLS1_1 | OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3;
+    OA_PROTO_TLS1_0 | OA_PROTO_TLS1_1 | OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3;
 
 static void start_attempt(oa_probe *p, enum attempt attempt, unsigned versions);
 static void maybe_free(oa_probe *p);
-
-
 
 static const char *version_token(unsigned bit)
 {
@@ -94,7 +92,7 @@ static const char *version_token(unsigned bit)
 }
 
 static void set_error(oa_probe *p, const char *error, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_error(oa_probe *p, const char *error, const char *fmt, ...)
 {
@@ -178,7 +176,8 @@ static void describe_versions(unsigned bits, char *buf, size_t size)
 		if (bits & bit) {
 			size_t len = strlen(buf);
 
-			snprintf(buf + len, size - len, "%s%s", len ? ", " : "", oa_proto_name(bit));
+			snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
+				 oa_proto_name(bit));
 		}
 	}
 }
@@ -187,13 +186,15 @@ static void describe_versions(unsigned bits, char *buf, size_t size)
 static void set_http_check(oa_probe *p)
 {
 	if (p->spec.http_only) {
-		oa_check_set(&p->result.http, OA_STATUS_WARN, "http_only",
-			     "Use https-only (or match-viewer with HTTPS viewers) so traffic between "
-			     "CloudFront and the origin is encrypted",
-			     "traffic to the origin is not encrypted (HTTP port reachable)");
+		oa_check_set(
+		    &p->result.http, OA_STATUS_WARN, "http_only",
+		    "Use https-only (or match-viewer with HTTPS viewers) so traffic between "
+		    "CloudFront and the origin is encrypted",
+		    "traffic to the origin is not encrypted (HTTP port reachable)");
 	} else {
-		oa_check_set(&p->result.http, OA_STATUS_PASS, "http_reachable", "",
-			     "the HTTP port accepts connections (for HTTP viewers of match-viewer)");
+		oa_check_set(
+		    &p->result.http, OA_STATUS_PASS, "http_reachable", "",
+		    "the HTTP port accepts connections (for HTTP viewers of match-viewer)");
 	}
 }
 
@@ -449,6 +450,11 @@ static void alert_name(gnutls_session_t session, char *buf, size_t size)
 	const char *name = gnutls_alert_get_strname(gnutls_alert_get(session));
 	size_t i = 0;
 
+	/* "GNUTLS_A_UNRECOGNIZED_NAME" -> "unrecognized_name", the RFC's spelling. */
+	if (name != NULL && strncmp(name, "GNUTLS_A_", 9) == 0) {
+		name += 9;
+	}
+
 	for (; name != NULL && name[i] != '\0' && i + 1 < size; i++) {
 		char ch = name[i];
 
@@ -460,6 +466,11 @@ static void alert_name(gnutls_session_t session, char *buf, size_t size)
 static void drive_handshake(oa_probe *p, struct conn *c)
 {
 	int rc = gnutls_handshake(c->session);
+
+	/* A warning alert (unrecognized_name for an unknown SNI at TLS 1.2) is no refusal. */
+	for (int warnings = 0; rc == GNUTLS_E_WARNING_ALERT_RECEIVED && warnings < 16; warnings++) {
+		rc = gnutls_handshake(c->session);
+	}
 
 	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
 		if (c->eof) {
@@ -533,7 +544,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		c->reading = true;
 		if (first && !looks_like_tls((const unsigned char *)buf->base, (size_t)nread)) {
 			char shown[24];
-			size_t n = (size_t)nread < sizeof(shown) - 1 ? (size_t)nread : sizeof(shown) - 1;
+			size_t n =
+			    (size_t)nread < sizeof(shown) - 1 ? (size_t)nread : sizeof(shown) - 1;
 
 			for (size_t i = 0; i < n; i++) {
 				unsigned char ch = (unsigned char)buf->base[i];
@@ -635,9 +647,10 @@ static void on_connect(uv_connect_t *req, int status)
 		return;
 	}
 	uv_timer_start(&p->timer, on_timeout, p->spec.handshake_timeout_ms, 0);
-	if (start_tls(p, c, p->attempt == ATTEMPT_MAIN ? p->spec.ssl_protocols
-			 : p->attempt == ATTEMPT_ENUM ? p->enum_current
-						      : all_versions) < 0) {
+	if (start_tls(p, c,
+		      p->attempt == ATTEMPT_MAIN   ? p->spec.ssl_protocols
+		      : p->attempt == ATTEMPT_ENUM ? p->enum_current
+						   : all_versions) < 0) {
 		attempt_done(p, false);
 		return;
 	}
@@ -764,7 +777,8 @@ int oa_probe_start(uv_loop_t *loop, const oa_probe_spec *spec, const oa_trust_st
 	if (spec->address == NULL || parse_address(spec->address, spec->port, &ss) < 0) {
 		return -EINVAL;
 	}
-	if (spec->kind == OA_PROBE_HTTPS && (spec->ssl_protocols & (all_versions | OA_PROTO_SSL3)) == 0) {
+	if (spec->kind == OA_PROBE_HTTPS &&
+	    (spec->ssl_protocols & (all_versions | OA_PROTO_SSL3)) == 0) {
 		return -EINVAL;
 	}
 	p = probe_new(spec);

@@ -43,17 +43,18 @@ json_t *oa_probe_result_to_json(const oa_probe *probe)
 	}
 	json_object_set_new(obj, "address", str_or_null(spec->address));
 	json_object_set_new(obj, "port", json_integer(spec->port));
-	json_object_set_new(obj, "kind", json_string(spec->kind == OA_PROBE_HTTPS ? "https" : "http"));
+	json_object_set_new(obj, "kind",
+			    json_string(spec->kind == OA_PROBE_HTTPS ? "https" : "http"));
 	json_object_set_new(obj, "sni", str_or_null(spec->sni));
 	json_object_set_new(obj, "verdict", json_string(oa_status_name(r->verdict)));
 	json_object_set_new(obj, "error", str_or_null(r->error));
 	json_object_set_new(obj, "error_detail", str_or_null(r->error_detail));
 	json_object_set_new(obj, "duration_ms", json_real(r->duration_ms));
 	if (spec->kind == OA_PROBE_HTTPS) {
-		json_object_set_new(obj, "tls",
-				    json_pack("{s:o, s:o, s:o}", "version", str_or_null(r->tls_version),
-					      "cipher", str_or_null(r->cipher), "accepted",
-					      accepted_json(r)));
+		json_object_set_new(
+		    obj, "tls",
+		    json_pack("{s:o, s:o, s:o}", "version", str_or_null(r->tls_version), "cipher",
+			      str_or_null(r->cipher), "accepted", accepted_json(r)));
 	}
 	if (r->result != NULL) {
 		json_t *full = oa_result_to_json(r->result, NULL);

@@ -158,19 +158,19 @@ static void check_expiry(oa_result *r, const oa__path *path, const oa_chain *cha
 				      "from your CA",
 		    "the %s '%s' expired on %s (%lld days ago)", label, name, when, -r->days_left);
 	} else if (r->days_left < policy->critical_days) {
-		oa_check_set(
-		    check, OA_STATUS_FAIL, "expiring_critical", "Renew the certificate now",
-		    "the %s '%s' expires on %s, in %lld days", label, name, when, r->days_left);
+		oa_check_set(check, OA_STATUS_FAIL, "expiring_critical",
+			     "Renew the certificate now", "the %s '%s' expires on %s, in %lld days",
+			     label, name, when, r->days_left);
 	} else if (r->days_left < policy->warn_days) {
 		oa_check_set(check, OA_STATUS_WARN, "expiring_soon",
-			      "Renew the certificate before it expires",
-			      "the %s '%s' expires on %s, in %lld days", label, name, when,
-			      r->days_left);
+			     "Renew the certificate before it expires",
+			     "the %s '%s' expires on %s, in %lld days", label, name, when,
+			     r->days_left);
 	} else {
 		oa_check_set(check, OA_STATUS_PASS, "valid", "",
-			      "every certificate on the path is valid; the first to expire is the "
-			      "%s '%s' on %s, in %lld days",
-			      label, name, when, r->days_left);
+			     "every certificate on the path is valid; the first to expire is the "
+			     "%s '%s' on %s, in %lld days",
+			     label, name, when, r->days_left);
 	}
 }
 
@@ -188,7 +188,7 @@ static void check_self_signed(oa_check *check, const oa_chain *chain, const oa__
 		    "the leaf '%s' is self-signed", name);
 	} else {
 		oa_check_set(check, OA_STATUS_PASS, "not_self_signed", "",
-			      "the leaf '%s' is issued by a CA", name);
+			     "the leaf '%s' is issued by a CA", name);
 	}
 }
 
@@ -230,7 +230,7 @@ static void check_signature(oa_check *check, const oa_chain *chain, const oa__pa
 		}
 	}
 	oa_check_set(check, OA_STATUS_PASS, "strong", "",
-		      "no SHA-1 or MD5 signatures and no RSA key under 2048 bits on the path");
+		     "no SHA-1 or MD5 signatures and no RSA key under 2048 bits on the path");
 }
 
 static void list_names(char *buf, size_t size, const oa_cert_info *leaf, const char *cn)
@@ -261,7 +261,7 @@ static void check_name(oa_result *r, const oa_chain *chain, const oa__path *path
 	list_names(have, sizeof(have), leaf, cn);
 	if (r->n_names == 0) {
 		oa_check_set(check, OA_STATUS_SKIP, "no_names_given", "",
-			      "no name to check; the leaf covers: %s", have);
+			     "no name to check; the leaf covers: %s", have);
 		return;
 	}
 	for (size_t i = 0; i < leaf->n_sans; i++) {
@@ -269,8 +269,8 @@ static void check_name(oa_result *r, const oa_chain *chain, const oa__path *path
 			if (oa_name_matches(leaf->sans[i], r->names[j])) {
 				snprintf(r->matched, sizeof(r->matched), "%s", leaf->sans[i]);
 				oa_check_set(check, OA_STATUS_PASS, "matched", "",
-					      "'%s' is covered by the certificate name '%s'",
-					      r->names[j], leaf->sans[i]);
+					     "'%s' is covered by the certificate name '%s'",
+					     r->names[j], leaf->sans[i]);
 				return;
 			}
 		}
@@ -302,7 +302,7 @@ static void check_name(oa_result *r, const oa_chain *chain, const oa__path *path
 		 "covers one level only)",
 		 r->names[0]);
 	oa_check_set(check, OA_STATUS_FAIL, "name_mismatch", hint,
-		      "no certificate name matches %s; the leaf covers: %s", want, have);
+		     "no certificate name matches %s; the leaf covers: %s", want, have);
 }
 
 static void check_key(oa_check *check, const oa_chain *chain, const oa__path *path,
@@ -320,16 +320,15 @@ static void check_key(oa_check *check, const oa_chain *chain, const oa__path *pa
 	int rb = gnutls_x509_privkey_get_key_id(key->key, GNUTLS_KEYID_USE_SHA256, b, &blen);
 	if (ra >= 0 && rb >= 0 && alen == blen && memcmp(a, b, alen) == 0) {
 		oa_check_set(check, OA_STATUS_PASS, "key_matches", "",
-			      "the private key belongs to the leaf '%s'", name);
+			     "the private key belongs to the leaf '%s'", name);
 		return;
 	}
-	oa_check_set(
-	    check, OA_STATUS_FAIL, "key_mismatch",
-	    "Deploy the private key that was used for this certificate's signing request, "
-	    "or reissue the certificate for this key",
-	    "the private key does not belong to the leaf '%s'; the server would fail "
-	    "every handshake",
-	    name);
+	oa_check_set(check, OA_STATUS_FAIL, "key_mismatch",
+		     "Deploy the private key that was used for this certificate's signing request, "
+		     "or reissue the certificate for this key",
+		     "the private key does not belong to the leaf '%s'; the server would fail "
+		     "every handshake",
+		     name);
 }
 
 static int copy_names(oa_result *r, const oa_verify_params *params, oa_error *err)

@@ -17,8 +17,8 @@
 #include "originaudit/config.h"
 #include "originaudit/exitcode.h"
 #include "originaudit/pki.h"
-#include "originaudit/trust.h"
 #include "originaudit/testorigin.h"
+#include "originaudit/trust.h"
 #include "originaudit/verify.h"
 #include "scan.h"
 
@@ -143,11 +143,11 @@ static int start_origins(uv_loop_t *loop, oa_pki_cert **certs, oa_test_origin **
 			pem.size += part->size;
 		}
 		oa_test_origin_opts opts = {
-			.mode = OA_TEST_ORIGIN_TLS,
-			.address = "127.0.0.1",
-			.port = 0,
-			.chain_pem = &pem,
-			.key_pem = oa_pki_key_pem(certs[dc->certs[0]]),
+		    .mode = OA_TEST_ORIGIN_TLS,
+		    .address = "127.0.0.1",
+		    .port = 0,
+		    .chain_pem = &pem,
+		    .key_pem = oa_pki_key_pem(certs[dc->certs[0]]),
 		};
 		int rc = oa_test_origin_start(loop, &opts, &origins[i], err);
 		free(pem.data);
@@ -185,8 +185,8 @@ static int check_expectations(const scan_report *report)
 
 	for (size_t i = 0; i < report->n_origins && i < N_CASES; i++) {
 		if (report->origins[i].verdict != cases[i].expect) {
-			fprintf(stderr, "originaudit demo: %s: expected %s, got %s\n", cases[i].name,
-				oa_status_name(cases[i].expect),
+			fprintf(stderr, "originaudit demo: %s: expected %s, got %s\n",
+				cases[i].name, oa_status_name(cases[i].expect),
 				oa_status_name(report->origins[i].verdict));
 			mismatches++;
 		}
@@ -259,9 +259,11 @@ int oa_cmd_demo(int argc, char **argv)
 	}
 	loop_open = true;
 	if (make_pki(certs, &err) < 0 ||
-	    oa_pki_write_chain(root_path, (const oa_pki_cert *const *)&certs[C_ROOT], 1, &err) < 0 ||
+	    oa_pki_write_chain(root_path, (const oa_pki_cert *const *)&certs[C_ROOT], 1, &err) <
+		0 ||
 	    oa_trust_store_load(root_path, &store, &err) < 0 ||
-	    start_origins(&loop, certs, origins, &err) < 0 || demo_config(origins, &config, &err) < 0) {
+	    start_origins(&loop, certs, origins, &err) < 0 ||
+	    demo_config(origins, &config, &err) < 0) {
 		fprintf(stderr, "originaudit demo: %s\n", err.msg);
 		goto out;
 	}
@@ -289,9 +291,10 @@ int oa_cmd_demo(int argc, char **argv)
 	}
 	mismatches = check_expectations(report);
 	if (keep != NULL) {
-		printf("\nThe chains are in %s; try:\n  originaudit verify --chain %s/wrong-order.pem "
-		       "--ca-bundle %s --name %s --format text\n",
-		       dir, dir, root_path, DEMO_NAME);
+		printf(
+		    "\nThe chains are in %s; try:\n  originaudit verify --chain %s/wrong-order.pem "
+		    "--ca-bundle %s --name %s --format text\n",
+		    dir, dir, root_path, DEMO_NAME);
 	}
 	status = mismatches == 0 ? OA_EXIT_PASS : OA_EXIT_FAIL;
 out:

@@ -14,26 +14,27 @@
 
 void oa_cmd_scan_usage(void)
 {
-	printf("Usage: originaudit scan (--config FILE | --cloudfront FILE) [OPTIONS]\n"
-	       "\n"
-	       "Probes every origin of the configuration the way CloudFront connects to it\n"
-	       "(every address, every SNI name) and grades each certificate chain.\n"
-	       "\n"
-	       "Options:\n"
-	       "  -c, --config FILE         originaudit configuration (JSON)\n"
-	       "      --cloudfront FILE     output of `aws cloudfront get-distribution-config`\n"
-	       "  -f, --format FORMAT       json, text, prometheus or junit (default: text on a\n"
-	       "                            terminal, else json)\n"
-	       "  -o, --output FILE         write the report to FILE atomically (default: stdout)\n"
-	       "      --ca-bundle FILE      trusted roots (default: scan.ca_bundle, else the\n"
-	       "                            bundled Mozilla list)\n"
-	       "      --concurrency N       probes in flight at most (default: scan.concurrency, 64)\n"
-	       "      --enumerate-protocols also record which of TLS 1.0-1.3 each server accepts\n"
-	       "                            (one more handshake per version)\n"
-	       "      --at TIME             grade expiry at TIME (2027-03-01T00:00:00Z)\n"
-	       "  -h, --help                show this help\n"
-	       "\n"
-	       "Exit codes: 0 pass, 1 warnings only, 2 a probe fails or errors, 3 could not run.\n");
+	printf(
+	    "Usage: originaudit scan (--config FILE | --cloudfront FILE) [OPTIONS]\n"
+	    "\n"
+	    "Probes every origin of the configuration the way CloudFront connects to it\n"
+	    "(every address, every SNI name) and grades each certificate chain.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -c, --config FILE         originaudit configuration (JSON)\n"
+	    "      --cloudfront FILE     output of `aws cloudfront get-distribution-config`\n"
+	    "  -f, --format FORMAT       json, text, prometheus or junit (default: text on a\n"
+	    "                            terminal, else json)\n"
+	    "  -o, --output FILE         write the report to FILE atomically (default: stdout)\n"
+	    "      --ca-bundle FILE      trusted roots (default: scan.ca_bundle, else the\n"
+	    "                            bundled Mozilla list)\n"
+	    "      --concurrency N       probes in flight at most (default: scan.concurrency, 64)\n"
+	    "      --enumerate-protocols also record which of TLS 1.0-1.3 each server accepts\n"
+	    "                            (one more handshake per version)\n"
+	    "      --at TIME             grade expiry at TIME (2027-03-01T00:00:00Z)\n"
+	    "  -h, --help                show this help\n"
+	    "\n"
+	    "Exit codes: 0 pass, 1 warnings only, 2 a probe fails or errors, 3 could not run.\n");
 }
 
 void oa_cmd_check_config_usage(void)
@@ -90,16 +91,16 @@ int oa_cmd_scan(int argc, char **argv)
 {
 	enum { OPT_CF = 256, OPT_CA, OPT_CONC, OPT_ENUM, OPT_AT };
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"cloudfront", required_argument, NULL, OPT_CF},
-		{"format", required_argument, NULL, 'f'},
-		{"output", required_argument, NULL, 'o'},
-		{"ca-bundle", required_argument, NULL, OPT_CA},
-		{"concurrency", required_argument, NULL, OPT_CONC},
-		{"enumerate-protocols", no_argument, NULL, OPT_ENUM},
-		{"at", required_argument, NULL, OPT_AT},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"cloudfront", required_argument, NULL, OPT_CF},
+	    {"format", required_argument, NULL, 'f'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"ca-bundle", required_argument, NULL, OPT_CA},
+	    {"concurrency", required_argument, NULL, OPT_CONC},
+	    {"enumerate-protocols", no_argument, NULL, OPT_ENUM},
+	    {"at", required_argument, NULL, OPT_AT},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL;
 	const char *output = NULL;
@@ -139,9 +140,9 @@ int oa_cmd_scan(int argc, char **argv)
 			} else if (strcmp(optarg, "junit") == 0) {
 				format = SCAN_FORMAT_JUNIT;
 			} else {
-				return usage_error("scan",
-						   "--format: '%s' is not json, text, prometheus or junit",
-						   optarg);
+				return usage_error(
+				    "scan", "--format: '%s' is not json, text, prometheus or junit",
+				    optarg);
 			}
 			break;
 		case 'o':
@@ -157,7 +158,8 @@ int oa_cmd_scan(int argc, char **argv)
 			concurrency = strtol(optarg, &end, 10);
 			if (errno != 0 || end == optarg || *end != '\0' || concurrency < 1 ||
 			    concurrency > 100000) {
-				return usage_error("scan", "--concurrency: '%s' is not 1-100000", optarg);
+				return usage_error("scan", "--concurrency: '%s' is not 1-100000",
+						   optarg);
 			}
 			break;
 		}
@@ -166,8 +168,9 @@ int oa_cmd_scan(int argc, char **argv)
 			break;
 		case OPT_AT:
 			if (oa_parse_time(optarg, &at) < 0) {
-				return usage_error("scan", "--at: '%s' is not a time like 2027-03-01T00:00:00Z",
-						   optarg);
+				return usage_error(
+				    "scan", "--at: '%s' is not a time like 2027-03-01T00:00:00Z",
+				    optarg);
 			}
 			break;
 		case 'h':
@@ -244,9 +247,9 @@ out_store:
 int oa_cmd_check_config(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"cloudfront", no_argument, NULL, 'C'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"cloudfront", no_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool cloudfront = false;
 	oa_config *config = NULL;

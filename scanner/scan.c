@@ -63,8 +63,7 @@ void scan_options_from_config(scan_options *opts, const oa_config *config)
 	opts->policy.critical_days = config->scan.expiry_critical_days;
 }
 
-static size_t sni_entries(const oa_config *config, size_t origin, struct sni_entry *out,
-			  size_t max)
+static size_t sni_entries(const oa_config *config, size_t origin, struct sni_entry *out, size_t max)
 {
 	const oa_origin_config *o = &config->origins[origin];
 	bool used = false;
@@ -74,7 +73,7 @@ static size_t sni_entries(const oa_config *config, size_t origin, struct sni_ent
 
 	for (size_t i = 0; i < config->n_behaviors + 1; i++) {
 		const oa_behavior_config *b =
-			i < config->n_behaviors ? &config->behaviors[i] : &config->default_behavior;
+		    i < config->n_behaviors ? &config->behaviors[i] : &config->default_behavior;
 
 		if (i == config->n_behaviors && !config->has_default_behavior) {
 			break;
@@ -89,8 +88,15 @@ static size_t sni_entries(const oa_config *config, size_t origin, struct sni_ent
 			plain = true;
 		}
 	}
-	/* An origin no behaviour names is still probed, as CloudFront would reach it. */
-	if (!used || plain || (forward && config->n_aliases == 0)) {
+	size_t usable_aliases = 0;
+	for (size_t a = 0; a < config->n_aliases; a++) {
+		usable_aliases += strncmp(config->aliases[a], "*.", 2) != 0;
+	}
+	/*
+	 * An origin no behaviour names is still probed, as CloudFront would reach
+	 * it; so is one whose Host-forwarding behaviours have no alias to send.
+	 */
+	if (!used || plain || (forward && usable_aliases == 0)) {
 		out[n].sni = o->domain_name;
 		out[n].names[0] = o->domain_name;
 		out[n].n_names = 1;
@@ -195,8 +201,7 @@ static void on_probe_done(oa_probe *probe, void *data)
 	pump(st);
 }
 
-static void fail_origin(struct scan_state *st, size_t origin, const char *error,
-			const char *detail)
+static void fail_origin(struct scan_state *st, size_t origin, const char *error, const char *detail)
 {
 	const oa_origin_config *o = &st->config->origins[origin];
 	struct target *t = add_target(st);
@@ -276,8 +281,8 @@ static void start_lookup(struct scan_state *st, size_t origin)
 	l->origin = origin;
 	l->req.data = l;
 	st->in_flight++;
-	int rc = uv_getaddrinfo(st->loop, &l->req, on_resolved, st->config->origins[origin].domain_name,
-				NULL, &hints);
+	int rc = uv_getaddrinfo(st->loop, &l->req, on_resolved,
+				st->config->origins[origin].domain_name, NULL, &hints);
 	if (rc < 0) {
 		st->in_flight--;
 		free(l);
@@ -307,8 +312,8 @@ static void pump(struct scan_state *st)
 				snprintf(detail, sizeof(detail), "cannot start the probe: %s",
 					 strerror(-rc));
 				t->spec.address = t->address;
-				if (oa_probe_new_failed(&t->spec, "network_error", detail, &t->probe) <
-				    0) {
+				if (oa_probe_new_failed(&t->spec, "network_error", detail,
+							&t->probe) < 0) {
 					st->error = -ENOMEM;
 					return;
 				}
@@ -373,9 +378,9 @@ static int build_report(struct scan_state *st, scan_report *r)
 			so->probes[so->n_probes] = tg->probe;
 			so->n_probes++;
 			tg->probe = NULL;
-			so->verdict = oa_status_worst(so->verdict, oa_probe_get_result(
-									   so->probes[so->n_probes - 1])
-									   ->verdict);
+			so->verdict = oa_status_worst(
+			    so->verdict,
+			    oa_probe_get_result(so->probes[so->n_probes - 1])->verdict);
 		}
 		r->n_probes += so->n_probes;
 		r->counts[so->verdict]++;

@@ -87,7 +87,7 @@ int scan_write_junit(const scan_report *report, FILE *out);
  * same directory, fsync, rename), or to stdout when path is NULL or "-".
  * On failure the previous file at path is untouched and err names the path.
  */
-int scan_write_report(const scan_report *report, scan_format format, const char *path,
-		      bool colour, oa_error *err);
+int scan_write_report(const scan_report *report, scan_format format, const char *path, bool colour,
+		      oa_error *err);
 
 #endif

@@ -37,7 +37,8 @@ typedef struct oa_test_origin_opts {
 	/* TLS mode: the chain's PEM, served in this order, and the leaf's key PEM. */
 	const gnutls_datum_t *chain_pem;
 	const gnutls_datum_t *key_pem;
-	/* TLS mode: a GnuTLS priority string, e.g. "NORMAL:-VERS-ALL:+VERS-TLS1.0"; NULL = NORMAL. */
+	/* TLS mode: a GnuTLS priority string, e.g. "NORMAL:-VERS-ALL:+VERS-TLS1.0"; NULL = NORMAL.
+	 */
 	const char *priority;
 } oa_test_origin_opts;
 

@@ -1,0 +1,2098 @@
+/*
+ * End-to-end tests of `originaudit scan`, `check-config` and `demo`: the real
+ * binary ($ORIGINAUDIT) against TLS origins on loopback. The origins are the
+ * project's test origin (each on its own libuv loop in a background thread,
+ * driven only through a uv_async_t) or openssl s_server (a child process),
+ * serving certificates generated here. Every scan trusts only the test root
+ * and uses short timeouts, and every report format is parsed back.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <uv.h>
+
+#include "fixtures.h"
+#include "originaudit/testorigin.h"
+
+#define HOST "origin.example.com"
+#define WWW "www.example.com"
+#define DAY 86400
+/* The scan block's connect and handshake timeouts. */
+#define TIMEOUT_MS 1500
+/* fx_run's limit for one command: far above any scan here, it only catches hangs. */
+#define RUN_LIMIT_S 120
+
+#define MAX_BG 16
+#define MAX_PIDS 8
+#define MAX_CERTS 32
+
+/* A test origin on a loop in a background thread (as in test_origin.c). */
+struct bg {
+	uv_loop_t loop;
+	uv_async_t async;
+	uv_thread_t thread;
+	uv_sem_t done;
+	oa_test_origin_opts opts;
+	oa_test_origin *origin;
+	int start_rc;
+	oa_error err;
+	unsigned port;
+	bool stop;
+	size_t connections;
+	int loop_close_rc;
+};
+
+struct env {
+	const char *exe;
+	char *dir;
+	fx_pki pki;
+	char *bundle;
+	char *openssl;
+	char *xmllint;
+	struct bg *bgs[MAX_BG];
+	size_t n_bgs;
+	int pids[MAX_PIDS];
+	size_t n_pids;
+	oa_pki_cert *certs[MAX_CERTS];
+	size_t n_certs;
+	unsigned files;
+	/* What the tests allocate, freed at teardown even when an assertion fails. */
+	void **owned;
+	size_t n_owned;
+	json_t **docs;
+	size_t n_docs;
+};
+
+/* ---- test origins in background threads ---- */
+
+static void on_async_closed(uv_handle_t *handle)
+{
+}
+
+static void on_async(uv_async_t *async)
+{
+	struct bg *bg = async->data;
+
+	bg->connections = oa_test_origin_connections(bg->origin);
+	if (bg->stop) {
+		oa_test_origin_destroy(bg->origin);
+		bg->origin = NULL;
+		uv_close((uv_handle_t *)&bg->async, on_async_closed);
+	}
+	uv_sem_post(&bg->done);
+}
+
+static void bg_main(void *arg)
+{
+	struct bg *bg = arg;
+
+	bg->start_rc = oa_test_origin_start(&bg->loop, &bg->opts, &bg->origin, &bg->err);
+	if (bg->start_rc == 0) {
+		bg->port = oa_test_origin_port(bg->origin);
+	} else {
+		uv_close((uv_handle_t *)&bg->async, on_async_closed);
+	}
+	uv_sem_post(&bg->done);
+	uv_run(&bg->loop, UV_RUN_DEFAULT);
+	bg->loop_close_rc = uv_loop_close(&bg->loop);
+}
+
+/*
+ * Starts an origin in a thread. Returns it (owned by e, stopped at teardown),
+ * or NULL when it could not start (err then says why).
+ */
+static struct bg *bg_try_start(struct env *e, const oa_test_origin_opts *opts, oa_error *err)
+{
+	struct bg *bg = calloc(1, sizeof(*bg));
+
+	assert_non_null(bg);
+	assert_true(e->n_bgs < MAX_BG);
+	bg->opts = *opts;
+	assert_int_equal(uv_loop_init(&bg->loop), 0);
+	assert_int_equal(uv_async_init(&bg->loop, &bg->async, on_async), 0);
+	bg->async.data = bg;
+	assert_int_equal(uv_sem_init(&bg->done, 0), 0);
+	assert_int_equal(uv_thread_create(&bg->thread, bg_main, bg), 0);
+	uv_sem_wait(&bg->done);
+	if (bg->start_rc < 0) {
+		*err = bg->err;
+		assert_int_equal(uv_thread_join(&bg->thread), 0);
+		uv_sem_destroy(&bg->done);
+		free(bg);
+		return NULL;
+	}
+	e->bgs[e->n_bgs++] = bg;
+	return bg;
+}
+
+static struct bg *bg_start(struct env *e, const oa_test_origin_opts *opts)
+{
+	oa_error err;
+	struct bg *bg = bg_try_start(e, opts, &err);
+
+	if (bg == NULL) {
+		fail_msg("oa_test_origin_start: %s", err.msg);
+	}
+	return bg;
+}
+
+/* Connections the origin accepted so far, read on its loop thread. */
+static size_t bg_connections(struct bg *bg)
+{
+	uv_async_send(&bg->async);
+	uv_sem_wait(&bg->done);
+	return bg->connections;
+}
+
+static void bg_stop(struct bg *bg)
+{
+	bg->stop = true;
+	uv_async_send(&bg->async);
+	uv_sem_wait(&bg->done);
+	assert_int_equal(uv_thread_join(&bg->thread), 0);
+	uv_sem_destroy(&bg->done);
+	int loop_close_rc = bg->loop_close_rc;
+	free(bg);
+	assert_int_equal(loop_close_rc, 0);
+}
+
+/* ---- environment ---- */
+
+static char *find_tool(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *copy = strdup(path != NULL ? path : "/usr/bin:/bin");
+	char *save = NULL;
+	char *found = NULL;
+
+	assert_non_null(copy);
+	for (char *dir = strtok_r(copy, ":", &save); dir != NULL;
+	     dir = strtok_r(NULL, ":", &save)) {
+		char *p = fx_path(dir, name);
+
+		if (access(p, X_OK) == 0) {
+			found = p;
+			break;
+		}
+		free(p);
+	}
+	free(copy);
+	return found;
+}
+
+static int setup(void **state)
+{
+	const char *exe = getenv("ORIGINAUDIT");
+
+	if (exe == NULL || exe[0] == '\0') {
+		fail_msg("ORIGINAUDIT is not set (run the test through meson test)");
+	}
+	struct env *e = calloc(1, sizeof(*e));
+	assert_non_null(e);
+	e->exe = exe;
+	e->dir = fx_tempdir();
+	fx_pki_make(&e->pki);
+	e->bundle = fx_bundle_file(e->dir, "roots.pem", e->pki.root);
+	e->openssl = find_tool("openssl");
+	e->xmllint = find_tool("xmllint");
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+
+	for (size_t i = 0; i < e->n_pids; i++) {
+		fx_kill(e->pids[i]);
+	}
+	for (size_t i = 0; i < e->n_bgs; i++) {
+		bg_stop(e->bgs[i]);
+	}
+	for (size_t i = 0; i < e->n_certs; i++) {
+		oa_pki_cert_destroy(e->certs[i]);
+	}
+	for (size_t i = 0; i < e->n_owned; i++) {
+		free(e->owned[i]);
+	}
+	free(e->owned);
+	for (size_t i = 0; i < e->n_docs; i++) {
+		json_decref(e->docs[i]);
+	}
+	free(e->docs);
+	free(e->bundle);
+	free(e->openssl);
+	free(e->xmllint);
+	fx_pki_free(&e->pki);
+	fx_tempdir_remove(e->dir);
+	free(e);
+	return 0;
+}
+
+/* Hands p (malloc'd) to the environment, which frees it at teardown; returns p. */
+static void *keep(struct env *e, void *p)
+{
+	void **grown = realloc(e->owned, (e->n_owned + 1) * sizeof(*grown));
+
+	assert_non_null(grown);
+	e->owned = grown;
+	e->owned[e->n_owned++] = p;
+	return p;
+}
+
+/* Hands a JSON reference to the environment; returns it. */
+static json_t *keep_json(struct env *e, json_t *doc)
+{
+	json_t **grown = realloc(e->docs, (e->n_docs + 1) * sizeof(*grown));
+
+	assert_non_null(grown);
+	e->docs = grown;
+	e->docs[e->n_docs++] = doc;
+	return doc;
+}
+
+/* A fresh file name in the test's directory (owned by e). */
+static char *new_path(struct env *e, const char *base)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "%u-%s", e->files++, base);
+	return keep(e, fx_path(e->dir, name));
+}
+
+/* Issues a certificate the environment frees at teardown. */
+static oa_pki_cert *issue(struct env *e, const oa_pki_spec *spec, const oa_pki_cert *issuer)
+{
+	assert_true(e->n_certs < MAX_CERTS);
+	oa_pki_cert *c = fx_issue(spec, issuer);
+	e->certs[e->n_certs++] = c;
+	return c;
+}
+
+/* A leaf for one DNS name, valid from not_before to not_after (relative to now). */
+static oa_pki_cert *leaf_between(struct env *e, const char *dns, time_t from, time_t to,
+				 const oa_pki_cert *issuer)
+{
+	oa_pki_spec spec = fx_leaf_spec(dns, dns, 90);
+	time_t now = time(NULL);
+
+	spec.not_before = now + from;
+	spec.not_after = now + to;
+	return issue(e, &spec, issuer);
+}
+
+static oa_pki_cert *leaf_for(struct env *e, const char *dns, const oa_pki_cert *issuer)
+{
+	return leaf_between(e, dns, -DAY, 90 * DAY, issuer);
+}
+
+/* ---- servers ---- */
+
+static bool need_openssl(struct env *e)
+{
+	if (e->openssl == NULL) {
+		print_message("openssl not found: skipping (scripts/install-deps installs it)\n");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A TLS test origin on address:port (0: any free port) serving chain in
+ * exactly this order with chain[0]'s key; returns the port bound. With out,
+ * a failure to start is not fatal: *out is NULL and 0 is returned.
+ */
+static unsigned serve_chain_at(struct env *e, const char *address, unsigned port,
+			       const oa_pki_cert *const *chain, size_t n, struct bg **out)
+{
+	gnutls_datum_t pem = {NULL, 0};
+	size_t len = 0;
+	oa_test_origin_opts o;
+	oa_error err;
+
+	for (size_t i = 0; i < n; i++) {
+		len += oa_pki_cert_pem(chain[i])->size;
+	}
+	pem.data = malloc(len);
+	assert_non_null(pem.data);
+	for (size_t i = 0; i < n; i++) {
+		const gnutls_datum_t *p = oa_pki_cert_pem(chain[i]);
+
+		memcpy(pem.data + pem.size, p->data, p->size);
+		pem.size += p->size;
+	}
+	memset(&o, 0, sizeof(o));
+	o.mode = OA_TEST_ORIGIN_TLS;
+	o.address = address;
+	o.port = port;
+	o.chain_pem = &pem;
+	o.key_pem = oa_pki_key_pem(chain[0]);
+	/* The origin reads the PEM while it starts; it keeps no pointer to it. */
+	struct bg *bg = bg_try_start(e, &o, &err);
+	free(pem.data);
+	if (out != NULL) {
+		*out = bg;
+	}
+	if (bg == NULL) {
+		if (out != NULL) {
+			return 0;
+		}
+		fail_msg("oa_test_origin_start: %s", err.msg);
+	}
+	return bg->port;
+}
+
+/* A TLS test origin on 127.0.0.1 serving chain in exactly this order; returns its port. */
+static unsigned serve_chain(struct env *e, const oa_pki_cert *const *chain, size_t n)
+{
+	return serve_chain_at(e, "127.0.0.1", 0, chain, n, NULL);
+}
+
+static unsigned serve_mode(struct env *e, oa_test_origin_mode mode)
+{
+	oa_test_origin_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.mode = mode;
+	o.address = "127.0.0.1";
+	return bg_start(e, &o)->port;
+}
+
+/* The good chain (leaf for origin and www, intermediate). */
+static unsigned serve_good(struct env *e, struct bg **out)
+{
+	const oa_pki_cert *chain[] = {e->pki.leaf, e->pki.inter};
+	unsigned port = serve_chain(e, chain, 2);
+
+	if (out != NULL) {
+		*out = e->bgs[e->n_bgs - 1];
+	}
+	return port;
+}
+
+/*
+ * openssl s_server on 127.0.0.1 sending leaf then rest in this order, with
+ * extra arguments (NULL-terminated, may be NULL); returns its port.
+ */
+static unsigned s_server(struct env *e, const oa_pki_cert *leaf, const oa_pki_cert *const *rest,
+			 size_t n_rest, const char *const *extra)
+{
+	char *cert = new_path(e, "srv-leaf.pem");
+	char *key = new_path(e, "srv-leaf.key");
+	char *chain = n_rest ? new_path(e, "srv-chain.pem") : NULL;
+	char accept[64];
+	char *argv[40];
+	int n = 0;
+	oa_error err;
+
+	assert_int_equal(oa_pki_write_chain(cert, &leaf, 1, &err), 0);
+	assert_int_equal(oa_pki_write_key(key, leaf, &err), 0);
+	if (chain != NULL) {
+		assert_int_equal(oa_pki_write_chain(chain, rest, n_rest, &err), 0);
+	}
+	unsigned port = fx_free_port("127.0.0.1");
+	snprintf(accept, sizeof(accept), "127.0.0.1:%u", port);
+	argv[n++] = e->openssl;
+	argv[n++] = "s_server";
+	argv[n++] = "-quiet";
+	argv[n++] = "-accept";
+	argv[n++] = accept;
+	argv[n++] = "-cert";
+	argv[n++] = cert;
+	argv[n++] = "-key";
+	argv[n++] = key;
+	if (chain != NULL) {
+		argv[n++] = "-cert_chain";
+		argv[n++] = chain;
+	}
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 38; i++) {
+		argv[n++] = (char *)extra[i];
+	}
+	argv[n] = NULL;
+	assert_true(e->n_pids < MAX_PIDS);
+	e->pids[e->n_pids++] = fx_spawn(argv);
+	assert_true(fx_wait_listening("127.0.0.1", port, 5000));
+	return port;
+}
+
+/* ---- configurations ---- */
+
+static json_t *origin_at(const char *id, const char *domain, unsigned port)
+{
+	json_t *o = json_pack("{s:s, s:s, s:i, s:[s]}", "id", id, "domain_name", domain,
+			      "https_port", (int)port, "addresses", "127.0.0.1");
+
+	assert_non_null(o);
+	return o;
+}
+
+static json_t *scan_block(void)
+{
+	json_t *s = json_pack("{s:i, s:i}", "connect_timeout_ms", TIMEOUT_MS,
+			      "handshake_timeout_ms", TIMEOUT_MS);
+
+	assert_non_null(s);
+	return s;
+}
+
+/* {"origins": origins, "scan": {short timeouts}}; steals origins. */
+static json_t *config_of(json_t *origins)
+{
+	json_t *root = json_object();
+
+	assert_non_null(root);
+	assert_int_equal(json_object_set_new(root, "origins", origins), 0);
+	assert_int_equal(json_object_set_new(root, "scan", scan_block()), 0);
+	return root;
+}
+
+/* Writes doc (stolen) as a new file; returns its path (owned by e). */
+static char *write_json(struct env *e, json_t *doc)
+{
+	char *path = new_path(e, "config.json");
+
+	assert_int_equal(json_dump_file(doc, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER), 0);
+	json_decref(doc);
+	return path;
+}
+
+static char *write_text(struct env *e, const char *text)
+{
+	char *path = new_path(e, "config.json");
+
+	fx_write(path, text, strlen(text));
+	return path;
+}
+
+/* ---- running the program ---- */
+
+struct run {
+	int rc;
+	char *out;
+	char *err;
+	double ms;
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Runs the program with args (NULL-terminated), capturing everything. */
+static void run_argv(struct env *e, struct run *r, const char *const *args)
+{
+	char *argv[48];
+	int n = 0;
+
+	argv[n++] = (char *)e->exe;
+	for (size_t i = 0; args[i] != NULL; i++) {
+		assert_true(n < 47);
+		argv[n++] = (char *)args[i];
+	}
+	argv[n] = NULL;
+	double start = now_ms();
+	r->rc = fx_run(argv, &r->out, &r->err, RUN_LIMIT_S);
+	r->ms = now_ms() - start;
+	keep(e, r->out);
+	keep(e, r->err);
+}
+
+static void run(struct env *e, struct run *r, ...)
+{
+	const char *args[48];
+	size_t n = 0;
+	va_list ap;
+
+	va_start(ap, r);
+	for (const char *a = va_arg(ap, const char *); a != NULL; a = va_arg(ap, const char *)) {
+		assert_true(n < 47);
+		args[n++] = a;
+	}
+	va_end(ap);
+	args[n] = NULL;
+	run_argv(e, r, args);
+}
+
+static void expect_rc(const struct run *r, int rc)
+{
+	if (r->rc != rc) {
+		/* cmocka cuts long messages short: the whole output goes to stderr first. */
+		fprintf(stderr, "--- stdout:\n%s\n--- stderr:\n%s\n", r->out, r->err);
+		fail_msg("exit %d, want %d", r->rc, rc);
+	}
+}
+
+/* stderr is exactly one line. */
+static void expect_one_stderr_line(const struct run *r)
+{
+	size_t len = strlen(r->err);
+	const char *nl = strchr(r->err, '\n');
+
+	if (len == 0 || nl != r->err + len - 1) {
+		fail_msg("want exactly one line on stderr, got:\n%s", r->err);
+	}
+}
+
+static void expect_contains(const char *haystack, const char *needle)
+{
+	if (strstr(haystack, needle) == NULL) {
+		fail_msg("\"%s\" not found in:\n%s", needle, haystack);
+	}
+}
+
+/*
+ * scan --config path --ca-bundle <test root> --format json [extra...]:
+ * asserts the exit code and returns the parsed report (schema 1).
+ */
+static json_t *scan_json_ms(struct env *e, const char *config, int want_rc, double *ms,
+			    const char *const *extra)
+{
+	const char *args[40];
+	size_t n = 0;
+	struct run r;
+	json_error_t jerr;
+
+	args[n++] = "scan";
+	args[n++] = "--config";
+	args[n++] = config;
+	args[n++] = "--ca-bundle";
+	args[n++] = e->bundle;
+	args[n++] = "--format";
+	args[n++] = "json";
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 39; i++) {
+		args[n++] = extra[i];
+	}
+	args[n] = NULL;
+	run_argv(e, &r, args);
+	expect_rc(&r, want_rc);
+	json_t *doc = json_loads(r.out, 0, &jerr);
+	if (doc == NULL) {
+		fail_msg("the report is not JSON (%d:%d: %s):\n%s", jerr.line, jerr.column,
+			 jerr.text, r.out);
+	}
+	keep_json(e, doc);
+	if (ms != NULL) {
+		*ms = r.ms;
+	}
+	assert_int_equal(json_integer_value(json_object_get(doc, "schema")), 1);
+	assert_true(json_is_integer(json_object_get(doc, "schema")));
+	return doc;
+}
+
+static json_t *scan_json(struct env *e, const char *config, int want_rc)
+{
+	return scan_json_ms(e, config, want_rc, NULL, NULL);
+}
+
+/* ---- reading the report ---- */
+
+/* Follows "a.b[2].c" (keys without dots) from root; NULL when absent. */
+static json_t *jget(json_t *root, const char *path)
+{
+	char buf[256];
+	char *save = NULL;
+	json_t *v = root;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *part = strtok_r(buf, ".", &save); part != NULL && v != NULL;
+	     part = strtok_r(NULL, ".", &save)) {
+		char *bracket = strchr(part, '[');
+
+		if (bracket != NULL) {
+			*bracket = '\0';
+		}
+		if (part[0] != '\0') {
+			v = json_object_get(v, part);
+		}
+		while (bracket != NULL && v != NULL) {
+			v = json_array_get(v, strtoul(bracket + 1, NULL, 10));
+			bracket = strchr(bracket + 1, '[');
+		}
+	}
+	return v;
+}
+
+static const char *jstr(json_t *root, const char *path)
+{
+	json_t *v = jget(root, path);
+
+	if (!json_is_string(v)) {
+		char *dump = json_dumps(root, JSON_INDENT(1));
+
+		fprintf(stderr, "%s\n", dump != NULL ? dump : "");
+		free(dump);
+		fail_msg("%s is not a string in the JSON above", path);
+	}
+	return json_string_value(v);
+}
+
+static long long jint(json_t *root, const char *path)
+{
+	json_t *v = jget(root, path);
+
+	if (!json_is_integer(v)) {
+		fail_msg("%s is not an integer", path);
+	}
+	return json_integer_value(v);
+}
+
+static json_t *origin_by_id(json_t *report, const char *id)
+{
+	json_t *origins = json_object_get(report, "origins");
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(origins, i, o)
+	{
+		if (strcmp(json_string_value(json_object_get(o, "id")), id) == 0) {
+			return o;
+		}
+	}
+	fail_msg("no origin \"%s\" in the report", id);
+	return NULL;
+}
+
+static json_t *probe_of(json_t *origin, size_t index)
+{
+	json_t *p = json_array_get(json_object_get(origin, "probes"), index);
+
+	assert_non_null(p);
+	return p;
+}
+
+/* The only probe of origin id. */
+static json_t *only_probe(json_t *report, const char *id)
+{
+	json_t *o = origin_by_id(report, id);
+
+	assert_int_equal(json_array_size(json_object_get(o, "probes")), 1);
+	return probe_of(o, 0);
+}
+
+static void want_check(json_t *probe, const char *check, const char *status, const char *reason)
+{
+	json_t *c = json_object_get(json_object_get(probe, "checks"), check);
+	const char *s = json_string_value(json_object_get(c, "status"));
+	const char *r = json_string_value(json_object_get(c, "reason"));
+
+	if (s == NULL || r == NULL || strcmp(s, status) != 0 || strcmp(r, reason) != 0) {
+		char *dump = json_dumps(probe, JSON_INDENT(1));
+
+		fprintf(stderr, "%s\n", dump != NULL ? dump : "");
+		free(dump);
+		fail_msg("check %s: got %s/%s, want %s/%s in the probe above", check,
+			 s ? s : "(none)", r ? r : "(none)", status, reason);
+	}
+}
+
+/* The probe's verdict and error ("" for none), as the report says. */
+static void expect_probe(json_t *probe, const char *verdict, const char *error)
+{
+	const char *v = json_string_value(json_object_get(probe, "verdict"));
+	json_t *err = json_object_get(probe, "error");
+	const char *es = json_is_null(err) ? "" : json_string_value(err);
+
+	if (v == NULL || es == NULL || strcmp(v, verdict) != 0 || strcmp(es, error) != 0) {
+		char *dump = json_dumps(probe, JSON_INDENT(1));
+
+		fprintf(stderr, "%s\n", dump != NULL ? dump : "");
+		free(dump);
+		fail_msg("probe: got %s/%s, want %s/%s (the probe is above)", v ? v : "(none)",
+			 es ? es : "(none)", verdict, error);
+	}
+}
+
+/* Every check the core and the probe ran passes. */
+static void expect_all_checks_pass(json_t *probe)
+{
+	json_t *checks = json_object_get(probe, "checks");
+	const char *name;
+	json_t *c;
+
+	assert_true(json_object_size(checks) >= 7);
+	json_object_foreach(checks, name, c)
+	{
+		const char *s = json_string_value(json_object_get(c, "status"));
+
+		if (strcmp(s, "pass") != 0 && strcmp(s, "skip") != 0) {
+			fail_msg("check %s is %s (%s)", name, s,
+				 json_string_value(json_object_get(c, "reason")));
+		}
+	}
+}
+
+struct summary {
+	long long origins, pass, warn, fail, error, skipped, probes;
+	const char *verdict;
+};
+
+static void expect_summary(json_t *report, struct summary want)
+{
+	json_t *s = json_object_get(report, "summary");
+	struct summary got = {
+	    jint(s, "origins"), jint(s, "pass"),    jint(s, "warn"),   jint(s, "fail"),
+	    jint(s, "error"),	jint(s, "skipped"), jint(s, "probes"), jstr(s, "verdict"),
+	};
+
+	if (got.origins != want.origins || got.pass != want.pass || got.warn != want.warn ||
+	    got.fail != want.fail || got.error != want.error || got.skipped != want.skipped ||
+	    got.probes != want.probes || strcmp(got.verdict, want.verdict) != 0) {
+		fail_msg("summary: got origins %lld pass %lld warn %lld fail %lld error %lld "
+			 "skipped %lld probes %lld %s; want %lld %lld %lld %lld %lld %lld %lld %s",
+			 got.origins, got.pass, got.warn, got.fail, got.error, got.skipped,
+			 got.probes, got.verdict, want.origins, want.pass, want.warn, want.fail,
+			 want.error, want.skipped, want.probes, want.verdict);
+	}
+	assert_int_equal(json_array_size(json_object_get(report, "origins")), want.origins);
+}
+
+/* The probe's first certificate's SANs are exactly {dns}. */
+static void expect_leaf_san(json_t *probe, const char *dns)
+{
+	json_t *sans = jget(probe, "chain[0].sans");
+
+	assert_int_equal(json_array_size(sans), 1);
+	assert_string_equal(json_string_value(json_array_get(sans, 0)), dns);
+}
+
+/* ---- 1. the classic mistakes in one scan ---- */
+
+struct mistakes {
+	unsigned good, wrong_order, missing, self_signed, expired, wrong_name, soon;
+};
+
+static void serve_mistakes(struct env *e, struct mistakes *m)
+{
+	oa_pki_spec self = fx_leaf_spec(HOST, HOST, 90);
+	const oa_pki_cert *self_cert = issue(e, &self, NULL);
+	/*
+	 * Validity ends half a day off a whole day, so the days left are the same
+	 * whichever second each of several scans runs.
+	 */
+	const oa_pki_cert *good = leaf_between(e, HOST, -DAY, 60 * DAY + DAY / 2, e->pki.inter);
+	const oa_pki_cert *expired =
+	    leaf_between(e, HOST, -100 * DAY, -3 * DAY - DAY / 2, e->pki.inter);
+	const oa_pki_cert *other = leaf_for(e, "other.example.com", e->pki.inter);
+	const oa_pki_cert *soon = leaf_between(e, HOST, -DAY, 12 * DAY + DAY / 2, e->pki.inter);
+	const oa_pki_cert *good_chain[] = {good, e->pki.inter};
+	const oa_pki_cert *wrong_order[] = {e->pki.leaf, e->pki.root, e->pki.inter};
+	const oa_pki_cert *missing[] = {e->pki.leaf};
+	const oa_pki_cert *self_chain[] = {self_cert};
+	const oa_pki_cert *expired_chain[] = {expired, e->pki.inter};
+	const oa_pki_cert *other_chain[] = {other, e->pki.inter};
+	const oa_pki_cert *soon_chain[] = {soon, e->pki.inter};
+
+	m->good = serve_chain(e, good_chain, 2);
+	m->wrong_order = serve_chain(e, wrong_order, 3);
+	m->missing = serve_chain(e, missing, 1);
+	m->self_signed = serve_chain(e, self_chain, 1);
+	m->expired = serve_chain(e, expired_chain, 2);
+	m->wrong_name = serve_chain(e, other_chain, 2);
+	m->soon = serve_chain(e, soon_chain, 2);
+}
+
+static void test_classic_mistakes(void **state)
+{
+	struct env *e = *state;
+	struct mistakes m;
+
+	serve_mistakes(e, &m);
+	json_t *origins = json_pack(
+	    "[o, o, o, o, o, o, o]", origin_at("good", HOST, m.good),
+	    origin_at("wrong-order", HOST, m.wrong_order),
+	    origin_at("missing-intermediate", HOST, m.missing),
+	    origin_at("self-signed", HOST, m.self_signed), origin_at("expired", HOST, m.expired),
+	    origin_at("wrong-name", HOST, m.wrong_name), origin_at("expiring-soon", HOST, m.soon));
+	char *config = write_json(e, config_of(origins));
+	json_t *report = scan_json(e, config, 2);
+
+	expect_summary(report, (struct summary){7, 1, 1, 5, 0, 0, 7, "fail"});
+	assert_string_equal(jstr(report, "tool.name"), "originaudit");
+	assert_int_equal(jint(report, "ca_bundle.certificates"), 1);
+	assert_string_equal(jstr(report, "ca_bundle.path"), e->bundle);
+
+	json_t *p = only_probe(report, "good");
+	assert_string_equal(jstr(origin_by_id(report, "good"), "verdict"), "pass");
+	expect_probe(p, "pass", "");
+	expect_all_checks_pass(p);
+	want_check(p, "trust", "pass", "trusted");
+	want_check(p, "protocols", "pass", "negotiated");
+	assert_string_equal(jstr(p, "address"), "127.0.0.1");
+	assert_string_equal(jstr(p, "sni"), HOST);
+	assert_string_equal(jstr(p, "kind"), "https");
+	assert_int_equal(jint(p, "port"), m.good);
+	assert_string_equal(jstr(p, "tls.version"), "TLS1.2");
+	assert_true(strlen(jstr(p, "tls.cipher")) > 0);
+	assert_int_equal(json_array_size(json_object_get(p, "chain")), 2);
+	assert_string_equal(jstr(p, "chain[0].role"), "leaf");
+	assert_string_equal(jstr(p, "chain[1].role"), "intermediate");
+
+	p = only_probe(report, "wrong-order");
+	assert_string_equal(jstr(origin_by_id(report, "wrong-order"), "verdict"), "fail");
+	expect_probe(p, "fail", "");
+	want_check(p, "chain_order", "fail", "wrong_order");
+	want_check(p, "trust", "pass", "trusted");
+
+	p = only_probe(report, "missing-intermediate");
+	assert_string_equal(jstr(origin_by_id(report, "missing-intermediate"), "verdict"), "fail");
+	expect_probe(p, "fail", "");
+	want_check(p, "trust", "fail", "missing_intermediate");
+
+	p = only_probe(report, "self-signed");
+	assert_string_equal(jstr(origin_by_id(report, "self-signed"), "verdict"), "fail");
+	expect_probe(p, "fail", "");
+	want_check(p, "self_signed", "fail", "self_signed");
+	want_check(p, "trust", "fail", "untrusted_root");
+
+	p = only_probe(report, "expired");
+	assert_string_equal(jstr(origin_by_id(report, "expired"), "verdict"), "fail");
+	expect_probe(p, "fail", "");
+	want_check(p, "expiry", "fail", "expired");
+	want_check(p, "trust", "pass", "trusted");
+	assert_int_equal(jint(p, "checks.expiry.days_left"), -4);
+
+	p = only_probe(report, "wrong-name");
+	assert_string_equal(jstr(origin_by_id(report, "wrong-name"), "verdict"), "fail");
+	expect_probe(p, "fail", "");
+	want_check(p, "name", "fail", "name_mismatch");
+	want_check(p, "trust", "pass", "trusted");
+
+	p = only_probe(report, "expiring-soon");
+	assert_string_equal(jstr(origin_by_id(report, "expiring-soon"), "verdict"), "warn");
+	expect_probe(p, "warn", "");
+	want_check(p, "expiry", "warn", "expiring_soon");
+	assert_int_equal(jint(p, "checks.expiry.days_left"), 12);
+
+	/* The expiring-soon origin alone: a warning, exit 1. */
+	config = write_json(e, config_of(json_pack("[o]", origin_at("soon", HOST, m.soon))));
+	report = scan_json(e, config, 1);
+	expect_summary(report, (struct summary){1, 0, 1, 0, 0, 0, 1, "warn"});
+
+	/* The good origin alone: exit 0. */
+	config = write_json(e, config_of(json_pack("[o]", origin_at("good", HOST, m.good))));
+	report = scan_json(e, config, 0);
+	expect_summary(report, (struct summary){1, 1, 0, 0, 0, 0, 1, "pass"});
+
+	/* Graded as of a later time (--at), the same certificate has expired. */
+	const char *const later[] = {"--at", "2099-01-01T00:00:00Z", NULL};
+	report = scan_json_ms(e, config, 2, NULL, later);
+	want_check(only_probe(report, "good"), "expiry", "fail", "expired");
+
+	/* stdout is not a terminal: JSON by default. */
+	struct run r;
+	run(e, &r, "scan", "--config", config, "--ca-bundle", e->bundle, NULL);
+	expect_rc(&r, 0);
+	json_error_t jerr;
+	json_t *doc = keep_json(e, json_loads(r.out, 0, &jerr));
+	assert_non_null(doc);
+	expect_summary(doc, (struct summary){1, 1, 0, 0, 0, 0, 1, "pass"});
+}
+
+/* ---- 2. one verdict per address ---- */
+
+static void test_per_address_verdicts(void **state)
+{
+	struct env *e = *state;
+	const oa_pki_cert *expired = leaf_between(e, HOST, -100 * DAY, -3 * DAY, e->pki.inter);
+	const oa_pki_cert *good[] = {e->pki.leaf, e->pki.inter};
+	const oa_pki_cert *bad[] = {expired, e->pki.inter};
+	struct bg *v6 = NULL;
+	unsigned port = serve_chain(e, good, 2);
+
+	serve_chain_at(e, "::1", port, bad, 2, &v6);
+	if (v6 == NULL) {
+		print_message("cannot listen on [::1]:%u (no IPv6 loopback?): skipping\n", port);
+		skip();
+	}
+	json_t *o = json_pack("{s:s, s:s, s:i, s:[s, s]}", "id", "dual", "domain_name", HOST,
+			      "https_port", (int)port, "addresses", "127.0.0.1", "::1");
+	char *config = write_json(e, config_of(json_pack("[o]", o)));
+	json_t *report = scan_json(e, config, 2);
+
+	expect_summary(report, (struct summary){1, 0, 0, 1, 0, 0, 2, "fail"});
+	json_t *origin = origin_by_id(report, "dual");
+	assert_string_equal(jstr(origin, "verdict"), "fail");
+	assert_int_equal(json_array_size(json_object_get(origin, "probes")), 2);
+	json_t *p4 = NULL;
+	json_t *p6 = NULL;
+	for (size_t i = 0; i < 2; i++) {
+		json_t *p = probe_of(origin, i);
+
+		if (strcmp(jstr(p, "address"), "127.0.0.1") == 0) {
+			p4 = p;
+		} else if (strcmp(jstr(p, "address"), "::1") == 0) {
+			p6 = p;
+		}
+	}
+	assert_non_null(p4);
+	assert_non_null(p6);
+	expect_probe(p4, "pass", "");
+	expect_all_checks_pass(p4);
+	assert_string_equal(jstr(p4, "sni"), HOST);
+	expect_probe(p6, "fail", "");
+	want_check(p6, "expiry", "fail", "expired");
+	assert_string_equal(jstr(p6, "sni"), HOST);
+	assert_int_equal(jint(p6, "port"), port);
+}
+
+/* ---- 3. forwarded Host: one probe per alias, with SNI = the alias ---- */
+
+/*
+ * openssl s_server presenting a certificate for origin.example.com only, or
+ * one for www.example.com only when the client's SNI is www.example.com.
+ * Both are issued by the root directly: s_server sends no chain for its
+ * second certificate. extra (may be NULL) is appended to the arguments.
+ */
+static unsigned sni_server(struct env *e, const char *extra)
+{
+	const oa_pki_cert *origin_leaf = leaf_for(e, HOST, e->pki.root);
+	const oa_pki_cert *www_leaf = leaf_for(e, WWW, e->pki.root);
+	char *www_cert = new_path(e, "www.pem");
+	char *www_key = new_path(e, "www.key");
+	oa_error err;
+
+	assert_int_equal(oa_pki_write_chain(www_cert, &www_leaf, 1, &err), 0);
+	assert_int_equal(oa_pki_write_key(www_key, www_leaf, &err), 0);
+	const char *const args[] = {"-servername", WWW,	    "-cert2", www_cert,
+				    "-key2",	   www_key, extra,    NULL};
+	unsigned port = s_server(e, origin_leaf, NULL, 0, args);
+	return port;
+}
+
+/* The origin of the forwarded-Host tests, offering TLS 1.2 and 1.3. */
+static json_t *sni_origin(unsigned port)
+{
+	json_t *o = origin_at("o", HOST, port);
+
+	json_object_set_new(o, "ssl_protocols", json_pack("[s, s]", "TLSv1.2", "TLSv1.3"));
+	return o;
+}
+
+static void test_forwarded_host_sni(void **state)
+{
+	struct env *e = *state;
+
+	if (!need_openssl(e)) {
+		skip();
+	}
+	/*
+	 * TLS 1.3 is offered too: in TLS 1.2 s_server greets any other SNI with a
+	 * warning alert, which test_sni_warning_alert covers on its own.
+	 */
+	unsigned port = sni_server(e, NULL);
+	json_t *doc =
+	    json_pack("{s:[s], s:[o], s:[{s:s, s:s, s:b}], s:{s:s, s:b}, s:o}", "aliases", WWW,
+		      "origins", sni_origin(port), "behaviors", "path_pattern", "/api/*", "origin",
+		      "o", "forward_host_header", 1, "default_behavior", "origin", "o",
+		      "forward_host_header", 0, "scan", scan_block());
+	assert_non_null(doc);
+	char *config = write_json(e, doc);
+	json_t *report = scan_json(e, config, 0);
+
+	expect_summary(report, (struct summary){1, 1, 0, 0, 0, 0, 2, "pass"});
+	json_t *origin = origin_by_id(report, "o");
+	json_t *plain = NULL;
+	json_t *alias = NULL;
+	for (size_t i = 0; i < 2; i++) {
+		json_t *p = probe_of(origin, i);
+
+		if (strcmp(jstr(p, "sni"), HOST) == 0) {
+			plain = p;
+		} else if (strcmp(jstr(p, "sni"), WWW) == 0) {
+			alias = p;
+		}
+	}
+	assert_non_null(plain);
+	assert_non_null(alias);
+	/* The server chose its certificate by the SNI each probe sent. */
+	expect_probe(plain, "pass", "");
+	expect_leaf_san(plain, HOST);
+	want_check(plain, "name", "pass", "matched");
+	expect_probe(alias, "pass", "");
+	expect_leaf_san(alias, WWW);
+	want_check(alias, "name", "pass", "matched");
+	assert_int_equal(json_array_size(json_object_get(alias, "names")), 2);
+	assert_string_equal(jstr(alias, "names[0]"), HOST);
+	assert_string_equal(jstr(alias, "names[1]"), WWW);
+
+	/* Every behaviour forwards Host: only the alias probe. */
+	doc = json_pack("{s:[s], s:[o], s:[{s:s, s:s, s:b}], s:{s:s, s:b}, s:o}", "aliases", WWW,
+			"origins", sni_origin(port), "behaviors", "path_pattern", "/api/*",
+			"origin", "o", "forward_host_header", 1, "default_behavior", "origin", "o",
+			"forward_host_header", 1, "scan", scan_block());
+	assert_non_null(doc);
+	config = write_json(e, doc);
+	report = scan_json(e, config, 0);
+	expect_summary(report, (struct summary){1, 1, 0, 0, 0, 0, 1, "pass"});
+	json_t *p = only_probe(report, "o");
+	assert_string_equal(jstr(p, "sni"), WWW);
+	expect_leaf_san(p, WWW);
+	want_check(p, "name", "pass", "matched");
+}
+
+/*
+ * Host is forwarded but the only alias is a wildcard: no viewer host name is
+ * known, so the origin is still probed with its own domain, as when there are
+ * no aliases at all. It must never be reported as passing without a probe.
+ */
+static void test_wildcard_alias_only(void **state)
+{
+	struct env *e = *state;
+	unsigned refused = fx_free_port("127.0.0.1");
+	json_t *doc = json_pack("{s:[s], s:[o], s:{s:s, s:b}, s:o}", "aliases", "*.example.com",
+				"origins", origin_at("o", HOST, refused), "default_behavior",
+				"origin", "o", "forward_host_header", 1, "scan", scan_block());
+
+	assert_non_null(doc);
+	json_t *report = scan_json(e, write_json(e, doc), 2);
+	expect_summary(report, (struct summary){1, 0, 0, 0, 1, 0, 1, "error"});
+	json_t *p = only_probe(report, "o");
+	assert_string_equal(jstr(p, "sni"), HOST);
+	expect_probe(p, "error", "connection_refused");
+}
+
+/*
+ * A TLS 1.2 server that does not know the SNI name sends a *warning*
+ * unrecognized_name alert and goes on with its default certificate (OpenSSL
+ * and Apache do). The handshake succeeds; the probe must not call it a
+ * protocol mismatch.
+ */
+static void test_sni_warning_alert(void **state)
+{
+	struct env *e = *state;
+
+	if (!need_openssl(e)) {
+		skip();
+	}
+	unsigned port = sni_server(e, NULL);
+	char *config = write_json(e, config_of(json_pack("[o]", origin_at("o", HOST, port))));
+	json_t *report = scan_json(e, config, 0);
+	json_t *p = only_probe(report, "o");
+
+	expect_probe(p, "pass", "");
+	want_check(p, "protocols", "pass", "negotiated");
+	assert_string_equal(jstr(p, "tls.version"), "TLS1.2");
+	expect_leaf_san(p, HOST);
+}
+
+/* A fatal alert ends the probe with tls_alert:<the alert's TLS name>. */
+static void test_fatal_alert(void **state)
+{
+	struct env *e = *state;
+
+	if (!need_openssl(e)) {
+		skip();
+	}
+	unsigned port = sni_server(e, "-servername_fatal");
+	char *config = write_json(e, config_of(json_pack("[o]", origin_at("o", HOST, port))));
+	json_t *report = scan_json(e, config, 2);
+
+	expect_summary(report, (struct summary){1, 0, 0, 0, 1, 0, 1, "error"});
+	expect_probe(only_probe(report, "o"), "error", "tls_alert:unrecognized_name");
+}
+
+/* ---- 4. protocol mismatch against a TLS 1.0-only server ---- */
+
+static json_t *origin_with_protocols(unsigned port, const char *p1, const char *p2)
+{
+	json_t *o = origin_at("legacy", HOST, port);
+	json_t *list = json_array();
+
+	json_array_append_new(list, json_string(p1));
+	if (p2 != NULL) {
+		json_array_append_new(list, json_string(p2));
+	}
+	json_object_set_new(o, "ssl_protocols", list);
+	return o;
+}
+
+static void test_protocol_mismatch_tls10(void **state)
+{
+	struct env *e = *state;
+
+	if (!need_openssl(e)) {
+		skip();
+	}
+	const oa_pki_cert *rest[] = {e->pki.inter};
+	const char *const extra[] = {"-tls1", "-cipher", "DEFAULT@SECLEVEL=0", NULL};
+	unsigned port = s_server(e, e->pki.leaf, rest, 1, extra);
+
+	char *config = write_json(
+	    e, config_of(json_pack("[o]", origin_with_protocols(port, "TLSv1.2", NULL))));
+	json_t *report = scan_json(e, config, 2);
+	json_t *p = only_probe(report, "legacy");
+	assert_string_equal(jstr(p, "verdict"), "fail");
+	want_check(p, "protocols", "fail", "protocol_mismatch");
+	if (json_is_null(json_object_get(p, "error"))) {
+		/* This GnuTLS still speaks TLS 1.0: the second handshake graded the chain. */
+		assert_string_equal(jstr(p, "tls.version"), "TLS1.0");
+		want_check(p, "trust", "pass", "trusted");
+	}
+	expect_summary(report, (struct summary){1, 0, 0, 1, 0, 0, 1, "fail"});
+
+	config = write_json(
+	    e, config_of(json_pack("[o]", origin_with_protocols(port, "TLSv1", "TLSv1.2"))));
+	report = scan_json(e, config, 0);
+	expect_summary(report, (struct summary){1, 1, 0, 0, 0, 0, 1, "pass"});
+	p = only_probe(report, "legacy");
+	expect_probe(p, "pass", "");
+	want_check(p, "protocols", "pass", "negotiated");
+	assert_string_equal(jstr(p, "tls.version"), "TLS1.0");
+	want_check(p, "trust", "pass", "trusted");
+}
+
+/* ---- 5. --enumerate-protocols ---- */
+
+static void test_enumerate_protocols(void **state)
+{
+	struct env *e = *state;
+
+	if (!need_openssl(e)) {
+		skip();
+	}
+	const oa_pki_cert *rest[] = {e->pki.inter};
+	const char *const extra[] = {"-no_tls1", "-no_tls1_1", NULL};
+	unsigned port = s_server(e, e->pki.leaf, rest, 1, extra);
+	char *config = write_json(e, config_of(json_pack("[o]", origin_at("o", HOST, port))));
+	const char *const with[] = {"--enumerate-protocols", NULL};
+	json_t *report = scan_json_ms(e, config, 0, NULL, with);
+	json_t *accepted = jget(only_probe(report, "o"), "tls.accepted");
+
+	assert_int_equal(json_object_size(accepted), 4);
+	assert_true(json_is_false(json_object_get(accepted, "TLSv1")));
+	assert_true(json_is_false(json_object_get(accepted, "TLSv1.1")));
+	assert_true(json_is_true(json_object_get(accepted, "TLSv1.2")));
+	assert_true(json_is_true(json_object_get(accepted, "TLSv1.3")));
+	expect_probe(only_probe(report, "o"), "pass", "");
+
+	/* Without the option nothing is enumerated. */
+	report = scan_json(e, config, 0);
+	assert_int_equal(json_object_size(jget(only_probe(report, "o"), "tls.accepted")), 0);
+}
+
+/* One handshake per probe, and one more per version with --enumerate-protocols. */
+static void test_handshakes_per_probe(void **state)
+{
+	struct env *e = *state;
+	struct bg *bg = NULL;
+	unsigned port = serve_good(e, &bg);
+	char *config = write_json(e, config_of(json_pack("[o]", origin_at("o", HOST, port))));
+	const char *const with[] = {"--enumerate-protocols", NULL};
+
+	expect_probe(only_probe(scan_json(e, config, 0), "o"), "pass", "");
+	assert_int_equal(bg_connections(bg), 1);
+	expect_probe(only_probe(scan_json_ms(e, config, 0, NULL, with), "o"), "pass", "");
+	assert_int_equal(bg_connections(bg), 1 + 1 + 4);
+}
+
+/* ---- 6. misbehaving servers end within the timeouts ---- */
+
+static void test_misbehaving_servers(void **state)
+{
+	struct env *e = *state;
+	unsigned tarpit = serve_mode(e, OA_TEST_ORIGIN_TARPIT);
+	unsigned garbage = serve_mode(e, OA_TEST_ORIGIN_GARBAGE);
+	unsigned reset = serve_mode(e, OA_TEST_ORIGIN_RESET);
+	unsigned refused = fx_free_port("127.0.0.1");
+	double ms = 0;
+
+	json_t *origins = json_pack(
+	    "[o, o, o, o]", origin_at("tarpit", HOST, tarpit), origin_at("garbage", HOST, garbage),
+	    origin_at("reset", HOST, reset), origin_at("refused", HOST, refused));
+	char *config = write_json(e, config_of(origins));
+	json_t *report = scan_json_ms(e, config, 2, &ms, NULL);
+
+	expect_summary(report, (struct summary){4, 0, 0, 0, 4, 0, 4, "error"});
+	expect_probe(only_probe(report, "tarpit"), "error", "handshake_timeout");
+	expect_probe(only_probe(report, "garbage"), "error", "not_tls");
+	expect_probe(only_probe(report, "reset"), "error", "connection_reset");
+	expect_probe(only_probe(report, "refused"), "error", "connection_refused");
+	assert_true(json_is_null(jget(only_probe(report, "refused"), "tls.version")));
+	assert_int_equal(json_array_size(jget(only_probe(report, "tarpit"), "chain")), 0);
+	/* A bound on a hang, not a benchmark: the probes run concurrently. */
+	if (ms >= 3 * TIMEOUT_MS) {
+		fail_msg("the scan took %.0f ms, more than 3 x %d ms", ms, TIMEOUT_MS);
+	}
+	/* The tarpit really was waited for. */
+	assert_true(ms >= TIMEOUT_MS);
+}
+
+/* ---- 7. DNS failure ---- */
+
+static void test_dns_failed(void **state)
+{
+	struct env *e = *state;
+	json_t *o = json_pack("{s:s, s:s}", "id", "gone", "domain_name", "nonexistent.invalid");
+	char *config = write_json(e, config_of(json_pack("[o]", o)));
+	json_t *report = scan_json(e, config, 2);
+
+	expect_summary(report, (struct summary){1, 0, 0, 0, 1, 0, 1, "error"});
+	json_t *p = only_probe(report, "gone");
+	expect_probe(p, "error", "dns_failed");
+	assert_true(json_is_null(json_object_get(p, "address")));
+	assert_string_equal(jstr(p, "sni"), "nonexistent.invalid");
+	assert_int_equal(jint(p, "port"), 443);
+	expect_contains(jstr(p, "error_detail"), "nonexistent.invalid");
+}
+
+/* ---- 8. http-only and match-viewer ---- */
+
+static void test_http_only_and_match_viewer(void **state)
+{
+	struct env *e = *state;
+	unsigned http = serve_mode(e, OA_TEST_ORIGIN_HTTP);
+	unsigned https = serve_good(e, NULL);
+
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:[s]}", "id", "plain", "domain_name", HOST,
+			      "protocol_policy", "http-only", "http_port", (int)http, "addresses",
+			      "127.0.0.1");
+	char *config = write_json(e, config_of(json_pack("[o]", o)));
+	json_t *report = scan_json(e, config, 1);
+
+	expect_summary(report, (struct summary){1, 0, 1, 0, 0, 0, 1, "warn"});
+	json_t *origin = origin_by_id(report, "plain");
+	assert_string_equal(jstr(origin, "verdict"), "warn");
+	assert_int_equal(jint(origin, "port"), http);
+	json_t *p = only_probe(report, "plain");
+	assert_string_equal(jstr(p, "kind"), "http");
+	assert_int_equal(jint(p, "port"), http);
+	expect_probe(p, "warn", "");
+	want_check(p, "http", "warn", "http_only");
+
+	o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:[s]}", "id", "mv", "domain_name", HOST,
+		      "protocol_policy", "match-viewer", "http_port", (int)http, "https_port",
+		      (int)https, "addresses", "127.0.0.1");
+	config = write_json(e, config_of(json_pack("[o]", o)));
+	report = scan_json(e, config, 0);
+	expect_summary(report, (struct summary){1, 1, 0, 0, 0, 0, 2, "pass"});
+	origin = origin_by_id(report, "mv");
+	assert_int_equal(json_array_size(json_object_get(origin, "probes")), 2);
+	/* HTTPS before HTTP. */
+	p = probe_of(origin, 0);
+	assert_string_equal(jstr(p, "kind"), "https");
+	assert_int_equal(jint(p, "port"), https);
+	expect_probe(p, "pass", "");
+	want_check(p, "trust", "pass", "trusted");
+	p = probe_of(origin, 1);
+	assert_string_equal(jstr(p, "kind"), "http");
+	assert_int_equal(jint(p, "port"), http);
+	expect_probe(p, "pass", "");
+	want_check(p, "http", "pass", "http_reachable");
+
+	/* Nothing listens on the HTTP port: an error, and no check claims it is reachable. */
+	unsigned refused = fx_free_port("127.0.0.1");
+	json_t *origins =
+	    json_pack("[{s:s, s:s, s:s, s:i, s:[s]}, {s:s, s:s, s:s, s:i, s:i, s:[s]}]", "id",
+		      "plain", "domain_name", HOST, "protocol_policy", "http-only", "http_port",
+		      (int)refused, "addresses", "127.0.0.1", "id", "mv", "domain_name", HOST,
+		      "protocol_policy", "match-viewer", "http_port", (int)refused, "https_port",
+		      (int)https, "addresses", "127.0.0.1");
+	config = write_json(e, config_of(origins));
+	report = scan_json(e, config, 2);
+	expect_summary(report, (struct summary){2, 0, 0, 0, 2, 0, 3, "error"});
+	p = only_probe(report, "plain");
+	expect_probe(p, "error", "connection_refused");
+	assert_null(json_object_get(json_object_get(p, "checks"), "http"));
+	origin = origin_by_id(report, "mv");
+	expect_probe(probe_of(origin, 0), "pass", "");
+	p = probe_of(origin, 1);
+	assert_string_equal(jstr(p, "kind"), "http");
+	expect_probe(p, "error", "connection_refused");
+	assert_null(json_object_get(json_object_get(p, "checks"), "http"));
+}
+
+/* ---- 9. 200 origins in one run ---- */
+
+static void test_two_hundred_origins(void **state)
+{
+	struct env *e = *state;
+	struct bg *bg = NULL;
+	unsigned port = serve_good(e, &bg);
+	json_t *origins = json_array();
+	double ms = 0;
+
+	for (int i = 0; i < 200; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "o%03d", i);
+		json_array_append_new(origins, origin_at(id, HOST, port));
+	}
+	json_t *doc = config_of(origins);
+	json_object_set_new(json_object_get(doc, "scan"), "concurrency", json_integer(64));
+	char *config = write_json(e, doc);
+	json_t *report = scan_json_ms(e, config, 0, &ms, NULL);
+
+	expect_summary(report, (struct summary){200, 200, 0, 0, 0, 0, 200, "pass"});
+	for (size_t i = 0; i < 200; i++) {
+		json_t *o = json_array_get(json_object_get(report, "origins"), i);
+		char id[16];
+
+		snprintf(id, sizeof(id), "o%03zu", i);
+		assert_string_equal(jstr(o, "id"), id);
+		assert_string_equal(jstr(o, "verdict"), "pass");
+		assert_int_equal(json_array_size(json_object_get(o, "probes")), 1);
+	}
+	if (ms >= 60000) {
+		fail_msg("200 origins took %.0f ms", ms);
+	}
+	assert_int_equal(bg_connections(bg), 200);
+}
+
+/* ---- 10. every output format, parsed back ---- */
+
+struct sample {
+	char name[96];
+	char labels[1024];
+	double value;
+};
+
+#define MAX_SAMPLES 512
+
+struct prom {
+	struct sample samples[MAX_SAMPLES];
+	size_t n;
+	char typed[32][96];
+	size_t n_typed;
+	char helped[32][96];
+	size_t n_helped;
+};
+
+static bool name_char(char c, bool first)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+	       (!first && c >= '0' && c <= '9');
+}
+
+/* Reads a metric name at s into out; returns the characters read (0: none). */
+static size_t read_name(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+
+	while (name_char(s[n], n == 0) && n + 1 < size) {
+		out[n] = s[n];
+		n++;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+static bool listed(const char list[][96], size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(list[i], name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Parses the text exposition format 0.0.4 strictly; fails the test on any bad
+ * line. The result is owned by e.
+ */
+static struct prom *prom_parse(struct env *e, const char *text)
+{
+	struct prom *p = keep(e, calloc(1, sizeof(struct prom)));
+	const char *line = text;
+	char last_family[96] = "";
+	char done[64][96];
+	size_t n_done = 0;
+
+	assert_non_null(p);
+	assert_true(strlen(text) > 0 && text[strlen(text) - 1] == '\n');
+	while (*line != '\0') {
+		const char *end = strchr(line, '\n');
+		char name[96];
+		size_t len = (size_t)(end - line);
+		char buf[2048];
+
+		assert_true(len < sizeof(buf));
+		memcpy(buf, line, len);
+		buf[len] = '\0';
+		line = end + 1;
+		if (strncmp(buf, "# HELP ", 7) == 0 || strncmp(buf, "# TYPE ", 7) == 0) {
+			size_t n = read_name(buf + 7, name, sizeof(name));
+
+			if (n == 0 || buf[7 + n] != ' ' || buf[8 + n] == '\0') {
+				fail_msg("bad comment line: %s", buf);
+			}
+			if (buf[2] == 'T') {
+				const char *type = buf + 8 + n;
+
+				if (strcmp(type, "gauge") != 0 && strcmp(type, "counter") != 0 &&
+				    strcmp(type, "untyped") != 0) {
+					fail_msg("bad type: %s", buf);
+				}
+				if (listed(p->typed, p->n_typed, name)) {
+					fail_msg("TYPE twice: %s", buf);
+				}
+				assert_true(p->n_typed < 32);
+				snprintf(p->typed[p->n_typed++], 96, "%s", name);
+			} else {
+				if (listed(p->helped, p->n_helped, name)) {
+					fail_msg("HELP twice: %s", buf);
+				}
+				assert_true(p->n_helped < 32);
+				snprintf(p->helped[p->n_helped++], 96, "%s", name);
+			}
+			continue;
+		}
+		if (buf[0] == '#' || buf[0] == '\0') {
+			fail_msg("unexpected line: \"%s\"", buf);
+		}
+		struct sample s;
+		const char *c = buf;
+		size_t n = read_name(c, s.name, sizeof(s.name));
+		size_t lo = 0;
+
+		if (n == 0) {
+			fail_msg("no metric name: %s", buf);
+		}
+		c += n;
+		s.labels[0] = '\0';
+		if (*c == '{') {
+			c++;
+			while (*c != '}') {
+				char label[96];
+				size_t ln = read_name(c, label, sizeof(label));
+
+				if (ln == 0 || c[ln] != '=' || c[ln + 1] != '"') {
+					fail_msg("bad label in: %s", buf);
+				}
+				lo += (size_t)snprintf(s.labels + lo, sizeof(s.labels) - lo,
+						       "%s=\"", label);
+				c += ln + 2;
+				while (*c != '"') {
+					if (*c == '\0' || *c == '\n') {
+						fail_msg("unterminated label value: %s", buf);
+					}
+					if (*c == '\\') {
+						if (c[1] != '\\' && c[1] != '"' && c[1] != 'n') {
+							fail_msg("bad escape: %s", buf);
+						}
+						s.labels[lo++] = *c++;
+					}
+					assert_true(lo + 4 < sizeof(s.labels));
+					s.labels[lo++] = *c++;
+				}
+				c++;
+				s.labels[lo++] = '"';
+				s.labels[lo] = '\0';
+				if (*c == ',') {
+					s.labels[lo++] = ',';
+					s.labels[lo] = '\0';
+					c++;
+				} else if (*c != '}') {
+					fail_msg("bad label list: %s", buf);
+				}
+			}
+			c++;
+		}
+		if (*c != ' ') {
+			fail_msg("no value: %s", buf);
+		}
+		c++;
+		char *vend = NULL;
+		s.value = strtod(c, &vend);
+		if (vend == c || *vend != '\0') {
+			/* A timestamp or junk after the value: the textfile collector refuses both.
+			 */
+			fail_msg("bad value: %s", buf);
+		}
+		if (!listed(p->typed, p->n_typed, s.name)) {
+			fail_msg("sample before its TYPE line: %s", buf);
+		}
+		/* A family's samples are written together. */
+		if (strcmp(s.name, last_family) != 0) {
+			if (listed(done, n_done, s.name)) {
+				fail_msg("family %s is split: %s", s.name, buf);
+			}
+			assert_true(n_done < 64);
+			snprintf(done[n_done++], 96, "%s", s.name);
+			snprintf(last_family, sizeof(last_family), "%s", s.name);
+		}
+		assert_true(p->n < MAX_SAMPLES);
+		p->samples[p->n++] = s;
+	}
+	return p;
+}
+
+static size_t prom_count(const struct prom *p, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		n += strcmp(p->samples[i].name, name) == 0;
+	}
+	return n;
+}
+
+/* The value of the one sample of name whose labels contain every "k=\"v\"" in want. */
+static double prom_value(const struct prom *p, const char *name, const char *const *want)
+{
+	const struct sample *found = NULL;
+
+	for (size_t i = 0; i < p->n; i++) {
+		const struct sample *s = &p->samples[i];
+		bool all = strcmp(s->name, name) == 0;
+
+		for (size_t k = 0; all && want != NULL && want[k] != NULL; k++) {
+			all = strstr(s->labels, want[k]) != NULL;
+		}
+		if (all) {
+			if (found != NULL) {
+				fail_msg("two samples of %s match", name);
+			}
+			found = s;
+		}
+	}
+	if (found == NULL) {
+		fail_msg("no sample of %s with %s", name, want && want[0] ? want[0] : "");
+	}
+	return found->value;
+}
+
+/* xmllint --xpath EXPR file, as a number. */
+static long xpath_number(struct env *e, const char *file, const char *expr)
+{
+	char *argv[] = {e->xmllint, "--xpath", (char *)expr, (char *)file, NULL};
+	char *out = NULL;
+	char *err = NULL;
+	int rc = fx_run(argv, &out, &err, 30);
+
+	keep(e, out);
+	keep(e, err);
+
+	if (rc != 0) {
+		fail_msg("xmllint --xpath %s: exit %d: %s", expr, rc, err);
+	}
+	char *end = NULL;
+	long v = strtol(out, &end, 10);
+	if (end == out) {
+		fail_msg("xmllint --xpath %s: not a number: %s", expr, out);
+	}
+	return v;
+}
+
+static void test_output_formats(void **state)
+{
+	struct env *e = *state;
+	struct mistakes m;
+	struct run r;
+
+	serve_mistakes(e, &m);
+	unsigned refused = fx_free_port("127.0.0.1");
+	json_t *origins = json_pack(
+	    "[o, o, o, o]", origin_at("good", HOST, m.good), origin_at("soon", HOST, m.soon),
+	    origin_at("expired", HOST, m.expired), origin_at("refused", HOST, refused));
+	char *config = write_json(e, config_of(origins));
+
+	/* JSON: the numbers the other formats are compared with. */
+	json_t *report = scan_json(e, config, 2);
+	expect_summary(report, (struct summary){4, 1, 1, 1, 1, 0, 4, "error"});
+	long long good_days = jint(only_probe(report, "good"), "checks.expiry.days_left");
+	long long expired_days = jint(only_probe(report, "expired"), "checks.expiry.days_left");
+	assert_int_equal(good_days, 60);
+
+	/* text */
+	run(e, &r, "scan", "--config", config, "--ca-bundle", e->bundle, "--format", "text", NULL);
+	expect_rc(&r, 2);
+	expect_contains(r.out, "summary: 4 origins: 1 pass, 1 warn, 1 fail, 1 error\n");
+	expect_contains(r.out, "expiry: expired");
+	expect_contains(r.out, "connection_refused");
+	assert_null(strstr(r.out, "\033["));
+
+	/* prometheus */
+	run(e, &r, "scan", "--config", config, "--ca-bundle", e->bundle, "--format", "prometheus",
+	    NULL);
+	expect_rc(&r, 2);
+	const struct prom *p = prom_parse(e, r.out);
+	static const char *const families[] = {
+	    "originaudit_probe_verdict",	  "originaudit_probe_status",
+	    "originaudit_check_status",		  "originaudit_cert_not_after_seconds",
+	    "originaudit_cert_days_left",	  "originaudit_scan_duration_seconds",
+	    "originaudit_scan_timestamp_seconds", "originaudit_origins",
+	    "originaudit_probes_total",
+	};
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		if (!listed(p->typed, p->n_typed, families[i]) ||
+		    !listed(p->helped, p->n_helped, families[i])) {
+			fail_msg("no HELP/TYPE for %s", families[i]);
+		}
+	}
+	assert_int_equal(prom_count(p, "originaudit_probe_status"), 4);
+	assert_int_equal(prom_count(p, "originaudit_probe_verdict"), 4);
+	/* Only the three probes that got a certificate have an expiry. */
+	assert_int_equal(prom_count(p, "originaudit_cert_days_left"), 3);
+	const char *const good[] = {"origin=\"good\"", "address=\"127.0.0.1\"", "sni=\"" HOST "\"",
+				    NULL};
+	const char *const soon[] = {"origin=\"soon\"", NULL};
+	const char *const expired[] = {"origin=\"expired\"", NULL};
+	const char *const refused_l[] = {"origin=\"refused\"", NULL};
+	const char *const expired_expiry[] = {"origin=\"expired\"", "check=\"expiry\"", NULL};
+	const char *const good_trust[] = {"origin=\"good\"", "check=\"trust\"", NULL};
+	const char *const refused_error[] = {"origin=\"refused\"", "verdict=\"error\"", NULL};
+	const char *const v_pass[] = {"verdict=\"pass\"", NULL};
+	const char *const v_warn[] = {"verdict=\"warn\"", NULL};
+	const char *const v_fail[] = {"verdict=\"fail\"", NULL};
+	const char *const v_error[] = {"verdict=\"error\"", NULL};
+	assert_true(prom_value(p, "originaudit_probe_status", good) == 0);
+	assert_true(prom_value(p, "originaudit_probe_status", soon) == 1);
+	assert_true(prom_value(p, "originaudit_probe_status", expired) == 2);
+	assert_true(prom_value(p, "originaudit_probe_status", refused_l) == 3);
+	assert_true(prom_value(p, "originaudit_probe_verdict", refused_error) == 1);
+	assert_true(prom_value(p, "originaudit_check_status", expired_expiry) == 2);
+	assert_true(prom_value(p, "originaudit_check_status", good_trust) == 0);
+	assert_true(prom_value(p, "originaudit_cert_days_left", good) == (double)good_days);
+	assert_true(prom_value(p, "originaudit_cert_days_left", expired) == (double)expired_days);
+	assert_true(prom_value(p, "originaudit_probes_total", NULL) == 4);
+	assert_true(prom_value(p, "originaudit_origins", v_pass) == 1);
+	assert_true(prom_value(p, "originaudit_origins", v_warn) == 1);
+	assert_true(prom_value(p, "originaudit_origins", v_fail) == 1);
+	assert_true(prom_value(p, "originaudit_origins", v_error) == 1);
+	double not_after = prom_value(p, "originaudit_cert_not_after_seconds", good);
+	assert_true(not_after > (double)time(NULL) + 60.0 * DAY);
+	assert_true(not_after < (double)time(NULL) + 61.0 * DAY);
+
+	/* junit */
+	if (e->xmllint == NULL) {
+		fail_msg("xmllint not found (scripts/install-deps installs libxml2-utils)");
+	}
+	char *xml = new_path(e, "report.xml");
+	run(e, &r, "scan", "--config", config, "--ca-bundle", e->bundle, "--format", "junit", NULL);
+	expect_rc(&r, 2);
+	fx_write(xml, r.out, strlen(r.out));
+	char *lint_argv[] = {e->xmllint, "--noout", xml, NULL};
+	char *lint_err = NULL;
+	int lint_rc = fx_run(lint_argv, NULL, &lint_err, 30);
+	keep(e, lint_err);
+	if (lint_rc != 0) {
+		fail_msg("the JUnit report is not well-formed XML: %s", lint_err);
+	}
+	assert_int_equal(xpath_number(e, xml, "string(/testsuites/@tests)"), 4);
+	assert_int_equal(xpath_number(e, xml, "string(/testsuites/@failures)"), 1);
+	assert_int_equal(xpath_number(e, xml, "string(/testsuites/@errors)"), 1);
+	assert_int_equal(xpath_number(e, xml, "string(/testsuites/@skipped)"), 0);
+	assert_int_equal(xpath_number(e, xml, "string(/testsuites/testsuite/@tests)"), 4);
+	assert_int_equal(xpath_number(e, xml, "string(/testsuites/testsuite/@failures)"), 1);
+	assert_int_equal(xpath_number(e, xml, "count(//testcase)"), 4);
+	assert_int_equal(xpath_number(e, xml, "count(//testcase[failure])"), 1);
+	assert_int_equal(xpath_number(e, xml, "count(//testcase[error])"), 1);
+	assert_int_equal(
+	    xpath_number(e, xml, "count(//testcase[@classname='origin.expired']/failure)"), 1);
+	assert_int_equal(
+	    xpath_number(e, xml,
+			 "count(//testcase/failure[@message='expiry: expired'][@type='expired'])"),
+	    1);
+	assert_int_equal(
+	    xpath_number(
+		e, xml,
+		"count(//testcase[@classname='origin.refused']/error[@type='connection_refused'])"),
+	    1);
+}
+
+/* ---- 11. --output writes atomically ---- */
+
+/* The file's content (owned by e). */
+static char *read_file(struct env *e, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0;
+	size_t cap = 0;
+	char tmp[4096];
+	size_t n;
+
+	assert_non_null(f);
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+		memcpy(buf + len, tmp, n);
+		len += n;
+	}
+	fclose(f);
+	if (buf == NULL) {
+		buf = strdup("");
+	}
+	buf[len] = '\0';
+	return keep(e, buf);
+}
+
+/* The names in dir, other than . and .., joined by spaces. */
+static void list_dir(const char *dir, char *out, size_t size)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t len = 0;
+
+	assert_non_null(d);
+	out[0] = '\0';
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
+			continue;
+		}
+		len += (size_t)snprintf(out + len, size - len, "%s%s", len ? " " : "", de->d_name);
+		assert_true(len < size);
+	}
+	closedir(d);
+}
+
+static void test_output_file(void **state)
+{
+	struct env *e = *state;
+	unsigned port = serve_good(e, NULL);
+	char *config = write_json(e, config_of(json_pack("[o]", origin_at("o", HOST, port))));
+	char *outdir = keep(e, fx_path(e->dir, "reports"));
+	char *report_path = keep(e, fx_path(outdir, "scan.json"));
+	char *missing = keep(e, fx_path(e->dir, "no-such-dir/scan.json"));
+	char names[1024];
+	struct run r;
+	json_error_t jerr;
+
+	assert_int_equal(mkdir(outdir, 0755), 0);
+	run(e, &r, "scan", "--config", config, "--ca-bundle", e->bundle, "--format", "json",
+	    "--output", report_path, NULL);
+	expect_rc(&r, 0);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.err, "");
+	char *first = read_file(e, report_path);
+	json_t *doc = keep_json(e, json_loads(first, 0, &jerr));
+	assert_non_null(doc);
+	expect_summary(doc, (struct summary){1, 1, 0, 0, 0, 0, 1, "pass"});
+	struct stat st;
+	assert_int_equal(stat(report_path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	list_dir(outdir, names, sizeof(names));
+	assert_string_equal(names, "scan.json");
+
+	/* A second run replaces the file (here with another format). */
+	run(e, &r, "scan", "--config", config, "--ca-bundle", e->bundle, "--format", "prometheus",
+	    "-o", report_path, NULL);
+	expect_rc(&r, 0);
+	assert_string_equal(r.out, "");
+	char *second = read_file(e, report_path);
+	const struct prom *p = prom_parse(e, second);
+	assert_int_equal(prom_count(p, "originaudit_probe_status"), 1);
+	list_dir(outdir, names, sizeof(names));
+	assert_string_equal(names, "scan.json");
+
+	/* Into a missing directory: exit 3, one line naming the path. */
+	run(e, &r, "scan", "--config", config, "--ca-bundle", e->bundle, "--format", "json",
+	    "--output", missing, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, missing);
+	assert_string_equal(r.out, "");
+
+	/* A run that cannot run leaves the previous report as it was. */
+	char *bad = write_text(e, "{\"origins\": [{\"id\": \"o\"}]}\n");
+	run(e, &r, "scan", "--config", bad, "--ca-bundle", e->bundle, "--format", "json",
+	    "--output", report_path, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	char *after = read_file(e, report_path);
+	assert_string_equal(after, second);
+	list_dir(outdir, names, sizeof(names));
+	assert_string_equal(names, "scan.json");
+}
+
+/* ---- 12. configuration errors and check-config ---- */
+
+struct bad_config {
+	const char *json;
+	/* Expected in the one stderr line, after the file name. */
+	const char *message;
+};
+
+static void test_config_errors(void **state)
+{
+	struct env *e = *state;
+	static const struct bad_config cases[] = {
+	    {"{\"origins\": [{\"id\": \"a\", \"domain_name\": \"a.example.com\", \"bogus\": 1}]}",
+	     ": origins[0]: unknown key \"bogus\""},
+	    {"{\"origins\": [{\"id\": \"a\", \"domain_name\": \"a.example.com\"}], \"extra\": 1}",
+	     ": unknown key \"extra\" at the top level"},
+	    {"{\"origins\": [{\"id\": \"a\", \"domain_name\": \"a.example.com\", "
+	     "\"https_port\": \"443\"}]}",
+	     ": origins[0].https_port: expected an integer"},
+	    {"{\"origins\": [{\"id\": \"a\", \"domain_name\": \"a.example.com\"}, "
+	     "{\"id\": \"b\", \"domain_name\": \"b.example.com\", \"protocol_policy\": "
+	     "\"https\"}]}",
+	     ": origins[1].protocol_policy: expected http-only, https-only or match-viewer"},
+	    {"{\"origins\": [{\"id\": \"a\", \"domain_name\": \"a.example.com\", "
+	     "\"https_port\": 1023}]}",
+	     ": origins[0].https_port: 1023 is not allowed"},
+	    {"{\"origins\": [{\"id\": \"a\", \"domain_name\": \"a.example.com\", "
+	     "\"http_port\": 8}]}",
+	     ": origins[0].http_port: 8 is not allowed"},
+	    {"{\"origins\": [{\"id\": \"a\", \"domain_name\": \"a.example.com\", "
+	     "\"https_port\": 65536}]}",
+	     ": origins[0].https_port: 65536 is not allowed"},
+	    {"{\"origins\": [{\"id\": \"a\", \"domain_name\": \"a.example.com\", "
+	     "\"ssl_protocols\": [\"TLSv1.4\"]}]}",
+	     ": origins[0].ssl_protocols[0]"},
+	    {"{\"origins\": [{\"id\": \"a\", \"domain_name\": \"a.example.com\"}], "
+	     "\"behaviors\": [{\"path_pattern\": \"/x/*\", \"origin\": \"nope\"}]}",
+	     ": behaviors[0].origin: "},
+	    {"{\"origins\": [{\"id\": \"a\", \"domain_name\": \"a.example.com\"}], "
+	     "\"default_behavior\": {\"origin\": \"nope\"}}",
+	     ": default_behavior.origin: "},
+	    {"{\"origins\": [{\"id\": \"a\", \"domain_name\": \"a.example.com\"}], "
+	     "\"scan\": {\"concurrency\": \"64\"}}",
+	     ": scan.concurrency: "},
+	    {"{\"origins\": [{\"id\": \"a\", \"domain_name\": \"a.example.com\", "
+	     "\"addresses\": [\"not-an-ip\"]}]}",
+	     ": origins[0].addresses[0]"},
+	    {"{\"origins\": []}", ": origins: "},
+	    /* Line 3, column 16: the second comma. */
+	    {"{\n  \"origins\": [\n    {\"id\": \"a\",, \"domain_name\": \"a.example.com\"}]}\n",
+	     ":3:16: "},
+	};
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *config = write_text(e, cases[i].json);
+		char want[512];
+
+		snprintf(want, sizeof(want), "%s%s", config, cases[i].message);
+		run(e, &r, "scan", "--config", config, "--ca-bundle", e->bundle, NULL);
+		expect_rc(&r, 3);
+		expect_one_stderr_line(&r);
+		expect_contains(r.err, want);
+		assert_string_equal(r.out, "");
+		run(e, &r, "check-config", config, NULL);
+		expect_rc(&r, 3);
+		expect_one_stderr_line(&r);
+		expect_contains(r.err, want);
+	}
+
+	/* A missing file. */
+	char *missing = keep(e, fx_path(e->dir, "no-such-config.json"));
+	run(e, &r, "scan", "--config", missing, "--ca-bundle", e->bundle, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, missing);
+	run(e, &r, "check-config", missing, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, missing);
+
+	/* 8443 is among CloudFront's allowed ports (1024-65535). */
+	char *ok = write_text(e, "{\"origins\": [{\"id\": \"a\", \"domain_name\": "
+				 "\"a.example.com\", \"https_port\": 8443, \"http_port\": 8080}]}");
+	run(e, &r, "check-config", ok, NULL);
+	expect_rc(&r, 0);
+}
+
+static void test_check_config(void **state)
+{
+	struct env *e = *state;
+	struct run r;
+	char want[512];
+
+	char *clean =
+	    write_text(e, "{\"aliases\": [\"www.example.com\"],\n"
+			  " \"origins\": [{\"id\": \"a\", \"domain_name\": \"a.example.com\"}],\n"
+			  " \"behaviors\": [{\"path_pattern\": \"/api/*\", \"origin\": \"a\",\n"
+			  "                \"viewer_protocol_policy\": \"https-only\", "
+			  "\"forward_host_header\": true}],\n"
+			  " \"default_behavior\": {\"origin\": \"a\", \"viewer_protocol_policy\": "
+			  "\"redirect-to-https\"},\n"
+			  " \"scan\": {\"concurrency\": 8, \"connect_timeout_ms\": 1500}}\n");
+	run(e, &r, "check-config", clean, NULL);
+	expect_rc(&r, 0);
+	snprintf(want, sizeof(want),
+		 "%s: valid: 1 origin(s), 1 behavior(s) + default, 0 warning(s)\n", clean);
+	assert_string_equal(r.out, want);
+	assert_string_equal(r.err, "");
+
+	char *lint = write_text(e, "{\"origins\": [{\"id\": \"mv\", \"domain_name\": "
+				   "\"a.example.com\", \"protocol_policy\": \"match-viewer\"}],\n"
+				   " \"default_behavior\": {\"origin\": \"mv\", "
+				   "\"viewer_protocol_policy\": \"allow-all\"}}\n");
+	run(e, &r, "check-config", lint, NULL);
+	expect_rc(&r, 1);
+	snprintf(want, sizeof(want),
+		 "%s: warning: default_behavior: origin \"mv\" uses "
+		 "protocol_policy match-viewer",
+		 lint);
+	expect_contains(r.out, want);
+	expect_contains(r.out, "allow-all");
+	snprintf(want, sizeof(want),
+		 "%s: valid: 1 origin(s), 0 behavior(s) + default, 1 warning(s)\n", lint);
+	expect_contains(r.out, want);
+
+	char *invalid = write_text(e, "{\"origins\": [{\"id\": \"a\"}]}");
+	run(e, &r, "check-config", invalid, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	snprintf(want, sizeof(want), "%s: origins[0]: missing required key \"domain_name\"",
+		 invalid);
+	expect_contains(r.err, want);
+	assert_string_equal(r.out, "");
+}
+
+/* ---- 13. the CloudFront import ---- */
+
+/* A file under tests/data (path owned by e). */
+static char *data_file(struct env *e, const char *rel)
+{
+	const char *base = getenv("OA_TEST_DATA");
+
+	if (base == NULL) {
+		fail_msg("OA_TEST_DATA is not set (run the test through meson test)");
+	}
+	return keep(e, fx_path(base, rel));
+}
+
+static void test_cloudfront_import(void **state)
+{
+	struct env *e = *state;
+	char *realistic = data_file(e, "config/cloudfront-distribution.json");
+	char *s3 = data_file(e, "scan/cloudfront-s3.json");
+	char want[1024];
+	struct run r;
+	json_error_t jerr;
+
+	run(e, &r, "check-config", "--cloudfront", realistic, NULL);
+	expect_rc(&r, 0);
+	snprintf(want, sizeof(want),
+		 "%s: valid: 4 origin(s), 4 behavior(s) + default, 0 warning(s)\n", realistic);
+	assert_string_equal(r.out, want);
+
+	/* Our own format is not a get-distribution-config document, and vice versa. */
+	run(e, &r, "check-config", realistic, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+
+	run(e, &r, "scan", "--cloudfront", s3, "--ca-bundle", e->bundle, "--format", "json", NULL);
+	expect_rc(&r, 2);
+	json_t *report = keep_json(e, json_loads(r.out, 0, &jerr));
+	if (report == NULL) {
+		fail_msg("not JSON: %s\n%s", jerr.text, r.out);
+	}
+	expect_summary(report, (struct summary){2, 0, 0, 0, 1, 1, 1, "error"});
+	json_t *bucket = origin_by_id(report, "assets-s3");
+	assert_string_equal(jstr(bucket, "verdict"), "skip");
+	assert_string_equal(jstr(bucket, "skipped"), "s3_origin");
+	assert_int_equal(json_array_size(json_object_get(bucket, "probes")), 0);
+	json_t *custom = origin_by_id(report, "web");
+	assert_true(json_is_null(json_object_get(custom, "skipped")));
+	json_t *p = only_probe(report, "web");
+	expect_probe(p, "error", "dns_failed");
+	assert_string_equal(jstr(p, "sni"), "nonexistent.invalid");
+	assert_int_equal(jint(p, "port"), 8443);
+
+	/* The skipped origin in the other formats. */
+	run(e, &r, "scan", "--cloudfront", s3, "--ca-bundle", e->bundle, "--format", "text", NULL);
+	expect_rc(&r, 2);
+	expect_contains(r.out, "assets-s3 (s3_origin)");
+	expect_contains(r.out, "summary: 2 origins: 0 pass, 0 warn, 0 fail, 1 error, 1 skipped\n");
+}
+
+/* ---- 14 and 15. demo, help and usage errors ---- */
+
+static void test_demo(void **state)
+{
+	struct env *e = *state;
+	struct run r;
+
+	run(e, &r, "demo", NULL);
+	expect_rc(&r, 0);
+	expect_contains(r.out, "summary: 8 origins: 1 pass, 2 warn, 5 fail, 0 error\n");
+}
+
+static void test_usage(void **state)
+{
+	struct env *e = *state;
+	struct run r;
+
+	run(e, &r, "scan", "--help", NULL);
+	expect_rc(&r, 0);
+	expect_contains(r.out, "Usage: originaudit scan");
+	run(e, &r, "check-config", "--help", NULL);
+	expect_rc(&r, 0);
+	expect_contains(r.out, "Usage: originaudit check-config");
+
+	run(e, &r, "scan", NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, "--config");
+	assert_string_equal(r.out, "");
+
+	run(e, &r, "scan", "--bogus", NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, "--bogus");
+
+	run(e, &r, "scan", "--config", NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+
+	char *config = write_text(e, "{\"origins\": [{\"id\": \"a\", \"domain_name\": "
+				     "\"nonexistent.invalid\"}]}");
+	run(e, &r, "scan", "--config", config, "--format", "yaml", NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, "yaml");
+	run(e, &r, "scan", "--config", config, "--concurrency", "0", NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	run(e, &r, "scan", "--config", config, "--ca-bundle", "/nonexistent/roots.pem", NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, "/nonexistent/roots.pem");
+
+	run(e, &r, "check-config", NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	run(e, &r, "check-config", "--bogus", "x.json", NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_classic_mistakes),
+	    T(test_per_address_verdicts),
+	    T(test_forwarded_host_sni),
+	    T(test_wildcard_alias_only),
+	    T(test_sni_warning_alert),
+	    T(test_fatal_alert),
+	    T(test_protocol_mismatch_tls10),
+	    T(test_enumerate_protocols),
+	    T(test_handshakes_per_probe),
+	    T(test_misbehaving_servers),
+	    T(test_dns_failed),
+	    T(test_http_only_and_match_viewer),
+	    T(test_two_hundred_origins),
+	    T(test_output_formats),
+	    T(test_output_file),
+	    T(test_config_errors),
+	    T(test_check_config),
+	    T(test_cloudfront_import),
+	    T(test_demo),
+	    T(test_usage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
