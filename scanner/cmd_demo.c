@@ -21,6 +21,7 @@
 #include "originaudit/trust.h"
 #include "originaudit/verify.h"
 #include "scan.h"
+#include "term.h"
 
 #define DEMO_NAME "origin.demo.test"
 #define DAY 86400
@@ -284,7 +285,7 @@ int oa_cmd_demo(int argc, char **argv)
 		fprintf(stderr, "originaudit demo: the scan failed: %s\n", strerror(-rc));
 		goto out;
 	}
-	bool colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	bool colour = term_colour_wanted(STDOUT_FILENO);
 	if (scan_write_text(report, stdout, colour) < 0) {
 		fprintf(stderr, "originaudit demo: writing the table failed\n");
 		goto out;

@@ -11,6 +11,7 @@
 #include "originaudit/exitcode.h"
 #include "originaudit/report.h"
 #include "scan.h"
+#include "term.h"
 
 void oa_cmd_scan_usage(void)
 {
@@ -226,8 +227,8 @@ int oa_cmd_scan(int argc, char **argv)
 		fprintf(stderr, "originaudit scan: the scan failed: %s\n", strerror(-rc));
 		goto out_loop;
 	}
-	bool colour = format == SCAN_FORMAT_TEXT && output == NULL && isatty(STDOUT_FILENO) &&
-		      getenv("NO_COLOR") == NULL;
+	bool colour =
+	    format == SCAN_FORMAT_TEXT && output == NULL && term_colour_wanted(STDOUT_FILENO);
 	if (scan_write_report(report, format, output, colour, &err) < 0) {
 		fprintf(stderr, "originaudit scan: %s\n", err.msg);
 		goto out_report;

@@ -16,6 +16,7 @@
 #include "originaudit/report.h"
 #include "originaudit/trust.h"
 #include "originaudit/verify.h"
+#include "term.h"
 
 #define MAX_NAMES 64
 
@@ -184,48 +185,9 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 	return 0;
 }
 
-struct palette {
-	const char *pass;
-	const char *warn;
-	const char *fail;
-	const char *dim;
-	const char *reset;
-};
-
-static const char *status_colour(const struct palette *p, oa_status s)
-{
-	switch (s) {
-	case OA_STATUS_PASS:
-		return p->pass;
-	case OA_STATUS_WARN:
-		return p->warn;
-	case OA_STATUS_FAIL:
-	case OA_STATUS_ERROR:
-		return p->fail;
-	default:
-		return p->dim;
-	}
-}
-
-static void upper(const char *in, char *out, size_t size)
-{
-	size_t i = 0;
-
-	for (; in[i] != '\0' && i + 1 < size; i++) {
-		out[i] = (in[i] >= 'a' && in[i] <= 'z') ? (char)(in[i] - 'a' + 'A') : in[i];
-	}
-	out[i] = '\0';
-}
-
 static void print_text(const oa_result *r, const oa_trust_store *store, const char *chain_path)
 {
-	static const struct palette colour = {"\033[32m", "\033[33m", "\033[31m", "\033[2m",
-					      "\033[0m"};
-	static const struct palette plain = {"", "", "", "", ""};
-	const char *no_colour = getenv("NO_COLOR");
-	const struct palette *p =
-	    isatty(STDOUT_FILENO) && (no_colour == NULL || no_colour[0] == '\0') ? &colour : &plain;
-	char tag[8];
+	const term_palette *p = term_palette_get(term_colour_wanted(STDOUT_FILENO));
 	char when[32];
 
 	printf("%s: %zu certificate(s); trust store %s (%zu roots)\n", chain_path,
@@ -236,9 +198,9 @@ static void print_text(const oa_result *r, const oa_trust_store *store, const ch
 		if (!c->present) {
 			continue;
 		}
-		upper(oa_status_name(c->status), tag, sizeof(tag));
-		printf("  %s%-4s%s  %-12s %-22s %s\n", status_colour(p, c->status), tag, p->reset,
-		       oa_check_name((oa_check_id)id), c->reason, c->detail);
+		printf("  %s%-4s%s  %-12s %-22s %s\n", term_status_colour(p, c->status),
+		       term_status_tag(c->status), p->reset, oa_check_name((oa_check_id)id),
+		       c->reason, c->detail);
 		if (c->hint[0] != '\0' && c->status >= OA_STATUS_WARN) {
 			printf("        %shint: %s%s\n", p->dim, c->hint, p->reset);
 		}
@@ -252,8 +214,8 @@ static void print_text(const oa_result *r, const oa_trust_store *store, const ch
 		       oa_cert_role_name(ci->role), ci->subject, when, ci->days_left, ci->key_type,
 		       ci->key_bits);
 	}
-	upper(oa_status_name(oa_result_verdict(r)), tag, sizeof(tag));
-	printf("verdict: %s%s%s\n", status_colour(p, oa_result_verdict(r)), tag, p->reset);
+	printf("verdict: %s%s%s\n", term_status_colour(p, oa_result_verdict(r)),
+	       term_status_tag(oa_result_verdict(r)), p->reset);
 }
 
 static int print_json(const oa_result *r, const oa_trust_store *store)

@@ -10,6 +10,7 @@
 #include "originaudit/version.h"
 #include "report_common.h"
 #include "scan.h"
+#include "term.h"
 
 #define ENDPOINT_MAX 300
 #define SNI_MAX 300
@@ -17,64 +18,20 @@
 /* Continuation lines start under the origin id (the tag column is 5 wide plus a space). */
 #define INDENT "      "
 
-struct palette {
-	const char *pass;
-	const char *warn;
-	const char *fail;
-	const char *dim;
-	const char *reset;
-};
-
-static const struct palette colours = {"\033[32m", "\033[33m", "\033[31m", "\033[2m", "\033[0m"};
-static const struct palette plain = {"", "", "", "", ""};
-
 struct layout {
-	const struct palette *p;
+	const term_palette *p;
 	int id_width;
 	int endpoint_width;
 	int sni_width;
 };
 
-static const char *status_colour(const struct palette *p, oa_status status)
-{
-	switch (status) {
-	case OA_STATUS_PASS:
-		return p->pass;
-	case OA_STATUS_WARN:
-		return p->warn;
-	case OA_STATUS_FAIL:
-	case OA_STATUS_ERROR:
-		return p->fail;
-	case OA_STATUS_SKIP:
-		break;
-	}
-	return p->dim;
-}
-
-static const char *status_tag(oa_status status)
-{
-	switch (status) {
-	case OA_STATUS_PASS:
-		return "PASS";
-	case OA_STATUS_WARN:
-		return "WARN";
-	case OA_STATUS_FAIL:
-		return "FAIL";
-	case OA_STATUS_ERROR:
-		return "ERROR";
-	case OA_STATUS_SKIP:
-		break;
-	}
-	return "SKIP";
-}
-
 /* The tag padded to five columns; the colour codes do not count toward the width. */
-static void print_tag(FILE *out, const struct palette *p, oa_status status)
+static void print_tag(FILE *out, const term_palette *p, oa_status status)
 {
-	const char *tag = status_tag(status);
+	const char *tag = term_status_tag(status);
 
-	fprintf(out, "%s%s%s%*s ", status_colour(p, status), tag, p->reset, 5 - (int)strlen(tag),
-		"");
+	fprintf(out, "%s%s%s%*s ", term_status_colour(p, status), tag, p->reset,
+		5 - (int)strlen(tag), "");
 }
 
 static void sni_column(const oa_probe_spec *spec, char *buf, size_t size)
@@ -134,7 +91,7 @@ static void probe_message(const oa_probe_result *r, const scan__check_ref *check
 	}
 }
 
-static void print_hint(FILE *out, const struct palette *p, const char *hint)
+static void print_hint(FILE *out, const term_palette *p, const char *hint)
 {
 	if (hint[0] != '\0') {
 		fprintf(out, INDENT "%shint: %s%s\n", p->dim, hint, p->reset);
@@ -142,7 +99,7 @@ static void print_hint(FILE *out, const struct palette *p, const char *hint)
 }
 
 /* Under a problem line: the explaining check first, then every other failing or warning one. */
-static void print_problems(FILE *out, const struct palette *p, const oa_probe_result *r,
+static void print_problems(FILE *out, const term_palette *p, const oa_probe_result *r,
 			   const scan__check_ref *checks, size_t n, int problem)
 {
 	if (r->verdict == OA_STATUS_ERROR) {
@@ -163,8 +120,8 @@ static void print_problems(FILE *out, const struct palette *p, const oa_probe_re
 		if ((int)i == problem || c->status < OA_STATUS_WARN) {
 			continue;
 		}
-		fprintf(out, INDENT "%s%s%s %s: %s: %s\n", status_colour(p, c->status),
-			status_tag(c->status), p->reset, checks[i].name, c->reason,
+		fprintf(out, INDENT "%s%s%s %s: %s: %s\n", term_status_colour(p, c->status),
+			term_status_tag(c->status), p->reset, checks[i].name, c->reason,
 			checks[i].detail);
 		print_hint(out, p, checks[i].hint);
 	}
@@ -213,7 +170,7 @@ static void print_header(FILE *out, const scan_report *report)
 
 int scan_write_text(const scan_report *report, FILE *out, bool colour)
 {
-	struct layout l = {colour ? &colours : &plain, 0, 0, 0};
+	struct layout l = {term_palette_get(colour), 0, 0, 0};
 
 	print_header(out, report);
 	measure(report, &l);

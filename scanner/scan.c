@@ -146,6 +146,23 @@ static void base_spec(struct scan_state *st, oa_probe_spec *spec)
 	spec->policy = st->opts->policy;
 }
 
+/* A new probe target of one origin at one address; NULL when out of memory. */
+static struct target *address_target(struct scan_state *st, size_t origin, const char *address,
+				     oa_probe_kind kind, unsigned port)
+{
+	struct target *t = add_target(st);
+
+	if (t == NULL) {
+		return NULL;
+	}
+	t->origin = origin;
+	snprintf(t->address, sizeof(t->address), "%s", address);
+	base_spec(st, &t->spec);
+	t->spec.kind = kind;
+	t->spec.port = port;
+	return t;
+}
+
 /* Adds the probes of one origin at one address. */
 static void add_address(struct scan_state *st, size_t origin, const char *address)
 {
@@ -155,16 +172,12 @@ static void add_address(struct scan_state *st, size_t origin, const char *addres
 
 	if (o->protocol_policy != OA_ORIGIN_HTTP_ONLY) {
 		for (size_t i = 0; i < n; i++) {
-			struct target *t = add_target(st);
+			struct target *t =
+			    address_target(st, origin, address, OA_PROBE_HTTPS, o->https_port);
 
 			if (t == NULL) {
 				return;
 			}
-			t->origin = origin;
-			snprintf(t->address, sizeof(t->address), "%s", address);
-			base_spec(st, &t->spec);
-			t->spec.kind = OA_PROBE_HTTPS;
-			t->spec.port = o->https_port;
 			t->spec.sni = entries[i].sni;
 			t->names[0] = entries[i].names[0];
 			t->names[1] = entries[i].names[1];
@@ -173,17 +186,11 @@ static void add_address(struct scan_state *st, size_t origin, const char *addres
 		}
 	}
 	if (o->protocol_policy != OA_ORIGIN_HTTPS_ONLY) {
-		struct target *t = add_target(st);
+		struct target *t = address_target(st, origin, address, OA_PROBE_HTTP, o->http_port);
 
-		if (t == NULL) {
-			return;
+		if (t != NULL) {
+			t->spec.http_only = o->protocol_policy == OA_ORIGIN_HTTP_ONLY;
 		}
-		t->origin = origin;
-		snprintf(t->address, sizeof(t->address), "%s", address);
-		base_spec(st, &t->spec);
-		t->spec.kind = OA_PROBE_HTTP;
-		t->spec.port = o->http_port;
-		t->spec.http_only = o->protocol_policy == OA_ORIGIN_HTTP_ONLY;
 	}
 }
 
