@@ -91,49 +91,11 @@ oa_config *oa__cfg_new(void)
 	config->scan.connect_timeout_ms = 10000;
 	config->scan.handshake_timeout_ms = 10000;
 	oa__cfg_behavior_defaults(&config->default_behavior);
+	if (oa__cfg_proxy_defaults(&config->proxy) < 0) {
+		free(config);
+		return NULL;
+	}
 	return config;
-}
-
-/* Refuses any key of obj that is not in keys (NULL-terminated). */
-static int check_keys(const oa__cfg *c, const char *path, const json_t *obj,
-		      const char *const *keys)
-{
-	char q[OA__CFG_QUOTE_SIZE];
-
-	for (void *it = json_object_iter((json_t *)obj); it != NULL;
-	     it = json_object_iter_next((json_t *)obj, it)) {
-		const char *key = json_object_iter_key(it);
-		bool known = false;
-
-		for (size_t i = 0; keys[i] != NULL; i++) {
-			if (strcmp(key, keys[i]) == 0) {
-				known = true;
-				break;
-			}
-		}
-		if (!known) {
-			if (path[0] == '\0') {
-				return oa__cfg_fail(c, "", "unknown key %s at the top level",
-						    oa__cfg_quote(q, sizeof(q), key));
-			}
-			return oa__cfg_fail(c, path, "unknown key %s",
-					    oa__cfg_quote(q, sizeof(q), key));
-		}
-	}
-	return 0;
-}
-
-static int expect_object(const oa__cfg *c, const char *path, const json_t *v)
-{
-	if (!json_is_object(v)) {
-		return oa__cfg_fail(c, path, "expected an object, got %s", oa__cfg_type_name(v));
-	}
-	return 0;
-}
-
-static int missing(const oa__cfg *c, const char *path, const char *key)
-{
-	return oa__cfg_fail(c, path, "missing required key \"%s\"", key);
 }
 
 static int parse_aliases(const oa__cfg *c, const json_t *v, oa_config *config)
@@ -248,9 +210,9 @@ static int parse_origin(const oa__cfg *c, const char *path, const json_t *obj, o
 	int rc;
 
 	oa__cfg_origin_defaults(o);
-	rc = expect_object(c, path, obj);
+	rc = oa__cfg_expect_object(c, path, obj);
 	if (rc == 0) {
-		rc = check_keys(c, path, obj, keys);
+		rc = oa__cfg_check_keys(c, path, obj, keys);
 	}
 	if (rc < 0) {
 		return rc;
@@ -258,7 +220,7 @@ static int parse_origin(const oa__cfg *c, const char *path, const json_t *obj, o
 
 	v = json_object_get(obj, "id");
 	if (v == NULL) {
-		return missing(c, path, "id");
+		return oa__cfg_missing(c, path, "id");
 	}
 	oa__cfg_path_key(p, path, "id");
 	rc = oa__cfg_string(c, p, v, true, &o->id);
@@ -271,7 +233,7 @@ static int parse_origin(const oa__cfg *c, const char *path, const json_t *obj, o
 
 	v = json_object_get(obj, "domain_name");
 	if (v == NULL) {
-		return missing(c, path, "domain_name");
+		return oa__cfg_missing(c, path, "domain_name");
 	}
 	oa__cfg_path_key(p, path, "domain_name");
 	rc = oa__cfg_domain(c, p, v, &o->domain_name);
@@ -372,9 +334,9 @@ static int parse_behavior(const oa__cfg *c, const char *path, const json_t *obj,
 	int rc;
 
 	oa__cfg_behavior_defaults(b);
-	rc = expect_object(c, path, obj);
+	rc = oa__cfg_expect_object(c, path, obj);
 	if (rc == 0) {
-		rc = check_keys(c, path, obj, keys);
+		rc = oa__cfg_check_keys(c, path, obj, keys);
 	}
 	if (rc < 0) {
 		return rc;
@@ -388,7 +350,7 @@ static int parse_behavior(const oa__cfg *c, const char *path, const json_t *obj,
 	}
 	if (!is_default) {
 		if (v == NULL) {
-			return missing(c, path, "path_pattern");
+			return oa__cfg_missing(c, path, "path_pattern");
 		}
 		oa__cfg_path_key(p, path, "path_pattern");
 		rc = oa__cfg_path_pattern(c, p, v, &b->path_pattern);
@@ -399,7 +361,7 @@ static int parse_behavior(const oa__cfg *c, const char *path, const json_t *obj,
 
 	v = json_object_get(obj, "origin");
 	if (v == NULL) {
-		return missing(c, path, "origin");
+		return oa__cfg_missing(c, path, "origin");
 	}
 	oa__cfg_path_key(p, path, "origin");
 	rc = oa__cfg_string(c, p, v, true, &b->origin_id);
@@ -464,10 +426,10 @@ static int parse_scan(const oa__cfg *c, const json_t *obj, oa_scan_config *s)
 	    NULL};
 	const json_t *v;
 	long long n = 0;
-	int rc = expect_object(c, "scan", obj);
+	int rc = oa__cfg_expect_object(c, "scan", obj);
 
 	if (rc == 0) {
-		rc = check_keys(c, "scan", obj, keys);
+		rc = oa__cfg_check_keys(c, "scan", obj, keys);
 	}
 	if (rc < 0) {
 		return rc;
@@ -536,7 +498,7 @@ int oa_config_from_json(json_t *root, const char *label, oa_config **out, oa_err
 	if (config == NULL) {
 		return oa__cfg_nomem(&c);
 	}
-	rc = check_keys(&c, "", root, keys);
+	rc = oa__cfg_check_keys(&c, "", root, keys);
 	if (rc < 0) {
 		goto fail;
 	}
@@ -576,12 +538,10 @@ int oa_config_from_json(json_t *root, const char *label, oa_config **out, oa_err
 	}
 	v = json_object_get(root, "proxy");
 	if (v != NULL) {
-		/* Kept as written: the proxy validates its own section. */
-		rc = expect_object(&c, "proxy", v);
+		rc = oa__cfg_proxy(&c, v, &config->proxy);
 		if (rc < 0) {
 			goto fail;
 		}
-		config->proxy = json_incref((json_t *)v);
 	}
 	*out = config;
 	return 0;
@@ -603,7 +563,20 @@ int oa_config_load_file(const char *path, oa_config **out, oa_error *err)
 	}
 	rc = oa_config_from_json(root, path, out, err);
 	json_decref(root);
-	return rc;
+	if (rc < 0) {
+		return rc;
+	}
+	/* A relative path in the file is meant from the file, not from the current directory. */
+	rc = oa__cfg_resolve_path(path, &(*out)->scan.ca_bundle);
+	if (rc == 0) {
+		rc = oa__cfg_proxy_resolve_paths(&(*out)->proxy, path);
+	}
+	if (rc < 0) {
+		oa_config_destroy(*out);
+		*out = NULL;
+		return oa_error_set(err, rc, "%s: out of memory", path);
+	}
+	return 0;
 }
 
 static void behavior_clear(oa_behavior_config *b)
@@ -639,6 +612,6 @@ void oa_config_destroy(oa_config *config)
 	free(config->behaviors);
 	behavior_clear(&config->default_behavior);
 	free(config->scan.ca_bundle);
-	json_decref(config->proxy);
+	oa__cfg_proxy_clear(&config->proxy);
 	free(config);
 }

@@ -1,6 +1,7 @@
 /*
  * Helpers shared by the two configuration readers (our JSON format in
- * config.c, CloudFront's get-distribution-config in config_cloudfront.c).
+ * config.c and config_proxy.c, CloudFront's get-distribution-config in
+ * config_cloudfront.c).
  * Each helper validates one JSON value found at a JSON path, so both readers
  * apply the same rules and name the offending value in their own terms.
  * Not installed.
@@ -48,6 +49,19 @@ const char *oa__cfg_quote(char *buf, size_t size, const char *s);
 
 /* "a string", "an object", ... for messages; a static string. */
 const char *oa__cfg_type_name(const json_t *v);
+
+/*
+ * Refuses any key of obj that is not in keys (NULL-terminated); an empty path
+ * is the top level.
+ */
+int oa__cfg_check_keys(const oa__cfg *c, const char *path, const json_t *obj,
+		       const char *const *keys);
+
+/* Writes "expected an object, got ..." unless v is an object. */
+int oa__cfg_expect_object(const oa__cfg *c, const char *path, const json_t *v);
+
+/* Writes "missing required key \"KEY\"" for the object at path; returns -EINVAL. */
+int oa__cfg_missing(const oa__cfg *c, const char *path, const char *key);
 
 /*
  * Reads and parses a JSON file (duplicate keys rejected). Syntax errors read
@@ -102,5 +116,29 @@ int oa__cfg_address(const oa__cfg *c, const char *path, const json_t *v, char **
 
 /* Index of the origin with this id, or -1. */
 long oa__cfg_find_origin(const oa_config *config, const char *id);
+
+/*
+ * Resolves *path (a file path from the configuration file named file, or NULL)
+ * against that file's directory when it does not start with '/': the
+ * directory part of file is put in front, as written. A file named without a
+ * '/' leaves *path alone. Replaces *path; 0 or -ENOMEM (*path unchanged).
+ */
+int oa__cfg_resolve_path(const char *file, char **path);
+
+/*
+ * The "proxy" block (config_proxy.c): validated into *p, which holds the
+ * defaults of oa__cfg_proxy_defaults. On error *p may be partly filled;
+ * oa__cfg_proxy_clear frees it.
+ */
+int oa__cfg_proxy(const oa__cfg *c, const json_t *v, oa_proxy_config *p);
+
+/* Empty proxy settings with the defaults (x_cache_name allocated); 0 or -ENOMEM. */
+int oa__cfg_proxy_defaults(oa_proxy_config *p);
+
+/* Resolves the proxy's file paths as oa__cfg_resolve_path does; 0 or -ENOMEM. */
+int oa__cfg_proxy_resolve_paths(oa_proxy_config *p, const char *file);
+
+/* Frees what p holds and zeroes it; accepts a zeroed p. */
+void oa__cfg_proxy_clear(oa_proxy_config *p);
 
 #endif

@@ -71,6 +71,47 @@ const char *oa__cfg_type_name(const json_t *v)
 	return "an unknown value";
 }
 
+int oa__cfg_check_keys(const oa__cfg *c, const char *path, const json_t *obj,
+		       const char *const *keys)
+{
+	char q[OA__CFG_QUOTE_SIZE];
+
+	for (void *it = json_object_iter((json_t *)obj); it != NULL;
+	     it = json_object_iter_next((json_t *)obj, it)) {
+		const char *key = json_object_iter_key(it);
+		bool known = false;
+
+		for (size_t i = 0; keys[i] != NULL; i++) {
+			if (strcmp(key, keys[i]) == 0) {
+				known = true;
+				break;
+			}
+		}
+		if (!known) {
+			if (path[0] == '\0') {
+				return oa__cfg_fail(c, "", "unknown key %s at the top level",
+						    oa__cfg_quote(q, sizeof(q), key));
+			}
+			return oa__cfg_fail(c, path, "unknown key %s",
+					    oa__cfg_quote(q, sizeof(q), key));
+		}
+	}
+	return 0;
+}
+
+int oa__cfg_expect_object(const oa__cfg *c, const char *path, const json_t *v)
+{
+	if (!json_is_object(v)) {
+		return oa__cfg_fail(c, path, "expected an object, got %s", oa__cfg_type_name(v));
+	}
+	return 0;
+}
+
+int oa__cfg_missing(const oa__cfg *c, const char *path, const char *key)
+{
+	return oa__cfg_fail(c, path, "missing required key \"%s\"", key);
+}
+
 const char *oa__cfg_quote(char *buf, size_t size, const char *s)
 {
 	size_t o = 0;
@@ -474,5 +515,29 @@ int oa__cfg_address(const oa__cfg *c, const char *path, const json_t *v, char **
 	if (*out == NULL) {
 		return oa__cfg_nomem(c);
 	}
+	return 0;
+}
+
+int oa__cfg_resolve_path(const char *file, char **path)
+{
+	const char *slash = strrchr(file, '/');
+
+	/*
+	 * An absolute path is kept, and so is every path of a file named without
+	 * a directory: its directory is the current one.
+	 */
+	if (*path == NULL || (*path)[0] == '/' || slash == NULL) {
+		return 0;
+	}
+	size_t dir_len = (size_t)(slash - file) + 1;
+	size_t len = strlen(*path);
+	char *joined = malloc(dir_len + len + 1);
+	if (joined == NULL) {
+		return -ENOMEM;
+	}
+	memcpy(joined, file, dir_len);
+	memcpy(joined + dir_len, *path, len + 1);
+	free(*path);
+	*path = joined;
 	return 0;
 }

@@ -703,3 +703,9 @@ void *oa_conn_data(const oa_conn *c)
 {
 	return c->data;
 }
+
+void oa_conn_rebind(oa_conn *c, const oa_conn_cbs *cbs, void *data)
+{
+	c->cbs = *cbs;
+	c->data = data;
+}

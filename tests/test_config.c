@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -136,7 +138,7 @@ static const char full_config[] =
     "  'scan': {'ca_bundle': '/etc/ssl/roots.pem', 'expiry_warn_days': 45,\n"
     "           'expiry_critical_days': 45, 'concurrency': 200, 'connect_timeout_ms': 2500,\n"
     "           'handshake_timeout_ms': 600000},\n"
-    "  'proxy': {'listen': '127.0.0.1:8080', 'anything': [1, 2]}\n"
+    "  'proxy': {'listen': [{'address': '127.0.0.1', 'port': 8080}]}\n"
     "}\n";
 
 static void test_load_full(void **state)
@@ -217,10 +219,11 @@ static void test_load_full(void **state)
 	assert_int_equal(c->scan.connect_timeout_ms, 2500);
 	assert_int_equal(c->scan.handshake_timeout_ms, 600000);
 
-	assert_non_null(c->proxy);
-	json_t *want = json_pack("{s:s, s:[i,i]}", "listen", "127.0.0.1:8080", "anything", 1, 2);
-	assert_true(json_equal(c->proxy, want));
-	json_decref(want);
+	assert_true(c->proxy.present);
+	assert_int_equal(c->proxy.n_listen, 1);
+	assert_string_equal(c->proxy.listen[0].address, "127.0.0.1");
+	assert_int_equal(c->proxy.listen[0].port, 8080);
+	assert_false(c->proxy.listen[0].tls);
 	oa_config_destroy(c);
 }
 
@@ -255,7 +258,13 @@ static void test_load_defaults(void **state)
 	assert_int_equal(c->scan.concurrency, 64);
 	assert_int_equal(c->scan.connect_timeout_ms, 10000);
 	assert_int_equal(c->scan.handshake_timeout_ms, 10000);
-	assert_null(c->proxy);
+	/* Without a "proxy" block: nothing to listen on, the defaults in place. */
+	assert_false(c->proxy.present);
+	assert_null(c->proxy.listen);
+	assert_int_equal(c->proxy.n_listen, 0);
+	assert_null(c->proxy.ca_bundle);
+	assert_string_equal(c->proxy.x_cache_name, "originaudit");
+	assert_false(c->proxy.debug_headers);
 	oa_config_destroy(c);
 }
 
@@ -264,7 +273,7 @@ static void test_load_behavior_defaults(void **state)
 	oa_config *c = load_ok("{'origins': [{'id': 'a', 'domain_name': 'a.example.com'}],"
 			       " 'behaviors': [{'path_pattern': '*', 'origin': 'a'}],"
 			       " 'default_behavior': {'origin': 'a'}, 'aliases': [],"
-			       " 'scan': {}, 'proxy': {}}");
+			       " 'scan': {}}");
 
 	assert_int_equal(c->n_behaviors, 1);
 	assert_string_equal(c->behaviors[0].path_pattern, "*");
@@ -274,8 +283,6 @@ static void test_load_behavior_defaults(void **state)
 	assert_int_equal(c->default_behavior.viewer_protocol_policy, OA_VIEWER_ALLOW_ALL);
 	assert_false(c->default_behavior.forward_host_header);
 	assert_int_equal(c->n_aliases, 0);
-	assert_non_null(c->proxy);
-	assert_int_equal(json_object_size(c->proxy), 0);
 	assert_int_equal(c->scan.concurrency, 64);
 	oa_config_destroy(c);
 }
@@ -321,12 +328,187 @@ static void test_load_wildcard_alias(void **state)
 	oa_config_destroy(c);
 }
 
+/* A complete proxy block: a plain and a TLS listener, every key set. */
+static void test_load_proxy(void **state)
+{
+	oa_config *c =
+	    load_ok("{'origins': [{'id': 'a', 'domain_name': 'a.example.com'}],\n"
+		    " 'proxy': {'listen': [{'address': '0.0.0.0', 'port': 80},\n"
+		    "                      {'address': '2001:DB8:0:0::1', 'port': 443,\n"
+		    "                       'tls': {'certificate': '/etc/oa/viewer.pem',\n"
+		    "                               'key': '/etc/oa/private/viewer.key'}}],\n"
+		    "           'ca_bundle': '/etc/oa/origin-roots.pem', 'x_cache_name': "
+		    "'edge-1.example_net',\n"
+		    "           'debug_headers': true}}\n");
+	const oa_proxy_config *p = &c->proxy;
+
+	assert_true(p->present);
+	assert_int_equal(p->n_listen, 2);
+	assert_string_equal(p->listen[0].address, "0.0.0.0");
+	assert_int_equal(p->listen[0].port, 80);
+	assert_false(p->listen[0].tls);
+	assert_null(p->listen[0].certificate);
+	assert_null(p->listen[0].key);
+	/* Stored in canonical form. */
+	assert_string_equal(p->listen[1].address, "2001:db8::1");
+	assert_int_equal(p->listen[1].port, 443);
+	assert_true(p->listen[1].tls);
+	/* Absolute paths are kept as written. */
+	assert_string_equal(p->listen[1].certificate, "/etc/oa/viewer.pem");
+	assert_string_equal(p->listen[1].key, "/etc/oa/private/viewer.key");
+	assert_string_equal(p->ca_bundle, "/etc/oa/origin-roots.pem");
+	assert_string_equal(p->x_cache_name, "edge-1.example_net");
+	assert_true(p->debug_headers);
+	oa_config_destroy(c);
+}
+
+static void test_load_proxy_defaults(void **state)
+{
+	oa_config *c = load_ok("{'origins': [{'id': 'a', 'domain_name': 'a.example.com'}],"
+			       " 'proxy': {'listen': [{'address': '::', 'port': 8080}]}}");
+	const oa_proxy_config *p = &c->proxy;
+
+	assert_true(p->present);
+	assert_int_equal(p->n_listen, 1);
+	assert_string_equal(p->listen[0].address, "::");
+	assert_int_equal(p->listen[0].port, 8080);
+	assert_false(p->listen[0].tls);
+	assert_null(p->listen[0].certificate);
+	assert_null(p->listen[0].key);
+	assert_null(p->ca_bundle);
+	assert_string_equal(p->x_cache_name, "originaudit");
+	assert_false(p->debug_headers);
+	oa_config_destroy(c);
+}
+
+/* Boundary values that are allowed, and listeners that share only an address or a port. */
+static void test_load_proxy_limits(void **state)
+{
+	oa_config *c = load_ok(
+	    "{'origins': [{'id': 'a', 'domain_name': 'a.example.com'}],"
+	    " 'proxy': {'listen': [{'address': '127.0.0.1', 'port': 1},"
+	    "  {'address': '127.0.0.1', 'port': 65535}, {'address': '127.0.0.2', 'port': 1},"
+	    "  {'address': '::ffff:127.0.0.1', 'port': 1}, {'address': '::', 'port': 1}],"
+	    " 'x_cache_name': 'ABCDEFGHIJKLMNOPQRSTUVWXYabcdefghijklmnopqrstuvwxyz0123456789._-',"
+	    " 'debug_headers': false}}");
+	const oa_proxy_config *p = &c->proxy;
+
+	assert_int_equal(p->n_listen, 5);
+	assert_int_equal(p->listen[0].port, 1);
+	assert_int_equal(p->listen[1].port, 65535);
+	assert_string_equal(p->listen[2].address, "127.0.0.2");
+	/* An IPv4-mapped address is an IPv6 socket, not a duplicate of 127.0.0.1. */
+	assert_string_equal(p->listen[3].address, "::ffff:127.0.0.1");
+	assert_string_equal(p->listen[4].address, "::");
+	/* Exactly 64 characters, of every kind allowed. */
+	assert_int_equal(strlen(p->x_cache_name), 64);
+	assert_string_equal(p->x_cache_name,
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYabcdefghijklmnopqrstuvwxyz0123456789._-");
+	assert_false(p->debug_headers);
+	oa_config_destroy(c);
+}
+
+static const char relative_paths_config[] =
+    "{'origins': [{'id': 'a', 'domain_name': 'a.example.com'}],"
+    " 'scan': {'ca_bundle': 'roots.pem'},"
+    " 'proxy': {'listen': [{'address': '127.0.0.1', 'port': 80},"
+    "  {'address': '127.0.0.1', 'port': 443, 'tls': {'certificate': './tls/viewer.pem',"
+    "   'key': '../keys/viewer.key'}},"
+    "  {'address': '::1', 'port': 443, 'tls': {'certificate': '/srv/viewer.pem',"
+    "   'key': 'viewer.key'}}],"
+    " 'ca_bundle': 'origin roots.pem'}}";
+
+/* Relative paths name files next to the configuration file, for the scanner and the proxy. */
+static void test_relative_paths(void **state)
+{
+	char *dir = fx_path(tmpdir, "conf");
+	char *sub = fx_path(dir, "oa.d");
+	char want[4096];
+
+	assert_true(mkdir(dir, 0700) == 0 || errno == EEXIST);
+	assert_true(mkdir(sub, 0700) == 0 || errno == EEXIST);
+	char *path = fx_path(sub, "relative.json");
+	free(write_config("conf/oa.d/relative.json", relative_paths_config));
+
+	oa_config *c = NULL;
+	oa_error err;
+	oa_error_clear(&err);
+	if (oa_config_load_file(path, &c, &err) != 0) {
+		fail_msg("%s", err.msg);
+	}
+	snprintf(want, sizeof(want), "%s/roots.pem", sub);
+	assert_string_equal(c->scan.ca_bundle, want);
+	snprintf(want, sizeof(want), "%s/origin roots.pem", sub);
+	assert_string_equal(c->proxy.ca_bundle, want);
+	assert_null(c->proxy.listen[0].certificate);
+	assert_null(c->proxy.listen[0].key);
+	/* Joined as written: "./" and "../" are left for the file system. */
+	snprintf(want, sizeof(want), "%s/./tls/viewer.pem", sub);
+	assert_string_equal(c->proxy.listen[1].certificate, want);
+	snprintf(want, sizeof(want), "%s/../keys/viewer.key", sub);
+	assert_string_equal(c->proxy.listen[1].key, want);
+	assert_string_equal(c->proxy.listen[2].certificate, "/srv/viewer.pem");
+	snprintf(want, sizeof(want), "%s/viewer.key", sub);
+	assert_string_equal(c->proxy.listen[2].key, want);
+	oa_config_destroy(c);
+	free(path);
+	free(sub);
+	free(dir);
+}
+
+/* A configuration file named relative to the current directory gives paths relative to it. */
+static void test_relative_paths_cwd(void **state)
+{
+	char cwd[4096];
+	char *dir = fx_path(tmpdir, "conf");
+	oa_config *here = NULL;
+	oa_config *below = NULL;
+	oa_error err1;
+	oa_error err2;
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_true(mkdir(dir, 0700) == 0 || errno == EEXIST);
+	free(write_config("cwd.json", relative_paths_config));
+	free(write_config("conf/cwd.json", relative_paths_config));
+	/* Both loads happen before any assertion, so a failure cannot leave the directory changed.
+	 */
+	assert_int_equal(chdir(tmpdir), 0);
+	int rc1 = oa_config_load_file("cwd.json", &here, &err1);
+	int rc2 = oa_config_load_file("conf/cwd.json", &below, &err2);
+	assert_int_equal(chdir(cwd), 0);
+	if (rc1 != 0 || rc2 != 0) {
+		fail_msg("%s", rc1 != 0 ? err1.msg : err2.msg);
+	}
+
+	/* No directory in the name: the paths stay as written. */
+	assert_string_equal(here->scan.ca_bundle, "roots.pem");
+	assert_string_equal(here->proxy.ca_bundle, "origin roots.pem");
+	assert_string_equal(here->proxy.listen[1].certificate, "./tls/viewer.pem");
+	assert_string_equal(here->proxy.listen[1].key, "../keys/viewer.key");
+	assert_string_equal(here->proxy.listen[2].certificate, "/srv/viewer.pem");
+	assert_string_equal(here->proxy.listen[2].key, "viewer.key");
+
+	assert_string_equal(below->scan.ca_bundle, "conf/roots.pem");
+	assert_string_equal(below->proxy.ca_bundle, "conf/origin roots.pem");
+	assert_string_equal(below->proxy.listen[1].certificate, "conf/./tls/viewer.pem");
+	assert_string_equal(below->proxy.listen[1].key, "conf/../keys/viewer.key");
+	assert_string_equal(below->proxy.listen[2].certificate, "/srv/viewer.pem");
+	assert_string_equal(below->proxy.listen[2].key, "conf/viewer.key");
+	oa_config_destroy(here);
+	oa_config_destroy(below);
+	free(dir);
+}
+
 static void test_from_json(void **state)
 {
 	json_error_t jerr;
-	json_t *root = json_loads("{\"origins\": [{\"id\": \"a\", \"domain_name\": \"A.test\"}],"
-				  " \"proxy\": {\"x\": 1}}",
-				  0, &jerr);
+	json_t *root =
+	    json_loads("{\"origins\": [{\"id\": \"a\", \"domain_name\": \"A.test\"}],"
+		       " \"scan\": {\"ca_bundle\": \"roots.pem\"},"
+		       " \"proxy\": {\"listen\": [{\"address\": \"::1\", \"port\": 8443, \"tls\":"
+		       " {\"certificate\": \"tls/viewer.pem\", \"key\": \"../viewer.key\"}}],"
+		       " \"ca_bundle\": \"./origin-roots.pem\"}}",
+		       0, &jerr);
 	oa_config *c = NULL;
 	oa_error err;
 
@@ -334,9 +516,14 @@ static void test_from_json(void **state)
 	oa_error_clear(&err);
 	assert_int_equal(oa_config_from_json(root, "inline", &c, &err), 0);
 	assert_string_equal(c->origins[0].domain_name, "a.test");
-	/* The proxy section is shared with the document, and outlives it. */
+	/* Nothing refers to the document, and without a file, paths are kept as written. */
 	json_decref(root);
-	assert_int_equal(json_integer_value(json_object_get(c->proxy, "x")), 1);
+	assert_string_equal(c->scan.ca_bundle, "roots.pem");
+	assert_true(c->proxy.present);
+	assert_string_equal(c->proxy.listen[0].address, "::1");
+	assert_string_equal(c->proxy.listen[0].certificate, "tls/viewer.pem");
+	assert_string_equal(c->proxy.listen[0].key, "../viewer.key");
+	assert_string_equal(c->proxy.ca_bundle, "./origin-roots.pem");
 	oa_config_destroy(c);
 
 	root = json_pack("{s:[{s:i}]}", "origins", "id", 3);
@@ -382,6 +569,10 @@ struct invalid_case {
 #define WITH_ORIGIN(extra) "{'origins': [" ORIGIN_A "], " extra "}"
 #define X16 "xxxxxxxxxxxxxxxx"
 #define X256 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16
+/* A proxy block around body, and a valid listener for documents whose point is elsewhere. */
+#define PROXY(body) WITH_ORIGIN("'proxy': {" body "}")
+#define LISTEN_A "{'address': '127.0.0.1', 'port': 8080}"
+#define LISTEN_WITH(extra) "'listen': [{'address': '127.0.0.1', 'port': 8080, " extra "}]"
 
 static const struct invalid_case invalid_cases[] = {
     {"top_unknown_key", WITH_ORIGIN("'foo': 1"), "unknown key \"foo\" at the top level"},
@@ -575,6 +766,103 @@ static const struct invalid_case invalid_cases[] = {
      "scan.handshake_timeout_ms: expected an integer, got a real number"},
     {"proxy_not_object", WITH_ORIGIN("'proxy': ['listen']"),
      "proxy: expected an object, got an array"},
+    {"proxy_null", WITH_ORIGIN("'proxy': null"), "proxy: expected an object, got null"},
+    {"proxy_unknown_key", PROXY("'listen': [" LISTEN_A "], 'cache': true"),
+     "proxy: unknown key \"cache\""},
+    {"proxy_listen_missing", PROXY("'debug_headers': true"),
+     "proxy: missing required key \"listen\""},
+    {"proxy_listen_empty", PROXY("'listen': []"), "proxy.listen: expected a non-empty array"},
+    {"proxy_listen_not_array", PROXY("'listen': " LISTEN_A),
+     "proxy.listen: expected a non-empty array"},
+    {"proxy_listen_string", PROXY("'listen': '127.0.0.1:8080'"),
+     "proxy.listen: expected a non-empty array"},
+    {"proxy_listener_not_object", PROXY("'listen': [" LISTEN_A ", '127.0.0.1:8081']"),
+     "proxy.listen[1]: expected an object, got a string"},
+    {"proxy_listener_unknown_key",
+     PROXY("'listen': [" LISTEN_A ", {'address': '::1', 'port': 80, 'host': 'a'}]"),
+     "proxy.listen[1]: unknown key \"host\""},
+    {"proxy_address_missing", PROXY("'listen': [{'port': 80}]"),
+     "proxy.listen[0]: missing required key \"address\""},
+    {"proxy_port_missing", PROXY("'listen': [{'address': '0.0.0.0'}]"),
+     "proxy.listen[0]: missing required key \"port\""},
+    {"proxy_address_host_name", PROXY("'listen': [{'address': 'localhost', 'port': 80}]"),
+     "proxy.listen[0].address: \"localhost\" is not a numeric IPv4 or IPv6 address"},
+    {"proxy_address_with_port", PROXY("'listen': [{'address': '127.0.0.1:80', 'port': 80}]"),
+     "proxy.listen[0].address: \"127.0.0.1:80\" is not a numeric IPv4 or IPv6 address"},
+    {"proxy_address_bracketed", PROXY("'listen': [{'address': '[::1]', 'port': 80}]"),
+     "proxy.listen[0].address: \"[::1]\" is not a numeric IPv4 or IPv6 address"},
+    {"proxy_address_empty", PROXY("'listen': [{'address': '', 'port': 80}]"),
+     "proxy.listen[0].address: must not be empty"},
+    {"proxy_address_not_string", PROXY("'listen': [{'address': 2130706433, 'port': 80}]"),
+     "proxy.listen[0].address: expected a string, got an integer"},
+    {"proxy_port_high", PROXY("'listen': [" LISTEN_A ", {'address': '127.0.0.1', 'port': 70000}]"),
+     "proxy.listen[1].port: 70000 is out of range 1-65535"},
+    {"proxy_port_zero", PROXY("'listen': [{'address': '127.0.0.1', 'port': 0}]"),
+     "proxy.listen[0].port: 0 is out of range 1-65535"},
+    {"proxy_port_negative", PROXY("'listen': [{'address': '127.0.0.1', 'port': -80}]"),
+     "proxy.listen[0].port: -80 is out of range 1-65535"},
+    {"proxy_port_string", PROXY("'listen': [{'address': '127.0.0.1', 'port': '8080'}]"),
+     "proxy.listen[0].port: expected an integer, got a string"},
+    {"proxy_port_real", PROXY("'listen': [{'address': '127.0.0.1', 'port': 8080.0}]"),
+     "proxy.listen[0].port: expected an integer, got a real number"},
+    {"proxy_tls_not_object", PROXY(LISTEN_WITH("'tls': true")),
+     "proxy.listen[0].tls: expected an object, got a boolean"},
+    {"proxy_tls_null", PROXY(LISTEN_WITH("'tls': null")),
+     "proxy.listen[0].tls: expected an object, got null"},
+    {"proxy_tls_missing_key", PROXY(LISTEN_WITH("'tls': {'certificate': 'viewer.pem'}")),
+     "proxy.listen[0].tls: missing required key \"key\""},
+    {"proxy_tls_missing_certificate", PROXY(LISTEN_WITH("'tls': {'key': 'viewer.key'}")),
+     "proxy.listen[0].tls: missing required key \"certificate\""},
+    {"proxy_tls_empty", PROXY(LISTEN_WITH("'tls': {}")),
+     "proxy.listen[0].tls: missing required key \"certificate\""},
+    {"proxy_tls_unknown_key",
+     PROXY(LISTEN_WITH("'tls': {'certificate': 'c.pem', 'key': 'k.pem', 'password': 'x'}")),
+     "proxy.listen[0].tls: unknown key \"password\""},
+    {"proxy_tls_certificate_empty", PROXY(LISTEN_WITH("'tls': {'certificate': '', 'key': 'k'}")),
+     "proxy.listen[0].tls.certificate: must not be empty"},
+    {"proxy_tls_certificate_not_string",
+     PROXY(LISTEN_WITH("'tls': {'certificate': ['c.pem'], 'key': 'k'}")),
+     "proxy.listen[0].tls.certificate: expected a string, got an array"},
+    {"proxy_tls_key_not_string", PROXY(LISTEN_WITH("'tls': {'certificate': 'c.pem', 'key': 5}")),
+     "proxy.listen[0].tls.key: expected a string, got an integer"},
+    {"proxy_tls_key_control_character",
+     PROXY(LISTEN_WITH("'tls': {'certificate': 'c.pem', 'key': 'k\\n.pem'}")),
+     "proxy.listen[0].tls.key: \"k\\x0a.pem\" contains a control character"},
+    {"proxy_listener_duplicate",
+     PROXY("'listen': [" LISTEN_A ", {'address': '127.0.0.1', 'port': 8081}, " LISTEN_A "]"),
+     "proxy.listen[2]: duplicate listener 127.0.0.1:8080"},
+    {"proxy_listener_duplicate_ipv6",
+     PROXY("'listen': [{'address': '::1', 'port': 443}, {'address': '0:0::1', 'port': 443}]"),
+     "proxy.listen[1]: duplicate listener [::1]:443"},
+    {"proxy_listener_duplicate_tls",
+     PROXY("'listen': [" LISTEN_A ", {'address': '127.0.0.1', 'port': 8080, 'tls':"
+	   " {'certificate': 'c.pem', 'key': 'k.pem'}}]"),
+     "proxy.listen[1]: duplicate listener 127.0.0.1:8080"},
+    {"proxy_ca_bundle_empty", PROXY("'listen': [" LISTEN_A "], 'ca_bundle': ''"),
+     "proxy.ca_bundle: must not be empty"},
+    {"proxy_ca_bundle_not_string", PROXY("'listen': [" LISTEN_A "], 'ca_bundle': null"),
+     "proxy.ca_bundle: expected a string, got null"},
+    {"proxy_x_cache_name_empty", PROXY("'listen': [" LISTEN_A "], 'x_cache_name': ''"),
+     "proxy.x_cache_name: must not be empty"},
+    {"proxy_x_cache_name_too_long",
+     PROXY("'listen': [" LISTEN_A "], 'x_cache_name': '" X16 X16 X16 X16 "y'"),
+     "proxy.x_cache_name: is 65 characters long: at most 64 are allowed"},
+    {"proxy_x_cache_name_space", PROXY("'listen': [" LISTEN_A "], 'x_cache_name': 'my edge'"),
+     "proxy.x_cache_name: character ' ' is not allowed (use A-Z a-z 0-9 . _ -)"},
+    {"proxy_x_cache_name_character", PROXY("'listen': [" LISTEN_A "], 'x_cache_name': 'edge;1'"),
+     "proxy.x_cache_name: character ';' is not allowed (use A-Z a-z 0-9 . _ -)"},
+    {"proxy_x_cache_name_non_ascii",
+     PROXY("'listen': [" LISTEN_A "], 'x_cache_name': 'caf\\u00e9'"),
+     "proxy.x_cache_name: byte 0xc3 is not allowed (use A-Z a-z 0-9 . _ -)"},
+    {"proxy_x_cache_name_control_character",
+     PROXY("'listen': [" LISTEN_A "], 'x_cache_name': 'a\\r\\nX-Evil: 1'"),
+     "proxy.x_cache_name: \"a\\x0d\\x0aX-Evil: 1\" contains a control character"},
+    {"proxy_x_cache_name_not_string", PROXY("'listen': [" LISTEN_A "], 'x_cache_name': 7"),
+     "proxy.x_cache_name: expected a string, got an integer"},
+    {"proxy_debug_headers_not_bool", PROXY("'listen': [" LISTEN_A "], 'debug_headers': 'yes'"),
+     "proxy.debug_headers: expected true or false, got a string"},
+    {"proxy_debug_headers_integer", PROXY("'listen': [" LISTEN_A "], 'debug_headers': 1"),
+     "proxy.debug_headers: expected true or false, got an integer"},
 };
 
 #define N_INVALID (sizeof(invalid_cases) / sizeof(invalid_cases[0]))
@@ -818,7 +1106,9 @@ static void test_cloudfront_realistic(void **state)
 	assert_null(c->scan.ca_bundle);
 	assert_int_equal(c->scan.expiry_warn_days, 30);
 	assert_int_equal(c->scan.concurrency, 64);
-	assert_null(c->proxy);
+	assert_false(c->proxy.present);
+	assert_int_equal(c->proxy.n_listen, 0);
+	assert_string_equal(c->proxy.x_cache_name, "originaudit");
 
 	/* A sound distribution: nothing to lint. */
 	oa_lint *lints = NULL;
@@ -1268,6 +1558,11 @@ int main(void)
 	    cmocka_unit_test(test_load_behavior_defaults),
 	    cmocka_unit_test(test_load_limits),
 	    cmocka_unit_test(test_load_wildcard_alias),
+	    cmocka_unit_test(test_load_proxy),
+	    cmocka_unit_test(test_load_proxy_defaults),
+	    cmocka_unit_test(test_load_proxy_limits),
+	    cmocka_unit_test(test_relative_paths),
+	    cmocka_unit_test(test_relative_paths_cwd),
 	    cmocka_unit_test(test_from_json),
 	    cmocka_unit_test(test_proto_name),
 	    cmocka_unit_test(test_syntax_error),

@@ -74,7 +74,7 @@ typedef struct oa_behavior_config {
 } oa_behavior_config;
 
 typedef struct oa_scan_config {
-	/* NULL: the default bundle. */
+	/* NULL: the default bundle. Relative paths: see oa_config_load_file. */
 	char *ca_bundle;
 	int expiry_warn_days;
 	int expiry_critical_days;
@@ -82,6 +82,34 @@ typedef struct oa_scan_config {
 	unsigned connect_timeout_ms;
 	unsigned handshake_timeout_ms;
 } oa_scan_config;
+
+/* One viewer-facing listener of the proxy. */
+typedef struct oa_listen_config {
+	/* A numeric IPv4 or IPv6 literal, in canonical form. */
+	char *address;
+	/* 1-65535. */
+	unsigned port;
+	/* A "tls" object was given: the listener serves HTTPS. */
+	bool tls;
+	/* tls.certificate (PEM chain) and tls.key; NULL without tls. Not opened at load time. */
+	char *certificate;
+	char *key;
+} oa_listen_config;
+
+/* The "proxy" block, used by originaudit-proxy and ignored by the scanner. */
+typedef struct oa_proxy_config {
+	/* The configuration had a "proxy" block; the other members are defaults otherwise. */
+	bool present;
+	/* Non-empty when present; no two listeners share an (address, port) pair. */
+	oa_listen_config *listen;
+	size_t n_listen;
+	/* Roots trusted toward origins; NULL: the default bundle. Not opened at load time. */
+	char *ca_bundle;
+	/* Named in "X-Cache: Error from NAME"; 1-64 characters of [A-Za-z0-9._-], never NULL. */
+	char *x_cache_name;
+	/* Send the reason of a refused origin certificate to the viewer; default false. */
+	bool debug_headers;
+} oa_proxy_config;
 
 typedef struct oa_config {
 	char **aliases;
@@ -93,18 +121,25 @@ typedef struct oa_config {
 	bool has_default_behavior;
 	oa_behavior_config default_behavior;
 	oa_scan_config scan;
-	/* The "proxy" object as written (validated by the proxy), or NULL; owned by the config. */
-	json_t *proxy;
+	oa_proxy_config proxy;
 } oa_config;
 
 /*
  * Loads and validates a configuration file. Errors (exit 3 material) read
  * "FILE:LINE:COLUMN: message" for JSON syntax and "FILE: origins[2].https_port:
- * message" for validation. Caller owns *out (oa_config_destroy).
+ * message" for validation. File paths in it (scan.ca_bundle, proxy.ca_bundle,
+ * proxy.listen[].tls.certificate and .key) that do not start with '/' are
+ * resolved against the directory part of path: "conf/cfg.json" with
+ * "viewer.pem" gives "conf/viewer.pem"; a path without a '/' leaves them as
+ * written (the current directory). They are not opened here. Caller owns *out
+ * (oa_config_destroy).
  */
 int oa_config_load_file(const char *path, oa_config **out, oa_error *err);
 
-/* Validates an already parsed document; label names it in errors. Caller owns *out. */
+/*
+ * Validates an already parsed document; label names it in errors. File paths
+ * are kept as written. Nothing in *out refers to root. Caller owns *out.
+ */
 int oa_config_from_json(json_t *root, const char *label, oa_config **out, oa_error *err);
 
 /*

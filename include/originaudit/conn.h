@@ -95,6 +95,9 @@ bool oa_conn_resumed(const oa_conn *conn);
 /* TLS after the handshake: the session's resumption data (caller frees with gnutls_free). */
 int oa_conn_session_data(const oa_conn *conn, gnutls_datum_t *out);
 
+/* Replaces the callbacks and user data (hand a connection to a new owner, e.g. a pool). */
+void oa_conn_rebind(oa_conn *conn, const oa_conn_cbs *cbs, void *data);
+
 /* The user data given to oa_conn_start. */
 void *oa_conn_data(const oa_conn *conn);
 

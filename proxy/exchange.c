@@ -1,0 +1,784 @@
+/*
+ * One request answered like CloudFront's edge: route through the cache
+ * behaviours, apply the viewer and origin protocol policies, connect to the
+ * origin (reusing a kept-alive connection when one is idle), judge its
+ * certificate with the core's checks and fail closed with 502, then stream
+ * the request body up and the response down with backpressure both ways.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "originaudit/names.h"
+#include "originaudit/route.h"
+#include "proxy.h"
+
+static llhttp_settings_t response_settings;
+static bool response_settings_ready;
+static void connect_origin(px_viewer *v);
+
+static void x_cache(const px_viewer *v, const char *what, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s from %s", what, v->srv->config->proxy.x_cache_name);
+}
+
+static void log_request(px_viewer *v, int status, const char *reason)
+{
+	px_exchange *ex = &v->ex;
+	const px_header *host = px_head_find(&v->head, "Host");
+
+	px_log("%s %.*s %.*s %.*s -> %d origin=%s reason=%s %llums", v->address,
+	       (int)v->head.method_len, v->head.method, host ? (int)host->value_len : 1,
+	       host ? host->value : "-", (int)v->head.target_len, v->head.target, status,
+	       ex->origin ? ex->origin->id : "-", reason && reason[0] ? reason : "-",
+	       (unsigned long long)(uv_now(v->srv->loop) - ex->started_ms));
+}
+
+static void detach_conn(px_viewer *v)
+{
+	oa_conn *conn = v->ex.conn;
+
+	v->ex.conn = NULL;
+	oa_conn_close(conn);
+}
+
+static void end_exchange(px_viewer *v, bool keep_alive)
+{
+	px_exchange *ex = &v->ex;
+
+	uv_timer_stop(&v->origin_timer);
+	ex->active = false;
+	px_viewer_response_done(v, keep_alive);
+}
+
+/* A response made by the proxy itself (error, redirect): the exchange ends with it. */
+static void respond_local(px_viewer *v, int status, const char *reason)
+{
+	px_exchange *ex = &v->ex;
+	bool body_pending = !ex->req_done && (ex->req_chunked || ex->req_length > 0);
+	bool keep_alive = llhttp_should_keep_alive(&v->parser) && !body_pending;
+	char xc[96];
+	px_buf out;
+	int rc;
+
+	px_buf_init(&out);
+	if (status == 301 || status == 307) {
+		const px_header *host = px_head_find(&v->head, "Host");
+		char hostname[256];
+		char target[PX_MAX_REQUEST_LINE + 1];
+		char *colon;
+
+		/* https://<Host without its port><path>?<query>: the HTTPS side is on 443. */
+		snprintf(hostname, sizeof(hostname), "%.*s", host ? (int)host->value_len : 0,
+			 host ? host->value : "");
+		colon = hostname[0] == '[' ? strstr(hostname, "]:") : strrchr(hostname, ':');
+		if (colon != NULL) {
+			colon[hostname[0] == '[' ? 1 : 0] = '\0';
+		}
+		snprintf(target, sizeof(target), "%.*s", (int)v->head.target_len, v->head.target);
+		x_cache(v, "Redirect", xc, sizeof(xc));
+		rc = px_build_redirect(status, hostname, target, xc, keep_alive, v->head.http_minor,
+				       &out);
+		if (rc < 0) {
+			status = 400;
+			reason = "bad_host";
+		}
+	} else {
+		rc = -1;
+	}
+	if (rc < 0) {
+		x_cache(v, "Error", xc, sizeof(xc));
+		px_buf_free(&out);
+		px_buf_init(&out);
+		px_build_error_response(status, xc,
+					v->srv->config->proxy.debug_headers ? reason : NULL,
+					keep_alive, v->head.http_minor, &out);
+	}
+	ex->status = status;
+	snprintf(ex->reason, sizeof(ex->reason), "%s", reason ? reason : "");
+	detach_conn(v);
+	px_viewer_write(v, out.data, out.len);
+	px_buf_free(&out);
+	log_request(v, status, reason);
+	end_exchange(v, keep_alive);
+}
+
+/* ---- the response from the origin ---- */
+
+static int on_r_status(llhttp_t *p, const char *at, size_t len)
+{
+	px_viewer *v = p->data;
+
+	if (v->ex.resp.reason == NULL) {
+		v->ex.resp.reason_len = 0;
+		v->ex.resp_hdr[0][0] = v->ex.resp_head_arena.len;
+		v->ex.resp.reason = "";
+	}
+	v->ex.resp.reason_len += len;
+	return px_buf_append(&v->ex.resp_head_arena, at, len) < 0 ? -1 : 0;
+}
+
+static int r_header_piece(px_viewer *v, const char *at, size_t len, bool value)
+{
+	px_exchange *ex = &v->ex;
+
+	if (!value && (ex->resp_in_value || ex->resp_n_hdr == 0)) {
+		/* Row 0 holds the reason phrase; headers use rows 1 and up. */
+		if (ex->resp_n_hdr + 1 >= PX_MAX_HEADERS) {
+			return -1;
+		}
+		ex->resp_n_hdr++;
+		ex->resp_hdr[ex->resp_n_hdr][0] = ex->resp_head_arena.len;
+		ex->resp_hdr[ex->resp_n_hdr][1] = 0;
+		ex->resp_hdr[ex->resp_n_hdr][2] = ex->resp_head_arena.len;
+		ex->resp_hdr[ex->resp_n_hdr][3] = 0;
+		ex->resp_in_value = false;
+	}
+	if (value && !ex->resp_in_value) {
+		ex->resp_hdr[ex->resp_n_hdr][2] = ex->resp_head_arena.len;
+		ex->resp_in_value = true;
+	}
+	ex->resp_hdr[ex->resp_n_hdr][value ? 3 : 1] += len;
+	if (ex->resp_head_arena.len + len > PX_MAX_HEADERS_BYTES * 2) {
+		return -1;
+	}
+	return px_buf_append(&ex->resp_head_arena, at, len) < 0 ? -1 : 0;
+}
+
+static int on_r_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	return r_header_piece(p->data, at, len, false);
+}
+
+static int on_r_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	px_viewer *v = p->data;
+
+	return v->ex.resp_n_hdr == 0 ? -1 : r_header_piece(v, at, len, true);
+}
+
+static int on_r_message_begin(llhttp_t *p)
+{
+	px_viewer *v = p->data;
+
+	v->ex.resp_head_arena.len = 0;
+	v->ex.resp_n_hdr = 0;
+	v->ex.resp_in_value = false;
+	memset(&v->ex.resp, 0, sizeof(v->ex.resp));
+	return 0;
+}
+
+static int on_r_headers_complete(llhttp_t *p)
+{
+	px_viewer *v = p->data;
+	px_exchange *ex = &v->ex;
+	px_head *h = &ex->resp;
+	int status = p->status_code;
+	bool head_request = v->parser.method == HTTP_HEAD;
+	char xc[96];
+	px_buf out;
+
+	if (status >= 100 && status < 200) {
+		/* Interim responses (100 Continue) are not passed on. */
+		return 0;
+	}
+	h->status = status;
+	h->http_minor = p->http_minor;
+	h->reason = ex->resp_head_arena.data + ex->resp_hdr[0][0];
+	for (size_t i = 1; i <= ex->resp_n_hdr; i++) {
+		h->headers[i - 1].name = ex->resp_head_arena.data + ex->resp_hdr[i][0];
+		h->headers[i - 1].name_len = ex->resp_hdr[i][1];
+		h->headers[i - 1].value = ex->resp_head_arena.data + ex->resp_hdr[i][2];
+		h->headers[i - 1].value_len = ex->resp_hdr[i][3];
+	}
+	h->n_headers = ex->resp_n_hdr;
+	bool no_body = head_request || status == 204 || status == 304;
+	bool has_length = (p->flags & F_CONTENT_LENGTH) != 0;
+	bool chunked = (p->flags & F_CHUNKED) != 0;
+	bool viewer_11 = v->head.http_minor >= 1;
+	px_response_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.content_length = -1;
+	if (no_body) {
+		ex->frame = PX_FRAME_NONE;
+		o.content_length = has_length ? (long long)p->content_length : -1;
+		if (head_request && has_length) {
+			o.content_length = (long long)p->content_length;
+		}
+	} else if (has_length) {
+		ex->frame = PX_FRAME_LENGTH;
+		o.content_length = (long long)p->content_length;
+	} else if (viewer_11) {
+		(void)chunked;
+		ex->frame = PX_FRAME_CHUNKED;
+		o.chunked = true;
+	} else {
+		ex->frame = PX_FRAME_CLOSE;
+	}
+	x_cache(v, "Miss", xc, sizeof(xc));
+	o.x_cache = xc;
+	o.keep_alive = ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser);
+	o.http_minor = v->head.http_minor;
+	px_buf_init(&out);
+	if (px_build_viewer_response(h, &o, &out) < 0) {
+		px_buf_free(&out);
+		return -1;
+	}
+	ex->resp_started = true;
+	ex->status = status;
+	px_viewer_write(v, out.data, out.len);
+	px_buf_free(&out);
+	return head_request ? 1 : 0;
+}
+
+static void backpressure_origin(px_viewer *v)
+{
+	if (v->ex.conn != NULL && px_viewer_pending(v) > PX_HIGH_WATER && !v->ex.waiting_drain) {
+		v->ex.waiting_drain = true;
+		oa_conn_pause(v->ex.conn);
+	}
+}
+
+static int on_r_body(llhttp_t *p, const char *at, size_t len)
+{
+	px_viewer *v = p->data;
+	char line[32];
+
+	if (!v->ex.resp_started || v->ex.frame == PX_FRAME_NONE) {
+		return 0;
+	}
+	if (v->ex.frame == PX_FRAME_CHUNKED) {
+		int n = snprintf(line, sizeof(line), "%zx\r\n", len);
+
+		px_viewer_write(v, line, (size_t)n);
+		px_viewer_write(v, at, len);
+		px_viewer_write(v, "\r\n", 2);
+	} else {
+		px_viewer_write(v, at, len);
+	}
+	backpressure_origin(v);
+	return 0;
+}
+
+static int on_r_message_complete(llhttp_t *p)
+{
+	px_viewer *v = p->data;
+	px_exchange *ex = &v->ex;
+
+	if (!ex->resp_started) {
+		/* An interim response ended; the real one follows. */
+		return 0;
+	}
+	if (ex->frame == PX_FRAME_CHUNKED) {
+		px_viewer_write(v, "0\r\n\r\n", 5);
+	}
+	ex->resp_done = true;
+	ex->origin_keep_alive = llhttp_should_keep_alive(p) != 0;
+	return HPE_PAUSED;
+}
+
+static void init_response_settings(void)
+{
+	if (response_settings_ready) {
+		return;
+	}
+	llhttp_settings_init(&response_settings);
+	response_settings.on_message_begin = on_r_message_begin;
+	response_settings.on_status = on_r_status;
+	response_settings.on_header_field = on_r_header_field;
+	response_settings.on_header_value = on_r_header_value;
+	response_settings.on_headers_complete = on_r_headers_complete;
+	response_settings.on_body = on_r_body;
+	response_settings.on_message_complete = on_r_message_complete;
+	response_settings_ready = true;
+}
+
+static void finish_response(px_viewer *v)
+{
+	px_exchange *ex = &v->ex;
+	bool viewer_keep = ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser);
+
+	log_request(v, ex->status, ex->reused ? "reused" : "");
+	if (ex->conn != NULL && ex->origin_keep_alive && ex->req_done) {
+		oa_conn *conn = ex->conn;
+
+		ex->conn = NULL;
+		v->open_conns--;
+		px_pool_put(v->srv, ex->pool_key, conn, ex->origin->keepalive_timeout_s * 1000);
+	} else {
+		detach_conn(v);
+	}
+	end_exchange(v, viewer_keep);
+}
+
+static void on_read_timeout(uv_timer_t *timer)
+{
+	px_viewer *v = timer->data;
+
+	if (!v->ex.active) {
+		return;
+	}
+	if (v->ex.resp_started) {
+		log_request(v, v->ex.status, "read_timeout");
+		px_viewer_abort(v);
+		return;
+	}
+	respond_local(v, 504, "read_timeout");
+}
+
+static void arm_read_timer(px_viewer *v)
+{
+	uv_timer_start(&v->origin_timer, on_read_timeout, v->ex.origin->read_timeout_s * 1000ULL, 0);
+}
+
+static bool retry(px_viewer *v, bool count_attempt)
+{
+	px_exchange *ex = &v->ex;
+	bool has_body = ex->req_chunked || ex->req_length > 0;
+
+	if (!ex->idempotent || has_body || ex->resp_started) {
+		return false;
+	}
+	if (count_attempt) {
+		if (ex->attempts <= 1) {
+			return false;
+		}
+		ex->attempts--;
+	}
+	detach_conn(v);
+	ex->head_sent = false;
+	ex->reused = false;
+	connect_origin(v);
+	return true;
+}
+
+static void on_origin_data(oa_conn *conn, const char *buf, ssize_t nread, void *data)
+{
+	px_viewer *v = data;
+	px_exchange *ex = &v->ex;
+
+	if (!ex->active || conn != ex->conn) {
+		return;
+	}
+	if (nread < 0) {
+		llhttp_errno_t fin = nread == UV_EOF ? llhttp_finish(&ex->rparser) : HPE_USER;
+
+		/* A close-delimited body ends with the connection: llhttp completes it here. */
+		if ((fin == HPE_OK || fin == HPE_PAUSED) && ex->resp_done) {
+			ex->origin_keep_alive = false;
+			finish_response(v);
+			return;
+		}
+		if (ex->resp_started) {
+			/* No truncated body is ever presented as complete. */
+			log_request(v, ex->status, "origin_closed_mid_response");
+			detach_conn(v);
+			px_viewer_abort(v);
+			return;
+		}
+		if (ex->reused && retry(v, false)) {
+			return;
+		}
+		respond_local(v, 502, nread == UV_EOF ? "origin_closed" : "origin_reset");
+		return;
+	}
+	arm_read_timer(v);
+	llhttp_errno_t err = llhttp_execute(&ex->rparser, buf, (size_t)nread);
+	if (err == HPE_PAUSED && ex->resp_done) {
+		finish_response(v);
+		return;
+	}
+	if (err != HPE_OK && err != HPE_PAUSED) {
+		if (ex->resp_started) {
+			log_request(v, ex->status, "bad_origin_response");
+			detach_conn(v);
+			px_viewer_abort(v);
+			return;
+		}
+		respond_local(v, 502, "bad_origin_response");
+	}
+}
+
+static void on_origin_drain(oa_conn *conn, void *data)
+{
+	px_viewer *v = data;
+
+	if (v->ex.active && conn == v->ex.conn) {
+		px_viewer_resume_reading(v);
+	}
+}
+
+static void on_origin_closed(oa_conn *conn, void *data)
+{
+	px_viewer_conn_closed(data);
+}
+
+/* The request head (and any early body) goes up; the viewer's body follows. */
+static void send_request(px_viewer *v)
+{
+	px_exchange *ex = &v->ex;
+
+	llhttp_init(&ex->rparser, HTTP_RESPONSE, &response_settings);
+	ex->rparser.data = v;
+	ex->resp_started = false;
+	ex->resp_done = false;
+	if (oa_conn_write(ex->conn, ex->head.data, ex->head.len) < 0) {
+		respond_local(v, 502, "origin_write_failed");
+		return;
+	}
+	ex->head_sent = true;
+	if (ex->early_body.len > 0) {
+		oa_conn_write(ex->conn, ex->early_body.data, ex->early_body.len);
+		ex->early_body.len = 0;
+	}
+	arm_read_timer(v);
+	if (!ex->req_done) {
+		px_viewer_continue(v);
+	}
+}
+
+/* Judges the origin's certificate exactly as the scanner does. */
+static bool certificate_ok(px_viewer *v, oa_conn *conn, char *reason, size_t size)
+{
+	px_exchange *ex = &v->ex;
+	unsigned n = 0;
+	const gnutls_datum_t *certs = oa_conn_peer_certs(conn, &n);
+	oa_chain *chain = NULL;
+	oa_result *result = NULL;
+	oa_verify_params params;
+	oa_error err;
+	bool ok = false;
+
+	oa_verify_params_init(&params);
+	params.names = ex->names;
+	params.n_names = ex->n_names;
+	if (oa_chain_from_der(certs, n, &chain, &err) < 0 ||
+	    oa_verify(chain, v->srv->store, &params, &result, &err) < 0) {
+		snprintf(reason, size, "bad_certificate");
+		goto out;
+	}
+	if (oa_result_verdict(result) < OA_STATUS_FAIL) {
+		ok = true;
+		goto out;
+	}
+	for (int id = 0; id < OA_CHECK_COUNT; id++) {
+		const oa_check *c = oa_result_check(result, (oa_check_id)id);
+
+		if (c->present && c->status == OA_STATUS_FAIL) {
+			snprintf(reason, size, "%s", c->reason);
+			px_log("%s origin %s (%s port %u, SNI %s): %s: %s", v->address, ex->origin->id,
+			       ex->address, ex->port, ex->sni, c->reason, c->detail);
+			break;
+		}
+	}
+out:
+	oa_result_destroy(result);
+	oa_chain_destroy(chain);
+	return ok;
+}
+
+static void on_origin_ready(oa_conn *conn, int status, void *data)
+{
+	px_viewer *v = data;
+	px_exchange *ex = &v->ex;
+	char reason[48];
+
+	if (!ex->active || conn != ex->conn) {
+		return;
+	}
+	if (status < 0) {
+		const char *error = oa_conn_error(conn);
+
+		/* The connection closes itself after a failure. */
+		ex->conn = NULL;
+		px_log("%s origin %s (%s port %u): %s: %s", v->address, ex->origin->id, ex->address,
+		       ex->port, error, oa_conn_error_detail(conn));
+		bool timeout = strcmp(error, "connect_timeout") == 0;
+		if (timeout || strcmp(error, "connection_refused") == 0 ||
+		    strcmp(error, "network_error") == 0) {
+			if (retry(v, true)) {
+				return;
+			}
+		}
+		snprintf(reason, sizeof(reason), "%s", error);
+		respond_local(v, timeout ? 504 : 502, reason);
+		return;
+	}
+	if (ex->https && !certificate_ok(v, conn, reason, sizeof(reason))) {
+		/* Fail closed: nothing but the handshake ever reached this origin. */
+		respond_local(v, 502, reason);
+		return;
+	}
+	send_request(v);
+}
+
+static const oa_conn_cbs origin_cbs = {on_origin_ready, on_origin_data, on_origin_drain,
+				       on_origin_closed};
+
+static void start_conn(px_viewer *v)
+{
+	px_exchange *ex = &v->ex;
+	const oa_origin_config *o = ex->origin;
+	oa_conn_opts opts = {
+	    .address = ex->address,
+	    .port = ex->port,
+	    .tls = ex->https,
+	    .sni = ex->sni,
+	    .versions = o->ssl_protocols,
+	    .connect_timeout_ms = o->connection_timeout_s * 1000,
+	    .handshake_timeout_ms = o->connection_timeout_s * 1000,
+	};
+
+	snprintf(ex->pool_key, sizeof(ex->pool_key), "%s|%s|%u|%s|%s", o->id, ex->address, ex->port,
+		 ex->https ? ex->sni : "-", ex->https ? "https" : "http");
+	ex->conn = px_pool_take(v->srv, ex->pool_key);
+	if (ex->conn != NULL) {
+		ex->reused = true;
+		oa_conn_rebind(ex->conn, &origin_cbs, v);
+		v->open_conns++;
+		send_request(v);
+		return;
+	}
+	if (oa_conn_start(v->srv->loop, &opts, &origin_cbs, v, &ex->conn) < 0) {
+		ex->conn = NULL;
+		respond_local(v, 502, "connect_failed");
+		return;
+	}
+	v->open_conns++;
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	px_viewer *v = req->data;
+	px_exchange *ex = &v->ex;
+
+	ex->dns_pending = false;
+	if (status == UV_ECANCELED || !ex->active) {
+		uv_freeaddrinfo(res);
+		px_viewer_conn_closed(v);
+		return;
+	}
+	v->open_conns--;
+	if (status < 0 || res == NULL || uv_ip_name(res->ai_addr, ex->address, sizeof(ex->address)) != 0) {
+		uv_freeaddrinfo(res);
+		respond_local(v, 502, "dns_failed");
+		return;
+	}
+	uv_freeaddrinfo(res);
+	start_conn(v);
+}
+
+static void connect_origin(px_viewer *v)
+{
+	px_exchange *ex = &v->ex;
+	const oa_origin_config *o = ex->origin;
+
+	if (o->n_addresses > 0) {
+		/* Attempts rotate through the configured addresses. */
+		unsigned used = o->connection_attempts - ex->attempts;
+
+		snprintf(ex->address, sizeof(ex->address), "%s", o->addresses[used % o->n_addresses]);
+		start_conn(v);
+		return;
+	}
+	struct addrinfo hints;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	ex->dns.data = v;
+	if (uv_getaddrinfo(v->srv->loop, &ex->dns, on_resolved, o->domain_name, NULL, &hints) < 0) {
+		respond_local(v, 502, "dns_failed");
+		return;
+	}
+	ex->dns_pending = true;
+	v->open_conns++;
+}
+
+/* The Host header's host part (no port), lower case; false when unusable. */
+static bool host_name(const px_header *host, char *out, size_t size)
+{
+	size_t len = host->value_len;
+	const char *colon;
+	char buf[OA_NAME_MAX];
+
+	if (len == 0 || len >= size || len >= sizeof(buf)) {
+		return false;
+	}
+	memcpy(buf, host->value, len);
+	buf[len] = '\0';
+	colon = buf[0] == '[' ? NULL : strrchr(buf, ':');
+	if (colon != NULL) {
+		buf[colon - buf] = '\0';
+	}
+	return oa_name_normalize(buf, out, NULL) == 0;
+}
+
+void px_exchange_start(px_viewer *v)
+{
+	px_exchange *ex = &v->ex;
+	const oa_config *config = v->srv->config;
+	px_head *head = &v->head;
+	long long length = -1;
+	bool chunked = false;
+	int status = 0;
+	char path[PX_MAX_REQUEST_LINE + 1];
+
+	init_response_settings();
+	ex->active = true;
+	ex->behavior = NULL;
+	ex->origin = NULL;
+	ex->conn = NULL;
+	ex->req_done = false;
+	ex->head_sent = false;
+	ex->resp_started = false;
+	ex->resp_done = false;
+	ex->reused = false;
+	ex->waiting_drain = false;
+	ex->status = 0;
+	ex->reason[0] = '\0';
+	ex->head.len = 0;
+	ex->early_body.len = 0;
+	ex->started_ms = uv_now(v->srv->loop);
+	v->srv->requests++;
+	snprintf(ex->request_id, sizeof(ex->request_id), "%016llx%08llx",
+		 (unsigned long long)uv_hrtime(), (unsigned long long)v->srv->requests);
+	ex->req_length = -1;
+	ex->req_chunked = false;
+	if (px_check_request_framing(head, &length, &chunked) < 0) {
+		respond_local(v, 400, "bad_framing");
+		return;
+	}
+	ex->req_length = length;
+	ex->req_chunked = chunked;
+	const px_header *host = px_head_find(head, "Host");
+	if ((host == NULL && head->http_minor >= 1) || px_head_count(head, "Host") > 1) {
+		respond_local(v, 400, "bad_host");
+		return;
+	}
+	if (head->target_len == 0 || head->target[0] != '/') {
+		respond_local(v, 400, "bad_target");
+		return;
+	}
+	snprintf(path, sizeof(path), "%.*s", (int)head->target_len, head->target);
+	ex->behavior = oa_config_route(config, path);
+	if (ex->behavior == NULL) {
+		respond_local(v, 404, "no_behavior");
+		return;
+	}
+	ex->origin = &config->origins[ex->behavior->origin_index];
+	if (px_viewer_policy_decision(ex->behavior->viewer_protocol_policy, v->tls, head->method,
+				      head->method_len, head->http_minor, &status) < 0) {
+		respond_local(v, 400, "bad_method");
+		return;
+	}
+	if (status != 0) {
+		respond_local(v, status, status == 403 ? "https_required" : "redirect_to_https");
+		return;
+	}
+	const oa_origin_config *o = ex->origin;
+	if (o->s3) {
+		respond_local(v, 502, "s3_origin");
+		return;
+	}
+	ex->https = o->protocol_policy == OA_ORIGIN_HTTPS_ONLY ||
+		    (o->protocol_policy == OA_ORIGIN_MATCH_VIEWER && v->tls);
+	ex->port = ex->https ? o->https_port : o->http_port;
+	ex->n_names = 0;
+	ex->names[ex->n_names++] = o->domain_name;
+	snprintf(ex->host, sizeof(ex->host), "%s", o->domain_name);
+	snprintf(ex->sni, sizeof(ex->sni), "%s", o->domain_name);
+	if (ex->behavior->forward_host_header && host != NULL) {
+		if (!host_name(host, ex->forwarded_host, sizeof(ex->forwarded_host))) {
+			respond_local(v, 400, "bad_host");
+			return;
+		}
+		snprintf(ex->host, sizeof(ex->host), "%.*s", (int)host->value_len, host->value);
+		snprintf(ex->sni, sizeof(ex->sni), "%s", ex->forwarded_host);
+		ex->names[ex->n_names++] = ex->forwarded_host;
+	}
+	ex->idempotent = v->parser.method == HTTP_GET || v->parser.method == HTTP_HEAD;
+	ex->attempts = o->connection_attempts;
+	px_forward fw = {
+	    .host = ex->host,
+	    .origin_path = o->origin_path,
+	    .viewer_address = v->address,
+	    .via = "1.1 originaudit-proxy",
+	    .request_id_header = "X-Amz-Cf-Id",
+	    .request_id = ex->request_id,
+	    .chunked = chunked,
+	    .content_length = length,
+	};
+	if (px_build_origin_request(head, &fw, &ex->head) < 0) {
+		respond_local(v, 400, "bad_header");
+		return;
+	}
+	if (length == 0 || (length < 0 && !chunked)) {
+		/* No body: llhttp will complete the message as soon as parsing resumes. */
+		ex->req_done = false;
+	}
+	connect_origin(v);
+}
+
+void px_exchange_body(px_viewer *v, const char *data, size_t len)
+{
+	px_exchange *ex = &v->ex;
+	char line[32];
+
+	if (!ex->active || len == 0) {
+		return;
+	}
+	if (!ex->head_sent || ex->conn == NULL) {
+		px_buf_append(&ex->early_body, data, len);
+		return;
+	}
+	if (ex->req_chunked) {
+		int n = snprintf(line, sizeof(line), "%zx\r\n", len);
+
+		oa_conn_write(ex->conn, line, (size_t)n);
+		oa_conn_write(ex->conn, data, len);
+		oa_conn_write(ex->conn, "\r\n", 2);
+	} else {
+		oa_conn_write(ex->conn, data, len);
+	}
+	if (oa_conn_pending(ex->conn) > PX_HIGH_WATER) {
+		px_viewer_pause_reading(v);
+	}
+}
+
+void px_exchange_request_done(px_viewer *v)
+{
+	px_exchange *ex = &v->ex;
+
+	if (!ex->active) {
+		return;
+	}
+	ex->req_done = true;
+	if (ex->req_chunked && ex->conn != NULL && ex->head_sent) {
+		oa_conn_write(ex->conn, "0\r\n\r\n", 5);
+	}
+}
+
+void px_exchange_viewer_drained(px_viewer *v)
+{
+	px_exchange *ex = &v->ex;
+
+	if (ex->waiting_drain && ex->conn != NULL) {
+		ex->waiting_drain = false;
+		oa_conn_resume(ex->conn);
+	}
+}
+
+void px_exchange_cancel(px_viewer *v)
+{
+	px_exchange *ex = &v->ex;
+
+	if (ex->dns_pending) {
+		uv_cancel((uv_req_t *)&ex->dns);
+	}
+	ex->active = false;
+	detach_conn(v);
+}

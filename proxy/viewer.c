@@ -1,0 +1,780 @@
+/*
+ * The viewer side: listeners (plain and TLS), one struct per viewer
+ * connection, requests parsed by llhttp with CloudFront-like limits. The
+ * parser pauses at the end of each request head and each request, so one
+ * request is answered at a time and nothing reaches an origin before its
+ * head has been judged.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proxy.h"
+
+static llhttp_settings_t request_settings;
+static void viewer_feed(px_viewer *v, const char *data, size_t len);
+static void viewer_close(px_viewer *v);
+static void start_reading(px_viewer *v);
+
+void px_log(const char *fmt, ...)
+{
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	va_list ap;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(stderr, "%s ", when);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- writing to the viewer ---- */
+
+struct write_req {
+	uv_write_t req;
+	px_viewer *v;
+	char data[];
+};
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct write_req *w = (struct write_req *)req;
+	px_viewer *v = w->v;
+
+	free(w);
+	if (status < 0 || v->closing) {
+		return;
+	}
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&v->tcp) == 0) {
+		if (v->close_after_response && !v->ex.active) {
+			viewer_close(v);
+			return;
+		}
+		if (v->ex.active) {
+			px_exchange_viewer_drained(v);
+		}
+	}
+}
+
+static int raw_write(px_viewer *v, const void *data, size_t len)
+{
+	struct write_req *w = malloc(sizeof(*w) + len);
+
+	if (w == NULL) {
+		return -ENOMEM;
+	}
+	w->v = v;
+	memcpy(w->data, data, len);
+	uv_buf_t buf = uv_buf_init(w->data, (unsigned)len);
+	int rc = uv_write(&w->req, (uv_stream_t *)&v->tcp, &buf, 1, on_written);
+	if (rc < 0) {
+		free(w);
+	}
+	return rc;
+}
+
+int px_viewer_write(px_viewer *v, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	if (v->closing) {
+		return -EPIPE;
+	}
+	if (!v->tls) {
+		return len > 0 ? raw_write(v, buf, len) : 0;
+	}
+	while (len > 0) {
+		ssize_t n = gnutls_record_send(v->session, p, len);
+
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			continue;
+		}
+		if (n < 0) {
+			return -EPIPE;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+size_t px_viewer_pending(const px_viewer *v)
+{
+	return uv_stream_get_write_queue_size((const uv_stream_t *)&v->tcp);
+}
+
+/* A response the proxy makes itself, then the connection closes. */
+static void reject(px_viewer *v, int status, const char *why)
+{
+	px_buf out;
+	int minor = v->parser.http_minor == 0 && v->parser.http_major == 1 ? 0 : 1;
+
+	px_buf_init(&out);
+	if (px_build_error_response(status, v->srv->config->proxy.x_cache_name, NULL, false, minor,
+				    &out) == 0) {
+		px_viewer_write(v, out.data, out.len);
+	}
+	px_buf_free(&out);
+	px_log("%s - %d %s", v->address, status, why);
+	v->close_after_response = true;
+	v->parse_failed = true;
+	px_viewer_pause_reading(v);
+	if (px_viewer_pending(v) == 0) {
+		viewer_close(v);
+	}
+}
+
+/* ---- closing ---- */
+
+static void on_handle_closed(uv_handle_t *handle)
+{
+	px_viewer *v = handle->data;
+
+	v->open_handles--;
+	if (v->open_handles > 0 || v->open_conns > 0) {
+		return;
+	}
+	v->srv->viewers--;
+	if (v->session != NULL) {
+		gnutls_deinit(v->session);
+	}
+	px_buf_free(&v->held);
+	px_buf_free(&v->arena);
+	px_buf_free(&v->ex.head);
+	px_buf_free(&v->ex.early_body);
+	px_buf_free(&v->ex.resp_head_arena);
+	free(v->rbuf);
+	free(v);
+}
+
+void px_viewer_conn_closed(px_viewer *v)
+{
+	v->open_conns--;
+	if (v->open_handles == 0 && v->open_conns == 0) {
+		v->open_handles = 1;
+		on_handle_closed((uv_handle_t *)&v->tcp);
+	}
+}
+
+static void viewer_close(px_viewer *v)
+{
+	if (v->closing) {
+		return;
+	}
+	v->closing = true;
+	px_exchange_cancel(v);
+	uv_close((uv_handle_t *)&v->tcp, on_handle_closed);
+	uv_close((uv_handle_t *)&v->timer, on_handle_closed);
+	uv_close((uv_handle_t *)&v->origin_timer, on_handle_closed);
+}
+
+void px_viewer_abort(px_viewer *v)
+{
+	viewer_close(v);
+}
+
+/* ---- reading ---- */
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+	static char slab[65536];
+
+	*buf = uv_buf_init(slab, sizeof(slab));
+}
+
+static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
+{
+	px_viewer *v = ptr;
+
+	if (v->rlen == 0) {
+		if (v->eof) {
+			return 0;
+		}
+		gnutls_transport_set_errno(v->session, EAGAIN);
+		return -1;
+	}
+	size_t n = len < v->rlen ? len : v->rlen;
+	memcpy(data, v->rbuf, n);
+	memmove(v->rbuf, v->rbuf + n, v->rlen - n);
+	v->rlen -= n;
+	return (ssize_t)n;
+}
+
+static ssize_t tls_push(gnutls_transport_ptr_t ptr, const void *data, size_t len)
+{
+	px_viewer *v = ptr;
+
+	if (v->closing || raw_write(v, data, len) < 0) {
+		gnutls_transport_set_errno(v->session, EPIPE);
+		return -1;
+	}
+	return (ssize_t)len;
+}
+
+/* Decrypts what is buffered and parses it, until the parser pauses. */
+static void tls_deliver(px_viewer *v)
+{
+	char buf[16384];
+
+	while (!v->closing && !v->parse_failed) {
+		if (!v->tls_ready) {
+			int rc = gnutls_handshake(v->session);
+
+			if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
+				if (v->eof) {
+					viewer_close(v);
+				}
+				return;
+			}
+			if (rc < 0) {
+				px_log("%s - TLS handshake failed: %s", v->address, gnutls_strerror(rc));
+				viewer_close(v);
+				return;
+			}
+			v->tls_ready = true;
+			continue;
+		}
+		if (v->parser_paused) {
+			return;
+		}
+		ssize_t n = gnutls_record_recv(v->session, buf, sizeof(buf));
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			if (v->eof && v->rlen == 0) {
+				viewer_close(v);
+			}
+			return;
+		}
+		if (n <= 0) {
+			viewer_close(v);
+			return;
+		}
+		viewer_feed(v, buf, (size_t)n);
+	}
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+	px_viewer *v = stream->data;
+
+	if (v->closing || nread == 0) {
+		return;
+	}
+	if (nread < 0) {
+		if (nread != UV_EOF) {
+			viewer_close(v);
+			return;
+		}
+		v->eof = true;
+		uv_read_stop(stream);
+		v->reading = false;
+		if (!v->tls) {
+			/* A viewer that closes mid-request never gets its request forwarded. */
+			if (!v->ex.active || !v->ex.req_done) {
+				viewer_close(v);
+			}
+			return;
+		}
+		tls_deliver(v);
+		return;
+	}
+	if (!v->tls) {
+		viewer_feed(v, buf->base, (size_t)nread);
+		return;
+	}
+	unsigned char *nb = realloc(v->rbuf, v->rlen + (size_t)nread);
+	if (nb == NULL) {
+		viewer_close(v);
+		return;
+	}
+	v->rbuf = nb;
+	memcpy(v->rbuf + v->rlen, buf->base, (size_t)nread);
+	v->rlen += (size_t)nread;
+	tls_deliver(v);
+}
+
+static void start_reading(px_viewer *v)
+{
+	if (!v->reading && !v->closing && !v->eof) {
+		v->reading = uv_read_start((uv_stream_t *)&v->tcp, on_alloc, on_read) == 0;
+	}
+}
+
+void px_viewer_pause_reading(px_viewer *v)
+{
+	if (v->reading) {
+		uv_read_stop((uv_stream_t *)&v->tcp);
+		v->reading = false;
+	}
+}
+
+void px_viewer_resume_reading(px_viewer *v)
+{
+	if (!v->parser_paused) {
+		start_reading(v);
+	}
+}
+
+/* ---- parsing ---- */
+
+static void on_header_timeout(uv_timer_t *timer)
+{
+	px_viewer *v = timer->data;
+
+	if (v->ex.active) {
+		return;
+	}
+	if (v->any_request_byte) {
+		reject(v, 408, "request headers not complete in time");
+	} else {
+		viewer_close(v);
+	}
+}
+
+static int on_message_begin(llhttp_t *parser)
+{
+	px_viewer *v = parser->data;
+
+	v->arena.len = 0;
+	v->url_off = 0;
+	v->url_len = 0;
+	v->n_hdr = 0;
+	v->in_value = false;
+	v->header_bytes = 0;
+	v->reject_status = 0;
+	return 0;
+}
+
+static int on_url(llhttp_t *parser, const char *at, size_t len)
+{
+	px_viewer *v = parser->data;
+
+	if (v->url_len == 0) {
+		v->url_off = v->arena.len;
+	}
+	v->url_len += len;
+	if (v->url_len > PX_MAX_REQUEST_LINE) {
+		v->reject_status = 414;
+		return -1;
+	}
+	return px_buf_append(&v->arena, at, len) < 0 ? -1 : 0;
+}
+
+static int header_piece(px_viewer *v, const char *at, size_t len, bool value)
+{
+	if (!value && (v->in_value || v->n_hdr == 0)) {
+		if (v->n_hdr == PX_MAX_HEADERS) {
+			v->reject_status = 431;
+			return -1;
+		}
+		v->hdr[v->n_hdr][0] = v->arena.len;
+		v->hdr[v->n_hdr][1] = 0;
+		v->hdr[v->n_hdr][2] = v->arena.len;
+		v->hdr[v->n_hdr][3] = 0;
+		v->n_hdr++;
+		v->in_value = false;
+	}
+	if (value && !v->in_value) {
+		v->hdr[v->n_hdr - 1][2] = v->arena.len;
+		v->hdr[v->n_hdr - 1][3] = 0;
+		v->in_value = true;
+	}
+	v->header_bytes += len;
+	if (v->header_bytes > PX_MAX_HEADERS_BYTES) {
+		v->reject_status = 431;
+		return -1;
+	}
+	v->hdr[v->n_hdr - 1][value ? 3 : 1] += len;
+	return px_buf_append(&v->arena, at, len) < 0 ? -1 : 0;
+}
+
+static int on_header_field(llhttp_t *parser, const char *at, size_t len)
+{
+	return header_piece(parser->data, at, len, false);
+}
+
+static int on_header_value(llhttp_t *parser, const char *at, size_t len)
+{
+	px_viewer *v = parser->data;
+
+	if (v->n_hdr == 0) {
+		return -1;
+	}
+	return header_piece(v, at, len, true);
+}
+
+static int on_headers_complete(llhttp_t *parser)
+{
+	px_viewer *v = parser->data;
+	px_head *h = &v->head;
+	const char *method = llhttp_method_name((llhttp_method_t)parser->method);
+
+	uv_timer_stop(&v->timer);
+	memset(h, 0, sizeof(*h));
+	h->method = method;
+	h->method_len = strlen(method);
+	h->target = v->arena.data + v->url_off;
+	h->target_len = v->url_len;
+	h->http_minor = parser->http_minor;
+	for (size_t i = 0; i < v->n_hdr; i++) {
+		h->headers[i].name = v->arena.data + v->hdr[i][0];
+		h->headers[i].name_len = v->hdr[i][1];
+		h->headers[i].value = v->arena.data + v->hdr[i][2];
+		h->headers[i].value_len = v->hdr[i][3];
+	}
+	h->n_headers = v->n_hdr;
+	px_exchange_start(v);
+	/* Nothing more is parsed until the exchange says where the body goes. */
+	return HPE_PAUSED;
+}
+
+static int on_body(llhttp_t *parser, const char *at, size_t len)
+{
+	px_exchange_body(parser->data, at, len);
+	return 0;
+}
+
+static int on_message_complete(llhttp_t *parser)
+{
+	px_exchange_request_done(parser->data);
+	/* The next request waits until this response is complete. */
+	return HPE_PAUSED;
+}
+
+static void init_settings(void)
+{
+	llhttp_settings_init(&request_settings);
+	request_settings.on_message_begin = on_message_begin;
+	request_settings.on_url = on_url;
+	request_settings.on_header_field = on_header_field;
+	request_settings.on_header_value = on_header_value;
+	request_settings.on_headers_complete = on_headers_complete;
+	request_settings.on_body = on_body;
+	request_settings.on_message_complete = on_message_complete;
+}
+
+/* Parses data; what the parser did not take (it paused) is held for later. */
+static void viewer_feed(px_viewer *v, const char *data, size_t len)
+{
+	if (v->parse_failed || v->closing || len == 0) {
+		return;
+	}
+	if (v->parser_paused) {
+		if (px_buf_append(&v->held, data, len) < 0) {
+			viewer_close(v);
+			return;
+		}
+		if (v->held.len > PX_HIGH_WATER) {
+			px_viewer_pause_reading(v);
+		}
+		return;
+	}
+	if (!v->ex.active && !v->any_request_byte) {
+		v->any_request_byte = true;
+		uv_timer_start(&v->timer, on_header_timeout, v->srv->header_timeout_ms, 0);
+	}
+	llhttp_errno_t err = llhttp_execute(&v->parser, data, len);
+	if (err == HPE_OK) {
+		return;
+	}
+	if (err == HPE_PAUSED) {
+		const char *pos = llhttp_get_error_pos(&v->parser);
+		size_t used = pos != NULL && pos >= data && pos <= data + len ? (size_t)(pos - data) : len;
+
+		v->parser_paused = true;
+		if (used < len && px_buf_append(&v->held, data + used, len - used) < 0) {
+			viewer_close(v);
+			return;
+		}
+		if (v->held.len > PX_HIGH_WATER) {
+			px_viewer_pause_reading(v);
+		}
+		return;
+	}
+	if (v->closing) {
+		return;
+	}
+	if (v->reject_status != 0) {
+		reject(v, v->reject_status,
+		       v->reject_status == 414 ? "request line too long" : "headers too large");
+	} else {
+		char why[160];
+
+		snprintf(why, sizeof(why), "malformed request: %s", llhttp_errno_name(err));
+		reject(v, 400, why);
+	}
+}
+
+void px_viewer_continue(px_viewer *v)
+{
+	px_buf held = v->held;
+
+	if (v->closing || v->parse_failed) {
+		return;
+	}
+	px_buf_init(&v->held);
+	v->parser_paused = false;
+	llhttp_resume(&v->parser);
+	viewer_feed(v, held.data, held.len);
+	px_buf_free(&held);
+	if (!v->parser_paused && !v->closing) {
+		start_reading(v);
+		if (v->tls && v->tls_ready) {
+			tls_deliver(v);
+		}
+	}
+}
+
+void px_viewer_response_done(px_viewer *v, bool keep_alive)
+{
+	if (v->closing) {
+		return;
+	}
+	if (!keep_alive || v->close_after_response) {
+		v->close_after_response = true;
+		if (px_viewer_pending(v) == 0) {
+			viewer_close(v);
+		}
+		return;
+	}
+	/* Ready for the next request: the header timer covers the idle wait too. */
+	v->any_request_byte = false;
+	uv_timer_start(&v->timer, on_header_timeout, v->srv->header_timeout_ms, 0);
+	px_viewer_continue(v);
+}
+
+/* ---- accepting ---- */
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	px_listener *l = server->data;
+	px_server *srv = l->srv;
+	px_viewer *v;
+
+	if (status < 0 || srv->stopping) {
+		return;
+	}
+	v = calloc(1, sizeof(*v));
+	if (v == NULL) {
+		return;
+	}
+	v->srv = srv;
+	v->listener = l;
+	uv_tcp_init(srv->loop, &v->tcp);
+	uv_timer_init(srv->loop, &v->timer);
+	uv_timer_init(srv->loop, &v->origin_timer);
+	v->tcp.data = v;
+	v->timer.data = v;
+	v->origin_timer.data = v;
+	v->open_handles = 3;
+	srv->viewers++;
+	px_buf_init(&v->held);
+	px_buf_init(&v->arena);
+	px_buf_init(&v->ex.head);
+	px_buf_init(&v->ex.early_body);
+	px_buf_init(&v->ex.resp_head_arena);
+	if (uv_accept(server, (uv_stream_t *)&v->tcp) < 0) {
+		viewer_close(v);
+		return;
+	}
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	if (uv_tcp_getpeername(&v->tcp, (struct sockaddr *)&ss, &len) == 0) {
+		uv_ip_name((struct sockaddr *)&ss, v->address, sizeof(v->address));
+	}
+	llhttp_init(&v->parser, HTTP_REQUEST, &request_settings);
+	v->parser.data = v;
+	if (l->cred != NULL) {
+		v->tls = true;
+		if (gnutls_init(&v->session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0 ||
+		    gnutls_set_default_priority(v->session) < 0 ||
+		    gnutls_credentials_set(v->session, GNUTLS_CRD_CERTIFICATE, l->cred) < 0) {
+			viewer_close(v);
+			return;
+		}
+		gnutls_transport_set_ptr(v->session, v);
+		gnutls_transport_set_push_function(v->session, tls_push);
+		gnutls_transport_set_pull_function(v->session, tls_pull);
+	}
+	uv_timer_start(&v->timer, on_header_timeout, srv->header_timeout_ms, 0);
+	start_reading(v);
+}
+
+static int listen_one(px_server *srv, px_listener *l, const oa_listen_config *lc, oa_error *err)
+{
+	struct sockaddr_storage ss;
+	int rc;
+
+	l->srv = srv;
+	l->config = lc;
+	if (uv_ip4_addr(lc->address, (int)lc->port, (struct sockaddr_in *)&ss) != 0 &&
+	    uv_ip6_addr(lc->address, (int)lc->port, (struct sockaddr_in6 *)&ss) != 0) {
+		return oa_error_set(err, -EINVAL, "listen %s: not an IP address", lc->address);
+	}
+	if (lc->tls) {
+		if (gnutls_certificate_allocate_credentials(&l->cred) < 0) {
+			return oa_error_set(err, -ENOMEM, "out of memory");
+		}
+		rc = gnutls_certificate_set_x509_key_file(l->cred, lc->certificate, lc->key,
+							  GNUTLS_X509_FMT_PEM);
+		if (rc < 0) {
+			return oa_error_set(err, -EINVAL, "listen %s:%u: certificate %s / key %s: %s",
+					    lc->address, lc->port, lc->certificate, lc->key,
+					    gnutls_strerror(rc));
+		}
+	}
+	uv_tcp_init(srv->loop, &l->tcp);
+	l->tcp.data = l;
+	rc = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&ss,
+			 ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+	if (rc == 0) {
+		rc = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
+	}
+	if (rc < 0) {
+		return oa_error_set(err, rc, "listen %s:%u: %s", lc->address, lc->port,
+				    uv_strerror(rc));
+	}
+	int len = sizeof(ss);
+	uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
+	l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						 : ((struct sockaddr_in *)&ss)->sin_port);
+	return 0;
+}
+
+static void on_sweep(uv_timer_t *timer);
+
+int px_server_start(px_server *srv, uv_loop_t *loop, const oa_config *config,
+		    const oa_trust_store *store, oa_error *err)
+{
+	const oa_proxy_config *pc = &config->proxy;
+
+	init_settings();
+	srv->loop = loop;
+	srv->config = config;
+	srv->store = store;
+	if (srv->header_timeout_ms == 0) {
+		srv->header_timeout_ms = 10000;
+	}
+	srv->listeners = calloc(pc->n_listen ? pc->n_listen : 1, sizeof(*srv->listeners));
+	if (srv->listeners == NULL) {
+		return oa_error_set(err, -ENOMEM, "out of memory");
+	}
+	uv_timer_init(loop, &srv->sweep);
+	srv->sweep.data = srv;
+	uv_timer_start(&srv->sweep, on_sweep, 1000, 1000);
+	for (size_t i = 0; i < pc->n_listen; i++) {
+		int rc = listen_one(srv, &srv->listeners[i], &pc->listen[i], err);
+
+		srv->n_listeners = i + 1;
+		if (rc < 0) {
+			return rc;
+		}
+		px_log("listening on %s port %u (%s)", pc->listen[i].address, srv->listeners[i].port,
+		       pc->listen[i].tls ? "https" : "http");
+	}
+	return 0;
+}
+
+void px_server_stop(px_server *srv)
+{
+	srv->stopping = true;
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		if (!uv_is_closing((uv_handle_t *)&srv->listeners[i].tcp)) {
+			uv_close((uv_handle_t *)&srv->listeners[i].tcp, NULL);
+		}
+	}
+	uv_timer_stop(&srv->sweep);
+	if (!uv_is_closing((uv_handle_t *)&srv->sweep)) {
+		uv_close((uv_handle_t *)&srv->sweep, NULL);
+	}
+	px_pool_clear(srv);
+}
+
+/* ---- the pool of idle origin connections ---- */
+
+static void on_idle_data(oa_conn *conn, const char *buf, ssize_t nread, void *data)
+{
+	px_server *srv = data;
+
+	/* An idle origin connection that speaks or closes is not reusable. */
+	for (px_idle **pp = &srv->idle; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->conn == conn) {
+			px_idle *gone = *pp;
+
+			*pp = gone->next;
+			free(gone);
+			break;
+		}
+	}
+	oa_conn_close(conn);
+}
+
+static const oa_conn_cbs idle_cbs = {NULL, on_idle_data, NULL, NULL};
+
+void px_pool_put(px_server *srv, const char *key, oa_conn *conn, unsigned keepalive_ms)
+{
+	px_idle *idle = calloc(1, sizeof(*idle));
+
+	if (idle == NULL || srv->stopping) {
+		free(idle);
+		oa_conn_close(conn);
+		return;
+	}
+	oa_conn_rebind(conn, &idle_cbs, srv);
+	idle->conn = conn;
+	snprintf(idle->key, sizeof(idle->key), "%s", key);
+	idle->since_ms = uv_now(srv->loop);
+	idle->keepalive_ms = keepalive_ms;
+	idle->next = srv->idle;
+	srv->idle = idle;
+}
+
+oa_conn *px_pool_take(px_server *srv, const char *key)
+{
+	for (px_idle **pp = &srv->idle; *pp != NULL; pp = &(*pp)->next) {
+		if (strcmp((*pp)->key, key) == 0) {
+			px_idle *found = *pp;
+			oa_conn *conn = found->conn;
+
+			*pp = found->next;
+			free(found);
+			return conn;
+		}
+	}
+	return NULL;
+}
+
+void px_pool_clear(px_server *srv)
+{
+	while (srv->idle != NULL) {
+		px_idle *idle = srv->idle;
+
+		srv->idle = idle->next;
+		oa_conn_close(idle->conn);
+		free(idle);
+	}
+}
+
+static void on_sweep(uv_timer_t *timer)
+{
+	px_server *srv = timer->data;
+	uint64_t now = uv_now(srv->loop);
+
+	for (px_idle **pp = &srv->idle; *pp != NULL;) {
+		px_idle *idle = *pp;
+
+		if (now - idle->since_ms >= idle->keepalive_ms) {
+			*pp = idle->next;
+			oa_conn_close(idle->conn);
+			free(idle);
+		} else {
+			pp = &idle->next;
+		}
+	}
+}
