@@ -10,6 +10,14 @@
 #include "originaudit/names.h"
 #include "originaudit/report.h"
 
+/* The validity period of one certificate on the path, for (re)grading expiry. */
+struct validity {
+	char label[16];
+	char name[128];
+	time_t not_before;
+	time_t not_after;
+};
+
 struct oa_result {
 	oa_status verdict;
 	time_t at;
@@ -24,6 +32,8 @@ struct oa_result {
 	size_t n_names;
 	oa_cert_info *certs;
 	size_t n_certs;
+	struct validity validity[OA__MAX_PATH + 1];
+	size_t n_validity;
 };
 
 static const char *const status_names[] = {"skip", "pass", "warn", "fail", "error"};
@@ -107,70 +117,83 @@ static const char *cert_label(const oa__path *path, size_t k)
 	return k + 1 == path->len && path->end == OA__PATH_SELF_ANCHORED ? "root" : "intermediate";
 }
 
-static void check_expiry(oa_result *r, const oa__path *path, const oa_chain *chain,
-			 const oa_policy *policy)
+/* Collects the validity of every certificate on the path (anchor included). */
+static void collect_validity(oa_result *r, const oa__path *path, const oa_chain *chain)
 {
-	oa_check *check = &r->checks[OA_CHECK_EXPIRY];
-	char name[256];
-	char when[32];
-	time_t earliest = 0;
-	size_t earliest_k = 0;
 	size_t count = path->len + (path->anchor != NULL && path->end == OA__PATH_ANCHORED);
 
-	for (size_t k = 0; k < count; k++) {
+	r->n_validity = 0;
+	for (size_t k = 0; k < count && k < OA__MAX_PATH + 1; k++) {
 		gnutls_x509_crt_t c =
 		    k < path->len ? oa_chain_get(chain, path->pos[k]) : path->anchor;
-		const char *label = k < path->len ? cert_label(path, k) : "trusted root";
-		time_t nb = gnutls_x509_crt_get_activation_time(c);
-		time_t na = gnutls_x509_crt_get_expiration_time(c);
+		struct validity *vy = &r->validity[r->n_validity];
 
-		if (nb > r->at) {
-			oa__short_name(c, name, sizeof(name));
-			oa_format_time(nb, when);
+		snprintf(vy->label, sizeof(vy->label), "%s",
+			 k < path->len ? cert_label(path, k) : "trusted root");
+		oa__short_name(c, vy->name, sizeof(vy->name));
+		vy->not_before = gnutls_x509_crt_get_activation_time(c);
+		vy->not_after = gnutls_x509_crt_get_expiration_time(c);
+		r->n_validity++;
+	}
+}
+
+/* Grades expiry at r->at from the collected validity periods. */
+static void grade_expiry(oa_result *r, const oa_policy *policy)
+{
+	oa_check *check = &r->checks[OA_CHECK_EXPIRY];
+	char when[32];
+	size_t earliest_k = 0;
+
+	oa_check_clear(check);
+	for (size_t k = 0; k < r->n_validity; k++) {
+		const struct validity *vy = &r->validity[k];
+
+		if (vy->not_before > r->at) {
+			oa_format_time(vy->not_before, when);
 			oa_check_set(
 			    check, OA_STATUS_FAIL, "not_yet_valid",
 			    "Check the server's clock and the certificate's validity dates; "
 			    "deploy it only once it is valid",
-			    "the %s '%s' is not valid before %s", label, name, when);
+			    "the %s '%s' is not valid before %s", vy->label, vy->name, when);
 		}
-		if (k == 0 || na < earliest) {
-			earliest = na;
+		if (vy->not_after < r->validity[earliest_k].not_after) {
 			earliest_k = k;
 		}
 	}
+	if (r->n_validity == 0) {
+		return;
+	}
+	const struct validity *e = &r->validity[earliest_k];
 	r->has_days_left = true;
-	r->earliest_expiry = earliest;
-	long long secs = (long long)earliest - (long long)r->at;
+	r->earliest_expiry = e->not_after;
+	long long secs = (long long)e->not_after - (long long)r->at;
 	r->days_left = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 	if (check->present) {
 		return;
 	}
-	gnutls_x509_crt_t c =
-	    earliest_k < path->len ? oa_chain_get(chain, path->pos[earliest_k]) : path->anchor;
-	const char *label = earliest_k < path->len ? cert_label(path, earliest_k) : "trusted root";
-	oa__short_name(c, name, sizeof(name));
-	oa_format_time(earliest, when);
-	if (earliest < r->at) {
-		oa_check_set(
-		    check, OA_STATUS_FAIL, "expired",
-		    earliest_k == 0 ? "Renew the certificate and deploy it with its chain"
-				    : "Replace the expired intermediate with the current one "
-				      "from your CA",
-		    "the %s '%s' expired on %s (%lld days ago)", label, name, when, -r->days_left);
+	oa_format_time(e->not_after, when);
+	if (e->not_after < r->at) {
+		oa_check_set(check, OA_STATUS_FAIL, "expired",
+			     earliest_k == 0
+				 ? "Renew the certificate and deploy it with its chain"
+				 : "Replace the expired intermediate with the current one "
+				   "from your CA",
+			     "the %s '%s' expired on %s (%lld days ago)", e->label, e->name, when,
+			     -r->days_left);
 	} else if (r->days_left < policy->critical_days) {
 		oa_check_set(check, OA_STATUS_FAIL, "expiring_critical",
 			     "Renew the certificate now", "the %s '%s' expires on %s, in %lld days",
-			     label, name, when, r->days_left);
+			     e->label, e->name, when, r->days_left);
 	} else if (r->days_left < policy->warn_days) {
 		oa_check_set(check, OA_STATUS_WARN, "expiring_soon",
 			     "Renew the certificate before it expires",
-			     "the %s '%s' expires on %s, in %lld days", label, name, when,
+			     "the %s '%s' expires on %s, in %lld days", e->label, e->name, when,
 			     r->days_left);
 	} else {
 		oa_check_set(check, OA_STATUS_PASS, "valid", "",
 			     "every certificate on the path is valid; the first to expire is the "
 			     "%s '%s' on %s, in %lld days",
-			     label, name, when, r->days_left);
+			     e->label, e->name, when, r->days_left);
 	}
 }
 
@@ -356,6 +379,23 @@ static int copy_names(oa_result *r, const oa_verify_params *params, oa_error *er
 	return 0;
 }
 
+static void compute_verdict(oa_result *r)
+{
+	r->verdict = OA_STATUS_PASS;
+	for (int id = 0; id < OA_CHECK_COUNT; id++) {
+		if (r->checks[id].present) {
+			r->verdict = oa_status_worst(r->verdict, r->checks[id].status);
+		}
+	}
+}
+
+void oa_result_regrade(oa_result *result, time_t at, const oa_policy *policy)
+{
+	result->at = at;
+	grade_expiry(result, policy);
+	compute_verdict(result);
+}
+
 int oa_verify(const oa_chain *chain, const oa_trust_store *store, const oa_verify_params *params,
 	      oa_result **out, oa_error *err)
 {
@@ -403,7 +443,8 @@ int oa_verify(const oa_chain *chain, const oa_trust_store *store, const oa_verif
 		free(dn);
 	}
 	oa__check_trust(&r->checks[OA_CHECK_TRUST], &path, chain, store);
-	check_expiry(r, &path, chain, &params->policy);
+	collect_validity(r, &path, chain);
+	grade_expiry(r, &params->policy);
 	check_self_signed(&r->checks[OA_CHECK_SELF_SIGNED], chain, &path);
 	oa__check_chain_order(&r->checks[OA_CHECK_CHAIN_ORDER], &path, chain);
 	check_name(r, chain, &path);
@@ -411,12 +452,7 @@ int oa_verify(const oa_chain *chain, const oa_trust_store *store, const oa_verif
 	if (params->key != NULL) {
 		check_key(&r->checks[OA_CHECK_KEY], chain, &path, params->key);
 	}
-	r->verdict = OA_STATUS_PASS;
-	for (int id = 0; id < OA_CHECK_COUNT; id++) {
-		if (r->checks[id].present) {
-			r->verdict = oa_status_worst(r->verdict, r->checks[id].status);
-		}
-	}
+	compute_verdict(r);
 	oa__path_clear(&path);
 	*out = r;
 	return 0;

@@ -100,7 +100,14 @@ static void respond_local(px_viewer *v, int status, const char *reason)
 	ex->status = status;
 	snprintf(ex->reason, sizeof(ex->reason), "%s", reason ? reason : "");
 	detach_conn(v);
-	px_viewer_write(v, out.data, out.len);
+	size_t len = out.len;
+	if (v->parser.method == HTTP_HEAD) {
+		/* A response to HEAD ends with its header block. */
+		const char *end = strstr(out.data != NULL ? out.data : "", "\r\n\r\n");
+
+		len = end != NULL ? (size_t)(end - out.data) + 4 : out.len;
+	}
+	px_viewer_write(v, out.data, len);
 	px_buf_free(&out);
 	log_request(v, status, reason);
 	end_exchange(v, keep_alive);
@@ -302,7 +309,9 @@ static void finish_response(px_viewer *v)
 	px_exchange *ex = &v->ex;
 	bool viewer_keep = ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser);
 
-	log_request(v, ex->status, ex->reused ? "reused" : "");
+	log_request(v, ex->status,
+		    ex->reused ? "reused"
+			       : (ex->conn != NULL && oa_conn_resumed(ex->conn) ? "resumed" : ""));
 	if (ex->conn != NULL && ex->origin_keep_alive && ex->req_done) {
 		oa_conn *conn = ex->conn;
 
@@ -332,7 +341,8 @@ static void on_read_timeout(uv_timer_t *timer)
 
 static void arm_read_timer(px_viewer *v)
 {
-	uv_timer_start(&v->origin_timer, on_read_timeout, v->ex.origin->read_timeout_s * 1000ULL, 0);
+	uv_timer_start(&v->origin_timer, on_read_timeout, v->ex.origin->read_timeout_s * 1000ULL,
+		       0);
 }
 
 static bool retry(px_viewer *v, bool count_attempt)
@@ -441,44 +451,33 @@ static void send_request(px_viewer *v)
 	}
 }
 
-/* Judges the origin's certificate exactly as the scanner does. */
+/* Judges the origin's certificate exactly as the scanner does (cached per chain and names). */
 static bool certificate_ok(px_viewer *v, oa_conn *conn, char *reason, size_t size)
 {
 	px_exchange *ex = &v->ex;
 	unsigned n = 0;
 	const gnutls_datum_t *certs = oa_conn_peer_certs(conn, &n);
-	oa_chain *chain = NULL;
-	oa_result *result = NULL;
-	oa_verify_params params;
-	oa_error err;
-	bool ok = false;
+	const oa_result *result = px_verify_cached(v->srv, certs, n, ex->names, ex->n_names);
 
-	oa_verify_params_init(&params);
-	params.names = ex->names;
-	params.n_names = ex->n_names;
-	if (oa_chain_from_der(certs, n, &chain, &err) < 0 ||
-	    oa_verify(chain, v->srv->store, &params, &result, &err) < 0) {
+	if (result == NULL) {
 		snprintf(reason, size, "bad_certificate");
-		goto out;
+		return false;
 	}
 	if (oa_result_verdict(result) < OA_STATUS_FAIL) {
-		ok = true;
-		goto out;
+		return true;
 	}
 	for (int id = 0; id < OA_CHECK_COUNT; id++) {
 		const oa_check *c = oa_result_check(result, (oa_check_id)id);
 
 		if (c->present && c->status == OA_STATUS_FAIL) {
 			snprintf(reason, size, "%s", c->reason);
-			px_log("%s origin %s (%s port %u, SNI %s): %s: %s", v->address, ex->origin->id,
-			       ex->address, ex->port, ex->sni, c->reason, c->detail);
+			px_log("%s origin %s (%s port %u, SNI %s): %s: %s", v->address,
+			       ex->origin->id, ex->address, ex->port, ex->sni, c->reason,
+			       c->detail);
 			break;
 		}
 	}
-out:
-	oa_result_destroy(result);
-	oa_chain_destroy(chain);
-	return ok;
+	return false;
 }
 
 static void on_origin_ready(oa_conn *conn, int status, void *data)
@@ -513,6 +512,9 @@ static void on_origin_ready(oa_conn *conn, int status, void *data)
 		respond_local(v, 502, reason);
 		return;
 	}
+	if (ex->https) {
+		px_session_put(v->srv, ex->pool_key, conn);
+	}
 	send_request(v);
 }
 
@@ -543,6 +545,8 @@ static void start_conn(px_viewer *v)
 		send_request(v);
 		return;
 	}
+	/* TLS session resumption toward the origin: the last session for this key. */
+	opts.session_data = ex->https ? px_session_get(v->srv, ex->pool_key) : NULL;
 	if (oa_conn_start(v->srv->loop, &opts, &origin_cbs, v, &ex->conn) < 0) {
 		ex->conn = NULL;
 		respond_local(v, 502, "connect_failed");
@@ -563,7 +567,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		return;
 	}
 	v->open_conns--;
-	if (status < 0 || res == NULL || uv_ip_name(res->ai_addr, ex->address, sizeof(ex->address)) != 0) {
+	if (status < 0 || res == NULL ||
+	    uv_ip_name(res->ai_addr, ex->address, sizeof(ex->address)) != 0) {
 		uv_freeaddrinfo(res);
 		respond_local(v, 502, "dns_failed");
 		return;
@@ -581,7 +586,8 @@ static void connect_origin(px_viewer *v)
 		/* Attempts rotate through the configured addresses. */
 		unsigned used = o->connection_attempts - ex->attempts;
 
-		snprintf(ex->address, sizeof(ex->address), "%s", o->addresses[used % o->n_addresses]);
+		snprintf(ex->address, sizeof(ex->address), "%s",
+			 o->addresses[used % o->n_addresses]);
 		start_conn(v);
 		return;
 	}
@@ -655,7 +661,9 @@ void px_exchange_start(px_viewer *v)
 	ex->req_length = length;
 	ex->req_chunked = chunked;
 	const px_header *host = px_head_find(head, "Host");
-	if ((host == NULL && head->http_minor >= 1) || px_head_count(head, "Host") > 1) {
+	const char *host_value = NULL;
+	size_t host_len = 0;
+	if (px_request_host(head, &host_value, &host_len) < 0) {
 		respond_local(v, 400, "bad_host");
 		return;
 	}

@@ -66,9 +66,8 @@ static int check_listeners(const oa_config *config)
 							  GNUTLS_X509_FMT_PEM);
 		gnutls_certificate_free_credentials(cred);
 		if (rc < 0) {
-			fprintf(stderr,
-				"originaudit-proxy: proxy.listen[%zu].tls: %s / %s: %s\n", i,
-				l->certificate, l->key, gnutls_strerror(rc));
+			fprintf(stderr, "originaudit-proxy: proxy.listen[%zu].tls: %s / %s: %s\n",
+				i, l->certificate, l->key, gnutls_strerror(rc));
 			return -1;
 		}
 	}
@@ -111,8 +110,9 @@ int main(int argc, char **argv)
 			header_timeout = strtol(optarg, &end, 10);
 			if (end == optarg || *end != '\0' || header_timeout < 1 ||
 			    header_timeout > 600000) {
-				fprintf(stderr, "originaudit-proxy: --header-timeout-ms: '%s' is not "
-						"1-600000\n",
+				fprintf(stderr,
+					"originaudit-proxy: --header-timeout-ms: '%s' is not "
+					"1-600000\n",
 					optarg);
 				return OA_EXIT_ERROR;
 			}
@@ -148,8 +148,8 @@ int main(int argc, char **argv)
 		oa_config_destroy(config);
 		return OA_EXIT_ERROR;
 	}
-	const char *bundle = config->proxy.ca_bundle ? config->proxy.ca_bundle
-						     : oa_default_ca_bundle();
+	const char *bundle =
+	    config->proxy.ca_bundle ? config->proxy.ca_bundle : oa_default_ca_bundle();
 	if (oa_trust_store_load(bundle, &store, &err) < 0 || check_listeners(config) < 0) {
 		if (err.msg[0] != '\0') {
 			fprintf(stderr, "originaudit-proxy: %s\n", err.msg);

@@ -43,6 +43,20 @@ typedef struct px_idle {
 	unsigned keepalive_ms;
 } px_idle;
 
+/* TLS session data of the last connection per pool key, for resumption. */
+typedef struct px_session {
+	struct px_session *next;
+	char key[512];
+	gnutls_datum_t data;
+} px_session;
+
+/* A verified chain: the core's result for (chain SHA-256, acceptable names). */
+typedef struct px_verified {
+	struct px_verified *next;
+	char key[600];
+	oa_result *result;
+} px_verified;
+
 struct px_server {
 	uv_loop_t *loop;
 	const oa_config *config;
@@ -52,6 +66,10 @@ struct px_server {
 	unsigned header_timeout_ms;
 	uint64_t requests;
 	px_idle *idle;
+	px_session *sessions;
+	size_t n_sessions;
+	px_verified *verified;
+	size_t n_verified;
 	uv_timer_t sweep;
 	size_t viewers;
 	bool stopping;
@@ -73,8 +91,23 @@ oa_conn *px_pool_take(px_server *srv, const char *key);
 /* Parks conn for reuse under key for keepalive_ms. */
 void px_pool_put(px_server *srv, const char *key, oa_conn *conn, unsigned keepalive_ms);
 
-/* Closes every idle connection. */
+/* Closes every idle connection and forgets every TLS session. */
 void px_pool_clear(px_server *srv);
+
+/* The last TLS session for key, or NULL (owned by the server). */
+const gnutls_datum_t *px_session_get(px_server *srv, const char *key);
+
+/* Remembers conn's TLS session under key. */
+void px_session_put(px_server *srv, const char *key, oa_conn *conn);
+
+/*
+ * The core's grading of certs for names, from the verification cache when
+ * the same chain was seen for the same names (expiry judged again at the
+ * current time), else computed and cached. Owned by the server; NULL when the
+ * chain cannot even be parsed.
+ */
+const oa_result *px_verify_cached(px_server *srv, const gnutls_datum_t *certs, unsigned n,
+				  const char *const *names, size_t n_names);
 
 /* One request being answered: routing, the origin connection, the response. */
 typedef struct px_exchange {

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <gnutls/crypto.h>
+
 #include "proxy.h"
 
 static llhttp_settings_t request_settings;
@@ -234,7 +236,8 @@ static void tls_deliver(px_viewer *v)
 				return;
 			}
 			if (rc < 0) {
-				px_log("%s - TLS handshake failed: %s", v->address, gnutls_strerror(rc));
+				px_log("%s - TLS handshake failed: %s", v->address,
+				       gnutls_strerror(rc));
 				viewer_close(v);
 				return;
 			}
@@ -485,7 +488,8 @@ static void viewer_feed(px_viewer *v, const char *data, size_t len)
 	}
 	if (err == HPE_PAUSED) {
 		const char *pos = llhttp_get_error_pos(&v->parser);
-		size_t used = pos != NULL && pos >= data && pos <= data + len ? (size_t)(pos - data) : len;
+		size_t used =
+		    pos != NULL && pos >= data && pos <= data + len ? (size_t)(pos - data) : len;
 
 		v->parser_paused = true;
 		if (used < len && px_buf_append(&v->held, data + used, len - used) < 0) {
@@ -592,7 +596,8 @@ static void on_connection(uv_stream_t *server, int status)
 	v->parser.data = v;
 	if (l->cred != NULL) {
 		v->tls = true;
-		if (gnutls_init(&v->session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0 ||
+		if (gnutls_init(&v->session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) <
+			0 ||
 		    gnutls_set_default_priority(v->session) < 0 ||
 		    gnutls_credentials_set(v->session, GNUTLS_CRD_CERTIFICATE, l->cred) < 0) {
 			viewer_close(v);
@@ -624,9 +629,9 @@ static int listen_one(px_server *srv, px_listener *l, const oa_listen_config *lc
 		rc = gnutls_certificate_set_x509_key_file(l->cred, lc->certificate, lc->key,
 							  GNUTLS_X509_FMT_PEM);
 		if (rc < 0) {
-			return oa_error_set(err, -EINVAL, "listen %s:%u: certificate %s / key %s: %s",
-					    lc->address, lc->port, lc->certificate, lc->key,
-					    gnutls_strerror(rc));
+			return oa_error_set(
+			    err, -EINVAL, "listen %s:%u: certificate %s / key %s: %s", lc->address,
+			    lc->port, lc->certificate, lc->key, gnutls_strerror(rc));
 		}
 	}
 	uv_tcp_init(srv->loop, &l->tcp);
@@ -675,8 +680,8 @@ int px_server_start(px_server *srv, uv_loop_t *loop, const oa_config *config,
 		if (rc < 0) {
 			return rc;
 		}
-		px_log("listening on %s port %u (%s)", pc->listen[i].address, srv->listeners[i].port,
-		       pc->listen[i].tls ? "https" : "http");
+		px_log("listening on %s port %u (%s)", pc->listen[i].address,
+		       srv->listeners[i].port, pc->listen[i].tls ? "https" : "http");
 	}
 	return 0;
 }
@@ -759,6 +764,72 @@ void px_pool_clear(px_server *srv)
 		oa_conn_close(idle->conn);
 		free(idle);
 	}
+	while (srv->verified != NULL) {
+		px_verified *vf = srv->verified;
+
+		srv->verified = vf->next;
+		oa_result_destroy(vf->result);
+		free(vf);
+	}
+	srv->n_verified = 0;
+	while (srv->sessions != NULL) {
+		px_session *s = srv->sessions;
+
+		srv->sessions = s->next;
+		gnutls_free(s->data.data);
+		free(s);
+	}
+	srv->n_sessions = 0;
+}
+
+/* Sessions kept at most; the oldest is dropped beyond it. */
+#define PX_MAX_SESSIONS 4096
+
+const gnutls_datum_t *px_session_get(px_server *srv, const char *key)
+{
+	for (px_session *s = srv->sessions; s != NULL; s = s->next) {
+		if (strcmp(s->key, key) == 0) {
+			return &s->data;
+		}
+	}
+	return NULL;
+}
+
+void px_session_put(px_server *srv, const char *key, oa_conn *conn)
+{
+	gnutls_datum_t data = {NULL, 0};
+	px_session **pp;
+
+	if (oa_conn_session_data(conn, &data) < 0 || data.size == 0) {
+		gnutls_free(data.data);
+		return;
+	}
+	for (pp = &srv->sessions; *pp != NULL; pp = &(*pp)->next) {
+		if (strcmp((*pp)->key, key) == 0) {
+			gnutls_free((*pp)->data.data);
+			(*pp)->data = data;
+			return;
+		}
+	}
+	px_session *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		gnutls_free(data.data);
+		return;
+	}
+	snprintf(s->key, sizeof(s->key), "%s", key);
+	s->data = data;
+	s->next = srv->sessions;
+	srv->sessions = s;
+	srv->n_sessions++;
+	if (srv->n_sessions > PX_MAX_SESSIONS) {
+		/* Drop the oldest: the list's tail. */
+		for (pp = &srv->sessions; (*pp)->next != NULL; pp = &(*pp)->next) {
+		}
+		gnutls_free((*pp)->data.data);
+		free(*pp);
+		*pp = NULL;
+		srv->n_sessions--;
+	}
 }
 
 static void on_sweep(uv_timer_t *timer)
@@ -777,4 +848,84 @@ static void on_sweep(uv_timer_t *timer)
 			pp = &idle->next;
 		}
 	}
+}
+
+/* Verified chains kept at most; the oldest is dropped beyond it. */
+#define PX_MAX_VERIFIED 1024
+
+/*
+ * CloudFront refuses an expired certificate, not one that expires soon: the
+ * proxy fails closed on expiry only once it has happened.
+ */
+static const oa_policy proxy_policy = {OA_POLICY_DEFAULT_WARN_DAYS, 0};
+
+const oa_result *px_verify_cached(px_server *srv, const gnutls_datum_t *certs, unsigned n,
+				  const char *const *names, size_t n_names)
+{
+	unsigned char digest[32];
+	char key[600];
+	gnutls_hash_hd_t hash;
+	size_t len = 0;
+
+	if (gnutls_hash_init(&hash, GNUTLS_DIG_SHA256) < 0) {
+		return NULL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		/* Each certificate's length first, so two chains never hash alike by concatenation.
+		 */
+		uint32_t size = certs[i].size;
+
+		gnutls_hash(hash, &size, sizeof(size));
+		gnutls_hash(hash, certs[i].data, certs[i].size);
+	}
+	gnutls_hash_deinit(hash, digest);
+	for (size_t i = 0; i < sizeof(digest); i++) {
+		len += (size_t)snprintf(key + len, sizeof(key) - len, "%02x", digest[i]);
+	}
+	for (size_t i = 0; i < n_names && len < sizeof(key); i++) {
+		len += (size_t)snprintf(key + len, sizeof(key) - len, "|%s", names[i]);
+	}
+	for (px_verified *vf = srv->verified; vf != NULL; vf = vf->next) {
+		if (strcmp(vf->key, key) == 0) {
+			oa_result_regrade(vf->result, time(NULL), &proxy_policy);
+			return vf->result;
+		}
+	}
+	oa_chain *chain = NULL;
+	oa_result *result = NULL;
+	oa_verify_params params;
+	oa_error err;
+
+	oa_verify_params_init(&params);
+	params.names = names;
+	params.n_names = n_names;
+	params.policy = proxy_policy;
+	if (oa_chain_from_der(certs, n, &chain, &err) < 0 ||
+	    oa_verify(chain, srv->store, &params, &result, &err) < 0) {
+		oa_chain_destroy(chain);
+		return NULL;
+	}
+	oa_chain_destroy(chain);
+	px_verified *vf = calloc(1, sizeof(*vf));
+	if (vf == NULL) {
+		oa_result_destroy(result);
+		return NULL;
+	}
+	snprintf(vf->key, sizeof(vf->key), "%s", key);
+	vf->result = result;
+	vf->next = srv->verified;
+	srv->verified = vf;
+	srv->n_verified++;
+	if (srv->n_verified > PX_MAX_VERIFIED) {
+		px_verified **pp = &srv->verified;
+
+		while ((*pp)->next != NULL) {
+			pp = &(*pp)->next;
+		}
+		oa_result_destroy((*pp)->result);
+		free(*pp);
+		*pp = NULL;
+		srv->n_verified--;
+	}
+	return result;
 }

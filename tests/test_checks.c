@@ -458,6 +458,34 @@ static void test_evaluation_time_is_honoured(void **state)
 	fx_pki_free(&pki);
 }
 
+/* A cached result judged again later: only expiry (and so the verdict) moves. */
+static void test_regrade_moves_only_expiry(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+	oa_policy policy = {30, 7};
+	time_t now = time(NULL);
+
+	fx_pki_make(&pki);
+	const oa_pki_cert *chain[] = {pki.leaf, pki.inter};
+	grade(&g, chain, 2, pki.root, "origin.example.com");
+	expect(g.result, OA_CHECK_EXPIRY, OA_STATUS_PASS, "valid");
+	oa_result_regrade(g.result, now + 85 * DAY, &policy);
+	expect(g.result, OA_CHECK_EXPIRY, OA_STATUS_FAIL, "expiring_critical");
+	assert_int_equal(oa_result_verdict(g.result), OA_STATUS_FAIL);
+	oa_result_regrade(g.result, now + 70 * DAY, &policy);
+	expect(g.result, OA_CHECK_EXPIRY, OA_STATUS_WARN, "expiring_soon");
+	assert_int_equal(oa_result_verdict(g.result), OA_STATUS_WARN);
+	oa_result_regrade(g.result, now + 100 * DAY, &policy);
+	expect(g.result, OA_CHECK_EXPIRY, OA_STATUS_FAIL, "expired");
+	oa_result_regrade(g.result, now, &policy);
+	expect(g.result, OA_CHECK_EXPIRY, OA_STATUS_PASS, "valid");
+	expect(g.result, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	assert_int_equal(oa_result_verdict(g.result), OA_STATUS_PASS);
+	grading_free(&g);
+	fx_pki_free(&pki);
+}
+
 static void test_root_sent_warns(void **state)
 {
 	struct grading g = {0};
@@ -846,6 +874,7 @@ int main(void)
 	    cmocka_unit_test(test_expired_intermediate),
 	    cmocka_unit_test(test_not_yet_valid),
 	    cmocka_unit_test(test_evaluation_time_is_honoured),
+	    cmocka_unit_test(test_regrade_moves_only_expiry),
 	    cmocka_unit_test(test_root_sent_warns),
 	    cmocka_unit_test(test_duplicate_warns),
 	    cmocka_unit_test(test_unrelated_warns),

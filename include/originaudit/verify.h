@@ -149,6 +149,13 @@ typedef struct oa_result oa_result;
 int oa_verify(const oa_chain *chain, const oa_trust_store *store, const oa_verify_params *params,
 	      oa_result **out, oa_error *err);
 
+/*
+ * Judges expiry again at another time with policy, and the verdict with it;
+ * every other check depends only on the chain, the names and the trust store,
+ * so a cached result stays valid for them (the proxy's verification cache).
+ */
+void oa_result_regrade(oa_result *result, time_t at, const oa_policy *policy);
+
 /* Overall verdict: the worst check status (pass, warn or fail). */
 oa_status oa_result_verdict(const oa_result *result);
 
