@@ -307,7 +307,9 @@ static void init_response_settings(void)
 static void finish_response(px_viewer *v)
 {
 	px_exchange *ex = &v->ex;
-	bool viewer_keep = ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser);
+	/* A response that came before the whole request body: the rest is not read, so close. */
+	bool viewer_keep = ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser) &&
+			   ex->req_done;
 
 	log_request(v, ex->status,
 		    ex->reused ? "reused"
@@ -447,6 +449,16 @@ static void send_request(px_viewer *v)
 	}
 	arm_read_timer(v);
 	if (!ex->req_done) {
+		const px_header *expect = px_head_find(&v->head, "Expect");
+		bool has_body = ex->req_chunked || ex->req_length > 0;
+
+		/* The origin is ready for the body: tell a viewer that waits for it. */
+		if (has_body && expect != NULL && v->head.http_minor >= 1 &&
+		    expect->value_len == 12 && strncasecmp(expect->value, "100-continue", 12) == 0) {
+			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+			px_viewer_write(v, cont, sizeof(cont) - 1);
+		}
 		px_viewer_continue(v);
 	}
 }

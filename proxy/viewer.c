@@ -540,7 +540,8 @@ void px_viewer_response_done(px_viewer *v, bool keep_alive)
 	if (v->closing) {
 		return;
 	}
-	if (!keep_alive || v->close_after_response) {
+	/* A viewer that already closed its side gets no further request. */
+	if (!keep_alive || v->close_after_response || v->eof) {
 		v->close_after_response = true;
 		if (px_viewer_pending(v) == 0) {
 			viewer_close(v);
