@@ -119,61 +119,34 @@ static int on_r_status(llhttp_t *p, const char *at, size_t len)
 {
 	px_viewer *v = p->data;
 
-	if (v->ex.resp.reason == NULL) {
-		v->ex.resp.reason_len = 0;
-		v->ex.resp_hdr[0][0] = v->ex.resp_head_arena.len;
-		v->ex.resp.reason = "";
-	}
-	v->ex.resp.reason_len += len;
-	return px_buf_append(&v->ex.resp_head_arena, at, len) < 0 ? -1 : 0;
-}
-
-static int r_header_piece(px_viewer *v, const char *at, size_t len, bool value)
-{
-	px_exchange *ex = &v->ex;
-
-	if (!value && (ex->resp_in_value || ex->resp_n_hdr == 0)) {
-		/* Row 0 holds the reason phrase; headers use rows 1 and up. */
-		if (ex->resp_n_hdr + 1 >= PX_MAX_HEADERS) {
-			return -1;
-		}
-		ex->resp_n_hdr++;
-		ex->resp_hdr[ex->resp_n_hdr][0] = ex->resp_head_arena.len;
-		ex->resp_hdr[ex->resp_n_hdr][1] = 0;
-		ex->resp_hdr[ex->resp_n_hdr][2] = ex->resp_head_arena.len;
-		ex->resp_hdr[ex->resp_n_hdr][3] = 0;
-		ex->resp_in_value = false;
-	}
-	if (value && !ex->resp_in_value) {
-		ex->resp_hdr[ex->resp_n_hdr][2] = ex->resp_head_arena.len;
-		ex->resp_in_value = true;
-	}
-	ex->resp_hdr[ex->resp_n_hdr][value ? 3 : 1] += len;
-	if (ex->resp_head_arena.len + len > PX_MAX_HEADERS_BYTES * 2) {
-		return -1;
-	}
-	return px_buf_append(&ex->resp_head_arena, at, len) < 0 ? -1 : 0;
+	return px_head_collect_first(&v->ex.resp_collect, at, len) < 0 ? -1 : 0;
 }
 
 static int on_r_header_field(llhttp_t *p, const char *at, size_t len)
 {
-	return r_header_piece(p->data, at, len, false);
+	px_viewer *v = p->data;
+
+	return px_head_collect_header(&v->ex.resp_collect, at, len, false,
+				      2 * PX_MAX_HEADERS_BYTES) < 0
+		   ? -1
+		   : 0;
 }
 
 static int on_r_header_value(llhttp_t *p, const char *at, size_t len)
 {
 	px_viewer *v = p->data;
 
-	return v->ex.resp_n_hdr == 0 ? -1 : r_header_piece(v, at, len, true);
+	return px_head_collect_header(&v->ex.resp_collect, at, len, true,
+				      2 * PX_MAX_HEADERS_BYTES) < 0
+		   ? -1
+		   : 0;
 }
 
 static int on_r_message_begin(llhttp_t *p)
 {
 	px_viewer *v = p->data;
 
-	v->ex.resp_head_arena.len = 0;
-	v->ex.resp_n_hdr = 0;
-	v->ex.resp_in_value = false;
+	px_head_collect_reset(&v->ex.resp_collect);
 	memset(&v->ex.resp, 0, sizeof(v->ex.resp));
 	return 0;
 }
@@ -194,14 +167,7 @@ static int on_r_headers_complete(llhttp_t *p)
 	}
 	h->status = status;
 	h->http_minor = p->http_minor;
-	h->reason = ex->resp_head_arena.data + ex->resp_hdr[0][0];
-	for (size_t i = 1; i <= ex->resp_n_hdr; i++) {
-		h->headers[i - 1].name = ex->resp_head_arena.data + ex->resp_hdr[i][0];
-		h->headers[i - 1].name_len = ex->resp_hdr[i][1];
-		h->headers[i - 1].value = ex->resp_head_arena.data + ex->resp_hdr[i][2];
-		h->headers[i - 1].value_len = ex->resp_hdr[i][3];
-	}
-	h->n_headers = ex->resp_n_hdr;
+	px_head_collect_finish(&ex->resp_collect, h, true);
 	bool no_body = head_request || status == 204 || status == 304;
 	bool has_length = (p->flags & F_CONTENT_LENGTH) != 0;
 	bool chunked = (p->flags & F_CHUNKED) != 0;
@@ -308,8 +274,8 @@ static void finish_response(px_viewer *v)
 {
 	px_exchange *ex = &v->ex;
 	/* A response that came before the whole request body: the rest is not read, so close. */
-	bool viewer_keep = ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser) &&
-			   ex->req_done;
+	bool viewer_keep =
+	    ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser) && ex->req_done;
 
 	log_request(v, ex->status,
 		    ex->reused ? "reused"
@@ -454,7 +420,8 @@ static void send_request(px_viewer *v)
 
 		/* The origin is ready for the body: tell a viewer that waits for it. */
 		if (has_body && expect != NULL && v->head.http_minor >= 1 &&
-		    expect->value_len == 12 && strncasecmp(expect->value, "100-continue", 12) == 0) {
+		    expect->value_len == 12 &&
+		    strncasecmp(expect->value, "100-continue", 12) == 0) {
 			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 			px_viewer_write(v, cont, sizeof(cont) - 1);

@@ -932,3 +932,83 @@ int px_viewer_policy_decision(oa_viewer_protocol_policy policy, bool viewer_tls,
 	}
 	return 0;
 }
+
+void px_head_collect_init(px_head_collect *c)
+{
+	memset(c, 0, sizeof(*c));
+	px_buf_init(&c->arena);
+}
+
+void px_head_collect_free(px_head_collect *c)
+{
+	px_buf_free(&c->arena);
+}
+
+void px_head_collect_reset(px_head_collect *c)
+{
+	c->arena.len = 0;
+	c->first_off = 0;
+	c->first_len = 0;
+	c->n_hdr = 0;
+	c->in_value = false;
+	c->header_bytes = 0;
+}
+
+int px_head_collect_first(px_head_collect *c, const char *at, size_t len)
+{
+	if (c->first_len == 0) {
+		c->first_off = c->arena.len;
+	}
+	c->first_len += len;
+	return px_buf_append(&c->arena, at, len);
+}
+
+int px_head_collect_header(px_head_collect *c, const char *at, size_t len, bool value,
+			   size_t max_bytes)
+{
+	if (!value && (c->in_value || c->n_hdr == 0)) {
+		if (c->n_hdr == PX_MAX_HEADERS) {
+			return -E2BIG;
+		}
+		c->hdr[c->n_hdr][0] = c->arena.len;
+		c->hdr[c->n_hdr][1] = 0;
+		c->hdr[c->n_hdr][2] = c->arena.len;
+		c->hdr[c->n_hdr][3] = 0;
+		c->n_hdr++;
+		c->in_value = false;
+	}
+	if (value && c->n_hdr == 0) {
+		return -EBADMSG;
+	}
+	if (value && !c->in_value) {
+		c->hdr[c->n_hdr - 1][2] = c->arena.len;
+		c->hdr[c->n_hdr - 1][3] = 0;
+		c->in_value = true;
+	}
+	c->header_bytes += len;
+	if (c->header_bytes > max_bytes) {
+		return -E2BIG;
+	}
+	c->hdr[c->n_hdr - 1][value ? 3 : 1] += len;
+	return px_buf_append(&c->arena, at, len);
+}
+
+void px_head_collect_finish(const px_head_collect *c, px_head *head, bool response)
+{
+	const char *base = c->arena.data != NULL ? c->arena.data : "";
+
+	if (response) {
+		head->reason = base + c->first_off;
+		head->reason_len = c->first_len;
+	} else {
+		head->target = base + c->first_off;
+		head->target_len = c->first_len;
+	}
+	for (size_t i = 0; i < c->n_hdr; i++) {
+		head->headers[i].name = base + c->hdr[i][0];
+		head->headers[i].name_len = c->hdr[i][1];
+		head->headers[i].value = base + c->hdr[i][2];
+		head->headers[i].value_len = c->hdr[i][3];
+	}
+	head->n_headers = c->n_hdr;
+}

@@ -114,6 +114,40 @@ int px_request_host(const px_head *req, const char **host, size_t *host_len);
 int px_check_request_framing(const px_head *req, long long *content_length, bool *chunked);
 
 /* How a request goes to the origin. The strings are the caller's. */
+/*
+ * Collects a message head from a parser's callbacks (llhttp hands the start
+ * line and each header name and value in pieces, pointing into read buffers
+ * that are reused): the bytes go into an arena, then px_head_collect_finish
+ * points a px_head's headers into it.
+ */
+typedef struct px_head_collect {
+	px_buf arena;
+	/* The request target or the response reason phrase. */
+	size_t first_off;
+	size_t first_len;
+	/* Name offset, name length, value offset, value length of each header. */
+	size_t hdr[PX_MAX_HEADERS][4];
+	size_t n_hdr;
+	bool in_value;
+	size_t header_bytes;
+} px_head_collect;
+
+void px_head_collect_init(px_head_collect *c);
+void px_head_collect_free(px_head_collect *c);
+/* Starts a new message. */
+void px_head_collect_reset(px_head_collect *c);
+/* A piece of the target (request) or reason phrase (response). 0 or -ENOMEM. */
+int px_head_collect_first(px_head_collect *c, const char *at, size_t len);
+/*
+ * A piece of a header name (value false) or value (value true). -E2BIG when
+ * there would be more than PX_MAX_HEADERS headers or more than max_bytes of
+ * header names and values; -EBADMSG for a value before any name; -ENOMEM.
+ */
+int px_head_collect_header(px_head_collect *c, const char *at, size_t len, bool value,
+			   size_t max_bytes);
+/* Points head->headers (and target or reason, per response) into the arena. */
+void px_head_collect_finish(const px_head_collect *c, px_head *head, bool response);
+
 typedef struct px_forward {
 	/* Host toward the origin: origin domain, or the viewer's Host when forwarded. */
 	const char *host;

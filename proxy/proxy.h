@@ -140,10 +140,7 @@ typedef struct px_exchange {
 	oa_conn *conn;
 	bool reused;
 	llhttp_t rparser;
-	px_buf resp_head_arena;
-	size_t resp_hdr[PX_MAX_HEADERS][4];
-	size_t resp_n_hdr;
-	bool resp_in_value;
+	px_head_collect resp_collect;
 	px_head resp;
 	bool resp_started;
 	bool resp_done;
@@ -180,14 +177,8 @@ struct px_viewer {
 	bool parser_paused;
 	bool parse_failed;
 	px_buf held;
-	/* The request head being parsed: bytes in arena, offsets of each piece. */
-	px_buf arena;
-	size_t url_off;
-	size_t url_len;
-	size_t hdr[PX_MAX_HEADERS][4];
-	size_t n_hdr;
-	bool in_value;
-	size_t header_bytes;
+	/* The request head being parsed. */
+	px_head_collect collect;
 	bool any_request_byte;
 	int reject_status;
 	px_head head;

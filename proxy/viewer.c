@@ -148,10 +148,10 @@ static void on_handle_closed(uv_handle_t *handle)
 		gnutls_deinit(v->session);
 	}
 	px_buf_free(&v->held);
-	px_buf_free(&v->arena);
+	px_head_collect_free(&v->collect);
 	px_buf_free(&v->ex.head);
 	px_buf_free(&v->ex.early_body);
-	px_buf_free(&v->ex.resp_head_arena);
+	px_head_collect_free(&v->ex.resp_collect);
 	free(v->rbuf);
 	free(v);
 }
@@ -344,12 +344,7 @@ static int on_message_begin(llhttp_t *parser)
 {
 	px_viewer *v = parser->data;
 
-	v->arena.len = 0;
-	v->url_off = 0;
-	v->url_len = 0;
-	v->n_hdr = 0;
-	v->in_value = false;
-	v->header_bytes = 0;
+	px_head_collect_reset(&v->collect);
 	v->reject_status = 0;
 	return 0;
 }
@@ -358,43 +353,21 @@ static int on_url(llhttp_t *parser, const char *at, size_t len)
 {
 	px_viewer *v = parser->data;
 
-	if (v->url_len == 0) {
-		v->url_off = v->arena.len;
-	}
-	v->url_len += len;
-	if (v->url_len > PX_MAX_REQUEST_LINE) {
+	if (v->collect.first_len + len > PX_MAX_REQUEST_LINE) {
 		v->reject_status = 414;
 		return -1;
 	}
-	return px_buf_append(&v->arena, at, len) < 0 ? -1 : 0;
+	return px_head_collect_first(&v->collect, at, len) < 0 ? -1 : 0;
 }
 
 static int header_piece(px_viewer *v, const char *at, size_t len, bool value)
 {
-	if (!value && (v->in_value || v->n_hdr == 0)) {
-		if (v->n_hdr == PX_MAX_HEADERS) {
-			v->reject_status = 431;
-			return -1;
-		}
-		v->hdr[v->n_hdr][0] = v->arena.len;
-		v->hdr[v->n_hdr][1] = 0;
-		v->hdr[v->n_hdr][2] = v->arena.len;
-		v->hdr[v->n_hdr][3] = 0;
-		v->n_hdr++;
-		v->in_value = false;
-	}
-	if (value && !v->in_value) {
-		v->hdr[v->n_hdr - 1][2] = v->arena.len;
-		v->hdr[v->n_hdr - 1][3] = 0;
-		v->in_value = true;
-	}
-	v->header_bytes += len;
-	if (v->header_bytes > PX_MAX_HEADERS_BYTES) {
+	int rc = px_head_collect_header(&v->collect, at, len, value, PX_MAX_HEADERS_BYTES);
+
+	if (rc == -E2BIG) {
 		v->reject_status = 431;
-		return -1;
 	}
-	v->hdr[v->n_hdr - 1][value ? 3 : 1] += len;
-	return px_buf_append(&v->arena, at, len) < 0 ? -1 : 0;
+	return rc < 0 ? -1 : 0;
 }
 
 static int on_header_field(llhttp_t *parser, const char *at, size_t len)
@@ -404,12 +377,7 @@ static int on_header_field(llhttp_t *parser, const char *at, size_t len)
 
 static int on_header_value(llhttp_t *parser, const char *at, size_t len)
 {
-	px_viewer *v = parser->data;
-
-	if (v->n_hdr == 0) {
-		return -1;
-	}
-	return header_piece(v, at, len, true);
+	return header_piece(parser->data, at, len, true);
 }
 
 static int on_headers_complete(llhttp_t *parser)
@@ -422,16 +390,8 @@ static int on_headers_complete(llhttp_t *parser)
 	memset(h, 0, sizeof(*h));
 	h->method = method;
 	h->method_len = strlen(method);
-	h->target = v->arena.data + v->url_off;
-	h->target_len = v->url_len;
 	h->http_minor = parser->http_minor;
-	for (size_t i = 0; i < v->n_hdr; i++) {
-		h->headers[i].name = v->arena.data + v->hdr[i][0];
-		h->headers[i].name_len = v->hdr[i][1];
-		h->headers[i].value = v->arena.data + v->hdr[i][2];
-		h->headers[i].value_len = v->hdr[i][3];
-	}
-	h->n_headers = v->n_hdr;
+	px_head_collect_finish(&v->collect, h, false);
 	px_exchange_start(v);
 	/* Nothing more is parsed until the exchange says where the body goes. */
 	return HPE_PAUSED;
@@ -580,10 +540,10 @@ static void on_connection(uv_stream_t *server, int status)
 	v->open_handles = 3;
 	srv->viewers++;
 	px_buf_init(&v->held);
-	px_buf_init(&v->arena);
+	px_head_collect_init(&v->collect);
 	px_buf_init(&v->ex.head);
 	px_buf_init(&v->ex.early_body);
-	px_buf_init(&v->ex.resp_head_arena);
+	px_head_collect_init(&v->ex.resp_collect);
 	if (uv_accept(server, (uv_stream_t *)&v->tcp) < 0) {
 		viewer_close(v);
 		return;
