@@ -329,6 +329,7 @@ static bool retry(px_viewer *v, bool count_attempt)
 	}
 	detach_conn(v);
 	ex->head_sent = false;
+	ex->origin_ready = false;
 	ex->reused = false;
 	connect_origin(v);
 	return true;
@@ -395,15 +396,11 @@ static void on_origin_closed(oa_conn *conn, void *data)
 	px_viewer_conn_closed(data);
 }
 
-/* The request head (and any early body) goes up; the viewer's body follows. */
-static void send_request(px_viewer *v)
+/* The request head and the body bytes that arrived before it go up. */
+static void write_head(px_viewer *v)
 {
 	px_exchange *ex = &v->ex;
 
-	llhttp_init(&ex->rparser, HTTP_RESPONSE, &response_settings);
-	ex->rparser.data = v;
-	ex->resp_started = false;
-	ex->resp_done = false;
 	if (oa_conn_write(ex->conn, ex->head.data, ex->head.len) < 0) {
 		respond_local(v, 502, "origin_write_failed");
 		return;
@@ -414,6 +411,27 @@ static void send_request(px_viewer *v)
 		ex->early_body.len = 0;
 	}
 	arm_read_timer(v);
+}
+
+/*
+ * The origin is ready. A chunked request's head waits for its first chunk
+ * size line, so a malformed body met at once never reaches the origin.
+ */
+static void send_request(px_viewer *v)
+{
+	px_exchange *ex = &v->ex;
+
+	llhttp_init(&ex->rparser, HTTP_RESPONSE, &response_settings);
+	ex->rparser.data = v;
+	ex->resp_started = false;
+	ex->resp_done = false;
+	ex->origin_ready = true;
+	if (!ex->req_chunked || ex->chunk_seen) {
+		write_head(v);
+		if (!ex->active) {
+			return;
+		}
+	}
 	if (!ex->req_done) {
 		const px_header *expect = px_head_find(&v->head, "Expect");
 		bool has_body = ex->req_chunked || ex->req_length > 0;
@@ -427,6 +445,19 @@ static void send_request(px_viewer *v)
 			px_viewer_write(v, cont, sizeof(cont) - 1);
 		}
 		px_viewer_continue(v);
+	}
+}
+
+void px_exchange_chunk_header(px_viewer *v)
+{
+	px_exchange *ex = &v->ex;
+
+	if (!ex->active || ex->chunk_seen) {
+		return;
+	}
+	ex->chunk_seen = true;
+	if (ex->origin_ready && !ex->head_sent && ex->conn != NULL) {
+		write_head(v);
 	}
 }
 
@@ -445,8 +476,10 @@ static bool certificate_ok(px_viewer *v, oa_conn *conn, char *reason, size_t siz
 	if (oa_result_verdict(result) < OA_STATUS_FAIL) {
 		return true;
 	}
-	for (int id = 0; id < OA_CHECK_COUNT; id++) {
-		const oa_check *c = oa_result_check(result, (oa_check_id)id);
+	/* A self-signed leaf is named as such, not as the untrusted root it also is. */
+	const oa_check *self = oa_result_check(result, OA_CHECK_SELF_SIGNED);
+	for (int id = -1; id < OA_CHECK_COUNT; id++) {
+		const oa_check *c = id < 0 ? self : oa_result_check(result, (oa_check_id)id);
 
 		if (c->present && c->status == OA_STATUS_FAIL) {
 			snprintf(reason, size, "%s", c->reason);
@@ -475,7 +508,10 @@ static void on_origin_ready(oa_conn *conn, int status, void *data)
 		ex->conn = NULL;
 		px_log("%s origin %s (%s port %u): %s: %s", v->address, ex->origin->id, ex->address,
 		       ex->port, error, oa_conn_error_detail(conn));
-		bool timeout = strcmp(error, "connect_timeout") == 0;
+		/* The origin was too slow to connect or to finish the handshake: 504, like
+		 * CloudFront. */
+		bool timeout = strcmp(error, "connect_timeout") == 0 ||
+			       strcmp(error, "handshake_timeout") == 0;
 		if (timeout || strcmp(error, "connection_refused") == 0 ||
 		    strcmp(error, "network_error") == 0) {
 			if (retry(v, true)) {
@@ -619,6 +655,8 @@ void px_exchange_start(px_viewer *v)
 	ex->conn = NULL;
 	ex->req_done = false;
 	ex->head_sent = false;
+	ex->origin_ready = false;
+	ex->chunk_seen = false;
 	ex->resp_started = false;
 	ex->resp_done = false;
 	ex->reused = false;
@@ -703,11 +741,23 @@ void px_exchange_start(px_viewer *v)
 		respond_local(v, 400, "bad_header");
 		return;
 	}
-	if (length == 0 || (length < 0 && !chunked)) {
-		/* No body: llhttp will complete the message as soon as parsing resumes. */
-		ex->req_done = false;
+	if (length <= 0 && !chunked) {
+		/* No body: the request is complete with its head. */
+		ex->req_done = true;
 	}
 	connect_origin(v);
+}
+
+/* Body bytes toward the origin, framed; held until the head has gone. */
+static void body_out(px_viewer *v, const char *data, size_t len)
+{
+	px_exchange *ex = &v->ex;
+
+	if (ex->head_sent && ex->conn != NULL) {
+		oa_conn_write(ex->conn, data, len);
+	} else {
+		px_buf_append(&ex->early_body, data, len);
+	}
 }
 
 void px_exchange_body(px_viewer *v, const char *data, size_t len)
@@ -718,20 +768,16 @@ void px_exchange_body(px_viewer *v, const char *data, size_t len)
 	if (!ex->active || len == 0) {
 		return;
 	}
-	if (!ex->head_sent || ex->conn == NULL) {
-		px_buf_append(&ex->early_body, data, len);
-		return;
-	}
 	if (ex->req_chunked) {
 		int n = snprintf(line, sizeof(line), "%zx\r\n", len);
 
-		oa_conn_write(ex->conn, line, (size_t)n);
-		oa_conn_write(ex->conn, data, len);
-		oa_conn_write(ex->conn, "\r\n", 2);
+		body_out(v, line, (size_t)n);
+		body_out(v, data, len);
+		body_out(v, "\r\n", 2);
 	} else {
-		oa_conn_write(ex->conn, data, len);
+		body_out(v, data, len);
 	}
-	if (oa_conn_pending(ex->conn) > PX_HIGH_WATER) {
+	if (ex->conn != NULL && ex->head_sent && oa_conn_pending(ex->conn) > PX_HIGH_WATER) {
 		px_viewer_pause_reading(v);
 	}
 }
@@ -744,8 +790,8 @@ void px_exchange_request_done(px_viewer *v)
 		return;
 	}
 	ex->req_done = true;
-	if (ex->req_chunked && ex->conn != NULL && ex->head_sent) {
-		oa_conn_write(ex->conn, "0\r\n\r\n", 5);
+	if (ex->req_chunked) {
+		body_out(v, "0\r\n\r\n", 5);
 	}
 }
 

@@ -135,6 +135,9 @@ typedef struct px_exchange {
 	long long req_length;
 	bool req_done;
 	bool head_sent;
+	/* The origin connection is ready (and verified); a chunk size line was parsed. */
+	bool origin_ready;
+	bool chunk_seen;
 	/* Request body bytes that arrived before the origin was ready. */
 	px_buf early_body;
 	oa_conn *conn;
@@ -176,6 +179,9 @@ struct px_viewer {
 	llhttp_t parser;
 	bool parser_paused;
 	bool parse_failed;
+	/* Inside llhttp_execute: a continue asked for then runs once it returns. */
+	bool in_execute;
+	bool continue_pending;
 	px_buf held;
 	/* The request head being parsed. */
 	px_head_collect collect;
@@ -205,6 +211,8 @@ void px_viewer_conn_closed(px_viewer *v);
 void px_exchange_start(px_viewer *v);
 void px_exchange_body(px_viewer *v, const char *data, size_t len);
 void px_exchange_request_done(px_viewer *v);
+/* A chunk size line of the request body parsed cleanly. */
+void px_exchange_chunk_header(px_viewer *v);
 void px_exchange_viewer_drained(px_viewer *v);
 /* The viewer is closing: drop the origin connection. */
 void px_exchange_cancel(px_viewer *v);

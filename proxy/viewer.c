@@ -392,9 +392,14 @@ static int on_headers_complete(llhttp_t *parser)
 	h->method_len = strlen(method);
 	h->http_minor = parser->http_minor;
 	px_head_collect_finish(&v->collect, h, false);
+	bool has_body = (parser->flags & F_CHUNKED) != 0 ||
+			((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > 0);
 	px_exchange_start(v);
-	/* Nothing more is parsed until the exchange says where the body goes. */
-	return HPE_PAUSED;
+	/*
+	 * A body is parsed only once the exchange says where it goes; a request
+	 * without one runs on to on_message_complete, which pauses.
+	 */
+	return has_body ? HPE_PAUSED : 0;
 }
 
 static int on_body(llhttp_t *parser, const char *at, size_t len)
@@ -403,9 +408,21 @@ static int on_body(llhttp_t *parser, const char *at, size_t len)
 	return 0;
 }
 
+static int on_chunk_header(llhttp_t *parser)
+{
+	px_exchange_chunk_header(parser->data);
+	return 0;
+}
+
 static int on_message_complete(llhttp_t *parser)
 {
-	px_exchange_request_done(parser->data);
+	px_viewer *v = parser->data;
+
+	if (!v->ex.active) {
+		/* Already answered (a local response): go on with the next request. */
+		return 0;
+	}
+	px_exchange_request_done(v);
 	/* The next request waits until this response is complete. */
 	return HPE_PAUSED;
 }
@@ -419,7 +436,16 @@ static void init_settings(void)
 	request_settings.on_header_value = on_header_value;
 	request_settings.on_headers_complete = on_headers_complete;
 	request_settings.on_body = on_body;
+	request_settings.on_chunk_header = on_chunk_header;
 	request_settings.on_message_complete = on_message_complete;
+}
+
+static void run_pending_continue(px_viewer *v)
+{
+	if (v->continue_pending && !v->closing) {
+		v->continue_pending = false;
+		px_viewer_continue(v);
+	}
 }
 
 /* Parses data; what the parser did not take (it paused) is held for later. */
@@ -442,8 +468,11 @@ static void viewer_feed(px_viewer *v, const char *data, size_t len)
 		v->any_request_byte = true;
 		uv_timer_start(&v->timer, on_header_timeout, v->srv->header_timeout_ms, 0);
 	}
+	v->in_execute = true;
 	llhttp_errno_t err = llhttp_execute(&v->parser, data, len);
+	v->in_execute = false;
 	if (err == HPE_OK) {
+		run_pending_continue(v);
 		return;
 	}
 	if (err == HPE_PAUSED) {
@@ -459,6 +488,7 @@ static void viewer_feed(px_viewer *v, const char *data, size_t len)
 		if (v->held.len > PX_HIGH_WATER) {
 			px_viewer_pause_reading(v);
 		}
+		run_pending_continue(v);
 		return;
 	}
 	if (v->closing) {
@@ -480,6 +510,11 @@ void px_viewer_continue(px_viewer *v)
 	px_buf held = v->held;
 
 	if (v->closing || v->parse_failed) {
+		return;
+	}
+	if (v->in_execute) {
+		/* Asked from a parser callback: llhttp cannot be resumed from inside itself. */
+		v->continue_pending = true;
 		return;
 	}
 	px_buf_init(&v->held);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <uv.h>
 
 #include "fixtures.h"
 
@@ -355,4 +356,209 @@ char *fx_key_file(const char *dir, const char *name, const oa_pki_cert *cert)
 		fail_msg("write key: %s", err.msg);
 	}
 	return path;
+}
+
+gnutls_datum_t fx_pem_concat(const oa_pki_cert *const *certs, size_t n)
+{
+	gnutls_datum_t out = {NULL, 0};
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		len += oa_pki_cert_pem(certs[i])->size;
+	}
+	out.data = malloc(len);
+	assert_non_null(out.data);
+	for (size_t i = 0; i < n; i++) {
+		const gnutls_datum_t *pem = oa_pki_cert_pem(certs[i]);
+
+		memcpy(out.data + out.size, pem->data, pem->size);
+		out.size += pem->size;
+	}
+	return out;
+}
+
+char *fx_find_tool(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *copy = strdup(path != NULL ? path : "/usr/bin:/bin");
+	char *save = NULL;
+	char *found = NULL;
+
+	assert_non_null(copy);
+	for (char *dir = strtok_r(copy, ":", &save); dir != NULL;
+	     dir = strtok_r(NULL, ":", &save)) {
+		char *p = fx_path(dir, name);
+
+		if (access(p, X_OK) == 0) {
+			found = p;
+			break;
+		}
+		free(p);
+	}
+	free(copy);
+	return found;
+}
+
+int fx_s_server_start(const char *openssl, const char *dir, const char *address,
+		      const oa_pki_cert *leaf, const oa_pki_cert *const *rest, size_t n_rest,
+		      const char *const *extra, unsigned *port)
+{
+	char name[64];
+	char accept[64];
+	char *argv[40];
+	int n = 0;
+
+	*port = fx_free_port(address);
+	/* The port is free, so no running server uses files of that name. */
+	snprintf(name, sizeof(name), "s_server-%u-leaf.pem", *port);
+	char *cert = fx_chain_file(dir, name, &leaf, 1);
+	snprintf(name, sizeof(name), "s_server-%u-leaf.key", *port);
+	char *key = fx_key_file(dir, name, leaf);
+	char *chain = NULL;
+	if (n_rest > 0) {
+		snprintf(name, sizeof(name), "s_server-%u-chain.pem", *port);
+		chain = fx_chain_file(dir, name, rest, n_rest);
+	}
+	snprintf(accept, sizeof(accept), strchr(address, ':') ? "[%s]:%u" : "%s:%u", address,
+		 *port);
+	argv[n++] = (char *)openssl;
+	argv[n++] = "s_server";
+	argv[n++] = "-quiet";
+	argv[n++] = "-accept";
+	argv[n++] = accept;
+	argv[n++] = "-cert";
+	argv[n++] = cert;
+	argv[n++] = "-key";
+	argv[n++] = key;
+	if (chain != NULL) {
+		argv[n++] = "-cert_chain";
+		argv[n++] = chain;
+	}
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+		assert_true(n < 39);
+		argv[n++] = (char *)extra[i];
+	}
+	argv[n] = NULL;
+	int pid = fx_spawn(argv);
+	/* s_server has read its files once it listens. */
+	bool listening = fx_wait_listening(address, *port, 5000);
+	free(cert);
+	free(key);
+	free(chain);
+	if (!listening) {
+		fx_kill(pid);
+	}
+	assert_true(listening);
+	return pid;
+}
+
+struct fx_origin {
+	uv_loop_t loop;
+	uv_async_t async;
+	uv_thread_t thread;
+	uv_sem_t done;
+	oa_test_origin_opts opts;
+	oa_test_origin *origin;
+	int start_rc;
+	oa_error err;
+	unsigned port;
+	/* What the async callback runs on the loop thread, and what it reports back. */
+	bool stop;
+	size_t connections;
+	int loop_close_rc;
+};
+
+static void on_async_closed(uv_handle_t *handle)
+{
+}
+
+static void on_async(uv_async_t *async)
+{
+	fx_origin *bg = async->data;
+
+	bg->connections = oa_test_origin_connections(bg->origin);
+	if (bg->stop) {
+		oa_test_origin_destroy(bg->origin);
+		bg->origin = NULL;
+		uv_close((uv_handle_t *)&bg->async, on_async_closed);
+	}
+	uv_sem_post(&bg->done);
+}
+
+static void origin_main(void *arg)
+{
+	fx_origin *bg = arg;
+
+	bg->start_rc = oa_test_origin_start(&bg->loop, &bg->opts, &bg->origin, &bg->err);
+	if (bg->start_rc == 0) {
+		bg->port = oa_test_origin_port(bg->origin);
+	} else {
+		uv_close((uv_handle_t *)&bg->async, on_async_closed);
+	}
+	uv_sem_post(&bg->done);
+	uv_run(&bg->loop, UV_RUN_DEFAULT);
+	bg->loop_close_rc = uv_loop_close(&bg->loop);
+}
+
+/*
+ * Heap-allocated so a failed assertion, which abandons the thread, leaves it
+ * valid memory.
+ */
+fx_origin *fx_origin_start(const oa_test_origin_opts *opts, oa_error *err)
+{
+	fx_origin *bg = calloc(1, sizeof(*bg));
+
+	assert_non_null(bg);
+	bg->opts = *opts;
+	assert_int_equal(uv_loop_init(&bg->loop), 0);
+	assert_int_equal(uv_async_init(&bg->loop, &bg->async, on_async), 0);
+	bg->async.data = bg;
+	assert_int_equal(uv_sem_init(&bg->done, 0), 0);
+	assert_int_equal(uv_thread_create(&bg->thread, origin_main, bg), 0);
+	uv_sem_wait(&bg->done);
+	if (bg->start_rc < 0) {
+		*err = bg->err;
+		assert_int_equal(uv_thread_join(&bg->thread), 0);
+		uv_sem_destroy(&bg->done);
+		free(bg);
+		return NULL;
+	}
+	return bg;
+}
+
+unsigned fx_origin_port(const fx_origin *origin)
+{
+	return origin->port;
+}
+
+size_t fx_origin_connections(fx_origin *origin)
+{
+	uv_async_send(&origin->async);
+	uv_sem_wait(&origin->done);
+	return origin->connections;
+}
+
+void fx_origin_wait_connections(fx_origin *origin, size_t n)
+{
+	for (int i = 0; i < 500 && fx_origin_connections(origin) < n; i++) {
+		usleep(10000);
+	}
+	assert_int_equal(fx_origin_connections(origin), n);
+}
+
+int fx_origin_stop(fx_origin *origin, size_t *connections)
+{
+	int loop_close_rc;
+
+	origin->stop = true;
+	uv_async_send(&origin->async);
+	uv_sem_wait(&origin->done);
+	assert_int_equal(uv_thread_join(&origin->thread), 0);
+	uv_sem_destroy(&origin->done);
+	if (connections != NULL) {
+		*connections = origin->connections;
+	}
+	loop_close_rc = origin->loop_close_rc;
+	free(origin);
+	return loop_close_rc;
 }

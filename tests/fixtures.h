@@ -1,11 +1,18 @@
-/* Shared helpers for the tests: a temporary directory and generated PKIs. */
+/*
+ * Shared helpers for the tests: temporary directories, generated PKIs, child
+ * processes, openssl s_server and test origins in background threads.
+ */
 #ifndef ORIGINAUDIT_TESTS_FIXTURES_H
 #define ORIGINAUDIT_TESTS_FIXTURES_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <gnutls/gnutls.h>
+
+#include "originaudit/error.h"
 #include "originaudit/pki.h"
+#include "originaudit/testorigin.h"
 
 /* Creates a fresh directory under $TMPDIR (or /tmp); returns a malloc'd path. */
 char *fx_tempdir(void);
@@ -66,5 +73,53 @@ char *fx_bundle_file(const char *dir, const char *name, const oa_pki_cert *root)
 
 /* Writes cert's key into dir/name; returns the path. */
 char *fx_key_file(const char *dir, const char *name, const oa_pki_cert *cert);
+
+/* The PEMs of certs, in order, as one datum; the caller frees its malloc'd data. */
+gnutls_datum_t fx_pem_concat(const oa_pki_cert *const *certs, size_t n);
+
+/* The first executable name in $PATH (or /usr/bin:/bin); a malloc'd path, NULL if none. */
+char *fx_find_tool(const char *name);
+
+/*
+ * Starts `openssl s_server -quiet` (openssl: the program to run) on a free
+ * port of address, serving leaf with its key and then rest (n_rest may be 0)
+ * as -cert_chain, followed by extra arguments (NULL-terminated, may be NULL).
+ * The PEM files are written into dir. Asserts the server listens within 5 s
+ * (killing it first if not). Returns its pid, for fx_kill; *port is its port.
+ */
+int fx_s_server_start(const char *openssl, const char *dir, const char *address,
+		      const oa_pki_cert *leaf, const oa_pki_cert *const *rest, size_t n_rest,
+		      const char *const *extra, unsigned *port);
+
+/*
+ * A test origin on its own libuv loop in a background thread. The test thread
+ * only talks to it through a uv_async_t, so the loop is never touched from two
+ * threads.
+ */
+typedef struct fx_origin fx_origin;
+
+/*
+ * Starts an origin with opts in a thread; the caller owns it (fx_origin_stop).
+ * Returns NULL when the origin could not start, with err saying why. Asserts
+ * that libuv could set up the loop and the thread.
+ */
+fx_origin *fx_origin_start(const oa_test_origin_opts *opts, oa_error *err);
+
+/* The port the origin bound. */
+unsigned fx_origin_port(const fx_origin *origin);
+
+/* Connections the origin accepted so far, read on its loop thread. */
+size_t fx_origin_connections(fx_origin *origin);
+
+/* Waits up to 5 s for n accepted connections, then asserts there are exactly n. */
+void fx_origin_wait_connections(fx_origin *origin, size_t n);
+
+/*
+ * Destroys the origin on its loop, joins the thread and frees origin. Sets
+ * *connections (may be NULL) to the connections accepted, read on the loop
+ * right before the destroy. Returns uv_loop_close's rc: 0 when every handle
+ * was closed.
+ */
+int fx_origin_stop(fx_origin *origin, size_t *connections);
 
 #endif

@@ -19,7 +19,6 @@
 
 #include <cmocka.h>
 #include <jansson.h>
-#include <uv.h>
 
 #include "fixtures.h"
 #include "originaudit/testorigin.h"
@@ -36,22 +35,6 @@
 #define MAX_PIDS 8
 #define MAX_CERTS 32
 
-/* A test origin on a loop in a background thread (as in test_origin.c). */
-struct bg {
-	uv_loop_t loop;
-	uv_async_t async;
-	uv_thread_t thread;
-	uv_sem_t done;
-	oa_test_origin_opts opts;
-	oa_test_origin *origin;
-	int start_rc;
-	oa_error err;
-	unsigned port;
-	bool stop;
-	size_t connections;
-	int loop_close_rc;
-};
-
 struct env {
 	const char *exe;
 	char *dir;
@@ -59,7 +42,7 @@ struct env {
 	char *bundle;
 	char *openssl;
 	char *xmllint;
-	struct bg *bgs[MAX_BG];
+	fx_origin *bgs[MAX_BG];
 	size_t n_bgs;
 	int pids[MAX_PIDS];
 	size_t n_pids;
@@ -75,70 +58,24 @@ struct env {
 
 /* ---- test origins in background threads ---- */
 
-static void on_async_closed(uv_handle_t *handle)
-{
-}
-
-static void on_async(uv_async_t *async)
-{
-	struct bg *bg = async->data;
-
-	bg->connections = oa_test_origin_connections(bg->origin);
-	if (bg->stop) {
-		oa_test_origin_destroy(bg->origin);
-		bg->origin = NULL;
-		uv_close((uv_handle_t *)&bg->async, on_async_closed);
-	}
-	uv_sem_post(&bg->done);
-}
-
-static void bg_main(void *arg)
-{
-	struct bg *bg = arg;
-
-	bg->start_rc = oa_test_origin_start(&bg->loop, &bg->opts, &bg->origin, &bg->err);
-	if (bg->start_rc == 0) {
-		bg->port = oa_test_origin_port(bg->origin);
-	} else {
-		uv_close((uv_handle_t *)&bg->async, on_async_closed);
-	}
-	uv_sem_post(&bg->done);
-	uv_run(&bg->loop, UV_RUN_DEFAULT);
-	bg->loop_close_rc = uv_loop_close(&bg->loop);
-}
-
 /*
- * Starts an origin in a thread. Returns it (owned by e, stopped at teardown),
- * or NULL when it could not start (err then says why).
+ * Starts a test origin in a background thread. Returns it (owned by e,
+ * stopped at teardown), or NULL when it could not start (err then says why).
  */
-static struct bg *bg_try_start(struct env *e, const oa_test_origin_opts *opts, oa_error *err)
+static fx_origin *bg_try_start(struct env *e, const oa_test_origin_opts *opts, oa_error *err)
 {
-	struct bg *bg = calloc(1, sizeof(*bg));
-
-	assert_non_null(bg);
 	assert_true(e->n_bgs < MAX_BG);
-	bg->opts = *opts;
-	assert_int_equal(uv_loop_init(&bg->loop), 0);
-	assert_int_equal(uv_async_init(&bg->loop, &bg->async, on_async), 0);
-	bg->async.data = bg;
-	assert_int_equal(uv_sem_init(&bg->done, 0), 0);
-	assert_int_equal(uv_thread_create(&bg->thread, bg_main, bg), 0);
-	uv_sem_wait(&bg->done);
-	if (bg->start_rc < 0) {
-		*err = bg->err;
-		assert_int_equal(uv_thread_join(&bg->thread), 0);
-		uv_sem_destroy(&bg->done);
-		free(bg);
-		return NULL;
+	fx_origin *bg = fx_origin_start(opts, err);
+	if (bg != NULL) {
+		e->bgs[e->n_bgs++] = bg;
 	}
-	e->bgs[e->n_bgs++] = bg;
 	return bg;
 }
 
-static struct bg *bg_start(struct env *e, const oa_test_origin_opts *opts)
+static fx_origin *bg_start(struct env *e, const oa_test_origin_opts *opts)
 {
 	oa_error err;
-	struct bg *bg = bg_try_start(e, opts, &err);
+	fx_origin *bg = bg_try_start(e, opts, &err);
 
 	if (bg == NULL) {
 		fail_msg("oa_test_origin_start: %s", err.msg);
@@ -146,49 +83,7 @@ static struct bg *bg_start(struct env *e, const oa_test_origin_opts *opts)
 	return bg;
 }
 
-/* Connections the origin accepted so far, read on its loop thread. */
-static size_t bg_connections(struct bg *bg)
-{
-	uv_async_send(&bg->async);
-	uv_sem_wait(&bg->done);
-	return bg->connections;
-}
-
-static void bg_stop(struct bg *bg)
-{
-	bg->stop = true;
-	uv_async_send(&bg->async);
-	uv_sem_wait(&bg->done);
-	assert_int_equal(uv_thread_join(&bg->thread), 0);
-	uv_sem_destroy(&bg->done);
-	int loop_close_rc = bg->loop_close_rc;
-	free(bg);
-	assert_int_equal(loop_close_rc, 0);
-}
-
 /* ---- environment ---- */
-
-static char *find_tool(const char *name)
-{
-	const char *path = getenv("PATH");
-	char *copy = strdup(path != NULL ? path : "/usr/bin:/bin");
-	char *save = NULL;
-	char *found = NULL;
-
-	assert_non_null(copy);
-	for (char *dir = strtok_r(copy, ":", &save); dir != NULL;
-	     dir = strtok_r(NULL, ":", &save)) {
-		char *p = fx_path(dir, name);
-
-		if (access(p, X_OK) == 0) {
-			found = p;
-			break;
-		}
-		free(p);
-	}
-	free(copy);
-	return found;
-}
 
 static int setup(void **state)
 {
@@ -203,8 +98,8 @@ static int setup(void **state)
 	e->dir = fx_tempdir();
 	fx_pki_make(&e->pki);
 	e->bundle = fx_bundle_file(e->dir, "roots.pem", e->pki.root);
-	e->openssl = find_tool("openssl");
-	e->xmllint = find_tool("xmllint");
+	e->openssl = fx_find_tool("openssl");
+	e->xmllint = fx_find_tool("xmllint");
 	*state = e;
 	return 0;
 }
@@ -217,7 +112,7 @@ static int teardown(void **state)
 		fx_kill(e->pids[i]);
 	}
 	for (size_t i = 0; i < e->n_bgs; i++) {
-		bg_stop(e->bgs[i]);
+		assert_int_equal(fx_origin_stop(e->bgs[i], NULL), 0);
 	}
 	for (size_t i = 0; i < e->n_certs; i++) {
 		oa_pki_cert_destroy(e->certs[i]);
@@ -313,24 +208,12 @@ static bool need_openssl(struct env *e)
  * a failure to start is not fatal: *out is NULL and 0 is returned.
  */
 static unsigned serve_chain_at(struct env *e, const char *address, unsigned port,
-			       const oa_pki_cert *const *chain, size_t n, struct bg **out)
+			       const oa_pki_cert *const *chain, size_t n, fx_origin **out)
 {
-	gnutls_datum_t pem = {NULL, 0};
-	size_t len = 0;
+	gnutls_datum_t pem = fx_pem_concat(chain, n);
 	oa_test_origin_opts o;
 	oa_error err;
 
-	for (size_t i = 0; i < n; i++) {
-		len += oa_pki_cert_pem(chain[i])->size;
-	}
-	pem.data = malloc(len);
-	assert_non_null(pem.data);
-	for (size_t i = 0; i < n; i++) {
-		const gnutls_datum_t *p = oa_pki_cert_pem(chain[i]);
-
-		memcpy(pem.data + pem.size, p->data, p->size);
-		pem.size += p->size;
-	}
 	memset(&o, 0, sizeof(o));
 	o.mode = OA_TEST_ORIGIN_TLS;
 	o.address = address;
@@ -338,7 +221,7 @@ static unsigned serve_chain_at(struct env *e, const char *address, unsigned port
 	o.chain_pem = &pem;
 	o.key_pem = oa_pki_key_pem(chain[0]);
 	/* The origin reads the PEM while it starts; it keeps no pointer to it. */
-	struct bg *bg = bg_try_start(e, &o, &err);
+	fx_origin *bg = bg_try_start(e, &o, &err);
 	free(pem.data);
 	if (out != NULL) {
 		*out = bg;
@@ -349,7 +232,7 @@ static unsigned serve_chain_at(struct env *e, const char *address, unsigned port
 		}
 		fail_msg("oa_test_origin_start: %s", err.msg);
 	}
-	return bg->port;
+	return fx_origin_port(bg);
 }
 
 /* A TLS test origin on 127.0.0.1 serving chain in exactly this order; returns its port. */
@@ -365,11 +248,11 @@ static unsigned serve_mode(struct env *e, oa_test_origin_mode mode)
 	memset(&o, 0, sizeof(o));
 	o.mode = mode;
 	o.address = "127.0.0.1";
-	return bg_start(e, &o)->port;
+	return fx_origin_port(bg_start(e, &o));
 }
 
 /* The good chain (leaf for origin and www, intermediate). */
-static unsigned serve_good(struct env *e, struct bg **out)
+static unsigned serve_good(struct env *e, fx_origin **out)
 {
 	const oa_pki_cert *chain[] = {e->pki.leaf, e->pki.inter};
 	unsigned port = serve_chain(e, chain, 2);
@@ -387,41 +270,11 @@ static unsigned serve_good(struct env *e, struct bg **out)
 static unsigned s_server(struct env *e, const oa_pki_cert *leaf, const oa_pki_cert *const *rest,
 			 size_t n_rest, const char *const *extra)
 {
-	char *cert = new_path(e, "srv-leaf.pem");
-	char *key = new_path(e, "srv-leaf.key");
-	char *chain = n_rest ? new_path(e, "srv-chain.pem") : NULL;
-	char accept[64];
-	char *argv[40];
-	int n = 0;
-	oa_error err;
+	unsigned port;
 
-	assert_int_equal(oa_pki_write_chain(cert, &leaf, 1, &err), 0);
-	assert_int_equal(oa_pki_write_key(key, leaf, &err), 0);
-	if (chain != NULL) {
-		assert_int_equal(oa_pki_write_chain(chain, rest, n_rest, &err), 0);
-	}
-	unsigned port = fx_free_port("127.0.0.1");
-	snprintf(accept, sizeof(accept), "127.0.0.1:%u", port);
-	argv[n++] = e->openssl;
-	argv[n++] = "s_server";
-	argv[n++] = "-quiet";
-	argv[n++] = "-accept";
-	argv[n++] = accept;
-	argv[n++] = "-cert";
-	argv[n++] = cert;
-	argv[n++] = "-key";
-	argv[n++] = key;
-	if (chain != NULL) {
-		argv[n++] = "-cert_chain";
-		argv[n++] = chain;
-	}
-	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 38; i++) {
-		argv[n++] = (char *)extra[i];
-	}
-	argv[n] = NULL;
 	assert_true(e->n_pids < MAX_PIDS);
-	e->pids[e->n_pids++] = fx_spawn(argv);
-	assert_true(fx_wait_listening("127.0.0.1", port, 5000));
+	e->pids[e->n_pids++] =
+	    fx_s_server_start(e->openssl, e->dir, "127.0.0.1", leaf, rest, n_rest, extra, &port);
 	return port;
 }
 
@@ -909,7 +762,7 @@ static void test_per_address_verdicts(void **state)
 	const oa_pki_cert *expired = leaf_between(e, HOST, -100 * DAY, -3 * DAY, e->pki.inter);
 	const oa_pki_cert *good[] = {e->pki.leaf, e->pki.inter};
 	const oa_pki_cert *bad[] = {expired, e->pki.inter};
-	struct bg *v6 = NULL;
+	fx_origin *v6 = NULL;
 	unsigned port = serve_chain(e, good, 2);
 
 	serve_chain_at(e, "::1", port, bad, 2, &v6);
@@ -1187,15 +1040,15 @@ static void test_enumerate_protocols(void **state)
 static void test_handshakes_per_probe(void **state)
 {
 	struct env *e = *state;
-	struct bg *bg = NULL;
+	fx_origin *bg = NULL;
 	unsigned port = serve_good(e, &bg);
 	char *config = write_json(e, config_of(json_pack("[o]", origin_at("o", HOST, port))));
 	const char *const with[] = {"--enumerate-protocols", NULL};
 
 	expect_probe(only_probe(scan_json(e, config, 0), "o"), "pass", "");
-	assert_int_equal(bg_connections(bg), 1);
+	assert_int_equal(fx_origin_connections(bg), 1);
 	expect_probe(only_probe(scan_json_ms(e, config, 0, NULL, with), "o"), "pass", "");
-	assert_int_equal(bg_connections(bg), 1 + 1 + 4);
+	assert_int_equal(fx_origin_connections(bg), 1 + 1 + 4);
 }
 
 /* ---- 6. misbehaving servers end within the timeouts ---- */
@@ -1319,7 +1172,7 @@ static void test_http_only_and_match_viewer(void **state)
 static void test_two_hundred_origins(void **state)
 {
 	struct env *e = *state;
-	struct bg *bg = NULL;
+	fx_origin *bg = NULL;
 	unsigned port = serve_good(e, &bg);
 	json_t *origins = json_array();
 	double ms = 0;
@@ -1348,7 +1201,7 @@ static void test_two_hundred_origins(void **state)
 	if (ms >= 60000) {
 		fail_msg("200 origins took %.0f ms", ms);
 	}
-	assert_int_equal(bg_connections(bg), 200);
+	assert_int_equal(fx_origin_connections(bg), 200);
 }
 
 /* ---- 10. every output format, parsed back ---- */

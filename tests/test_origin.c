@@ -30,111 +30,27 @@ static const char http_ok[] =
     "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
 static const char http_bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
 
-/* An origin on a loop in a background thread. */
-struct bg {
-	uv_loop_t loop;
-	uv_async_t async;
-	uv_thread_t thread;
-	uv_sem_t done;
-	oa_test_origin_opts opts;
-	oa_test_origin *origin;
-	int start_rc;
+/* Starts an origin in a background thread and asserts it started. */
+static fx_origin *bg_start(const oa_test_origin_opts *opts)
+{
 	oa_error err;
-	unsigned port;
-	/* What the async callback runs on the loop thread, and what it reports back. */
-	bool stop;
-	size_t connections;
-	int loop_close_rc;
-};
+	fx_origin *bg = fx_origin_start(opts, &err);
 
-static void on_async_closed(uv_handle_t *handle)
-{
-}
-
-static void on_async(uv_async_t *async)
-{
-	struct bg *bg = async->data;
-
-	bg->connections = oa_test_origin_connections(bg->origin);
-	if (bg->stop) {
-		oa_test_origin_destroy(bg->origin);
-		bg->origin = NULL;
-		uv_close((uv_handle_t *)&bg->async, on_async_closed);
-	}
-	uv_sem_post(&bg->done);
-}
-
-static void bg_main(void *arg)
-{
-	struct bg *bg = arg;
-
-	bg->start_rc = oa_test_origin_start(&bg->loop, &bg->opts, &bg->origin, &bg->err);
-	if (bg->start_rc == 0) {
-		bg->port = oa_test_origin_port(bg->origin);
-	} else {
-		uv_close((uv_handle_t *)&bg->async, on_async_closed);
-	}
-	uv_sem_post(&bg->done);
-	uv_run(&bg->loop, UV_RUN_DEFAULT);
-	bg->loop_close_rc = uv_loop_close(&bg->loop);
-}
-
-/*
- * Starts an origin in a thread and asserts it started. Heap-allocated so a
- * failed assertion, which abandons the thread, leaves it valid memory.
- */
-static struct bg *bg_start(const oa_test_origin_opts *opts)
-{
-	struct bg *bg = calloc(1, sizeof(*bg));
-
-	assert_non_null(bg);
-	bg->opts = *opts;
-	assert_int_equal(uv_loop_init(&bg->loop), 0);
-	assert_int_equal(uv_async_init(&bg->loop, &bg->async, on_async), 0);
-	bg->async.data = bg;
-	assert_int_equal(uv_sem_init(&bg->done, 0), 0);
-	assert_int_equal(uv_thread_create(&bg->thread, bg_main, bg), 0);
-	uv_sem_wait(&bg->done);
-	if (bg->start_rc < 0) {
-		fail_msg("oa_test_origin_start: %s", bg->err.msg);
+	if (bg == NULL) {
+		fail_msg("oa_test_origin_start: %s", err.msg);
 	}
 	return bg;
 }
 
-/* Connections the origin accepted so far, read on the loop thread. */
-static size_t bg_connections(struct bg *bg)
-{
-	uv_async_send(&bg->async);
-	uv_sem_wait(&bg->done);
-	return bg->connections;
-}
-
-static void bg_wait_connections(struct bg *bg, size_t n)
-{
-	for (int i = 0; i < 500 && bg_connections(bg) < n; i++) {
-		usleep(10000);
-	}
-	assert_int_equal(bg_connections(bg), n);
-}
-
 /*
- * Destroys the origin on its loop, joins the thread and frees bg; every
- * handle must have been closed. Returns the connections accepted.
+ * Stops the origin and asserts every handle was closed; returns the
+ * connections it accepted.
  */
-static size_t bg_stop(struct bg *bg)
+static size_t bg_stop(fx_origin *bg)
 {
-	size_t connections;
-	int loop_close_rc;
+	size_t connections = 0;
 
-	bg->stop = true;
-	uv_async_send(&bg->async);
-	uv_sem_wait(&bg->done);
-	assert_int_equal(uv_thread_join(&bg->thread), 0);
-	uv_sem_destroy(&bg->done);
-	connections = bg->connections;
-	loop_close_rc = bg->loop_close_rc;
-	free(bg);
-	assert_int_equal(loop_close_rc, 0);
+	assert_int_equal(fx_origin_stop(bg, &connections), 0);
 	return connections;
 }
 
@@ -146,47 +62,6 @@ struct state {
 	char *timeout_tool;
 };
 
-static char *find_tool(const char *name)
-{
-	const char *path = getenv("PATH");
-	char *copy = strdup(path != NULL ? path : "/usr/bin:/bin");
-	char *save = NULL;
-	char *found = NULL;
-
-	assert_non_null(copy);
-	for (char *dir = strtok_r(copy, ":", &save); dir != NULL;
-	     dir = strtok_r(NULL, ":", &save)) {
-		char *p = fx_path(dir, name);
-
-		if (access(p, X_OK) == 0) {
-			found = p;
-			break;
-		}
-		free(p);
-	}
-	free(copy);
-	return found;
-}
-
-static gnutls_datum_t concat_pem(const oa_pki_cert *const *certs, size_t n)
-{
-	gnutls_datum_t out = {NULL, 0};
-	size_t len = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		len += oa_pki_cert_pem(certs[i])->size;
-	}
-	out.data = malloc(len);
-	assert_non_null(out.data);
-	for (size_t i = 0; i < n; i++) {
-		const gnutls_datum_t *pem = oa_pki_cert_pem(certs[i]);
-
-		memcpy(out.data + out.size, pem->data, pem->size);
-		out.size += pem->size;
-	}
-	return out;
-}
-
 static int setup(void **ts)
 {
 	struct state *s = calloc(1, sizeof(*s));
@@ -194,9 +69,9 @@ static int setup(void **ts)
 	assert_non_null(s);
 	fx_pki_make(&s->pki);
 	const oa_pki_cert *wrong[] = {s->pki.leaf, s->pki.root, s->pki.inter};
-	s->chain = concat_pem(wrong, 3);
-	s->openssl = find_tool("openssl");
-	s->timeout_tool = find_tool("timeout");
+	s->chain = fx_pem_concat(wrong, 3);
+	s->openssl = fx_find_tool("openssl");
+	s->timeout_tool = fx_find_tool("timeout");
 	*ts = s;
 	return 0;
 }
@@ -440,20 +315,20 @@ static void test_tls_serves_wrong_order_as_given(void **ts)
 	static const char *const order[] = {"origin.example.com", "Test Root CA",
 					    "Test Intermediate CA"};
 	oa_test_origin_opts o = tls_opts(s, NULL);
-	struct bg *bg;
+	fx_origin *bg;
 	char connect[64];
 	char *out = NULL;
 	struct tls_client t;
 
 	need_openssl(s);
 	bg = bg_start(&o);
-	snprintf(connect, sizeof(connect), "127.0.0.1:%u", bg->port);
+	snprintf(connect, sizeof(connect), "127.0.0.1:%u", fx_origin_port(bg));
 	assert_int_equal(s_client(s, connect, &out, NULL, "-showcerts", NULL), 0);
 	assert_subject_order(out, order, 3);
 	free(out);
 
 	/* The exact DER, in the exact order, as a GnuTLS client receives it. */
-	tls_client_open(&t, "127.0.0.1", bg->port);
+	tls_client_open(&t, "127.0.0.1", fx_origin_port(bg));
 	unsigned n = 0;
 	const gnutls_datum_t *peers = gnutls_certificate_get_peers(t.session, &n);
 	const oa_pki_cert *want[] = {s->pki.leaf, s->pki.root, s->pki.inter};
@@ -465,7 +340,7 @@ static void test_tls_serves_wrong_order_as_given(void **ts)
 		assert_memory_equal(peers[i].data, der->data, der->size);
 	}
 	tls_client_close(&t);
-	bg_wait_connections(bg, 2);
+	fx_origin_wait_connections(bg, 2);
 	assert_int_equal(bg_stop(bg), 2);
 }
 
@@ -474,16 +349,16 @@ static void test_tls_serves_correct_order_as_given(void **ts)
 	struct state *s = *ts;
 	static const char *const order[] = {"origin.example.com", "Test Intermediate CA"};
 	const oa_pki_cert *certs[] = {s->pki.leaf, s->pki.inter};
-	gnutls_datum_t chain = concat_pem(certs, 2);
+	gnutls_datum_t chain = fx_pem_concat(certs, 2);
 	oa_test_origin_opts o = tls_opts(s, NULL);
-	struct bg *bg;
+	fx_origin *bg;
 	char connect[64];
 	char *out = NULL;
 
 	need_openssl(s);
 	o.chain_pem = &chain;
 	bg = bg_start(&o);
-	snprintf(connect, sizeof(connect), "127.0.0.1:%u", bg->port);
+	snprintf(connect, sizeof(connect), "127.0.0.1:%u", fx_origin_port(bg));
 	assert_int_equal(s_client(s, connect, &out, NULL, "-showcerts", NULL), 0);
 	assert_subject_order(out, order, 2);
 	free(out);
@@ -495,7 +370,7 @@ static void test_tls_answers_http_request(void **ts)
 {
 	struct state *s = *ts;
 	oa_test_origin_opts o = tls_opts(s, NULL);
-	struct bg *bg;
+	fx_origin *bg;
 	char cmd[512];
 	char *out = NULL;
 
@@ -505,7 +380,7 @@ static void test_tls_answers_http_request(void **ts)
 	snprintf(cmd, sizeof(cmd),
 		 "printf 'GET / HTTP/1.1\\r\\nHost: origin.example.com\\r\\n\\r\\n' | "
 		 "'%s' s_client -connect 127.0.0.1:%u -quiet -ign_eof",
-		 s->openssl, bg->port);
+		 s->openssl, fx_origin_port(bg));
 	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 	assert_int_equal(fx_run(argv, &out, NULL, 20), 0);
 	assert_string_equal(out, http_ok);
@@ -517,14 +392,14 @@ static void test_tls10_only_priority(void **ts)
 {
 	struct state *s = *ts;
 	oa_test_origin_opts o = tls_opts(s, "NORMAL:-VERS-ALL:+VERS-TLS1.0");
-	struct bg *bg;
+	fx_origin *bg;
 	char connect[64];
 	char *out = NULL;
 	char *err = NULL;
 
 	need_openssl(s);
 	bg = bg_start(&o);
-	snprintf(connect, sizeof(connect), "127.0.0.1:%u", bg->port);
+	snprintf(connect, sizeof(connect), "127.0.0.1:%u", fx_origin_port(bg));
 
 	/* The server answers a TLS 1.2 hello with 1.0, which a 1.2-only client refuses. */
 	assert_int_equal(s_client(s, connect, &out, &err, "-tls1_2", NULL), 1);
@@ -546,14 +421,14 @@ static void test_tls12_only_alerts_tls10_client(void **ts)
 {
 	struct state *s = *ts;
 	oa_test_origin_opts o = tls_opts(s, "NORMAL:-VERS-ALL:+VERS-TLS1.2");
-	struct bg *bg;
+	fx_origin *bg;
 	char connect[64];
 	char *out = NULL;
 	char *err = NULL;
 
 	need_openssl(s);
 	bg = bg_start(&o);
-	snprintf(connect, sizeof(connect), "127.0.0.1:%u", bg->port);
+	snprintf(connect, sizeof(connect), "127.0.0.1:%u", fx_origin_port(bg));
 	assert_int_equal(
 	    s_client(s, connect, &out, &err, "-tls1", "-cipher", "DEFAULT@SECLEVEL=0", NULL), 1);
 	assert_non_null(strstr(err, "alert protocol version"));
@@ -572,7 +447,7 @@ static void test_tls_ipv6(void **ts)
 	static const char *const order[] = {"origin.example.com", "Test Root CA",
 					    "Test Intermediate CA"};
 	oa_test_origin_opts o = tls_opts(s, NULL);
-	struct bg *bg;
+	fx_origin *bg;
 	char connect[64];
 	char *out = NULL;
 	int probe = socket(AF_INET6, SOCK_STREAM, 0);
@@ -593,8 +468,8 @@ static void test_tls_ipv6(void **ts)
 
 	o.address = "::1";
 	bg = bg_start(&o);
-	assert_true(bg->port > 0);
-	snprintf(connect, sizeof(connect), "[::1]:%u", bg->port);
+	assert_true(fx_origin_port(bg) > 0);
+	snprintf(connect, sizeof(connect), "[::1]:%u", fx_origin_port(bg));
 	assert_int_equal(s_client(s, connect, &out, NULL, "-showcerts", NULL), 0);
 	assert_subject_order(out, order, 3);
 	free(out);
@@ -606,7 +481,7 @@ static void test_tls_aborted_handshakes(void **ts)
 	struct state *s = *ts;
 	static const unsigned char partial_hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00};
 	oa_test_origin_opts o = tls_opts(s, NULL);
-	struct bg *bg;
+	fx_origin *bg;
 	char buf[512];
 	char connect[64];
 	int errnum;
@@ -616,14 +491,14 @@ static void test_tls_aborted_handshakes(void **ts)
 	bg = bg_start(&o);
 
 	/* Connects and leaves. */
-	fd = raw_connect("127.0.0.1", bg->port, 3000);
+	fd = raw_connect("127.0.0.1", fx_origin_port(bg), 3000);
 	close(fd);
 	/* Half a ClientHello, then leaves. */
-	fd = raw_connect("127.0.0.1", bg->port, 3000);
+	fd = raw_connect("127.0.0.1", fx_origin_port(bg), 3000);
 	raw_send(fd, partial_hello, sizeof(partial_hello));
 	close(fd);
 	/* Plain HTTP to a TLS port: a fatal alert record, then the server closes cleanly. */
-	fd = raw_connect("127.0.0.1", bg->port, 3000);
+	fd = raw_connect("127.0.0.1", fx_origin_port(bg), 3000);
 	raw_send(fd, "GET / HTTP/1.0\r\n\r\n", 18);
 	size_t n = raw_read_all(fd, buf, sizeof(buf), &errnum);
 	assert_int_equal(errnum, 0);
@@ -633,7 +508,7 @@ static void test_tls_aborted_handshakes(void **ts)
 	close(fd);
 
 	/* The origin is still fine. */
-	snprintf(connect, sizeof(connect), "127.0.0.1:%u", bg->port);
+	snprintf(connect, sizeof(connect), "127.0.0.1:%u", fx_origin_port(bg));
 	assert_int_equal(s_client(s, connect, NULL, NULL, NULL), 0);
 	assert_int_equal(bg_stop(bg), 4);
 }
@@ -642,14 +517,14 @@ static void test_tarpit(void **ts)
 {
 	struct state *s = *ts;
 	oa_test_origin_opts o = plain_opts(OA_TEST_ORIGIN_TARPIT);
-	struct bg *bg;
+	fx_origin *bg;
 	char buf[64];
 	char connect[64];
 	size_t want = 1;
 	int fd;
 
 	bg = bg_start(&o);
-	fd = raw_connect("127.0.0.1", bg->port, 500);
+	fd = raw_connect("127.0.0.1", fx_origin_port(bg), 500);
 	raw_send(fd, "hello\r\n\r\n", 9);
 	errno = 0;
 	assert_int_equal(recv(fd, buf, sizeof(buf), 0), -1);
@@ -660,12 +535,12 @@ static void test_tarpit(void **ts)
 		char *argv[] = {s->timeout_tool, "2",	  s->openssl, "s_client",
 				"-connect",	 connect, NULL};
 
-		snprintf(connect, sizeof(connect), "127.0.0.1:%u", bg->port);
+		snprintf(connect, sizeof(connect), "127.0.0.1:%u", fx_origin_port(bg));
 		/* timeout(1) exits 124 when it had to kill the command. */
 		assert_int_equal(fx_run(argv, NULL, NULL, 20), 124);
 		want = 2;
 	}
-	bg_wait_connections(bg, want);
+	fx_origin_wait_connections(bg, want);
 	assert_int_equal(bg_stop(bg), want);
 }
 
@@ -673,7 +548,7 @@ static void test_garbage(void **ts)
 {
 	struct state *s = *ts;
 	oa_test_origin_opts o = plain_opts(OA_TEST_ORIGIN_GARBAGE);
-	struct bg *bg;
+	fx_origin *bg;
 	char buf[256];
 	char connect[64];
 	char *err = NULL;
@@ -682,13 +557,13 @@ static void test_garbage(void **ts)
 
 	need_openssl(s);
 	bg = bg_start(&o);
-	fd = raw_connect("127.0.0.1", bg->port, 3000);
+	fd = raw_connect("127.0.0.1", fx_origin_port(bg), 3000);
 	raw_read_all(fd, buf, sizeof(buf), &errnum);
 	assert_int_equal(errnum, 0);
 	assert_string_equal(buf, http_bad);
 	close(fd);
 
-	snprintf(connect, sizeof(connect), "127.0.0.1:%u", bg->port);
+	snprintf(connect, sizeof(connect), "127.0.0.1:%u", fx_origin_port(bg));
 	assert_int_equal(s_client(s, connect, NULL, &err, NULL), 1);
 	assert_non_null(strstr(err, "wrong version number"));
 	free(err);
@@ -699,7 +574,7 @@ static void test_reset(void **ts)
 {
 	struct state *s = *ts;
 	oa_test_origin_opts o = plain_opts(OA_TEST_ORIGIN_RESET);
-	struct bg *bg;
+	fx_origin *bg;
 	char buf[64];
 	char connect[64];
 	char *err = NULL;
@@ -708,13 +583,13 @@ static void test_reset(void **ts)
 
 	need_openssl(s);
 	bg = bg_start(&o);
-	fd = raw_connect("127.0.0.1", bg->port, 3000);
+	fd = raw_connect("127.0.0.1", fx_origin_port(bg), 3000);
 	raw_send(fd, "x", 1);
 	assert_int_equal(raw_read_all(fd, buf, sizeof(buf), &errnum), 0);
 	assert_int_equal(errnum, ECONNRESET);
 	close(fd);
 
-	snprintf(connect, sizeof(connect), "127.0.0.1:%u", bg->port);
+	snprintf(connect, sizeof(connect), "127.0.0.1:%u", fx_origin_port(bg));
 	assert_int_equal(s_client(s, connect, NULL, &err, NULL), 1);
 	assert_non_null(strstr(err, "errno=104"));
 	free(err);
@@ -724,7 +599,7 @@ static void test_reset(void **ts)
 static void test_http(void **ts)
 {
 	oa_test_origin_opts o = plain_opts(OA_TEST_ORIGIN_HTTP);
-	struct bg *bg;
+	fx_origin *bg;
 	char buf[256];
 	int errnum;
 	int fd;
@@ -732,7 +607,7 @@ static void test_http(void **ts)
 	bg = bg_start(&o);
 
 	/* The request in two pieces. */
-	fd = raw_connect("127.0.0.1", bg->port, 3000);
+	fd = raw_connect("127.0.0.1", fx_origin_port(bg), 3000);
 	raw_send(fd, "GET / HTTP/1.0\r\n", 16);
 	usleep(50000);
 	raw_send(fd, "\r\n", 2);
@@ -742,7 +617,7 @@ static void test_http(void **ts)
 	close(fd);
 
 	/* A client that half-closes after its request still gets the answer. */
-	fd = raw_connect("127.0.0.1", bg->port, 3000);
+	fd = raw_connect("127.0.0.1", fx_origin_port(bg), 3000);
 	raw_send(fd, "GET / HTTP/1.0\r\n\r\n", 18);
 	assert_int_equal(shutdown(fd, SHUT_WR), 0);
 	raw_read_all(fd, buf, sizeof(buf), &errnum);
@@ -755,13 +630,13 @@ static void test_http(void **ts)
 static void test_http_lingering_close(void **ts)
 {
 	oa_test_origin_opts o = plain_opts(OA_TEST_ORIGIN_HTTP);
-	struct bg *bg;
+	fx_origin *bg;
 	char buf[256];
 	int errnum;
 	int fd;
 
 	bg = bg_start(&o);
-	fd = raw_connect("127.0.0.1", bg->port, 3000);
+	fd = raw_connect("127.0.0.1", fx_origin_port(bg), 3000);
 	raw_send(fd, "GET / HTTP/1.0\r\n\r\n", 18);
 	raw_read_all(fd, buf, sizeof(buf), &errnum);
 	assert_int_equal(errnum, 0);
@@ -787,7 +662,7 @@ static void test_destroy_with_live_connections(void **ts)
 	struct state *s = *ts;
 	static const unsigned char partial_hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00};
 	oa_test_origin_opts o = tls_opts(s, NULL);
-	struct bg *bg;
+	fx_origin *bg;
 	struct tls_client idle;
 	struct tls_client answered;
 	char buf[256];
@@ -796,13 +671,13 @@ static void test_destroy_with_live_connections(void **ts)
 	int partial;
 
 	bg = bg_start(&o);
-	silent = raw_connect("127.0.0.1", bg->port, 3000);
-	partial = raw_connect("127.0.0.1", bg->port, 3000);
+	silent = raw_connect("127.0.0.1", fx_origin_port(bg), 3000);
+	partial = raw_connect("127.0.0.1", fx_origin_port(bg), 3000);
 	raw_send(partial, partial_hello, sizeof(partial_hello));
 	/* Handshake done, no request yet. */
-	tls_client_open(&idle, "127.0.0.1", bg->port);
+	tls_client_open(&idle, "127.0.0.1", fx_origin_port(bg));
 	/* Answered and shut down by the origin, which now waits for our close. */
-	tls_client_open(&answered, "127.0.0.1", bg->port);
+	tls_client_open(&answered, "127.0.0.1", fx_origin_port(bg));
 	const char req[] = "GET / HTTP/1.0\r\n\r\n";
 	assert_int_equal(gnutls_record_send(answered.session, req, sizeof(req) - 1),
 			 (ssize_t)(sizeof(req) - 1));
@@ -818,7 +693,7 @@ static void test_destroy_with_live_connections(void **ts)
 	}
 	buf[got] = '\0';
 	assert_string_equal(buf, http_ok);
-	bg_wait_connections(bg, 4);
+	fx_origin_wait_connections(bg, 4);
 
 	/* Every connection closed and freed; bg_stop checks the loop has no handle left. */
 	assert_int_equal(bg_stop(bg), 4);

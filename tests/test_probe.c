@@ -66,38 +66,8 @@ static int teardown(void **state)
 static void start_s_server(struct env *e, const char *address, const oa_pki_cert *leaf,
 			   const oa_pki_cert *const *rest, size_t n_rest, const char *const *extra)
 {
-	char *cert = fx_chain_file(e->dir, "srv-leaf.pem", &leaf, 1);
-	char *key = fx_key_file(e->dir, "srv-leaf.key", leaf);
-	char *chain = n_rest ? fx_chain_file(e->dir, "srv-chain.pem", rest, n_rest) : NULL;
-	char accept[64];
-	char *argv[32];
-	int n = 0;
-
-	e->port = fx_free_port(address);
-	snprintf(accept, sizeof(accept), strchr(address, ':') ? "[%s]:%u" : "%s:%u", address,
-		 e->port);
-	argv[n++] = "openssl";
-	argv[n++] = "s_server";
-	argv[n++] = "-quiet";
-	argv[n++] = "-accept";
-	argv[n++] = accept;
-	argv[n++] = "-cert";
-	argv[n++] = cert;
-	argv[n++] = "-key";
-	argv[n++] = key;
-	if (chain != NULL) {
-		argv[n++] = "-cert_chain";
-		argv[n++] = chain;
-	}
-	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
-		argv[n++] = (char *)extra[i];
-	}
-	argv[n] = NULL;
-	e->server = fx_spawn(argv);
-	assert_true(fx_wait_listening(address, e->port, 5000));
-	free(cert);
-	free(key);
-	free(chain);
+	e->server =
+	    fx_s_server_start("openssl", e->dir, address, leaf, rest, n_rest, extra, &e->port);
 }
 
 static void on_done(oa_probe *probe, void *data)

@@ -139,23 +139,12 @@ static unsigned start_server(struct fixture *f, oa_test_origin_mode mode,
 	oa_test_origin_opts opts;
 	gnutls_datum_t pem = {NULL, 0};
 	oa_error err;
-	size_t len = 0;
 
 	memset(&opts, 0, sizeof(opts));
 	opts.mode = mode;
 	opts.address = "127.0.0.1";
 	if (mode == OA_TEST_ORIGIN_TLS) {
-		for (size_t i = 0; i < n; i++) {
-			len += oa_pki_cert_pem(chain[i])->size;
-		}
-		pem.data = malloc(len);
-		assert_non_null(pem.data);
-		for (size_t i = 0; i < n; i++) {
-			const gnutls_datum_t *c = oa_pki_cert_pem(chain[i]);
-
-			memcpy(pem.data + pem.size, c->data, c->size);
-			pem.size += c->size;
-		}
+		pem = fx_pem_concat(chain, n);
 		opts.chain_pem = &pem;
 		opts.key_pem = oa_pki_key_pem(chain[0]);
 	}
