@@ -30,10 +30,11 @@ static void log_request(px_viewer *v, int status, const char *reason)
 	px_exchange *ex = &v->ex;
 	const px_header *host = px_head_find(&v->head, "Host");
 
-	px_log("%s %.*s %.*s %.*s -> %d origin=%s reason=%s %llums", v->address,
+	px_log("%s %.*s %.*s %.*s -> %d origin=%s reason=%s verify=%s %llums", v->address,
 	       (int)v->head.method_len, v->head.method, host ? (int)host->value_len : 1,
 	       host ? host->value : "-", (int)v->head.target_len, v->head.target, status,
 	       ex->origin ? ex->origin->id : "-", reason && reason[0] ? reason : "-",
+	       ex->verify != NULL ? ex->verify : "-",
 	       (unsigned long long)(uv_now(v->srv->loop) - ex->started_ms));
 }
 
@@ -292,6 +293,8 @@ static void finish_response(px_viewer *v)
 	end_exchange(v, viewer_keep);
 }
 
+static bool retry(px_viewer *v, bool count_attempt);
+
 static void on_read_timeout(uv_timer_t *timer)
 {
 	px_viewer *v = timer->data;
@@ -302,6 +305,10 @@ static void on_read_timeout(uv_timer_t *timer)
 	if (v->ex.resp_started) {
 		log_request(v, v->ex.status, "read_timeout");
 		px_viewer_abort(v);
+		return;
+	}
+	/* No response byte yet: GET/HEAD go again on a new connection within the attempts. */
+	if (retry(v, true)) {
 		return;
 	}
 	respond_local(v, 504, "read_timeout");
@@ -414,9 +421,28 @@ static void write_head(px_viewer *v)
 }
 
 /*
- * The origin is ready. A chunked request's head waits for its first chunk
- * size line, so a malformed body met at once never reaches the origin.
+ * A chunked request is held back until it is complete or PX_CHUNKED_HOLD
+ * bytes of it are here: a malformed chunk in a request of that size is met
+ * before anything reaches the origin. A larger one that goes bad later ends
+ * with the origin connection closed before the last chunk, so the origin
+ * never sees it complete.
  */
+static bool head_may_go(const px_exchange *ex)
+{
+	return !ex->req_chunked || ex->req_done || ex->early_body.len >= PX_CHUNKED_HOLD;
+}
+
+static void send_head_when_due(px_viewer *v)
+{
+	px_exchange *ex = &v->ex;
+
+	if (ex->active && ex->origin_ready && !ex->head_sent && ex->conn != NULL &&
+	    head_may_go(ex)) {
+		write_head(v);
+	}
+}
+
+/* The origin is ready: the head goes (or waits, see head_may_go) and the body may come. */
 static void send_request(px_viewer *v)
 {
 	px_exchange *ex = &v->ex;
@@ -426,7 +452,7 @@ static void send_request(px_viewer *v)
 	ex->resp_started = false;
 	ex->resp_done = false;
 	ex->origin_ready = true;
-	if (!ex->req_chunked || ex->chunk_seen) {
+	if (head_may_go(ex)) {
 		write_head(v);
 		if (!ex->active) {
 			return;
@@ -448,26 +474,17 @@ static void send_request(px_viewer *v)
 	}
 }
 
-void px_exchange_chunk_header(px_viewer *v)
-{
-	px_exchange *ex = &v->ex;
-
-	if (!ex->active || ex->chunk_seen) {
-		return;
-	}
-	ex->chunk_seen = true;
-	if (ex->origin_ready && !ex->head_sent && ex->conn != NULL) {
-		write_head(v);
-	}
-}
-
 /* Judges the origin's certificate exactly as the scanner does (cached per chain and names). */
 static bool certificate_ok(px_viewer *v, oa_conn *conn, char *reason, size_t size)
 {
 	px_exchange *ex = &v->ex;
 	unsigned n = 0;
 	const gnutls_datum_t *certs = oa_conn_peer_certs(conn, &n);
-	const oa_result *result = px_verify_cached(v->srv, certs, n, ex->names, ex->n_names);
+	bool cached = false;
+	const oa_result *result =
+	    px_verify_cached(v->srv, certs, n, ex->names, ex->n_names, &cached);
+
+	ex->verify = cached ? "cached" : "full";
 
 	if (result == NULL) {
 		snprintf(reason, size, "bad_certificate");
@@ -656,10 +673,10 @@ void px_exchange_start(px_viewer *v)
 	ex->req_done = false;
 	ex->head_sent = false;
 	ex->origin_ready = false;
-	ex->chunk_seen = false;
 	ex->resp_started = false;
 	ex->resp_done = false;
 	ex->reused = false;
+	ex->verify = "-";
 	ex->waiting_drain = false;
 	ex->status = 0;
 	ex->reason[0] = '\0';
@@ -755,8 +772,8 @@ static void body_out(px_viewer *v, const char *data, size_t len)
 
 	if (ex->head_sent && ex->conn != NULL) {
 		oa_conn_write(ex->conn, data, len);
-	} else {
-		px_buf_append(&ex->early_body, data, len);
+	} else if (px_buf_append(&ex->early_body, data, len) == 0) {
+		send_head_when_due(v);
 	}
 }
 
@@ -792,6 +809,7 @@ void px_exchange_request_done(px_viewer *v)
 	ex->req_done = true;
 	if (ex->req_chunked) {
 		body_out(v, "0\r\n\r\n", 5);
+		send_head_when_due(v);
 	}
 }
 

@@ -21,6 +21,8 @@
 #define PX_MAX_HEADERS_BYTES 32768
 /* Bytes queued toward a peer before reading from the other side pauses. */
 #define PX_HIGH_WATER (256 * 1024)
+/* A chunked request body is held until complete or this long before its head goes. */
+#define PX_CHUNKED_HOLD (64 * 1024)
 
 typedef struct px_server px_server;
 typedef struct px_viewer px_viewer;
@@ -107,7 +109,7 @@ void px_session_put(px_server *srv, const char *key, oa_conn *conn);
  * chain cannot even be parsed.
  */
 const oa_result *px_verify_cached(px_server *srv, const gnutls_datum_t *certs, unsigned n,
-				  const char *const *names, size_t n_names);
+				  const char *const *names, size_t n_names, bool *cached);
 
 /* One request being answered: routing, the origin connection, the response. */
 typedef struct px_exchange {
@@ -135,13 +137,14 @@ typedef struct px_exchange {
 	long long req_length;
 	bool req_done;
 	bool head_sent;
-	/* The origin connection is ready (and verified); a chunk size line was parsed. */
+	/* The origin connection is ready (and verified). */
 	bool origin_ready;
-	bool chunk_seen;
-	/* Request body bytes that arrived before the origin was ready. */
+	/* Request body bytes, framed, that have not gone yet (see PX_CHUNKED_HOLD). */
 	px_buf early_body;
 	oa_conn *conn;
 	bool reused;
+	/* How the origin's chain was judged on this exchange: "full", "cached" or "-". */
+	const char *verify;
 	llhttp_t rparser;
 	px_head_collect resp_collect;
 	px_head resp;
@@ -211,8 +214,6 @@ void px_viewer_conn_closed(px_viewer *v);
 void px_exchange_start(px_viewer *v);
 void px_exchange_body(px_viewer *v, const char *data, size_t len);
 void px_exchange_request_done(px_viewer *v);
-/* A chunk size line of the request body parsed cleanly. */
-void px_exchange_chunk_header(px_viewer *v);
 void px_exchange_viewer_drained(px_viewer *v);
 /* The viewer is closing: drop the origin connection. */
 void px_exchange_cancel(px_viewer *v);

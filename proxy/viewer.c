@@ -408,12 +408,6 @@ static int on_body(llhttp_t *parser, const char *at, size_t len)
 	return 0;
 }
 
-static int on_chunk_header(llhttp_t *parser)
-{
-	px_exchange_chunk_header(parser->data);
-	return 0;
-}
-
 static int on_message_complete(llhttp_t *parser)
 {
 	px_viewer *v = parser->data;
@@ -436,7 +430,6 @@ static void init_settings(void)
 	request_settings.on_header_value = on_header_value;
 	request_settings.on_headers_complete = on_headers_complete;
 	request_settings.on_body = on_body;
-	request_settings.on_chunk_header = on_chunk_header;
 	request_settings.on_message_complete = on_message_complete;
 }
 
@@ -856,7 +849,7 @@ static void on_sweep(uv_timer_t *timer)
 static const oa_policy proxy_policy = {OA_POLICY_DEFAULT_WARN_DAYS, 0};
 
 const oa_result *px_verify_cached(px_server *srv, const gnutls_datum_t *certs, unsigned n,
-				  const char *const *names, size_t n_names)
+				  const char *const *names, size_t n_names, bool *cached)
 {
 	unsigned char digest[32];
 	char key[600];
@@ -883,6 +876,8 @@ const oa_result *px_verify_cached(px_server *srv, const gnutls_datum_t *certs, u
 	}
 	for (px_verified *vf = srv->verified; vf != NULL; vf = vf->next) {
 		if (strcmp(vf->key, key) == 0) {
+			/* Cached, but expiry is judged again at the current time. */
+			*cached = true;
 			oa_result_regrade(vf->result, time(NULL), &proxy_policy);
 			return vf->result;
 		}
@@ -890,6 +885,8 @@ const oa_result *px_verify_cached(px_server *srv, const gnutls_datum_t *certs, u
 	oa_chain *chain = NULL;
 	oa_result *result = NULL;
 	oa_verify_params params;
+
+	*cached = false;
 	oa_error err;
 
 	oa_verify_params_init(&params);

@@ -2230,6 +2230,24 @@ static void test_bad_chunk_size(void **state)
 		     400);
 }
 
+/* The first chunk is good, the second is not: the request is held, so the origin sees nothing. */
+static void test_bad_chunk_later(void **state)
+{
+	refused_text(state,
+		     "POST /x HTTP/1.1\r\nHost: " WWW
+		     "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nhello\r\n0\r\n\r\n",
+		     400);
+}
+
+/* A chunk whose data is not followed by CRLF. */
+static void test_bad_chunk_terminator(void **state)
+{
+	refused_text(state,
+		     "POST /x HTTP/1.1\r\nHost: " WWW
+		     "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX3\r\nabc\r\n0\r\n\r\n",
+		     400);
+}
+
 static void test_request_line_too_long(void **state)
 {
 	/* A 9000-character target: the request line is over 8 KiB. */
@@ -2409,7 +2427,11 @@ static void test_retries_connect_timeout(void **state)
 	finish(e);
 }
 
-/* An HTTP origin that takes the request and never answers: 504 after read_timeout_s. */
+/*
+ * An HTTP origin that takes the request and never answers: 504 after
+ * read_timeout_s. GET is sent again on a new connection within
+ * connection_attempts (2 here, so 2 requests and about 2 s); POST is not.
+ */
 static void test_read_timeout(void **state)
 {
 	struct env *e = *state;
@@ -2417,18 +2439,150 @@ static void test_read_timeout(void **state)
 	uint64_t elapsed;
 	resp *r = &e->resp;
 
-	start_proxy(e, config(json_pack("[o]", timing_origin(0, o->port, "http-only", 5, 1, 1)),
+	start_proxy(e, config(json_pack("[o]", timing_origin(0, o->port, "http-only", 5, 2, 1)),
 			      NULL, "o", "allow-all", proxy_block(e, false, true, NULL)));
 	timed_get(e, "GET /slow HTTP/1.1\r\nHost: " WWW "\r\n\r\n", r, &elapsed);
-	print_message("stalled origin, read timeout 1 s: %d after %llu ms\n", r->status,
-		      (unsigned long long)elapsed);
+	print_message("stalled origin, GET, read timeout 1 s, 2 attempts: %d after %llu ms\n",
+		      r->status, (unsigned long long)elapsed);
 	expect_status(r, 504);
 	expect_field(r->head, "X-Cache", "Error from originaudit");
 	expect_field(r->head, "X-Originaudit-Reason", "read_timeout");
-	assert_true(elapsed >= 900 && elapsed < 3000);
-	assert_int_equal(eo_counts(o).requests, 1);
+	assert_true(elapsed >= 1900 && elapsed < 4000);
+	assert_int_equal(eo_counts(o).requests, 2);
+	assert_int_equal(eo_counts(o).connections, 2);
+	resp_free(r);
+
+	timed_get(e, "POST /slow HTTP/1.1\r\nHost: " WWW "\r\nContent-Length: 2\r\n\r\nhi", r,
+		  &elapsed);
+	print_message("stalled origin, POST, read timeout 1 s, 2 attempts: %d after %llu ms\n",
+		      r->status, (unsigned long long)elapsed);
+	expect_status(r, 504);
+	expect_field(r->head, "X-Originaudit-Reason", "read_timeout");
+	assert_true(elapsed >= 900 && elapsed < 1900);
+	assert_int_equal(eo_counts(o).requests, 3);
 	resp_free(r);
 	finish(e);
+}
+
+/* The origin only speaks TLS 1.3, the origin's ssl_protocols only TLSv1.2: 502. */
+static void test_no_common_protocol(void **state)
+{
+	struct env *e = *state;
+	const oa_pki_cert *rest[] = {e->pki.inter};
+	static const char *const tls13[] = {"-www", "-tls1_3", NULL};
+	unsigned port = 0;
+	resp *r = &e->resp;
+
+	if (e->openssl == NULL) {
+		skip();
+	}
+	e->s_server_pid =
+	    fx_s_server_start(e->openssl, e->dir, "127.0.0.1", e->pki.leaf, rest, 1, tls13, &port);
+	json_t *oj = origin_json("o", port, 0, "https-only");
+	json_object_set_new(oj, "ssl_protocols", json_pack("[s]", "TLSv1.2"));
+	start_proxy(e, config(json_pack("[o]", oj), NULL, "o", "allow-all",
+			      proxy_block(e, false, true, NULL)));
+	get(e, false, "/p", r);
+	expect_status(r, 502);
+	expect_field(r->head, "X-Cache", "Error from originaudit");
+	expect_field(r->head, "X-Originaudit-Reason", "tls_alert:protocol_version");
+	resp_free(r);
+	finish(e);
+}
+
+/* An origin domain that does not resolve: 502 dns_failed, and the proxy goes on serving. */
+static void test_dns_failure(void **state)
+{
+	struct env *e = *state;
+	eo *good = good_origin(e, "good");
+	json_t *gone =
+	    json_pack("{s:s, s:s, s:s, s:i}", "id", "gone", "domain_name", "nonexistent.invalid",
+		      "protocol_policy", "https-only", "connection_attempts", 1);
+	resp *r = &e->resp;
+
+	start_proxy(
+	    e, config(json_pack("[o, o]", origin_json("good", good->port, 0, "https-only"), gone),
+		      json_pack("[o]", behavior("/gone/*", "gone", "allow-all")), "good",
+		      "allow-all", proxy_block(e, false, true, NULL)));
+	get(e, false, "/gone/x", r);
+	expect_status(r, 502);
+	expect_field(r->head, "X-Cache", "Error from originaudit");
+	expect_field(r->head, "X-Originaudit-Reason", "dns_failed");
+	resp_free(r);
+	get(e, false, "/ok", r);
+	expect_status(r, 200);
+	resp_free(r);
+	finish(e);
+}
+
+/* The log line of the request whose target is target (the first one). */
+static void expect_log_line(const struct env *e, const char *target, const char *const *want,
+			    size_t n)
+{
+	char *log = read_log(e);
+	char needle[128];
+	char *line;
+	char *end;
+
+	snprintf(needle, sizeof(needle), " %s -> ", target);
+	line = strstr(log, needle);
+	if (line == NULL) {
+		fprintf(stderr, "%s", log);
+		free(log);
+		fail_msg("no log line for %s", target);
+	}
+	end = strchr(line, '\n');
+	if (end != NULL) {
+		*end = '\0';
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strstr(line, want[i]) == NULL) {
+			char copy[512];
+
+			snprintf(copy, sizeof(copy), "%s", line);
+			free(log);
+			fail_msg("the log line \"%s\" lacks \"%s\"", copy, want[i]);
+		}
+	}
+	free(log);
+}
+
+/*
+ * An origin that closes after every response (openssl s_server -www): each
+ * request needs a new origin connection. The first is a full handshake whose
+ * chain is verified; the next ones resume the TLS session and take the
+ * verification from the cache.
+ */
+static void test_resumption_and_verify_cache(void **state)
+{
+	struct env *e = *state;
+	const oa_pki_cert *rest[] = {e->pki.inter};
+	static const char *const www[] = {"-www", NULL};
+	unsigned port = 0;
+	resp *r = &e->resp;
+
+	if (e->openssl == NULL) {
+		skip();
+	}
+	e->s_server_pid =
+	    fx_s_server_start(e->openssl, e->dir, "127.0.0.1", e->pki.leaf, rest, 1, www, &port);
+	start_proxy(e, config(json_pack("[o]", origin_json("o", port, 0, "https-only")), NULL, "o",
+			      "allow-all", proxy_block(e, false, true, NULL)));
+	get(e, false, "/first", r);
+	expect_status(r, 200);
+	resp_free(r);
+	get(e, false, "/second", r);
+	expect_status(r, 200);
+	resp_free(r);
+	get(e, false, "/third", r);
+	expect_status(r, 200);
+	resp_free(r);
+	finish(e);
+	static const char *const first[] = {"-> 200", "reason=- ", "verify=full"};
+	static const char *const later[] = {"-> 200", "reason=resumed", "verify=cached"};
+	expect_log_line(e, "/first", first, 3);
+	expect_log_line(e, "/second", later, 3);
+	expect_log_line(e, "/third", later, 3);
 }
 
 static void test_refused_port(void **state)
@@ -2741,6 +2895,8 @@ int main(void)
 	    T(test_smuggling_cl_te),
 	    T(test_smuggling_two_lengths),
 	    T(test_bad_chunk_size),
+	    T(test_bad_chunk_later),
+	    T(test_bad_chunk_terminator),
 	    T(test_request_line_too_long),
 	    T(test_headers_too_large),
 	    T(test_header_timeout),
@@ -2748,6 +2904,9 @@ int main(void)
 	    T(test_retries_tarpit_get_not_post),
 	    T(test_retries_connect_timeout),
 	    T(test_read_timeout),
+	    T(test_no_common_protocol),
+	    T(test_dns_failure),
+	    T(test_resumption_and_verify_cache),
 	    T(test_refused_port),
 	    T(test_stream_100mb_download),
 	    T(test_stream_100mb_chunked_download),
