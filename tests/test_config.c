@@ -108,6 +108,22 @@ static void load_fails(const char *text, int code, const char *expected)
 	free(path);
 }
 
+/* Asserts the defaults of the proxy's process, limit, logging, admin and cache settings. */
+static void assert_proxy_operation_defaults(const oa_proxy_config *p)
+{
+	assert_int_equal(p->workers, 0);
+	assert_false(p->has_admin);
+	assert_null(p->admin_address);
+	assert_int_equal(p->admin_port, 0);
+	assert_int_equal(p->audit_interval_s, 300);
+	assert_null(p->access_log);
+	assert_int_equal(p->max_connections, 10000);
+	assert_int_equal(p->idle_timeout_s, 60);
+	assert_int_equal(p->drain_timeout_s, 30);
+	assert_true(p->cache_max_bytes == 67108864ULL);
+	assert_true(p->cache_max_object_bytes == 1048576ULL);
+}
+
 /* ---- Loading a valid configuration ---- */
 
 static const char full_config[] =
@@ -265,6 +281,7 @@ static void test_load_defaults(void **state)
 	assert_null(c->proxy.ca_bundle);
 	assert_string_equal(c->proxy.x_cache_name, "originaudit");
 	assert_false(c->proxy.debug_headers);
+	assert_proxy_operation_defaults(&c->proxy);
 	oa_config_destroy(c);
 }
 
@@ -331,15 +348,19 @@ static void test_load_wildcard_alias(void **state)
 /* A complete proxy block: a plain and a TLS listener, every key set. */
 static void test_load_proxy(void **state)
 {
-	oa_config *c =
-	    load_ok("{'origins': [{'id': 'a', 'domain_name': 'a.example.com'}],\n"
-		    " 'proxy': {'listen': [{'address': '0.0.0.0', 'port': 80},\n"
-		    "                      {'address': '2001:DB8:0:0::1', 'port': 443,\n"
-		    "                       'tls': {'certificate': '/etc/oa/viewer.pem',\n"
-		    "                               'key': '/etc/oa/private/viewer.key'}}],\n"
-		    "           'ca_bundle': '/etc/oa/origin-roots.pem', 'x_cache_name': "
-		    "'edge-1.example_net',\n"
-		    "           'debug_headers': true}}\n");
+	oa_config *c = load_ok(
+	    "{'origins': [{'id': 'a', 'domain_name': 'a.example.com'}],\n"
+	    " 'proxy': {'listen': [{'address': '0.0.0.0', 'port': 80},\n"
+	    "                      {'address': '2001:DB8:0:0::1', 'port': 443,\n"
+	    "                       'tls': {'certificate': '/etc/oa/viewer.pem',\n"
+	    "                               'key': '/etc/oa/private/viewer.key'}}],\n"
+	    "           'ca_bundle': '/etc/oa/origin-roots.pem', 'x_cache_name': "
+	    "'edge-1.example_net',\n"
+	    "           'debug_headers': true, 'workers': 8,\n"
+	    "           'admin': {'address': '0:0:0:0:0:0:0:1', 'port': 9090},\n"
+	    "           'audit_interval_s': 600, 'access_log': '/var/log/oa/access.log',\n"
+	    "           'max_connections': 5000, 'idle_timeout_s': 120, 'drain_timeout_s': 10,\n"
+	    "           'cache': {'max_bytes': 1000000, 'max_object_bytes': 4096}}}\n");
 	const oa_proxy_config *p = &c->proxy;
 
 	assert_true(p->present);
@@ -359,6 +380,18 @@ static void test_load_proxy(void **state)
 	assert_string_equal(p->ca_bundle, "/etc/oa/origin-roots.pem");
 	assert_string_equal(p->x_cache_name, "edge-1.example_net");
 	assert_true(p->debug_headers);
+	assert_int_equal(p->workers, 8);
+	assert_true(p->has_admin);
+	/* Stored in canonical form, like the listeners' addresses. */
+	assert_string_equal(p->admin_address, "::1");
+	assert_int_equal(p->admin_port, 9090);
+	assert_int_equal(p->audit_interval_s, 600);
+	assert_string_equal(p->access_log, "/var/log/oa/access.log");
+	assert_int_equal(p->max_connections, 5000);
+	assert_int_equal(p->idle_timeout_s, 120);
+	assert_int_equal(p->drain_timeout_s, 10);
+	assert_true(p->cache_max_bytes == 1000000ULL);
+	assert_true(p->cache_max_object_bytes == 4096ULL);
 	oa_config_destroy(c);
 }
 
@@ -378,6 +411,7 @@ static void test_load_proxy_defaults(void **state)
 	assert_null(p->ca_bundle);
 	assert_string_equal(p->x_cache_name, "originaudit");
 	assert_false(p->debug_headers);
+	assert_proxy_operation_defaults(p);
 	oa_config_destroy(c);
 }
 
@@ -408,6 +442,99 @@ static void test_load_proxy_limits(void **state)
 	oa_config_destroy(c);
 }
 
+/* The lowest value of every proxy setting, an admin listener sharing only an address. */
+static void test_load_proxy_operations_low(void **state)
+{
+	oa_config *c =
+	    load_ok("{'origins': [{'id': 'a', 'domain_name': 'a.example.com'}],"
+		    " 'proxy': {'listen': [{'address': '127.0.0.1', 'port': 8080}],"
+		    "  'workers': 1, 'admin': {'address': '127.0.0.1', 'port': 1},"
+		    "  'audit_interval_s': 0, 'max_connections': 1, 'idle_timeout_s': 1,"
+		    "  'drain_timeout_s': 0, 'cache': {'max_bytes': 1, 'max_object_bytes': 0}}}");
+	const oa_proxy_config *p = &c->proxy;
+
+	assert_int_equal(p->workers, 1);
+	assert_true(p->has_admin);
+	assert_string_equal(p->admin_address, "127.0.0.1");
+	assert_int_equal(p->admin_port, 1);
+	/* 0: no periodic audit. */
+	assert_int_equal(p->audit_interval_s, 0);
+	assert_int_equal(p->max_connections, 1);
+	assert_int_equal(p->idle_timeout_s, 1);
+	assert_int_equal(p->drain_timeout_s, 0);
+	assert_true(p->cache_max_bytes == 1ULL);
+	assert_true(p->cache_max_object_bytes == 0ULL);
+	assert_null(p->access_log);
+	oa_config_destroy(c);
+}
+
+/* The highest value of every proxy setting; max_object_bytes may equal max_bytes. */
+static void test_load_proxy_operations_high(void **state)
+{
+	oa_config *c = load_ok(
+	    "{'origins': [{'id': 'a', 'domain_name': 'a.example.com'}],"
+	    " 'proxy': {'listen': [{'address': '::', 'port': 443}],"
+	    "  'workers': 64, 'admin': {'address': '::', 'port': 65535},"
+	    "  'audit_interval_s': 86400, 'max_connections': 1000000, 'idle_timeout_s': 3600,"
+	    "  'drain_timeout_s': 3600,"
+	    "  'cache': {'max_bytes': 1099511627776, 'max_object_bytes': 1099511627776}}}");
+	const oa_proxy_config *p = &c->proxy;
+
+	assert_int_equal(p->workers, 64);
+	assert_string_equal(p->admin_address, "::");
+	assert_int_equal(p->admin_port, 65535);
+	assert_int_equal(p->audit_interval_s, 86400);
+	assert_int_equal(p->max_connections, 1000000);
+	assert_int_equal(p->idle_timeout_s, 3600);
+	assert_int_equal(p->drain_timeout_s, 3600);
+	assert_true(p->cache_max_bytes == 1099511627776ULL);
+	assert_true(p->cache_max_object_bytes == 1099511627776ULL);
+	oa_config_destroy(c);
+}
+
+struct cache_case {
+	const char *cache;
+	unsigned long long max_bytes;
+	unsigned long long max_object_bytes;
+};
+
+/* Accepted "cache" objects and the limits they give. */
+static const struct cache_case cache_cases[] = {
+    /* Both defaults. */
+    {"{}", 67108864ULL, 1048576ULL},
+    {"{'max_object_bytes': 67108864}", 67108864ULL, 67108864ULL},
+    {"{'max_bytes': 2097152}", 2097152ULL, 1048576ULL},
+    /* A cache smaller than the default object limit lowers that limit to its own size. */
+    {"{'max_bytes': 1000}", 1000ULL, 1000ULL},
+    /* A disabled cache keeps every object limit, the default or a larger one. */
+    {"{'max_bytes': 0}", 0ULL, 1048576ULL},
+    {"{'max_bytes': 0, 'max_object_bytes': 1099511627776}", 0ULL, 1099511627776ULL},
+    {"{'max_object_bytes': 10, 'max_bytes': 10}", 10ULL, 10ULL},
+};
+
+static void test_load_proxy_cache(void **state)
+{
+	char text[512];
+
+	for (size_t i = 0; i < sizeof(cache_cases) / sizeof(cache_cases[0]); i++) {
+		const struct cache_case *tc = &cache_cases[i];
+
+		snprintf(text, sizeof(text),
+			 "{'origins': [{'id': 'a', 'domain_name': 'a.example.com'}],"
+			 " 'proxy': {'listen': [{'address': '127.0.0.1', 'port': 80}],"
+			 " 'cache': %s}}",
+			 tc->cache);
+		oa_config *c = load_ok(text);
+		if (c->proxy.cache_max_bytes != tc->max_bytes ||
+		    c->proxy.cache_max_object_bytes != tc->max_object_bytes) {
+			fail_msg("%s: got %llu/%llu, expected %llu/%llu", tc->cache,
+				 c->proxy.cache_max_bytes, c->proxy.cache_max_object_bytes,
+				 tc->max_bytes, tc->max_object_bytes);
+		}
+		oa_config_destroy(c);
+	}
+}
+
 static const char relative_paths_config[] =
     "{'origins': [{'id': 'a', 'domain_name': 'a.example.com'}],"
     " 'scan': {'ca_bundle': 'roots.pem'},"
@@ -416,7 +543,7 @@ static const char relative_paths_config[] =
     "   'key': '../keys/viewer.key'}},"
     "  {'address': '::1', 'port': 443, 'tls': {'certificate': '/srv/viewer.pem',"
     "   'key': 'viewer.key'}}],"
-    " 'ca_bundle': 'origin roots.pem'}}";
+    " 'ca_bundle': 'origin roots.pem', 'access_log': 'logs/access.log'}}";
 
 /* Relative paths name files next to the configuration file, for the scanner and the proxy. */
 static void test_relative_paths(void **state)
@@ -450,6 +577,8 @@ static void test_relative_paths(void **state)
 	assert_string_equal(c->proxy.listen[2].certificate, "/srv/viewer.pem");
 	snprintf(want, sizeof(want), "%s/viewer.key", sub);
 	assert_string_equal(c->proxy.listen[2].key, want);
+	snprintf(want, sizeof(want), "%s/logs/access.log", sub);
+	assert_string_equal(c->proxy.access_log, want);
 	oa_config_destroy(c);
 	free(path);
 	free(sub);
@@ -487,6 +616,7 @@ static void test_relative_paths_cwd(void **state)
 	assert_string_equal(here->proxy.listen[1].key, "../keys/viewer.key");
 	assert_string_equal(here->proxy.listen[2].certificate, "/srv/viewer.pem");
 	assert_string_equal(here->proxy.listen[2].key, "viewer.key");
+	assert_string_equal(here->proxy.access_log, "logs/access.log");
 
 	assert_string_equal(below->scan.ca_bundle, "conf/roots.pem");
 	assert_string_equal(below->proxy.ca_bundle, "conf/origin roots.pem");
@@ -494,8 +624,46 @@ static void test_relative_paths_cwd(void **state)
 	assert_string_equal(below->proxy.listen[1].key, "conf/../keys/viewer.key");
 	assert_string_equal(below->proxy.listen[2].certificate, "/srv/viewer.pem");
 	assert_string_equal(below->proxy.listen[2].key, "conf/viewer.key");
+	assert_string_equal(below->proxy.access_log, "conf/logs/access.log");
 	oa_config_destroy(here);
 	oa_config_destroy(below);
+	free(dir);
+}
+
+/* "-" is standard output, not a file next to the configuration; absolute paths are kept. */
+static void test_access_log_paths(void **state)
+{
+	static const char *const logs[] = {"-", "/var/log/oa/access.log", "./-"};
+	char *dir = fx_path(tmpdir, "logconf");
+	char text[256];
+	char want[4096];
+
+	assert_true(mkdir(dir, 0700) == 0 || errno == EEXIST);
+	char *path = fx_path(dir, "log.json");
+	for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "{'origins': [{'id': 'a', 'domain_name': 'a.example.com'}],"
+			 " 'proxy': {'listen': [{'address': '127.0.0.1', 'port': 80}],"
+			 " 'access_log': '%s'}}",
+			 logs[i]);
+		free(write_config("logconf/log.json", text));
+
+		oa_config *c = NULL;
+		oa_error err;
+		oa_error_clear(&err);
+		if (oa_config_load_file(path, &c, &err) != 0) {
+			fail_msg("%s", err.msg);
+		}
+		if (logs[i][0] == '.') {
+			/* A file really named "-" is written "./-" and resolved like any other. */
+			snprintf(want, sizeof(want), "%s/./-", dir);
+			assert_string_equal(c->proxy.access_log, want);
+		} else {
+			assert_string_equal(c->proxy.access_log, logs[i]);
+		}
+		oa_config_destroy(c);
+	}
+	free(path);
 	free(dir);
 }
 
@@ -507,7 +675,7 @@ static void test_from_json(void **state)
 		       " \"scan\": {\"ca_bundle\": \"roots.pem\"},"
 		       " \"proxy\": {\"listen\": [{\"address\": \"::1\", \"port\": 8443, \"tls\":"
 		       " {\"certificate\": \"tls/viewer.pem\", \"key\": \"../viewer.key\"}}],"
-		       " \"ca_bundle\": \"./origin-roots.pem\"}}",
+		       " \"ca_bundle\": \"./origin-roots.pem\", \"access_log\": \"access.log\"}}",
 		       0, &jerr);
 	oa_config *c = NULL;
 	oa_error err;
@@ -524,6 +692,7 @@ static void test_from_json(void **state)
 	assert_string_equal(c->proxy.listen[0].certificate, "tls/viewer.pem");
 	assert_string_equal(c->proxy.listen[0].key, "../viewer.key");
 	assert_string_equal(c->proxy.ca_bundle, "./origin-roots.pem");
+	assert_string_equal(c->proxy.access_log, "access.log");
 	oa_config_destroy(c);
 
 	root = json_pack("{s:[{s:i}]}", "origins", "id", 3);
@@ -573,6 +742,8 @@ struct invalid_case {
 #define PROXY(body) WITH_ORIGIN("'proxy': {" body "}")
 #define LISTEN_A "{'address': '127.0.0.1', 'port': 8080}"
 #define LISTEN_WITH(extra) "'listen': [{'address': '127.0.0.1', 'port': 8080, " extra "}]"
+/* A proxy block with one valid listener and body. */
+#define PROXY_WITH(body) PROXY("'listen': [" LISTEN_A "], " body)
 
 static const struct invalid_case invalid_cases[] = {
     {"top_unknown_key", WITH_ORIGIN("'foo': 1"), "unknown key \"foo\" at the top level"},
@@ -767,8 +938,8 @@ static const struct invalid_case invalid_cases[] = {
     {"proxy_not_object", WITH_ORIGIN("'proxy': ['listen']"),
      "proxy: expected an object, got an array"},
     {"proxy_null", WITH_ORIGIN("'proxy': null"), "proxy: expected an object, got null"},
-    {"proxy_unknown_key", PROXY("'listen': [" LISTEN_A "], 'cache': true"),
-     "proxy: unknown key \"cache\""},
+    {"proxy_unknown_key", PROXY("'listen': [" LISTEN_A "], 'caches': true"),
+     "proxy: unknown key \"caches\""},
     {"proxy_listen_missing", PROXY("'debug_headers': true"),
      "proxy: missing required key \"listen\""},
     {"proxy_listen_empty", PROXY("'listen': []"), "proxy.listen: expected a non-empty array"},
@@ -863,6 +1034,130 @@ static const struct invalid_case invalid_cases[] = {
      "proxy.debug_headers: expected true or false, got a string"},
     {"proxy_debug_headers_integer", PROXY("'listen': [" LISTEN_A "], 'debug_headers': 1"),
      "proxy.debug_headers: expected true or false, got an integer"},
+    {"proxy_workers_zero", PROXY_WITH("'workers': 0"), "proxy.workers: 0 is out of range 1-64"},
+    {"proxy_workers_high", PROXY_WITH("'workers': 65"), "proxy.workers: 65 is out of range 1-64"},
+    {"proxy_workers_negative", PROXY_WITH("'workers': -1"),
+     "proxy.workers: -1 is out of range 1-64"},
+    {"proxy_workers_string", PROXY_WITH("'workers': '4'"),
+     "proxy.workers: expected an integer, got a string"},
+    {"proxy_workers_real", PROXY_WITH("'workers': 4.0"),
+     "proxy.workers: expected an integer, got a real number"},
+    {"proxy_workers_bool", PROXY_WITH("'workers': true"),
+     "proxy.workers: expected an integer, got a boolean"},
+    {"proxy_workers_null", PROXY_WITH("'workers': null"),
+     "proxy.workers: expected an integer, got null"},
+    {"proxy_audit_interval_negative", PROXY_WITH("'audit_interval_s': -1"),
+     "proxy.audit_interval_s: -1 is out of range 0-86400"},
+    {"proxy_audit_interval_high", PROXY_WITH("'audit_interval_s': 86401"),
+     "proxy.audit_interval_s: 86401 is out of range 0-86400"},
+    {"proxy_audit_interval_string", PROXY_WITH("'audit_interval_s': '300'"),
+     "proxy.audit_interval_s: expected an integer, got a string"},
+    {"proxy_audit_interval_real", PROXY_WITH("'audit_interval_s': 300.5"),
+     "proxy.audit_interval_s: expected an integer, got a real number"},
+    {"proxy_max_connections_zero", PROXY_WITH("'max_connections': 0"),
+     "proxy.max_connections: 0 is out of range 1-1000000"},
+    {"proxy_max_connections_high", PROXY_WITH("'max_connections': 1000001"),
+     "proxy.max_connections: 1000001 is out of range 1-1000000"},
+    {"proxy_max_connections_string", PROXY_WITH("'max_connections': '10000'"),
+     "proxy.max_connections: expected an integer, got a string"},
+    {"proxy_max_connections_real", PROXY_WITH("'max_connections': 1e4"),
+     "proxy.max_connections: expected an integer, got a real number"},
+    {"proxy_idle_timeout_zero", PROXY_WITH("'idle_timeout_s': 0"),
+     "proxy.idle_timeout_s: 0 is out of range 1-3600"},
+    {"proxy_idle_timeout_high", PROXY_WITH("'idle_timeout_s': 3601"),
+     "proxy.idle_timeout_s: 3601 is out of range 1-3600"},
+    {"proxy_idle_timeout_real", PROXY_WITH("'idle_timeout_s': 60.0"),
+     "proxy.idle_timeout_s: expected an integer, got a real number"},
+    {"proxy_idle_timeout_bool", PROXY_WITH("'idle_timeout_s': false"),
+     "proxy.idle_timeout_s: expected an integer, got a boolean"},
+    {"proxy_drain_timeout_negative", PROXY_WITH("'drain_timeout_s': -1"),
+     "proxy.drain_timeout_s: -1 is out of range 0-3600"},
+    {"proxy_drain_timeout_high", PROXY_WITH("'drain_timeout_s': 3601"),
+     "proxy.drain_timeout_s: 3601 is out of range 0-3600"},
+    {"proxy_drain_timeout_string", PROXY_WITH("'drain_timeout_s': '30'"),
+     "proxy.drain_timeout_s: expected an integer, got a string"},
+    {"proxy_drain_timeout_object", PROXY_WITH("'drain_timeout_s': {}"),
+     "proxy.drain_timeout_s: expected an integer, got an object"},
+    {"proxy_access_log_empty", PROXY_WITH("'access_log': ''"),
+     "proxy.access_log: must not be empty"},
+    {"proxy_access_log_integer", PROXY_WITH("'access_log': 1"),
+     "proxy.access_log: expected a string, got an integer"},
+    {"proxy_access_log_null", PROXY_WITH("'access_log': null"),
+     "proxy.access_log: expected a string, got null"},
+    {"proxy_access_log_bool", PROXY_WITH("'access_log': true"),
+     "proxy.access_log: expected a string, got a boolean"},
+    {"proxy_access_log_control_character", PROXY_WITH("'access_log': 'a\\tb.log'"),
+     "proxy.access_log: \"a\\x09b.log\" contains a control character"},
+    {"proxy_admin_not_object", PROXY_WITH("'admin': '127.0.0.1:9090'"),
+     "proxy.admin: expected an object, got a string"},
+    {"proxy_admin_null", PROXY_WITH("'admin': null"), "proxy.admin: expected an object, got null"},
+    {"proxy_admin_array", PROXY_WITH("'admin': [" LISTEN_A "]"),
+     "proxy.admin: expected an object, got an array"},
+    {"proxy_admin_empty", PROXY_WITH("'admin': {}"),
+     "proxy.admin: missing required key \"address\""},
+    {"proxy_admin_address_missing", PROXY_WITH("'admin': {'port': 9090}"),
+     "proxy.admin: missing required key \"address\""},
+    {"proxy_admin_port_missing", PROXY_WITH("'admin': {'address': '127.0.0.1'}"),
+     "proxy.admin: missing required key \"port\""},
+    {"proxy_admin_unknown_key",
+     PROXY_WITH("'admin': {'address': '127.0.0.1', 'port': 9090, 'tls': {}}"),
+     "proxy.admin: unknown key \"tls\""},
+    {"proxy_admin_address_host_name", PROXY_WITH("'admin': {'address': 'localhost', 'port': 9090}"),
+     "proxy.admin.address: \"localhost\" is not a numeric IPv4 or IPv6 address"},
+    {"proxy_admin_address_bracketed", PROXY_WITH("'admin': {'address': '[::1]', 'port': 9090}"),
+     "proxy.admin.address: \"[::1]\" is not a numeric IPv4 or IPv6 address"},
+    {"proxy_admin_address_empty", PROXY_WITH("'admin': {'address': '', 'port': 9090}"),
+     "proxy.admin.address: must not be empty"},
+    {"proxy_admin_address_not_string", PROXY_WITH("'admin': {'address': 2130706433, 'port': 9090}"),
+     "proxy.admin.address: expected a string, got an integer"},
+    {"proxy_admin_port_zero", PROXY_WITH("'admin': {'address': '127.0.0.1', 'port': 0}"),
+     "proxy.admin.port: 0 is out of range 1-65535"},
+    {"proxy_admin_port_high", PROXY_WITH("'admin': {'address': '127.0.0.1', 'port': 65536}"),
+     "proxy.admin.port: 65536 is out of range 1-65535"},
+    {"proxy_admin_port_string", PROXY_WITH("'admin': {'address': '127.0.0.1', 'port': '9090'}"),
+     "proxy.admin.port: expected an integer, got a string"},
+    {"proxy_admin_port_real", PROXY_WITH("'admin': {'address': '127.0.0.1', 'port': 9090.0}"),
+     "proxy.admin.port: expected an integer, got a real number"},
+    {"proxy_admin_same_as_listener", PROXY_WITH("'admin': {'address': '127.0.0.1', 'port': 8080}"),
+     "proxy.admin: port 8080 is already used by proxy.listen[0] (127.0.0.1:8080)"},
+    /* A wildcard on either side would take the other's port too. */
+    {"proxy_admin_port_of_listener",
+     PROXY("'listen': [" LISTEN_A ", {'address': '::', 'port': 443}],"
+	   " 'admin': {'address': '::1', 'port': 443}"),
+     "proxy.admin: port 443 is already used by proxy.listen[1] ([::]:443)"},
+    {"proxy_cache_not_object", PROXY_WITH("'cache': true"),
+     "proxy.cache: expected an object, got a boolean"},
+    {"proxy_cache_null", PROXY_WITH("'cache': null"), "proxy.cache: expected an object, got null"},
+    {"proxy_cache_integer", PROXY_WITH("'cache': 67108864"),
+     "proxy.cache: expected an object, got an integer"},
+    {"proxy_cache_unknown_key", PROXY_WITH("'cache': {'max_bytes': 1024, 'max_age': 60}"),
+     "proxy.cache: unknown key \"max_age\""},
+    {"proxy_cache_max_bytes_negative", PROXY_WITH("'cache': {'max_bytes': -1}"),
+     "proxy.cache.max_bytes: -1 is out of range 0-1099511627776"},
+    {"proxy_cache_max_bytes_high", PROXY_WITH("'cache': {'max_bytes': 1099511627777}"),
+     "proxy.cache.max_bytes: 1099511627777 is out of range 0-1099511627776"},
+    {"proxy_cache_max_bytes_string", PROXY_WITH("'cache': {'max_bytes': '64M'}"),
+     "proxy.cache.max_bytes: expected an integer, got a string"},
+    {"proxy_cache_max_bytes_real", PROXY_WITH("'cache': {'max_bytes': 67108864.0}"),
+     "proxy.cache.max_bytes: expected an integer, got a real number"},
+    {"proxy_cache_max_bytes_bool", PROXY_WITH("'cache': {'max_bytes': false}"),
+     "proxy.cache.max_bytes: expected an integer, got a boolean"},
+    {"proxy_cache_max_object_bytes_negative", PROXY_WITH("'cache': {'max_object_bytes': -1}"),
+     "proxy.cache.max_object_bytes: -1 is out of range 0-1099511627776"},
+    {"proxy_cache_max_object_bytes_high",
+     PROXY_WITH("'cache': {'max_bytes': 0, 'max_object_bytes': 1099511627777}"),
+     "proxy.cache.max_object_bytes: 1099511627777 is out of range 0-1099511627776"},
+    {"proxy_cache_max_object_bytes_string", PROXY_WITH("'cache': {'max_object_bytes': '1M'}"),
+     "proxy.cache.max_object_bytes: expected an integer, got a string"},
+    {"proxy_cache_max_object_bytes_real", PROXY_WITH("'cache': {'max_object_bytes': 1.5}"),
+     "proxy.cache.max_object_bytes: expected an integer, got a real number"},
+    {"proxy_cache_max_object_bytes_null", PROXY_WITH("'cache': {'max_object_bytes': null}"),
+     "proxy.cache.max_object_bytes: expected an integer, got null"},
+    {"proxy_cache_object_above_max",
+     PROXY_WITH("'cache': {'max_bytes': 1048576, 'max_object_bytes': 1048577}"),
+     "proxy.cache.max_object_bytes: 1048577 is more than proxy.cache.max_bytes (1048576)"},
+    {"proxy_cache_object_above_default_max", PROXY_WITH("'cache': {'max_object_bytes': 67108865}"),
+     "proxy.cache.max_object_bytes: 67108865 is more than proxy.cache.max_bytes (67108864)"},
 };
 
 #define N_INVALID (sizeof(invalid_cases) / sizeof(invalid_cases[0]))
@@ -1109,6 +1404,7 @@ static void test_cloudfront_realistic(void **state)
 	assert_false(c->proxy.present);
 	assert_int_equal(c->proxy.n_listen, 0);
 	assert_string_equal(c->proxy.x_cache_name, "originaudit");
+	assert_proxy_operation_defaults(&c->proxy);
 
 	/* A sound distribution: nothing to lint. */
 	oa_lint *lints = NULL;
@@ -1561,8 +1857,12 @@ int main(void)
 	    cmocka_unit_test(test_load_proxy),
 	    cmocka_unit_test(test_load_proxy_defaults),
 	    cmocka_unit_test(test_load_proxy_limits),
+	    cmocka_unit_test(test_load_proxy_operations_low),
+	    cmocka_unit_test(test_load_proxy_operations_high),
+	    cmocka_unit_test(test_load_proxy_cache),
 	    cmocka_unit_test(test_relative_paths),
 	    cmocka_unit_test(test_relative_paths_cwd),
+	    cmocka_unit_test(test_access_log_paths),
 	    cmocka_unit_test(test_from_json),
 	    cmocka_unit_test(test_proto_name),
 	    cmocka_unit_test(test_syntax_error),

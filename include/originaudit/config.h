@@ -109,6 +109,28 @@ typedef struct oa_proxy_config {
 	char *x_cache_name;
 	/* Send the reason of a refused origin certificate to the viewer; default false. */
 	bool debug_headers;
+	/* Worker processes; 0: as many as online CPUs (the key was absent). 1-64. */
+	unsigned workers;
+	/* The admin listener (proxy.admin {address, port}); has_admin false when absent. */
+	bool has_admin;
+	/* Canonical numeric IP literal like listen[].address; NULL without admin. */
+	char *admin_address;
+	/* 1-65535; no viewer listener uses this port. */
+	unsigned admin_port;
+	/* Seconds between origin audits; default 300; 0 disables periodic audits; 0-86400. */
+	unsigned audit_interval_s;
+	/* Access log: NULL none (default), "-" stdout, else a path (resolved like ca_bundle). */
+	char *access_log;
+	/* Viewer connections over all workers; default 10000; 1-1000000. */
+	unsigned max_connections;
+	/* Idle keep-alive viewer connection timeout; default 60; 1-3600. */
+	unsigned idle_timeout_s;
+	/* Graceful shutdown drain timeout; default 30; 0-3600. */
+	unsigned drain_timeout_s;
+	/* proxy.cache.max_bytes: default 67108864; 0 disables caching; at most 1099511627776. */
+	unsigned long long cache_max_bytes;
+	/* cache.max_object_bytes: default 1048576 or max_bytes if less; <= max_bytes unless 0. */
+	unsigned long long cache_max_object_bytes;
 } oa_proxy_config;
 
 typedef struct oa_config {
@@ -128,7 +150,8 @@ typedef struct oa_config {
  * Loads and validates a configuration file. Errors (exit 3 material) read
  * "FILE:LINE:COLUMN: message" for JSON syntax and "FILE: origins[2].https_port:
  * message" for validation. File paths in it (scan.ca_bundle, proxy.ca_bundle,
- * proxy.listen[].tls.certificate and .key) that do not start with '/' are
+ * proxy.listen[].tls.certificate and .key, proxy.access_log unless it is
+ * "-") that do not start with '/' are
  * resolved against the directory part of path: "conf/cfg.json" with
  * "viewer.pem" gives "conf/viewer.pem"; a path without a '/' leaves them as
  * written (the current directory). They are not opened here. Caller owns *out
