@@ -1,7 +1,10 @@
 /*
  * The scan engine: expands the configuration into probes the way CloudFront
  * would connect (every address, every SNI name), resolves names through
- * libuv, and keeps at most `concurrency` probes and lookups in flight.
+ * libuv, and keeps at most `concurrency` probes and lookups in flight. It
+ * only ever reacts to the loop's callbacks, so it runs as well on a loop
+ * that is already running (oa_scan_start) as on one it runs itself
+ * (oa_scan_run).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "scan.h"
+#include "originaudit/scan.h"
 
 struct target {
 	size_t origin;
@@ -39,7 +42,19 @@ struct scan_state {
 	uv_loop_t *loop;
 	const oa_config *config;
 	const oa_trust_store *store;
-	const scan_options *opts;
+	oa_scan_options opts;
+	oa_scan_done_cb done_cb;
+	void *done_data;
+	/*
+	 * Delivers the report from a callback of its own, so done_cb is never
+	 * called from inside oa_scan_start or a probe's callback. The state is
+	 * freed from its close callback.
+	 */
+	uv_timer_t deliver;
+	bool delivering;
+	/* Being filled in; handed to done_cb. */
+	oa_scan_report *report;
+	uint64_t start_ns;
 	struct target *targets;
 	size_t n_targets;
 	size_t cap_targets;
@@ -52,7 +67,7 @@ struct scan_state {
 	int error;
 };
 
-void scan_options_from_config(scan_options *opts, const oa_config *config)
+void oa_scan_options_from_config(oa_scan_options *opts, const oa_config *config)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->concurrency = config->scan.concurrency;
@@ -139,11 +154,11 @@ static struct target *add_target(struct scan_state *st)
 
 static void base_spec(struct scan_state *st, oa_probe_spec *spec)
 {
-	spec->connect_timeout_ms = st->opts->connect_timeout_ms;
-	spec->handshake_timeout_ms = st->opts->handshake_timeout_ms;
-	spec->enumerate_protocols = st->opts->enumerate_protocols;
-	spec->at = st->opts->at;
-	spec->policy = st->opts->policy;
+	spec->connect_timeout_ms = st->opts.connect_timeout_ms;
+	spec->handshake_timeout_ms = st->opts.handshake_timeout_ms;
+	spec->enumerate_protocols = st->opts.enumerate_protocols;
+	spec->at = st->opts.at;
+	spec->policy = st->opts.policy;
 }
 
 /* A new probe target of one origin at one address; NULL when out of memory. */
@@ -195,6 +210,7 @@ static void add_address(struct scan_state *st, size_t origin, const char *addres
 }
 
 static void pump(struct scan_state *st);
+static void finish_if_done(struct scan_state *st);
 
 static void on_probe_done(oa_probe *probe, void *data)
 {
@@ -202,10 +218,11 @@ static void on_probe_done(oa_probe *probe, void *data)
 
 	st->in_flight--;
 	st->finished++;
-	if (st->opts->progress != NULL) {
-		st->opts->progress(st->finished, st->n_targets, st->opts->progress_data);
+	if (st->opts.progress != NULL) {
+		st->opts.progress(st->finished, st->n_targets, st->opts.progress_data);
 	}
 	pump(st);
+	finish_if_done(st);
 }
 
 static void fail_origin(struct scan_state *st, size_t origin, const char *error, const char *detail)
@@ -270,6 +287,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	uv_freeaddrinfo(res);
 	free(l);
 	pump(st);
+	finish_if_done(st);
 }
 
 static void start_lookup(struct scan_state *st, size_t origin)
@@ -299,7 +317,7 @@ static void start_lookup(struct scan_state *st, size_t origin)
 
 static void pump(struct scan_state *st)
 {
-	unsigned limit = st->opts->concurrency ? st->opts->concurrency : 64;
+	unsigned limit = st->opts.concurrency ? st->opts.concurrency : 64;
 
 	while (st->in_flight < limit && st->error == 0) {
 		if (st->next_target < st->n_targets) {
@@ -311,11 +329,14 @@ static void pump(struct scan_state *st)
 			}
 			t->spec.address = t->address;
 			t->spec.names = t->names;
+			/* Counted first: a probe may finish inside oa_probe_start. */
+			st->in_flight++;
 			int rc = oa_probe_start(st->loop, &t->spec, st->store, on_probe_done, st,
 						&t->probe);
 			if (rc < 0) {
 				char detail[128];
 
+				st->in_flight--;
 				snprintf(detail, sizeof(detail), "cannot start the probe: %s",
 					 strerror(-rc));
 				t->spec.address = t->address;
@@ -327,7 +348,6 @@ static void pump(struct scan_state *st)
 				st->finished++;
 				continue;
 			}
-			st->in_flight++;
 			continue;
 		}
 		if (st->next_lookup < st->n_lookups) {
@@ -339,13 +359,18 @@ static void pump(struct scan_state *st)
 	}
 }
 
+/*
+ * After an error nothing new starts, but what is in flight (lookups hold a
+ * pointer to the state) is waited for: every probe and lookup ends within its
+ * timeouts.
+ */
 static bool all_done(const struct scan_state *st)
 {
-	return st->error != 0 || (st->in_flight == 0 && st->next_lookup == st->n_lookups &&
-				  st->next_target == st->n_targets);
+	return st->in_flight == 0 && (st->error != 0 || (st->next_lookup == st->n_lookups &&
+							 st->next_target == st->n_targets));
 }
 
-static int build_report(struct scan_state *st, scan_report *r)
+static int build_report(struct scan_state *st, oa_scan_report *r)
 {
 	const oa_config *config = st->config;
 
@@ -356,7 +381,7 @@ static int build_report(struct scan_state *st, scan_report *r)
 	r->n_origins = config->n_origins;
 	r->verdict = OA_STATUS_PASS;
 	for (size_t i = 0; i < config->n_origins; i++) {
-		scan_origin *so = &r->origins[i];
+		oa_scan_origin *so = &r->origins[i];
 		const oa_origin_config *o = &config->origins[i];
 		size_t count = 0;
 
@@ -396,31 +421,81 @@ static int build_report(struct scan_state *st, scan_report *r)
 	return 0;
 }
 
-int scan_run(uv_loop_t *loop, const oa_config *config, const oa_trust_store *store,
-	     const scan_options *opts, scan_report **out)
+static void on_state_closed(uv_handle_t *handle)
 {
-	struct scan_state st;
-	scan_report *r = calloc(1, sizeof(*r));
-	int rc = 0;
+	free(handle->data);
+}
 
-	if (r == NULL) {
+static void on_deliver(uv_timer_t *timer)
+{
+	struct scan_state *st = timer->data;
+	oa_scan_report *r = st->report;
+	oa_scan_done_cb done_cb = st->done_cb;
+	void *done_data = st->done_data;
+	int rc = st->error;
+
+	st->report = NULL;
+	if (rc == 0) {
+		rc = build_report(st, r);
+	}
+	for (size_t t = 0; t < st->n_targets; t++) {
+		oa_probe_destroy(st->targets[t].probe);
+	}
+	free(st->targets);
+	free(st->lookups);
+	if (rc < 0) {
+		oa_scan_report_destroy(r);
+		r = NULL;
+	}
+	uv_close((uv_handle_t *)&st->deliver, on_state_closed);
+	done_cb(r, rc, done_data);
+}
+
+/* Once nothing is left to do, the report is delivered on the loop's next turn. */
+static void finish_if_done(struct scan_state *st)
+{
+	if (st->delivering || !all_done(st)) {
+		return;
+	}
+	st->delivering = true;
+	st->report->finished_at = time(NULL);
+	st->report->duration_s = (double)(uv_hrtime() - st->start_ns) / 1e9;
+	uv_timer_start(&st->deliver, on_deliver, 0, 0);
+}
+
+int oa_scan_start(uv_loop_t *loop, const oa_config *config, const oa_trust_store *store,
+		  const oa_scan_options *opts, oa_scan_done_cb cb, void *data)
+{
+	struct scan_state *st = calloc(1, sizeof(*st));
+	int rc = -ENOMEM;
+
+	if (st == NULL) {
 		return -ENOMEM;
 	}
-	memset(&st, 0, sizeof(st));
-	st.loop = loop;
-	st.config = config;
-	st.store = store;
-	st.opts = opts;
-	r->config = config;
-	r->store = store;
-	r->started_at = time(NULL);
-	uint64_t start = uv_hrtime();
-	st.lookups = calloc(config->n_origins ? config->n_origins : 1, sizeof(*st.lookups));
-	if (st.lookups == NULL) {
-		free(r);
-		return -ENOMEM;
+	st->report = calloc(1, sizeof(*st->report));
+	if (st->report == NULL) {
+		goto fail_state;
 	}
-	for (size_t i = 0; i < config->n_origins && st.error == 0; i++) {
+	st->lookups = calloc(config->n_origins ? config->n_origins : 1, sizeof(*st->lookups));
+	if (st->lookups == NULL) {
+		goto fail_report;
+	}
+	rc = uv_timer_init(loop, &st->deliver);
+	if (rc < 0) {
+		goto fail_lookups;
+	}
+	st->deliver.data = st;
+	st->loop = loop;
+	st->config = config;
+	st->store = store;
+	st->opts = *opts;
+	st->done_cb = cb;
+	st->done_data = data;
+	st->report->config = config;
+	st->report->store = store;
+	st->report->started_at = time(NULL);
+	st->start_ns = uv_hrtime();
+	for (size_t i = 0; i < config->n_origins && st->error == 0; i++) {
 		const oa_origin_config *o = &config->origins[i];
 
 		if (o->s3) {
@@ -428,37 +503,61 @@ int scan_run(uv_loop_t *loop, const oa_config *config, const oa_trust_store *sto
 		}
 		if (o->n_addresses > 0) {
 			for (size_t a = 0; a < o->n_addresses; a++) {
-				add_address(&st, i, o->addresses[a]);
+				add_address(st, i, o->addresses[a]);
 			}
 		} else {
-			st.lookups[st.n_lookups] = i;
-			st.n_lookups++;
+			st->lookups[st->n_lookups] = i;
+			st->n_lookups++;
 		}
 	}
-	pump(&st);
-	while (!all_done(&st)) {
-		uv_run(loop, UV_RUN_ONCE);
-	}
-	rc = st.error;
-	r->finished_at = time(NULL);
-	r->duration_s = (double)(uv_hrtime() - start) / 1e9;
-	if (rc == 0) {
-		rc = build_report(&st, r);
-	}
-	for (size_t t = 0; t < st.n_targets; t++) {
-		oa_probe_destroy(st.targets[t].probe);
-	}
-	free(st.targets);
-	free(st.lookups);
+	pump(st);
+	finish_if_done(st);
+	return 0;
+
+fail_lookups:
+	free(st->lookups);
+fail_report:
+	free(st->report);
+fail_state:
+	free(st);
+	return rc;
+}
+
+struct run_wait {
+	bool done;
+	int status;
+	oa_scan_report *report;
+};
+
+static void on_run_done(oa_scan_report *report, int status, void *data)
+{
+	struct run_wait *w = data;
+
+	w->done = true;
+	w->status = status;
+	w->report = report;
+}
+
+int oa_scan_run(uv_loop_t *loop, const oa_config *config, const oa_trust_store *store,
+		const oa_scan_options *opts, oa_scan_report **out)
+{
+	struct run_wait w = {false, 0, NULL};
+	int rc = oa_scan_start(loop, config, store, opts, on_run_done, &w);
+
 	if (rc < 0) {
-		scan_report_destroy(r, loop);
 		return rc;
 	}
-	*out = r;
+	while (!w.done) {
+		uv_run(loop, UV_RUN_ONCE);
+	}
+	if (w.status < 0) {
+		return w.status;
+	}
+	*out = w.report;
 	return 0;
 }
 
-void scan_report_destroy(scan_report *report, uv_loop_t *loop)
+void oa_scan_report_destroy(oa_scan_report *report)
 {
 	if (report == NULL) {
 		return;
@@ -471,9 +570,4 @@ void scan_report_destroy(scan_report *report, uv_loop_t *loop)
 	}
 	free(report->origins);
 	free(report);
-	if (loop != NULL) {
-		/* Let the probes' close callbacks run so their memory is released. */
-		uv_run(loop, UV_RUN_NOWAIT);
-		uv_run(loop, UV_RUN_NOWAIT);
-	}
 }

@@ -1,10 +1,13 @@
-/* What the report writers share: the order of a probe's checks, error hints, names. */
+/*
+ * What the report writers (the core's and the scanner's) share: the order of
+ * a probe's checks, error hints, names.
+ */
 #include <stdio.h>
 #include <string.h>
 
-#include "report_common.h"
+#include "originaudit/scan.h"
 
-static void add(scan__check_ref *ref, const char *name, const oa_check *check)
+static void add(oa_scan_check_ref *ref, const char *name, const oa_check *check)
 {
 	ref->name = name;
 	ref->check = check;
@@ -12,7 +15,8 @@ static void add(scan__check_ref *ref, const char *name, const oa_check *check)
 	ref->hint = check->hint != NULL ? check->hint : "";
 }
 
-size_t scan__probe_checks(const oa_probe_result *result, scan__check_ref out[SCAN__MAX_CHECKS])
+size_t oa_scan_probe_checks(const oa_probe_result *result,
+			    oa_scan_check_ref out[OA_SCAN_MAX_CHECKS])
 {
 	size_t n = 0;
 
@@ -32,7 +36,7 @@ size_t scan__probe_checks(const oa_probe_result *result, scan__check_ref out[SCA
 	return n;
 }
 
-int scan__first_problem(const scan__check_ref *checks, size_t n)
+int oa_scan_first_problem(const oa_scan_check_ref *checks, size_t n)
 {
 	int warn = -1;
 
@@ -78,7 +82,7 @@ static const struct error_hint error_hints[] = {
 			"it in a standard (DER/PEM X.509) form"},
 };
 
-const char *scan__error_hint(const char *error)
+const char *oa_scan_error_hint(const char *error)
 {
 	for (size_t i = 0; i < sizeof(error_hints) / sizeof(error_hints[0]); i++) {
 		const char *key = error_hints[i].error;
@@ -92,7 +96,8 @@ const char *scan__error_hint(const char *error)
 	return "";
 }
 
-void scan__endpoint(const scan_origin *origin, const oa_probe_spec *spec, char *buf, size_t size)
+void oa_scan_endpoint(const oa_scan_origin *origin, const oa_probe_spec *spec, char *buf,
+		      size_t size)
 {
 	const char *address = spec->address;
 
@@ -105,7 +110,7 @@ void scan__endpoint(const scan_origin *origin, const oa_probe_spec *spec, char *
 	}
 }
 
-const char *scan__protocol_policy_name(oa_origin_protocol_policy policy)
+const char *oa_scan_protocol_policy_name(oa_origin_protocol_policy policy)
 {
 	switch (policy) {
 	case OA_ORIGIN_HTTP_ONLY:

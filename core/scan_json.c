@@ -5,9 +5,8 @@
 #include <string.h>
 
 #include "originaudit/report.h"
+#include "originaudit/scan.h"
 #include "originaudit/version.h"
-#include "report_common.h"
-#include "scan.h"
 
 #define SCHEMA_VERSION 1
 
@@ -24,7 +23,7 @@ static json_t *size_json(size_t n)
 	return json_integer((json_int_t)n);
 }
 
-static json_t *summary_json(const scan_report *report)
+static json_t *summary_json(const oa_scan_report *report)
 {
 	json_t *obj = json_object();
 	int rc = 0;
@@ -47,7 +46,7 @@ static json_t *summary_json(const scan_report *report)
 	return obj;
 }
 
-static json_t *origin_json(const scan_origin *origin)
+static json_t *origin_json(const oa_scan_origin *origin)
 {
 	const oa_origin_config *config = origin->config;
 	json_t *obj = json_object();
@@ -69,8 +68,9 @@ static json_t *origin_json(const scan_origin *origin)
 	rc |= json_object_set_new(obj, "id", json_string(config->id));
 	rc |= json_object_set_new(obj, "domain_name", json_string(config->domain_name));
 	rc |= json_object_set_new(obj, "port", json_integer(origin->port));
-	rc |= json_object_set_new(obj, "protocol_policy",
-				  json_string(scan__protocol_policy_name(config->protocol_policy)));
+	rc |=
+	    json_object_set_new(obj, "protocol_policy",
+				json_string(oa_scan_protocol_policy_name(config->protocol_policy)));
 	rc |= json_object_set_new(obj, "verdict", json_string(oa_status_name(origin->verdict)));
 	rc |= json_object_set_new(
 	    obj, "skipped", origin->skipped != NULL ? json_string(origin->skipped) : json_null());
@@ -82,7 +82,7 @@ static json_t *origin_json(const scan_origin *origin)
 	return obj;
 }
 
-static json_t *header_json(const scan_report *report)
+static json_t *header_json(const oa_scan_report *report)
 {
 	json_t *root = json_object();
 	int rc = 0;
@@ -128,7 +128,7 @@ static int write_indented(const char *text, FILE *out)
  * origins never holds the whole JSON tree in memory (ten significant digits
  * print 0.1 s as 0.1, not 0.10000000000000001).
  */
-int scan_write_json(const scan_report *report, FILE *out)
+int oa_scan_write_json(const oa_scan_report *report, FILE *out)
 {
 	json_t *header = header_json(report);
 	char *text;

@@ -8,8 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "report_common.h"
-#include "scan.h"
+#include "originaudit/scan.h"
 
 /* Writes s as a label value: backslash, double quote and newline escaped. */
 static void label_value(FILE *out, const char *s)
@@ -38,7 +37,7 @@ static void family(FILE *out, const char *name, const char *type, const char *he
 }
 
 /* name{origin=...,address=...,port=...,sni=..., the probe's identity. */
-static void probe_sample_start(FILE *out, const char *name, const scan_origin *o,
+static void probe_sample_start(FILE *out, const char *name, const oa_scan_origin *o,
 			       const oa_probe_spec *spec)
 {
 	fprintf(out, "%s{origin=\"", name);
@@ -74,12 +73,12 @@ enum probe_family {
 	FAMILY_DAYS_LEFT,
 };
 
-static void probe_samples(FILE *out, enum probe_family fam, const scan_origin *o,
+static void probe_samples(FILE *out, enum probe_family fam, const oa_scan_origin *o,
 			  const oa_probe *probe)
 {
 	const oa_probe_spec *spec = oa_probe_get_spec(probe);
 	const oa_probe_result *r = oa_probe_get_result(probe);
-	scan__check_ref checks[SCAN__MAX_CHECKS];
+	oa_scan_check_ref checks[OA_SCAN_MAX_CHECKS];
 	long long days;
 	size_t n;
 
@@ -93,7 +92,7 @@ static void probe_samples(FILE *out, enum probe_family fam, const scan_origin *o
 		fprintf(out, "} %d\n", probe_status_value(r->verdict));
 		break;
 	case FAMILY_CHECK:
-		n = scan__probe_checks(r, checks);
+		n = oa_scan_probe_checks(r, checks);
 		for (size_t i = 0; i < n; i++) {
 			probe_sample_start(out, "originaudit_check_status", o, spec);
 			fprintf(out, ",check=\"%s\"} %d\n", checks[i].name,
@@ -115,10 +114,10 @@ static void probe_samples(FILE *out, enum probe_family fam, const scan_origin *o
 	}
 }
 
-static void probe_family(FILE *out, const scan_report *report, enum probe_family fam)
+static void probe_family(FILE *out, const oa_scan_report *report, enum probe_family fam)
 {
 	for (size_t i = 0; i < report->n_origins; i++) {
-		const scan_origin *o = &report->origins[i];
+		const oa_scan_origin *o = &report->origins[i];
 
 		for (size_t j = 0; j < o->n_probes; j++) {
 			probe_samples(out, fam, o, o->probes[j]);
@@ -126,7 +125,7 @@ static void probe_family(FILE *out, const scan_report *report, enum probe_family
 	}
 }
 
-int scan_write_prometheus(const scan_report *report, FILE *out)
+int oa_scan_write_prometheus(const oa_scan_report *report, FILE *out)
 {
 	static const oa_status verdicts[] = {OA_STATUS_PASS, OA_STATUS_WARN, OA_STATUS_FAIL,
 					     OA_STATUS_ERROR, OA_STATUS_SKIP};

@@ -17,10 +17,11 @@
 #include "originaudit/config.h"
 #include "originaudit/exitcode.h"
 #include "originaudit/pki.h"
+#include "originaudit/scan.h"
 #include "originaudit/testorigin.h"
 #include "originaudit/trust.h"
 #include "originaudit/verify.h"
-#include "scan.h"
+#include "scan_output.h"
 #include "term.h"
 
 #define DEMO_NAME "origin.demo.test"
@@ -180,7 +181,7 @@ static int demo_config(oa_test_origin **origins, oa_config **out, oa_error *err)
 	return rc;
 }
 
-static int check_expectations(const scan_report *report)
+static int check_expectations(const oa_scan_report *report)
 {
 	int mismatches = 0;
 
@@ -206,7 +207,7 @@ int oa_cmd_demo(int argc, char **argv)
 	oa_test_origin *origins[N_CASES] = {NULL};
 	oa_trust_store *store = NULL;
 	oa_config *config = NULL;
-	scan_report *report = NULL;
+	oa_scan_report *report = NULL;
 	uv_loop_t loop;
 	bool loop_open = false;
 	const char *keep = NULL;
@@ -278,9 +279,9 @@ int oa_cmd_demo(int argc, char **argv)
 	       "trusting only a demo root, as CloudFront would judge them:\n\n",
 	       N_CASES, DEMO_NAME);
 	fflush(stdout);
-	scan_options opts;
-	scan_options_from_config(&opts, config);
-	int rc = scan_run(&loop, config, store, &opts, &report);
+	oa_scan_options opts;
+	oa_scan_options_from_config(&opts, config);
+	int rc = oa_scan_run(&loop, config, store, &opts, &report);
 	if (rc < 0) {
 		fprintf(stderr, "originaudit demo: the scan failed: %s\n", strerror(-rc));
 		goto out;
@@ -299,7 +300,7 @@ int oa_cmd_demo(int argc, char **argv)
 	}
 	status = mismatches == 0 ? OA_EXIT_PASS : OA_EXIT_FAIL;
 out:
-	scan_report_destroy(report, loop_open ? &loop : NULL);
+	oa_scan_report_destroy(report);
 	for (size_t i = 0; i < N_CASES; i++) {
 		oa_test_origin_destroy(origins[i]);
 	}

@@ -10,7 +10,8 @@
 #include "commands.h"
 #include "originaudit/exitcode.h"
 #include "originaudit/report.h"
-#include "scan.h"
+#include "originaudit/scan.h"
+#include "scan_output.h"
 #include "term.h"
 
 void oa_cmd_scan_usage(void)
@@ -110,10 +111,10 @@ int oa_cmd_scan(int argc, char **argv)
 	bool enumerate = false;
 	long concurrency = 0;
 	time_t at = 0;
-	scan_format format = isatty(STDOUT_FILENO) ? SCAN_FORMAT_TEXT : SCAN_FORMAT_JSON;
+	oa_scan_format format = isatty(STDOUT_FILENO) ? OA_SCAN_FORMAT_TEXT : OA_SCAN_FORMAT_JSON;
 	oa_config *config = NULL;
 	oa_trust_store *store = NULL;
-	scan_report *report = NULL;
+	oa_scan_report *report = NULL;
 	uv_loop_t loop;
 	oa_error err;
 	int status = OA_EXIT_ERROR;
@@ -133,13 +134,13 @@ int oa_cmd_scan(int argc, char **argv)
 			break;
 		case 'f':
 			if (strcmp(optarg, "json") == 0) {
-				format = SCAN_FORMAT_JSON;
+				format = OA_SCAN_FORMAT_JSON;
 			} else if (strcmp(optarg, "text") == 0) {
-				format = SCAN_FORMAT_TEXT;
+				format = OA_SCAN_FORMAT_TEXT;
 			} else if (strcmp(optarg, "prometheus") == 0) {
-				format = SCAN_FORMAT_PROMETHEUS;
+				format = OA_SCAN_FORMAT_PROMETHEUS;
 			} else if (strcmp(optarg, "junit") == 0) {
-				format = SCAN_FORMAT_JUNIT;
+				format = OA_SCAN_FORMAT_JUNIT;
 			} else {
 				return usage_error(
 				    "scan", "--format: '%s' is not json, text, prometheus or junit",
@@ -201,9 +202,9 @@ int oa_cmd_scan(int argc, char **argv)
 		oa_config_destroy(config);
 		return OA_EXIT_ERROR;
 	}
-	scan_options opts;
+	oa_scan_options opts;
 	struct progress progress = {false};
-	scan_options_from_config(&opts, config);
+	oa_scan_options_from_config(&opts, config);
 	if (concurrency > 0) {
 		opts.concurrency = (unsigned)concurrency;
 	}
@@ -219,7 +220,7 @@ int oa_cmd_scan(int argc, char **argv)
 		fprintf(stderr, "originaudit scan: cannot start the event loop\n");
 		goto out_store;
 	}
-	int rc = scan_run(&loop, config, store, &opts, &report);
+	int rc = oa_scan_run(&loop, config, store, &opts, &report);
 	if (progress.shown) {
 		fprintf(stderr, "\r\033[K");
 	}
@@ -228,14 +229,14 @@ int oa_cmd_scan(int argc, char **argv)
 		goto out_loop;
 	}
 	bool colour =
-	    format == SCAN_FORMAT_TEXT && output == NULL && term_colour_wanted(STDOUT_FILENO);
+	    format == OA_SCAN_FORMAT_TEXT && output == NULL && term_colour_wanted(STDOUT_FILENO);
 	if (scan_write_report(report, format, output, colour, &err) < 0) {
 		fprintf(stderr, "originaudit scan: %s\n", err.msg);
 		goto out_report;
 	}
 	status = oa_exit_code(report->verdict);
 out_report:
-	scan_report_destroy(report, &loop);
+	oa_scan_report_destroy(report);
 out_loop:
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);

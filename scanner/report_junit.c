@@ -11,8 +11,7 @@
 
 #include "originaudit/report.h"
 #include "originaudit/version.h"
-#include "report_common.h"
-#include "scan.h"
+#include "scan_output.h"
 
 #define REPLACEMENT "\xef\xbf\xbd"
 #define NAME_MAX_LEN 600
@@ -124,11 +123,11 @@ struct totals {
 	size_t skipped;
 };
 
-static void count(const scan_report *report, struct totals *t)
+static void count(const oa_scan_report *report, struct totals *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (size_t i = 0; i < report->n_origins; i++) {
-		const scan_origin *o = &report->origins[i];
+		const oa_scan_origin *o = &report->origins[i];
 
 		if (o->skipped != NULL) {
 			t->tests++;
@@ -152,7 +151,7 @@ static void totals_attrs(FILE *out, const struct totals *t, double time_s)
 }
 
 /* Every failing or warning check, with its detail and hint, as element text. */
-static void problems_text(FILE *out, const scan__check_ref *checks, size_t n, oa_status min)
+static void problems_text(FILE *out, const oa_scan_check_ref *checks, size_t n, oa_status min)
 {
 	bool first = true;
 
@@ -173,19 +172,19 @@ static void problems_text(FILE *out, const scan__check_ref *checks, size_t n, oa
 	}
 }
 
-static void probe_case(FILE *out, const scan_origin *o, const oa_probe *probe)
+static void probe_case(FILE *out, const oa_scan_origin *o, const oa_probe *probe)
 {
 	const oa_probe_spec *spec = oa_probe_get_spec(probe);
 	const oa_probe_result *r = oa_probe_get_result(probe);
-	scan__check_ref checks[SCAN__MAX_CHECKS];
-	size_t n = scan__probe_checks(r, checks);
-	int problem = scan__first_problem(checks, n);
+	oa_scan_check_ref checks[OA_SCAN_MAX_CHECKS];
+	size_t n = oa_scan_probe_checks(r, checks);
+	int problem = oa_scan_first_problem(checks, n);
 	char endpoint[NAME_MAX_LEN];
 	char name[NAME_MAX_LEN + 300];
 	char message[128];
 	const char *hint;
 
-	scan__endpoint(o, spec, endpoint, sizeof(endpoint));
+	oa_scan_endpoint(o, spec, endpoint, sizeof(endpoint));
 	if (spec->kind == OA_PROBE_HTTP) {
 		snprintf(name, sizeof(name), "%s http", endpoint);
 	} else {
@@ -210,7 +209,7 @@ static void probe_case(FILE *out, const scan_origin *o, const oa_probe *probe)
 		attr(out, "type", r->error);
 		fputc('>', out);
 		xml_write(out, r->error_detail, false);
-		hint = scan__error_hint(r->error);
+		hint = oa_scan_error_hint(r->error);
 		if (hint[0] != '\0') {
 			fputs("\nhint: ", out);
 			xml_write(out, hint, false);
@@ -241,7 +240,7 @@ static void probe_case(FILE *out, const scan_origin *o, const oa_probe *probe)
 	fputs("    </testcase>\n", out);
 }
 
-static void skipped_case(FILE *out, const scan_origin *o)
+static void skipped_case(FILE *out, const oa_scan_origin *o)
 {
 	fputs("    <testcase classname=\"origin.", out);
 	xml_write(out, o->config->id, true);
@@ -252,7 +251,7 @@ static void skipped_case(FILE *out, const scan_origin *o)
 	fputs("/>\n    </testcase>\n", out);
 }
 
-int scan_write_junit(const scan_report *report, FILE *out)
+int scan_write_junit(const oa_scan_report *report, FILE *out)
 {
 	struct totals t;
 	char when[32];
@@ -276,7 +275,7 @@ int scan_write_junit(const scan_report *report, FILE *out)
 	}
 	fputs("    </properties>\n", out);
 	for (size_t i = 0; i < report->n_origins; i++) {
-		const scan_origin *o = &report->origins[i];
+		const oa_scan_origin *o = &report->origins[i];
 
 		if (o->skipped != NULL) {
 			skipped_case(out, o);

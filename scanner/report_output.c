@@ -13,26 +13,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "scan.h"
+#include "scan_output.h"
 
 #define TEMP_SUFFIX ".tmp-XXXXXX"
 
-static int write_format(const scan_report *report, scan_format format, FILE *out, bool colour)
+static int write_format(const oa_scan_report *report, oa_scan_format format, FILE *out, bool colour)
 {
 	switch (format) {
-	case SCAN_FORMAT_JSON:
-		return scan_write_json(report, out);
-	case SCAN_FORMAT_TEXT:
+	case OA_SCAN_FORMAT_JSON:
+		return oa_scan_write_json(report, out);
+	case OA_SCAN_FORMAT_TEXT:
 		return scan_write_text(report, out, colour);
-	case SCAN_FORMAT_PROMETHEUS:
-		return scan_write_prometheus(report, out);
-	case SCAN_FORMAT_JUNIT:
+	case OA_SCAN_FORMAT_PROMETHEUS:
+		return oa_scan_write_prometheus(report, out);
+	case OA_SCAN_FORMAT_JUNIT:
 		return scan_write_junit(report, out);
 	}
 	return -EINVAL;
 }
 
-static int write_stdout(const scan_report *report, scan_format format, bool colour, oa_error *err)
+static int write_stdout(const oa_scan_report *report, oa_scan_format format, bool colour,
+			oa_error *err)
 {
 	int rc = write_format(report, format, stdout, colour);
 
@@ -63,8 +64,8 @@ static void sync_parent(const char *path)
 	free(copy);
 }
 
-int scan_write_report(const scan_report *report, scan_format format, const char *path, bool colour,
-		      oa_error *err)
+int scan_write_report(const oa_scan_report *report, oa_scan_format format, const char *path,
+		      bool colour, oa_error *err)
 {
 	char *tmp = NULL;
 	FILE *out = NULL;

@@ -8,8 +8,7 @@
 
 #include "originaudit/report.h"
 #include "originaudit/version.h"
-#include "report_common.h"
-#include "scan.h"
+#include "scan_output.h"
 #include "term.h"
 
 #define ENDPOINT_MAX 300
@@ -48,12 +47,12 @@ static int max_int(int a, int b)
 	return a > b ? a : b;
 }
 
-static void measure(const scan_report *report, struct layout *l)
+static void measure(const oa_scan_report *report, struct layout *l)
 {
 	char buf[SNI_MAX];
 
 	for (size_t i = 0; i < report->n_origins; i++) {
-		const scan_origin *o = &report->origins[i];
+		const oa_scan_origin *o = &report->origins[i];
 
 		if (o->skipped != NULL) {
 			continue;
@@ -62,7 +61,7 @@ static void measure(const scan_report *report, struct layout *l)
 		for (size_t j = 0; j < o->n_probes; j++) {
 			const oa_probe_spec *spec = oa_probe_get_spec(o->probes[j]);
 
-			scan__endpoint(o, spec, buf, sizeof(buf));
+			oa_scan_endpoint(o, spec, buf, sizeof(buf));
 			l->endpoint_width = max_int(l->endpoint_width, (int)strlen(buf));
 			sni_column(spec, buf, sizeof(buf));
 			l->sni_width = max_int(l->sni_width, (int)strlen(buf));
@@ -71,7 +70,7 @@ static void measure(const scan_report *report, struct layout *l)
 }
 
 /* What the probe line ends with: the explaining check, the error, or what passed. */
-static void probe_message(const oa_probe_result *r, const scan__check_ref *checks, size_t n,
+static void probe_message(const oa_probe_result *r, const oa_scan_check_ref *checks, size_t n,
 			  int problem, char *buf, size_t size)
 {
 	long long days;
@@ -100,13 +99,13 @@ static void print_hint(FILE *out, const term_palette *p, const char *hint)
 
 /* Under a problem line: the explaining check first, then every other failing or warning one. */
 static void print_problems(FILE *out, const term_palette *p, const oa_probe_result *r,
-			   const scan__check_ref *checks, size_t n, int problem)
+			   const oa_scan_check_ref *checks, size_t n, int problem)
 {
 	if (r->verdict == OA_STATUS_ERROR) {
 		if (r->error_detail[0] != '\0') {
 			fprintf(out, INDENT "%s\n", r->error_detail);
 		}
-		print_hint(out, p, scan__error_hint(r->error));
+		print_hint(out, p, oa_scan_error_hint(r->error));
 		return;
 	}
 	if (problem < 0) {
@@ -127,19 +126,19 @@ static void print_problems(FILE *out, const term_palette *p, const oa_probe_resu
 	}
 }
 
-static void print_probe(FILE *out, const struct layout *l, const scan_origin *o,
+static void print_probe(FILE *out, const struct layout *l, const oa_scan_origin *o,
 			const oa_probe *probe)
 {
 	const oa_probe_spec *spec = oa_probe_get_spec(probe);
 	const oa_probe_result *r = oa_probe_get_result(probe);
-	scan__check_ref checks[SCAN__MAX_CHECKS];
-	size_t n = scan__probe_checks(r, checks);
-	int problem = scan__first_problem(checks, n);
+	oa_scan_check_ref checks[OA_SCAN_MAX_CHECKS];
+	size_t n = oa_scan_probe_checks(r, checks);
+	int problem = oa_scan_first_problem(checks, n);
 	char endpoint[ENDPOINT_MAX];
 	char sni[SNI_MAX];
 	char message[MESSAGE_MAX];
 
-	scan__endpoint(o, spec, endpoint, sizeof(endpoint));
+	oa_scan_endpoint(o, spec, endpoint, sizeof(endpoint));
 	sni_column(spec, sni, sizeof(sni));
 	probe_message(r, checks, n, problem, message, sizeof(message));
 	print_tag(out, l->p, r->verdict);
@@ -150,7 +149,7 @@ static void print_probe(FILE *out, const struct layout *l, const scan_origin *o,
 	}
 }
 
-static void print_header(FILE *out, const scan_report *report)
+static void print_header(FILE *out, const oa_scan_report *report)
 {
 	char when[32];
 
@@ -168,14 +167,14 @@ static void print_header(FILE *out, const scan_report *report)
 	}
 }
 
-int scan_write_text(const scan_report *report, FILE *out, bool colour)
+int scan_write_text(const oa_scan_report *report, FILE *out, bool colour)
 {
 	struct layout l = {term_palette_get(colour), 0, 0, 0};
 
 	print_header(out, report);
 	measure(report, &l);
 	for (size_t i = 0; i < report->n_origins; i++) {
-		const scan_origin *o = &report->origins[i];
+		const oa_scan_origin *o = &report->origins[i];
 
 		if (o->skipped != NULL) {
 			print_tag(out, l.p, OA_STATUS_SKIP);

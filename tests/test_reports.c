@@ -25,11 +25,12 @@
 #include "originaudit/config.h"
 #include "originaudit/probe.h"
 #include "originaudit/report.h"
+#include "originaudit/scan.h"
 #include "originaudit/testorigin.h"
 #include "originaudit/trust.h"
 #include "originaudit/version.h"
 #include "report_parse.h"
-#include "scan.h"
+#include "scan_output.h"
 
 #define HOST "origin.example.com"
 /* 2026-01-02T03:04:05Z and 1.5 s later. */
@@ -60,19 +61,19 @@ struct fixture {
 	int pending;
 	oa_origin_config origins[N_ORIGINS];
 	oa_config config;
-	scan_origin scan_origins[N_ORIGINS];
+	oa_scan_origin scan_origins[N_ORIGINS];
 	oa_probe *probes[N_ORIGINS];
-	scan_report report;
+	oa_scan_report report;
 };
 
 /* Verdicts and counts, as the scan engine derives them from the probes. */
-static void report_finish(scan_report *r)
+static void report_finish(oa_scan_report *r)
 {
 	r->verdict = OA_STATUS_PASS;
 	r->n_probes = 0;
 	memset(r->counts, 0, sizeof(r->counts));
 	for (size_t i = 0; i < r->n_origins; i++) {
-		scan_origin *so = &r->origins[i];
+		oa_scan_origin *so = &r->origins[i];
 
 		if (so->skipped != NULL) {
 			so->verdict = OA_STATUS_SKIP;
@@ -236,7 +237,7 @@ static int group_setup(void **state)
 	f->config.origins = f->origins;
 	f->config.n_origins = N_ORIGINS;
 	for (size_t i = 0; i < N_ORIGINS; i++) {
-		scan_origin *so = &f->scan_origins[i];
+		oa_scan_origin *so = &f->scan_origins[i];
 
 		so->config = &f->origins[i];
 		so->port = f->origins[i].protocol_policy == OA_ORIGIN_HTTP_ONLY
@@ -282,7 +283,7 @@ static int group_teardown(void **state)
 }
 
 /* Runs one writer into a string the caller frees. */
-static char *render(const scan_report *r, scan_format format, bool colour)
+static char *render(const oa_scan_report *r, oa_scan_format format, bool colour)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -291,16 +292,16 @@ static char *render(const scan_report *r, scan_format format, bool colour)
 
 	assert_non_null(out);
 	switch (format) {
-	case SCAN_FORMAT_JSON:
-		rc = scan_write_json(r, out);
+	case OA_SCAN_FORMAT_JSON:
+		rc = oa_scan_write_json(r, out);
 		break;
-	case SCAN_FORMAT_TEXT:
+	case OA_SCAN_FORMAT_TEXT:
 		rc = scan_write_text(r, out, colour);
 		break;
-	case SCAN_FORMAT_PROMETHEUS:
-		rc = scan_write_prometheus(r, out);
+	case OA_SCAN_FORMAT_PROMETHEUS:
+		rc = oa_scan_write_prometheus(r, out);
 		break;
-	case SCAN_FORMAT_JUNIT:
+	case OA_SCAN_FORMAT_JUNIT:
 		rc = scan_write_junit(r, out);
 		break;
 	}
@@ -313,9 +314,9 @@ static char *render(const scan_report *r, scan_format format, bool colour)
 struct mini {
 	oa_origin_config origin;
 	oa_config config;
-	scan_origin scan_origin;
+	oa_scan_origin scan_origin;
 	oa_probe *probe;
-	scan_report report;
+	oa_scan_report report;
 };
 
 static void mini_make(struct mini *m, const char *id, const char *sni, const char *error,
@@ -393,7 +394,7 @@ static long long json_int(json_t *root, const char *path)
 static void test_json(void **state)
 {
 	struct fixture *f = *state;
-	char *text = render(&f->report, SCAN_FORMAT_JSON, false);
+	char *text = render(&f->report, OA_SCAN_FORMAT_JSON, false);
 	json_error_t jerr;
 	json_t *doc = json_loads(text, 0, &jerr);
 
@@ -479,7 +480,7 @@ static void test_json_without_store(void **state)
 	struct mini m;
 
 	mini_make(&m, "api", "api.example.com", "connect_timeout", "no answer");
-	char *text = render(&m.report, SCAN_FORMAT_JSON, false);
+	char *text = render(&m.report, OA_SCAN_FORMAT_JSON, false);
 	json_t *doc = json_loads(text, 0, NULL);
 
 	assert_non_null(doc);
@@ -537,7 +538,7 @@ static void assert_contains(const char *haystack, const char *needle)
 static void test_text(void **state)
 {
 	struct fixture *f = *state;
-	char *text = render(&f->report, SCAN_FORMAT_TEXT, false);
+	char *text = render(&f->report, OA_SCAN_FORMAT_TEXT, false);
 	char expect[256];
 	char *line;
 
@@ -612,7 +613,7 @@ static void test_text(void **state)
 static void test_text_colour(void **state)
 {
 	struct fixture *f = *state;
-	char *text = render(&f->report, SCAN_FORMAT_TEXT, true);
+	char *text = render(&f->report, OA_SCAN_FORMAT_TEXT, true);
 
 	assert_contains(text, "\033[32mPASS\033[0m  good ");
 	assert_contains(text, "\033[33mWARN\033[0m  web ");
@@ -627,7 +628,7 @@ static void test_text_summary_without_skips(void **state)
 	struct mini m;
 
 	mini_make(&m, "api", "api.example.com", "connect_timeout", "no answer");
-	char *text = render(&m.report, SCAN_FORMAT_TEXT, false);
+	char *text = render(&m.report, OA_SCAN_FORMAT_TEXT, false);
 	char *line = line_starting(text, "summary: ");
 
 	assert_string_equal(line, "summary: 1 origin: 0 pass, 0 warn, 0 fail, 1 error");
@@ -645,7 +646,7 @@ static void test_text_summary_without_skips(void **state)
 static void test_prometheus(void **state)
 {
 	struct fixture *f = *state;
-	char *text = render(&f->report, SCAN_FORMAT_PROMETHEUS, false);
+	char *text = render(&f->report, OA_SCAN_FORMAT_PROMETHEUS, false);
 	rp_exposition e;
 	const rp_sample *s;
 	char port[16];
@@ -749,7 +750,7 @@ static void test_prometheus_escaping(void **state)
 	rp_exposition e;
 
 	mini_make(&m, nasty, nasty, "tls_alert:handshake_failure", "refused");
-	char *text = render(&m.report, SCAN_FORMAT_PROMETHEUS, false);
+	char *text = render(&m.report, OA_SCAN_FORMAT_PROMETHEUS, false);
 
 	assert_contains(text, "origin=\"a\\\"b\\\\c\\nd\"");
 	assert_contains(text, "sni=\"a\\\"b\\\\c\\nd\"");
@@ -769,7 +770,7 @@ static void test_prometheus_escaping(void **state)
 static void test_junit(void **state)
 {
 	struct fixture *f = *state;
-	char *text = render(&f->report, SCAN_FORMAT_JUNIT, false);
+	char *text = render(&f->report, OA_SCAN_FORMAT_JUNIT, false);
 	rp_xml_summary sum;
 	char expect[256];
 
@@ -823,7 +824,7 @@ static void test_junit_escaping(void **state)
 	rp_xml_summary sum;
 
 	mini_make(&m, "o<&>\"'\n", "s&n\x02i", "tls_alert:<x>", detail);
-	char *text = render(&m.report, SCAN_FORMAT_JUNIT, false);
+	char *text = render(&m.report, OA_SCAN_FORMAT_JUNIT, false);
 
 	rp_check_xml(text, &sum);
 	rp_xmllint(text);
@@ -847,7 +848,7 @@ static void test_writers_report_write_errors(void **state)
 {
 	struct fixture *f = *state;
 
-	for (int format = SCAN_FORMAT_JSON; format <= SCAN_FORMAT_JUNIT; format++) {
+	for (int format = OA_SCAN_FORMAT_JSON; format <= OA_SCAN_FORMAT_JUNIT; format++) {
 		FILE *full = fopen("/dev/full", "w");
 		int rc = 0;
 
@@ -855,17 +856,17 @@ static void test_writers_report_write_errors(void **state)
 			skip();
 		}
 		setvbuf(full, NULL, _IONBF, 0);
-		switch ((scan_format)format) {
-		case SCAN_FORMAT_JSON:
-			rc = scan_write_json(&f->report, full);
+		switch ((oa_scan_format)format) {
+		case OA_SCAN_FORMAT_JSON:
+			rc = oa_scan_write_json(&f->report, full);
 			break;
-		case SCAN_FORMAT_TEXT:
+		case OA_SCAN_FORMAT_TEXT:
 			rc = scan_write_text(&f->report, full, false);
 			break;
-		case SCAN_FORMAT_PROMETHEUS:
-			rc = scan_write_prometheus(&f->report, full);
+		case OA_SCAN_FORMAT_PROMETHEUS:
+			rc = oa_scan_write_prometheus(&f->report, full);
 			break;
-		case SCAN_FORMAT_JUNIT:
+		case OA_SCAN_FORMAT_JUNIT:
 			rc = scan_write_junit(&f->report, full);
 			break;
 		}
@@ -931,15 +932,15 @@ static void test_output_replaces_file(void **state)
 	/* An old report longer than some new ones: nothing of it may survive. */
 	memset(old, 'x', sizeof(old) - 1);
 	old[sizeof(old) - 1] = '\n';
-	for (int format = SCAN_FORMAT_JSON; format <= SCAN_FORMAT_JUNIT; format++) {
+	for (int format = OA_SCAN_FORMAT_JSON; format <= OA_SCAN_FORMAT_JUNIT; format++) {
 		fx_write(path, old, sizeof(old));
 		assert_int_equal(chmod(path, 0600), 0);
 		oa_error_clear(&err);
 		/* Colour is asked for; a file never gets it. */
 		assert_int_equal(
-		    scan_write_report(&f->report, (scan_format)format, path, true, &err), 0);
+		    scan_write_report(&f->report, (oa_scan_format)format, path, true, &err), 0);
 		assert_int_equal(err.code, 0);
-		char *want = render(&f->report, (scan_format)format, false);
+		char *want = render(&f->report, (oa_scan_format)format, false);
 		char *got = slurp(path);
 		assert_string_equal(got, want);
 		assert_int_equal(stat(path, &st), 0);
@@ -961,7 +962,7 @@ static void test_output_missing_directory(void **state)
 	oa_error err;
 
 	oa_error_clear(&err);
-	assert_int_equal(scan_write_report(&f->report, SCAN_FORMAT_JSON, path, false, &err),
+	assert_int_equal(scan_write_report(&f->report, OA_SCAN_FORMAT_JSON, path, false, &err),
 			 -ENOENT);
 	assert_int_equal(err.code, -ENOENT);
 	snprintf(expect, sizeof(expect), "%s: %s", path, strerror(ENOENT));
@@ -990,7 +991,7 @@ static void test_output_failure_keeps_old_file(void **state)
 	/* A path whose parent is a regular file: refused whoever runs the test. */
 	oa_error_clear(&err);
 	assert_int_equal(
-	    scan_write_report(&f->report, SCAN_FORMAT_PROMETHEUS, under_file, false, &err),
+	    scan_write_report(&f->report, OA_SCAN_FORMAT_PROMETHEUS, under_file, false, &err),
 	    -ENOTDIR);
 	snprintf(expect, sizeof(expect), "%s: %s", under_file, strerror(ENOTDIR));
 	assert_string_equal(err.msg, expect);
@@ -999,7 +1000,7 @@ static void test_output_failure_keeps_old_file(void **state)
 	char *subdir = fx_path(dir, "subdir");
 	assert_int_equal(mkdir(subdir, 0755), 0);
 	oa_error_clear(&err);
-	assert_int_equal(scan_write_report(&f->report, SCAN_FORMAT_JUNIT, subdir, false, &err),
+	assert_int_equal(scan_write_report(&f->report, OA_SCAN_FORMAT_JUNIT, subdir, false, &err),
 			 -EISDIR);
 	snprintf(expect, sizeof(expect), "%s: %s", subdir, strerror(EISDIR));
 	assert_string_equal(err.msg, expect);
@@ -1010,7 +1011,7 @@ static void test_output_failure_keeps_old_file(void **state)
 	if (geteuid() != 0) {
 		oa_error_clear(&err);
 		assert_int_equal(
-		    scan_write_report(&f->report, SCAN_FORMAT_PROMETHEUS, path, false, &err),
+		    scan_write_report(&f->report, OA_SCAN_FORMAT_PROMETHEUS, path, false, &err),
 		    -EACCES);
 		snprintf(expect, sizeof(expect), "%s: %s", path, strerror(EACCES));
 		assert_string_equal(err.msg, expect);
@@ -1035,7 +1036,7 @@ static void test_output_stdout(void **state)
 	struct fixture *f = *state;
 	char *dir = fx_tempdir();
 	char *capture = fx_path(dir, "stdout");
-	char *want = render(&f->report, SCAN_FORMAT_PROMETHEUS, false);
+	char *want = render(&f->report, OA_SCAN_FORMAT_PROMETHEUS, false);
 	const char *paths[] = {NULL, "-"};
 	oa_error err;
 
@@ -1048,7 +1049,7 @@ static void test_output_stdout(void **state)
 		assert_true(dup2(fd, STDOUT_FILENO) >= 0);
 		close(fd);
 		int rc =
-		    scan_write_report(&f->report, SCAN_FORMAT_PROMETHEUS, paths[i], false, &err);
+		    scan_write_report(&f->report, OA_SCAN_FORMAT_PROMETHEUS, paths[i], false, &err);
 		fflush(stdout);
 		dup2(saved, STDOUT_FILENO);
 		close(saved);
