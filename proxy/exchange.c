@@ -22,20 +22,7 @@ static void connect_origin(px_viewer *v);
 
 static void x_cache(const px_viewer *v, const char *what, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s from %s", what, v->srv->config->proxy.x_cache_name);
-}
-
-static void log_request(px_viewer *v, int status, const char *reason)
-{
-	px_exchange *ex = &v->ex;
-	const px_header *host = px_head_find(&v->head, "Host");
-
-	px_log("%s %.*s %.*s %.*s -> %d origin=%s reason=%s verify=%s %llums", v->address,
-	       (int)v->head.method_len, v->head.method, host ? (int)host->value_len : 1,
-	       host ? host->value : "-", (int)v->head.target_len, v->head.target, status,
-	       ex->origin ? ex->origin->id : "-", reason && reason[0] ? reason : "-",
-	       ex->verify != NULL ? ex->verify : "-",
-	       (unsigned long long)(uv_now(v->srv->loop) - ex->started_ms));
+	snprintf(buf, size, "%s from %s", what, v->ex.gen->config->proxy.x_cache_name);
 }
 
 static void detach_conn(px_viewer *v)
@@ -60,7 +47,8 @@ static void respond_local(px_viewer *v, int status, const char *reason)
 {
 	px_exchange *ex = &v->ex;
 	bool body_pending = !ex->req_done && (ex->req_chunked || ex->req_length > 0);
-	bool keep_alive = llhttp_should_keep_alive(&v->parser) && !body_pending;
+	bool keep_alive =
+	    llhttp_should_keep_alive(&v->parser) && !body_pending && !v->srv->stopping;
 	char xc[96];
 	px_buf out;
 	int rc;
@@ -81,6 +69,7 @@ static void respond_local(px_viewer *v, int status, const char *reason)
 		}
 		snprintf(target, sizeof(target), "%.*s", (int)v->head.target_len, v->head.target);
 		x_cache(v, "Redirect", xc, sizeof(xc));
+		ex->x_cache_kind = "Redirect";
 		rc = px_build_redirect(status, hostname, target, xc, keep_alive, v->head.http_minor,
 				       &out);
 		if (rc < 0) {
@@ -92,10 +81,11 @@ static void respond_local(px_viewer *v, int status, const char *reason)
 	}
 	if (rc < 0) {
 		x_cache(v, "Error", xc, sizeof(xc));
+		ex->x_cache_kind = "Error";
 		px_buf_free(&out);
 		px_buf_init(&out);
 		px_build_error_response(status, xc,
-					v->srv->config->proxy.debug_headers ? reason : NULL,
+					ex->gen->config->proxy.debug_headers ? reason : NULL,
 					keep_alive, v->head.http_minor, &out);
 	}
 	ex->status = status;
@@ -110,7 +100,7 @@ static void respond_local(px_viewer *v, int status, const char *reason)
 	}
 	px_viewer_write(v, out.data, len);
 	px_buf_free(&out);
-	log_request(v, status, reason);
+	px_request_log(v, status, reason);
 	end_exchange(v, keep_alive);
 }
 
@@ -194,8 +184,11 @@ static int on_r_headers_complete(llhttp_t *p)
 		ex->frame = PX_FRAME_CLOSE;
 	}
 	x_cache(v, "Miss", xc, sizeof(xc));
+	ex->x_cache_kind = "Miss";
+	px_cache_consider(v, h, has_length, has_length ? (unsigned long long)p->content_length : 0);
 	o.x_cache = xc;
-	o.keep_alive = ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser);
+	o.keep_alive = ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser) &&
+		       !v->srv->stopping;
 	o.http_minor = v->head.http_minor;
 	px_buf_init(&out);
 	if (px_build_viewer_response(h, &o, &out) < 0) {
@@ -225,6 +218,7 @@ static int on_r_body(llhttp_t *p, const char *at, size_t len)
 	if (!v->ex.resp_started || v->ex.frame == PX_FRAME_NONE) {
 		return 0;
 	}
+	px_cache_body(v, at, len);
 	if (v->ex.frame == PX_FRAME_CHUNKED) {
 		int n = snprintf(line, sizeof(line), "%zx\r\n", len);
 
@@ -275,12 +269,15 @@ static void finish_response(px_viewer *v)
 {
 	px_exchange *ex = &v->ex;
 	/* A response that came before the whole request body: the rest is not read, so close. */
-	bool viewer_keep =
-	    ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser) && ex->req_done;
+	bool viewer_keep = ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser) &&
+			   ex->req_done && !v->srv->stopping;
 
-	log_request(v, ex->status,
-		    ex->reused ? "reused"
-			       : (ex->conn != NULL && oa_conn_resumed(ex->conn) ? "resumed" : ""));
+	px_cache_store(v);
+
+	px_request_log(v, ex->status,
+		       ex->reused
+			   ? "reused"
+			   : (ex->conn != NULL && oa_conn_resumed(ex->conn) ? "resumed" : ""));
 	if (ex->conn != NULL && ex->origin_keep_alive && ex->req_done) {
 		oa_conn *conn = ex->conn;
 
@@ -303,7 +300,7 @@ static void on_read_timeout(uv_timer_t *timer)
 		return;
 	}
 	if (v->ex.resp_started) {
-		log_request(v, v->ex.status, "read_timeout");
+		px_request_log(v, v->ex.status, "read_timeout");
 		px_viewer_abort(v);
 		return;
 	}
@@ -361,7 +358,7 @@ static void on_origin_data(oa_conn *conn, const char *buf, ssize_t nread, void *
 		}
 		if (ex->resp_started) {
 			/* No truncated body is ever presented as complete. */
-			log_request(v, ex->status, "origin_closed_mid_response");
+			px_request_log(v, ex->status, "origin_closed_mid_response");
 			detach_conn(v);
 			px_viewer_abort(v);
 			return;
@@ -380,7 +377,7 @@ static void on_origin_data(oa_conn *conn, const char *buf, ssize_t nread, void *
 	}
 	if (err != HPE_OK && err != HPE_PAUSED) {
 		if (ex->resp_started) {
-			log_request(v, ex->status, "bad_origin_response");
+			px_request_log(v, ex->status, "bad_origin_response");
 			detach_conn(v);
 			px_viewer_abort(v);
 			return;
@@ -482,7 +479,7 @@ static bool certificate_ok(px_viewer *v, oa_conn *conn, char *reason, size_t siz
 	const gnutls_datum_t *certs = oa_conn_peer_certs(conn, &n);
 	bool cached = false;
 	const oa_result *result =
-	    px_verify_cached(v->srv, certs, n, ex->names, ex->n_names, &cached);
+	    px_verify_cached(v->srv, ex->gen->store, certs, n, ex->names, ex->n_names, &cached);
 
 	ex->verify = cached ? "cached" : "full";
 
@@ -658,7 +655,6 @@ static bool host_name(const px_header *host, char *out, size_t size)
 void px_exchange_start(px_viewer *v)
 {
 	px_exchange *ex = &v->ex;
-	const oa_config *config = v->srv->config;
 	px_head *head = &v->head;
 	long long length = -1;
 	bool chunked = false;
@@ -666,7 +662,20 @@ void px_exchange_start(px_viewer *v)
 	char path[PX_MAX_REQUEST_LINE + 1];
 
 	init_response_settings();
+	/* This request runs to its end on the configuration current now. */
+	px_gen_unref(ex->gen);
+	ex->gen = px_gen_ref(v->srv->gen);
+	const oa_config *config = ex->gen->config;
 	ex->active = true;
+	ex->x_cache_kind = "-";
+	ex->bytes_out = 0;
+	ex->bytes_in = head->method_len + head->target_len + 12;
+	for (size_t i = 0; i < head->n_headers; i++) {
+		ex->bytes_in += head->headers[i].name_len + head->headers[i].value_len + 4;
+	}
+	v->bytes_in = 0;
+	ex->cache_lookup = false;
+	ex->caching = false;
 	ex->behavior = NULL;
 	ex->origin = NULL;
 	ex->conn = NULL;
@@ -721,6 +730,10 @@ void px_exchange_start(px_viewer *v)
 		respond_local(v, status, status == 403 ? "https_required" : "redirect_to_https");
 		return;
 	}
+	ex->idempotent = v->parser.method == HTTP_GET || v->parser.method == HTTP_HEAD;
+	if (px_cache_serve(v)) {
+		return;
+	}
 	const oa_origin_config *o = ex->origin;
 	if (o->s3) {
 		respond_local(v, 502, "s3_origin");
@@ -742,7 +755,6 @@ void px_exchange_start(px_viewer *v)
 		snprintf(ex->sni, sizeof(ex->sni), "%s", ex->forwarded_host);
 		ex->names[ex->n_names++] = ex->forwarded_host;
 	}
-	ex->idempotent = v->parser.method == HTTP_GET || v->parser.method == HTTP_HEAD;
 	ex->attempts = o->connection_attempts;
 	px_forward fw = {
 	    .host = ex->host,
@@ -785,6 +797,7 @@ void px_exchange_body(px_viewer *v, const char *data, size_t len)
 	if (!ex->active || len == 0) {
 		return;
 	}
+	ex->bytes_in += len;
 	if (ex->req_chunked) {
 		int n = snprintf(line, sizeof(line), "%zx\r\n", len);
 

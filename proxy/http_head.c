@@ -804,6 +804,9 @@ int px_build_viewer_response(const px_head *resp, const px_response_opts *o, px_
 	} else if (rc == 0 && o->content_length >= 0) {
 		rc = px_buf_appendf(out, "Content-Length: %lld\r\n", o->content_length);
 	}
+	if (rc == 0 && o->has_age) {
+		rc = px_buf_appendf(out, "Age: %lld\r\n", o->age);
+	}
 	if (rc == 0 && o->x_cache != NULL) {
 		rc = px_buf_appendf(out, "X-Cache: %s\r\n", o->x_cache);
 	}

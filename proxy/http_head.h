@@ -188,6 +188,9 @@ typedef struct px_response_opts {
 	/* Optional id field (e.g. "X-Amz-Cf-Id"), replacing the origin's; NULL: none. */
 	const char *request_id_header;
 	const char *request_id;
+	/* An Age field (a response served from the cache; it has no Age of its own). */
+	bool has_age;
+	long long age;
 	/* The viewer's HTTP version: 0 or 1. */
 	int http_minor;
 	bool keep_alive;

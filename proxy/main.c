@@ -11,7 +11,7 @@
 
 #include "originaudit/exitcode.h"
 #include "originaudit/version.h"
-#include "proxy.h"
+#include "supervisor.h"
 
 static void usage(void)
 {
@@ -36,51 +36,16 @@ static void usage(void)
 	       "Exit codes: 0 clean exit (or valid with --check), 3 could not run.\n");
 }
 
-static uv_signal_t sigint;
-static uv_signal_t sigterm;
-
-static void on_signal(uv_signal_t *handle, int signum)
-{
-	px_server *srv = handle->data;
-
-	px_log("signal %d: stopping", signum);
-	px_server_stop(srv);
-	uv_close((uv_handle_t *)&sigint, NULL);
-	uv_close((uv_handle_t *)&sigterm, NULL);
-}
-
-static int check_listeners(const oa_config *config)
-{
-	for (size_t i = 0; i < config->proxy.n_listen; i++) {
-		const oa_listen_config *l = &config->proxy.listen[i];
-		gnutls_certificate_credentials_t cred;
-		int rc;
-
-		if (!l->tls) {
-			continue;
-		}
-		if (gnutls_certificate_allocate_credentials(&cred) < 0) {
-			return -1;
-		}
-		rc = gnutls_certificate_set_x509_key_file(cred, l->certificate, l->key,
-							  GNUTLS_X509_FMT_PEM);
-		gnutls_certificate_free_credentials(cred);
-		if (rc < 0) {
-			fprintf(stderr, "originaudit-proxy: proxy.listen[%zu].tls: %s / %s: %s\n",
-				i, l->certificate, l->key, gnutls_strerror(rc));
-			return -1;
-		}
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_HEADER_TIMEOUT };
+	enum { OPT_CHECK = 256, OPT_HEADER_TIMEOUT, OPT_WORKER, OPT_METRICS_FD };
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"check", no_argument, NULL, OPT_CHECK},
 	    {"header-timeout-ms", required_argument, NULL, OPT_HEADER_TIMEOUT},
+	    /* Internal: how the supervisor starts a worker. */
+	    {"worker", required_argument, NULL, OPT_WORKER},
+	    {"metrics-fd", required_argument, NULL, OPT_METRICS_FD},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -88,10 +53,9 @@ int main(int argc, char **argv)
 	const char *config_path = NULL;
 	bool check = false;
 	long header_timeout = 10000;
-	oa_config *config = NULL;
-	oa_trust_store *store = NULL;
-	px_server srv;
-	uv_loop_t *loop = uv_default_loop();
+	long worker = -1;
+	long metrics_fd = -1;
+	px_gen *gen = NULL;
 	oa_error err;
 	int c;
 
@@ -118,6 +82,12 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
+		case OPT_WORKER:
+			worker = strtol(optarg, NULL, 10);
+			break;
+		case OPT_METRICS_FD:
+			metrics_fd = strtol(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage();
 			return OA_EXIT_PASS;
@@ -137,61 +107,23 @@ int main(int argc, char **argv)
 				"originaudit-proxy --help)\n");
 		return OA_EXIT_ERROR;
 	}
+	signal(SIGPIPE, SIG_IGN);
+	if (worker >= 0) {
+		return px_worker_main(config_path, (unsigned)worker, (int)metrics_fd,
+				      (unsigned)header_timeout);
+	}
 	oa_error_clear(&err);
-	if (oa_config_load_file(config_path, &config, &err) < 0) {
+	if (px_gen_load(config_path, &gen, &err) < 0) {
 		fprintf(stderr, "originaudit-proxy: %s\n", err.msg);
-		return OA_EXIT_ERROR;
-	}
-	if (!config->proxy.present) {
-		fprintf(stderr, "originaudit-proxy: %s: proxy: missing the \"proxy\" block\n",
-			config_path);
-		oa_config_destroy(config);
-		return OA_EXIT_ERROR;
-	}
-	const char *bundle =
-	    config->proxy.ca_bundle ? config->proxy.ca_bundle : oa_default_ca_bundle();
-	if (oa_trust_store_load(bundle, &store, &err) < 0 || check_listeners(config) < 0) {
-		if (err.msg[0] != '\0') {
-			fprintf(stderr, "originaudit-proxy: %s\n", err.msg);
-		}
-		oa_trust_store_destroy(store);
-		oa_config_destroy(config);
 		return OA_EXIT_ERROR;
 	}
 	if (check) {
+		const oa_config *config = gen->config;
+
 		printf("%s: valid: %zu listener(s), %zu origin(s), %zu behavior(s)\n", config_path,
 		       config->proxy.n_listen, config->n_origins, config->n_behaviors);
-		oa_trust_store_destroy(store);
-		oa_config_destroy(config);
+		px_gen_unref(gen);
 		return OA_EXIT_PASS;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	memset(&srv, 0, sizeof(srv));
-	srv.header_timeout_ms = (unsigned)header_timeout;
-	if (px_server_start(&srv, loop, config, store, &err) < 0) {
-		fprintf(stderr, "originaudit-proxy: %s\n", err.msg);
-		px_server_stop(&srv);
-		uv_run(loop, UV_RUN_DEFAULT);
-		oa_trust_store_destroy(store);
-		oa_config_destroy(config);
-		return OA_EXIT_ERROR;
-	}
-	uv_signal_init(loop, &sigint);
-	uv_signal_init(loop, &sigterm);
-	sigint.data = &srv;
-	sigterm.data = &srv;
-	uv_signal_start(&sigint, on_signal, SIGINT);
-	uv_signal_start(&sigterm, on_signal, SIGTERM);
-	uv_run(loop, UV_RUN_DEFAULT);
-	px_log("stopped after %llu request(s)", (unsigned long long)srv.requests);
-	for (size_t i = 0; i < srv.n_listeners; i++) {
-		if (srv.listeners[i].cred != NULL) {
-			gnutls_certificate_free_credentials(srv.listeners[i].cred);
-		}
-	}
-	free(srv.listeners);
-	uv_loop_close(loop);
-	oa_trust_store_destroy(store);
-	oa_config_destroy(config);
-	return OA_EXIT_PASS;
+	return px_supervisor_main(config_path, gen, (unsigned)header_timeout);
 }

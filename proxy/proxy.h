@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "cache.h"
 #include "http_head.h"
+#include "metrics.h"
 #include "originaudit/config.h"
 #include "originaudit/conn.h"
 #include "originaudit/trust.h"
@@ -27,6 +29,62 @@
 typedef struct px_server px_server;
 typedef struct px_viewer px_viewer;
 
+/*
+ * One loaded configuration and its CA bundle. The server points at the
+ * current one; each request holds a reference to the one it started with.
+ */
+typedef struct px_gen {
+	oa_config *config;
+	oa_trust_store *store;
+	/* Metrics slot of each origin (index as in config->origins). */
+	int *origin_slots;
+	unsigned refs;
+} px_gen;
+
+/*
+ * Loads path: the configuration (it must have a "proxy" block), its CA
+ * bundle, and a trial load of every listener certificate. 0 with *out (one
+ * reference, the caller's), or a negative errno value with err.
+ */
+int px_gen_load(const char *path, px_gen **out, oa_error *err);
+px_gen *px_gen_ref(px_gen *gen);
+/* Drops a reference; the last one frees the generation. Accepts NULL. */
+void px_gen_unref(px_gen *gen);
+/* The metrics slot of origin (NULL: slot 0, "-"). */
+int px_gen_origin_slot(const px_gen *gen, const oa_origin_config *origin);
+
+/* The JSON access log (docs/proxy-operations.md); fd -1 when there is none. */
+typedef struct px_access_log {
+	int fd;
+	char *path;
+} px_access_log;
+
+/* One access log line; NULL strings are written as null. */
+typedef struct px_access_entry {
+	const char *client;
+	const char *method;
+	size_t method_len;
+	const char *host;
+	size_t host_len;
+	const char *path;
+	size_t path_len;
+	int status;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	const char *origin;
+	const char *x_cache;
+	const char *reason;
+	uint64_t duration_ms;
+	const char *request_id;
+} px_access_entry;
+
+/* Opens path ("-": standard output; NULL: no log). 0 or a negative errno value with err. */
+int px_access_log_open(px_access_log *log, const char *path, oa_error *err);
+/* Reopens the file (rotation); on failure the old descriptor stays. 0 or negative errno. */
+int px_access_log_reopen(px_access_log *log);
+void px_access_log_close(px_access_log *log);
+void px_access_log_write(px_access_log *log, const px_access_entry *e);
+
 typedef struct px_listener {
 	px_server *srv;
 	uv_tcp_t tcp;
@@ -34,6 +92,8 @@ typedef struct px_listener {
 	/* TLS listeners: the viewer certificate (NULL for plain HTTP). */
 	gnutls_certificate_credentials_t cred;
 	unsigned port;
+	/* tcp was initialised (it must be closed). */
+	bool open;
 } px_listener;
 
 /* An idle keep-alive connection to an origin, reusable for the same key. */
@@ -56,15 +116,20 @@ typedef struct px_session {
 typedef struct px_verified {
 	struct px_verified *next;
 	char key[600];
+	/* The bundle it was judged against. */
+	const oa_trust_store *store;
 	oa_result *result;
 } px_verified;
 
 struct px_server {
 	uv_loop_t *loop;
-	const oa_config *config;
-	const oa_trust_store *store;
+	/* The current generation (one reference held here). */
+	px_gen *gen;
 	px_listener *listeners;
 	size_t n_listeners;
+	/* Viewer credentials replaced by a reload, still used by older connections. */
+	gnutls_certificate_credentials_t *retired;
+	size_t n_retired;
 	unsigned header_timeout_ms;
 	uint64_t requests;
 	px_idle *idle;
@@ -73,16 +138,49 @@ struct px_server {
 	px_verified *verified;
 	size_t n_verified;
 	uv_timer_t sweep;
+	/* Every open viewer connection, for draining. */
+	px_viewer *viewer_list;
 	size_t viewers;
 	bool stopping;
+	/* Counters shared with the supervisor (NULL when run without one) and this worker's slot.
+	 */
+	pxm *metrics;
+	unsigned worker;
+	/* The response cache (NULL: disabled). */
+	px_cache *cache;
+	px_access_log access_log;
+	/* SIGTERM: in-flight requests get until this timer fires. */
+	uv_timer_t drain;
+	/* Called once the last viewer is gone after px_server_drain. */
+	void (*drained)(px_server *srv);
 };
 
-/* Starts listening on every configured listener; 0 or a negative errno with err. */
-int px_server_start(px_server *srv, uv_loop_t *loop, const oa_config *config,
-		    const oa_trust_store *store, oa_error *err);
+/*
+ * Starts listening on every configured listener of gen (which the server
+ * takes a reference to), each bound with SO_REUSEPORT so that several
+ * workers share it; 0 or a negative errno with err.
+ */
+int px_server_start(px_server *srv, uv_loop_t *loop, px_gen *gen, oa_error *err);
 
-/* Stops listening and closes idle origin connections; viewers finish their request. */
-void px_server_stop(px_server *srv);
+/* Switches to gen for new requests (listeners unchanged); drops cached verifications. */
+void px_server_reload(px_server *srv, px_gen *gen);
+
+/*
+ * Graceful stop: closes the listeners and idle viewer connections, lets
+ * in-flight requests finish (their connections close after the response)
+ * for up to timeout_ms, then closes what is left; srv->drained runs when the
+ * last viewer is gone.
+ */
+void px_server_drain(px_server *srv, unsigned timeout_ms);
+
+/* Closes every handle the server owns (after draining). */
+void px_server_close(px_server *srv);
+
+/* Frees the rest once the loop has run the close callbacks. */
+void px_server_free(px_server *srv);
+
+/* A viewer connection is gone (its memory freed). */
+void px_server_viewer_gone(px_server *srv);
 
 /* Logs one line to stderr, prefixed with the time. */
 void px_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -93,8 +191,14 @@ oa_conn *px_pool_take(px_server *srv, const char *key);
 /* Parks conn for reuse under key for keepalive_ms. */
 void px_pool_put(px_server *srv, const char *key, oa_conn *conn, unsigned keepalive_ms);
 
-/* Closes every idle connection and forgets every TLS session. */
+/* Closes every idle connection and forgets every TLS session and verification. */
 void px_pool_clear(px_server *srv);
+
+/* Closes idle connections past their keep-alive time (every second). */
+void px_pool_sweep(px_server *srv);
+
+/* Forgets every cached verification (a new CA bundle). */
+void px_verified_clear(px_server *srv);
 
 /* The last TLS session for key, or NULL (owned by the server). */
 const gnutls_datum_t *px_session_get(px_server *srv, const char *key);
@@ -108,12 +212,27 @@ void px_session_put(px_server *srv, const char *key, oa_conn *conn);
  * current time), else computed and cached. Owned by the server; NULL when the
  * chain cannot even be parsed.
  */
-const oa_result *px_verify_cached(px_server *srv, const gnutls_datum_t *certs, unsigned n,
-				  const char *const *names, size_t n_names, bool *cached);
+const oa_result *px_verify_cached(px_server *srv, const oa_trust_store *store,
+				  const gnutls_datum_t *certs, unsigned n, const char *const *names,
+				  size_t n_names, bool *cached);
 
 /* One request being answered: routing, the origin connection, the response. */
 typedef struct px_exchange {
 	bool active;
+	/* The configuration this request started with (a reference). */
+	px_gen *gen;
+	/* Bytes of this request received and of its response sent. */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	/* The cache key (a GET/HEAD looked up), and the copy of a storable response being kept. */
+	px_buf cache_key;
+	bool cache_lookup;
+	bool caching;
+	long long cache_lifetime;
+	long long cache_age;
+	px_buf cache_body;
+	/* The X-Cache kind of the response: "Hit", "Miss", "Error", "Redirect". */
+	const char *x_cache_kind;
 	const oa_behavior_config *behavior;
 	const oa_origin_config *origin;
 	bool https;
@@ -161,6 +280,8 @@ typedef struct px_exchange {
 
 struct px_viewer {
 	px_server *srv;
+	px_viewer *prev;
+	px_viewer *next;
 	px_listener *listener;
 	uv_tcp_t tcp;
 	/* Header timeout; then, during an exchange, the origin's connect/read timeout. */
@@ -191,8 +312,17 @@ struct px_viewer {
 	bool any_request_byte;
 	int reject_status;
 	px_head head;
+	/* Bytes received since the last request started (what a refused request sent). */
+	uint64_t bytes_in;
 	px_exchange ex;
 };
+
+/* Sets up llhttp's callbacks (once). */
+void px_viewer_init_settings(void);
+/* Accepts a viewer connection on l (refused at once beyond proxy.max_connections). */
+void px_viewer_accept(px_listener *l, uv_stream_t *server);
+/* Graceful stop: an idle connection closes now, a busy one after its response. */
+void px_viewer_drain(px_viewer *v);
 
 /* The viewer side, used by the exchange. */
 int px_viewer_write(px_viewer *v, const void *buf, size_t len);
@@ -209,6 +339,22 @@ void px_viewer_abort(px_viewer *v);
 
 /* An origin connection (or lookup) the exchange held is gone. */
 void px_viewer_conn_closed(px_viewer *v);
+
+/* Records a finished (or abandoned) request: stderr, access log, counters. */
+void px_request_log(px_viewer *v, int status, const char *reason);
+/* Records a request refused before it was routed (400, 408, 414, 431). */
+void px_viewer_log_refused(px_viewer *v, int status);
+
+/* The cache's part of an exchange (cache_serve.c). */
+/* A GET/HEAD found fresh in the cache is answered from it: true when it was. */
+bool px_cache_serve(px_viewer *v);
+/* The origin's response head: decides whether a copy of it is kept. */
+void px_cache_consider(px_viewer *v, const px_head *resp, bool has_length,
+		       unsigned long long length);
+/* Response body bytes as they go to the viewer. */
+void px_cache_body(px_viewer *v, const char *data, size_t len);
+/* The response is complete: stores the kept copy. */
+void px_cache_store(px_viewer *v);
 
 /* Exchange entry points, called by the viewer. */
 void px_exchange_start(px_viewer *v);

@@ -89,6 +89,7 @@ int px_viewer_write(px_viewer *v, const void *buf, size_t len)
 	if (v->closing) {
 		return -EPIPE;
 	}
+	v->ex.bytes_out += len;
 	if (!v->tls) {
 		return len > 0 ? raw_write(v, buf, len) : 0;
 	}
@@ -119,12 +120,14 @@ static void reject(px_viewer *v, int status, const char *why)
 	int minor = v->parser.http_minor == 0 && v->parser.http_major == 1 ? 0 : 1;
 
 	px_buf_init(&out);
-	if (px_build_error_response(status, v->srv->config->proxy.x_cache_name, NULL, false, minor,
-				    &out) == 0) {
+	v->ex.bytes_out = 0;
+	if (px_build_error_response(status, v->srv->gen->config->proxy.x_cache_name, NULL, false,
+				    minor, &out) == 0) {
 		px_viewer_write(v, out.data, out.len);
 	}
 	px_buf_free(&out);
 	px_log("%s - %d %s", v->address, status, why);
+	px_viewer_log_refused(v, status);
 	v->close_after_response = true;
 	v->parse_failed = true;
 	px_viewer_pause_reading(v);
@@ -143,7 +146,23 @@ static void on_handle_closed(uv_handle_t *handle)
 	if (v->open_handles > 0 || v->open_conns > 0) {
 		return;
 	}
-	v->srv->viewers--;
+	px_server *srv = v->srv;
+
+	if (v->prev != NULL) {
+		v->prev->next = v->next;
+	} else {
+		srv->viewer_list = v->next;
+	}
+	if (v->next != NULL) {
+		v->next->prev = v->prev;
+	}
+	srv->viewers--;
+	if (srv->metrics != NULL) {
+		pxm_conn_close(srv->metrics, srv->worker);
+	}
+	px_gen_unref(v->ex.gen);
+	px_buf_free(&v->ex.cache_key);
+	px_buf_free(&v->ex.cache_body);
 	if (v->session != NULL) {
 		gnutls_deinit(v->session);
 	}
@@ -154,6 +173,7 @@ static void on_handle_closed(uv_handle_t *handle)
 	px_head_collect_free(&v->ex.resp_collect);
 	free(v->rbuf);
 	free(v);
+	px_server_viewer_gone(srv);
 }
 
 void px_viewer_conn_closed(px_viewer *v)
@@ -421,8 +441,14 @@ static int on_message_complete(llhttp_t *parser)
 	return HPE_PAUSED;
 }
 
-static void init_settings(void)
+void px_viewer_init_settings(void)
 {
+	static bool ready;
+
+	if (ready) {
+		return;
+	}
+	ready = true;
 	llhttp_settings_init(&request_settings);
 	request_settings.on_message_begin = on_message_begin;
 	request_settings.on_url = on_url;
@@ -457,6 +483,7 @@ static void viewer_feed(px_viewer *v, const char *data, size_t len)
 		}
 		return;
 	}
+	v->bytes_in += len;
 	if (!v->ex.active && !v->any_request_byte) {
 		v->any_request_byte = true;
 		uv_timer_start(&v->timer, on_header_timeout, v->srv->header_timeout_ms, 0);
@@ -528,33 +555,51 @@ void px_viewer_response_done(px_viewer *v, bool keep_alive)
 	if (v->closing) {
 		return;
 	}
-	/* A viewer that already closed its side gets no further request. */
-	if (!keep_alive || v->close_after_response || v->eof) {
+	/* A viewer that already closed its side gets no further request; nor one while stopping. */
+	if (!keep_alive || v->close_after_response || v->eof || v->srv->stopping) {
 		v->close_after_response = true;
 		if (px_viewer_pending(v) == 0) {
 			viewer_close(v);
 		}
 		return;
 	}
-	/* Ready for the next request: the header timer covers the idle wait too. */
+	/* Ready for the next request: idle until its first byte, then the header timeout. */
 	v->any_request_byte = false;
-	uv_timer_start(&v->timer, on_header_timeout, v->srv->header_timeout_ms, 0);
+	uv_timer_start(&v->timer, on_header_timeout,
+		       v->srv->gen->config->proxy.idle_timeout_s * 1000ULL, 0);
 	px_viewer_continue(v);
 }
 
 /* ---- accepting ---- */
 
-static void on_connection(uv_stream_t *server, int status)
+void px_viewer_accept(px_listener *l, uv_stream_t *server)
 {
-	px_listener *l = server->data;
 	px_server *srv = l->srv;
+	const oa_proxy_config *pc = &srv->gen->config->proxy;
+	bool admitted = srv->metrics != NULL
+			    ? pxm_conn_open(srv->metrics, srv->worker, pc->max_connections)
+			    : srv->viewers < pc->max_connections;
 	px_viewer *v;
 
-	if (status < 0 || srv->stopping) {
+	if (!admitted) {
+		/* Beyond max_connections: refused at once, the open ones are not slowed. */
+		uv_tcp_t *refused = malloc(sizeof(*refused));
+
+		if (refused != NULL) {
+			uv_tcp_init(srv->loop, refused);
+			if (uv_accept(server, (uv_stream_t *)refused) == 0) {
+				uv_tcp_close_reset(refused, (uv_close_cb)free);
+			} else {
+				uv_close((uv_handle_t *)refused, (uv_close_cb)free);
+			}
+		}
 		return;
 	}
 	v = calloc(1, sizeof(*v));
 	if (v == NULL) {
+		if (srv->metrics != NULL) {
+			pxm_conn_close(srv->metrics, srv->worker);
+		}
 		return;
 	}
 	v->srv = srv;
@@ -567,6 +612,13 @@ static void on_connection(uv_stream_t *server, int status)
 	v->origin_timer.data = v;
 	v->open_handles = 3;
 	srv->viewers++;
+	v->next = srv->viewer_list;
+	if (v->next != NULL) {
+		v->next->prev = v;
+	}
+	srv->viewer_list = v;
+	px_buf_init(&v->ex.cache_key);
+	px_buf_init(&v->ex.cache_body);
 	px_buf_init(&v->held);
 	px_head_collect_init(&v->collect);
 	px_buf_init(&v->ex.head);
@@ -600,325 +652,14 @@ static void on_connection(uv_stream_t *server, int status)
 	start_reading(v);
 }
 
-static int listen_one(px_server *srv, px_listener *l, const oa_listen_config *lc, oa_error *err)
+void px_viewer_drain(px_viewer *v)
 {
-	struct sockaddr_storage ss;
-	int rc;
-
-	l->srv = srv;
-	l->config = lc;
-	if (uv_ip4_addr(lc->address, (int)lc->port, (struct sockaddr_in *)&ss) != 0 &&
-	    uv_ip6_addr(lc->address, (int)lc->port, (struct sockaddr_in6 *)&ss) != 0) {
-		return oa_error_set(err, -EINVAL, "listen %s: not an IP address", lc->address);
-	}
-	if (lc->tls) {
-		if (gnutls_certificate_allocate_credentials(&l->cred) < 0) {
-			return oa_error_set(err, -ENOMEM, "out of memory");
-		}
-		rc = gnutls_certificate_set_x509_key_file(l->cred, lc->certificate, lc->key,
-							  GNUTLS_X509_FMT_PEM);
-		if (rc < 0) {
-			return oa_error_set(
-			    err, -EINVAL, "listen %s:%u: certificate %s / key %s: %s", lc->address,
-			    lc->port, lc->certificate, lc->key, gnutls_strerror(rc));
-		}
-	}
-	uv_tcp_init(srv->loop, &l->tcp);
-	l->tcp.data = l;
-	rc = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&ss,
-			 ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
-	if (rc == 0) {
-		rc = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
-	}
-	if (rc < 0) {
-		return oa_error_set(err, rc, "listen %s:%u: %s", lc->address, lc->port,
-				    uv_strerror(rc));
-	}
-	int len = sizeof(ss);
-	uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
-	l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						 : ((struct sockaddr_in *)&ss)->sin_port);
-	return 0;
-}
-
-static void on_sweep(uv_timer_t *timer);
-
-int px_server_start(px_server *srv, uv_loop_t *loop, const oa_config *config,
-		    const oa_trust_store *store, oa_error *err)
-{
-	const oa_proxy_config *pc = &config->proxy;
-
-	init_settings();
-	srv->loop = loop;
-	srv->config = config;
-	srv->store = store;
-	if (srv->header_timeout_ms == 0) {
-		srv->header_timeout_ms = 10000;
-	}
-	srv->listeners = calloc(pc->n_listen ? pc->n_listen : 1, sizeof(*srv->listeners));
-	if (srv->listeners == NULL) {
-		return oa_error_set(err, -ENOMEM, "out of memory");
-	}
-	uv_timer_init(loop, &srv->sweep);
-	srv->sweep.data = srv;
-	uv_timer_start(&srv->sweep, on_sweep, 1000, 1000);
-	for (size_t i = 0; i < pc->n_listen; i++) {
-		int rc = listen_one(srv, &srv->listeners[i], &pc->listen[i], err);
-
-		srv->n_listeners = i + 1;
-		if (rc < 0) {
-			return rc;
-		}
-		px_log("listening on %s port %u (%s)", pc->listen[i].address,
-		       srv->listeners[i].port, pc->listen[i].tls ? "https" : "http");
-	}
-	return 0;
-}
-
-void px_server_stop(px_server *srv)
-{
-	srv->stopping = true;
-	for (size_t i = 0; i < srv->n_listeners; i++) {
-		if (!uv_is_closing((uv_handle_t *)&srv->listeners[i].tcp)) {
-			uv_close((uv_handle_t *)&srv->listeners[i].tcp, NULL);
-		}
-	}
-	uv_timer_stop(&srv->sweep);
-	if (!uv_is_closing((uv_handle_t *)&srv->sweep)) {
-		uv_close((uv_handle_t *)&srv->sweep, NULL);
-	}
-	px_pool_clear(srv);
-}
-
-/* ---- the pool of idle origin connections ---- */
-
-static void on_idle_data(oa_conn *conn, const char *buf, ssize_t nread, void *data)
-{
-	px_server *srv = data;
-
-	/* An idle origin connection that speaks or closes is not reusable. */
-	for (px_idle **pp = &srv->idle; *pp != NULL; pp = &(*pp)->next) {
-		if ((*pp)->conn == conn) {
-			px_idle *gone = *pp;
-
-			*pp = gone->next;
-			free(gone);
-			break;
-		}
-	}
-	oa_conn_close(conn);
-}
-
-static const oa_conn_cbs idle_cbs = {NULL, on_idle_data, NULL, NULL};
-
-void px_pool_put(px_server *srv, const char *key, oa_conn *conn, unsigned keepalive_ms)
-{
-	px_idle *idle = calloc(1, sizeof(*idle));
-
-	if (idle == NULL || srv->stopping) {
-		free(idle);
-		oa_conn_close(conn);
+	if (v->closing) {
 		return;
 	}
-	oa_conn_rebind(conn, &idle_cbs, srv);
-	idle->conn = conn;
-	snprintf(idle->key, sizeof(idle->key), "%s", key);
-	idle->since_ms = uv_now(srv->loop);
-	idle->keepalive_ms = keepalive_ms;
-	idle->next = srv->idle;
-	srv->idle = idle;
-}
-
-oa_conn *px_pool_take(px_server *srv, const char *key)
-{
-	for (px_idle **pp = &srv->idle; *pp != NULL; pp = &(*pp)->next) {
-		if (strcmp((*pp)->key, key) == 0) {
-			px_idle *found = *pp;
-			oa_conn *conn = found->conn;
-
-			*pp = found->next;
-			free(found);
-			return conn;
-		}
-	}
-	return NULL;
-}
-
-void px_pool_clear(px_server *srv)
-{
-	while (srv->idle != NULL) {
-		px_idle *idle = srv->idle;
-
-		srv->idle = idle->next;
-		oa_conn_close(idle->conn);
-		free(idle);
-	}
-	while (srv->verified != NULL) {
-		px_verified *vf = srv->verified;
-
-		srv->verified = vf->next;
-		oa_result_destroy(vf->result);
-		free(vf);
-	}
-	srv->n_verified = 0;
-	while (srv->sessions != NULL) {
-		px_session *s = srv->sessions;
-
-		srv->sessions = s->next;
-		gnutls_free(s->data.data);
-		free(s);
-	}
-	srv->n_sessions = 0;
-}
-
-/* Sessions kept at most; the oldest is dropped beyond it. */
-#define PX_MAX_SESSIONS 4096
-
-const gnutls_datum_t *px_session_get(px_server *srv, const char *key)
-{
-	for (px_session *s = srv->sessions; s != NULL; s = s->next) {
-		if (strcmp(s->key, key) == 0) {
-			return &s->data;
-		}
-	}
-	return NULL;
-}
-
-void px_session_put(px_server *srv, const char *key, oa_conn *conn)
-{
-	gnutls_datum_t data = {NULL, 0};
-	px_session **pp;
-
-	if (oa_conn_session_data(conn, &data) < 0 || data.size == 0) {
-		gnutls_free(data.data);
+	if (!v->ex.active && !v->any_request_byte && px_viewer_pending(v) == 0) {
+		viewer_close(v);
 		return;
 	}
-	for (pp = &srv->sessions; *pp != NULL; pp = &(*pp)->next) {
-		if (strcmp((*pp)->key, key) == 0) {
-			gnutls_free((*pp)->data.data);
-			(*pp)->data = data;
-			return;
-		}
-	}
-	px_session *s = calloc(1, sizeof(*s));
-	if (s == NULL) {
-		gnutls_free(data.data);
-		return;
-	}
-	snprintf(s->key, sizeof(s->key), "%s", key);
-	s->data = data;
-	s->next = srv->sessions;
-	srv->sessions = s;
-	srv->n_sessions++;
-	if (srv->n_sessions > PX_MAX_SESSIONS) {
-		/* Drop the oldest: the list's tail. */
-		for (pp = &srv->sessions; (*pp)->next != NULL; pp = &(*pp)->next) {
-		}
-		gnutls_free((*pp)->data.data);
-		free(*pp);
-		*pp = NULL;
-		srv->n_sessions--;
-	}
-}
-
-static void on_sweep(uv_timer_t *timer)
-{
-	px_server *srv = timer->data;
-	uint64_t now = uv_now(srv->loop);
-
-	for (px_idle **pp = &srv->idle; *pp != NULL;) {
-		px_idle *idle = *pp;
-
-		if (now - idle->since_ms >= idle->keepalive_ms) {
-			*pp = idle->next;
-			oa_conn_close(idle->conn);
-			free(idle);
-		} else {
-			pp = &idle->next;
-		}
-	}
-}
-
-/* Verified chains kept at most; the oldest is dropped beyond it. */
-#define PX_MAX_VERIFIED 1024
-
-/*
- * CloudFront refuses an expired certificate, not one that expires soon: the
- * proxy fails closed on expiry only once it has happened.
- */
-static const oa_policy proxy_policy = {OA_POLICY_DEFAULT_WARN_DAYS, 0};
-
-const oa_result *px_verify_cached(px_server *srv, const gnutls_datum_t *certs, unsigned n,
-				  const char *const *names, size_t n_names, bool *cached)
-{
-	unsigned char digest[32];
-	char key[600];
-	gnutls_hash_hd_t hash;
-	size_t len = 0;
-
-	if (gnutls_hash_init(&hash, GNUTLS_DIG_SHA256) < 0) {
-		return NULL;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		/* Each certificate's length first, so two chains never hash alike by concatenation.
-		 */
-		uint32_t size = certs[i].size;
-
-		gnutls_hash(hash, &size, sizeof(size));
-		gnutls_hash(hash, certs[i].data, certs[i].size);
-	}
-	gnutls_hash_deinit(hash, digest);
-	for (size_t i = 0; i < sizeof(digest); i++) {
-		len += (size_t)snprintf(key + len, sizeof(key) - len, "%02x", digest[i]);
-	}
-	for (size_t i = 0; i < n_names && len < sizeof(key); i++) {
-		len += (size_t)snprintf(key + len, sizeof(key) - len, "|%s", names[i]);
-	}
-	for (px_verified *vf = srv->verified; vf != NULL; vf = vf->next) {
-		if (strcmp(vf->key, key) == 0) {
-			/* Cached, but expiry is judged again at the current time. */
-			*cached = true;
-			oa_result_regrade(vf->result, time(NULL), &proxy_policy);
-			return vf->result;
-		}
-	}
-	oa_chain *chain = NULL;
-	oa_result *result = NULL;
-	oa_verify_params params;
-
-	*cached = false;
-	oa_error err;
-
-	oa_verify_params_init(&params);
-	params.names = names;
-	params.n_names = n_names;
-	params.policy = proxy_policy;
-	if (oa_chain_from_der(certs, n, &chain, &err) < 0 ||
-	    oa_verify(chain, srv->store, &params, &result, &err) < 0) {
-		oa_chain_destroy(chain);
-		return NULL;
-	}
-	oa_chain_destroy(chain);
-	px_verified *vf = calloc(1, sizeof(*vf));
-	if (vf == NULL) {
-		oa_result_destroy(result);
-		return NULL;
-	}
-	snprintf(vf->key, sizeof(vf->key), "%s", key);
-	vf->result = result;
-	vf->next = srv->verified;
-	srv->verified = vf;
-	srv->n_verified++;
-	if (srv->n_verified > PX_MAX_VERIFIED) {
-		px_verified **pp = &srv->verified;
-
-		while ((*pp)->next != NULL) {
-			pp = &(*pp)->next;
-		}
-		oa_result_destroy((*pp)->result);
-		free(*pp);
-		*pp = NULL;
-		srv->n_verified--;
-	}
-	return result;
+	v->close_after_response = true;
 }

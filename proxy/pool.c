@@ -1,0 +1,250 @@
+/*
+ * What a worker keeps about origins between requests: idle keep-alive
+ * connections per key, the last TLS session per key (resumption), and the
+ * core's verdict per (chain, names, CA bundle) so a chain is graded once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gnutls/crypto.h>
+
+#include "proxy.h"
+
+static void on_idle_data(oa_conn *conn, const char *buf, ssize_t nread, void *data)
+{
+	px_server *srv = data;
+
+	/* An idle origin connection that speaks or closes is not reusable. */
+	for (px_idle **pp = &srv->idle; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->conn == conn) {
+			px_idle *gone = *pp;
+
+			*pp = gone->next;
+			free(gone);
+			break;
+		}
+	}
+	oa_conn_close(conn);
+}
+
+static const oa_conn_cbs idle_cbs = {NULL, on_idle_data, NULL, NULL};
+
+void px_pool_put(px_server *srv, const char *key, oa_conn *conn, unsigned keepalive_ms)
+{
+	px_idle *idle = calloc(1, sizeof(*idle));
+
+	if (idle == NULL || srv->stopping) {
+		free(idle);
+		oa_conn_close(conn);
+		return;
+	}
+	oa_conn_rebind(conn, &idle_cbs, srv);
+	idle->conn = conn;
+	snprintf(idle->key, sizeof(idle->key), "%s", key);
+	idle->since_ms = uv_now(srv->loop);
+	idle->keepalive_ms = keepalive_ms;
+	idle->next = srv->idle;
+	srv->idle = idle;
+}
+
+oa_conn *px_pool_take(px_server *srv, const char *key)
+{
+	for (px_idle **pp = &srv->idle; *pp != NULL; pp = &(*pp)->next) {
+		if (strcmp((*pp)->key, key) == 0) {
+			px_idle *found = *pp;
+			oa_conn *conn = found->conn;
+
+			*pp = found->next;
+			free(found);
+			return conn;
+		}
+	}
+	return NULL;
+}
+
+void px_verified_clear(px_server *srv)
+{
+	while (srv->verified != NULL) {
+		px_verified *vf = srv->verified;
+
+		srv->verified = vf->next;
+		oa_result_destroy(vf->result);
+		free(vf);
+	}
+	srv->n_verified = 0;
+}
+
+void px_pool_clear(px_server *srv)
+{
+	while (srv->idle != NULL) {
+		px_idle *idle = srv->idle;
+
+		srv->idle = idle->next;
+		oa_conn_close(idle->conn);
+		free(idle);
+	}
+	px_verified_clear(srv);
+	while (srv->sessions != NULL) {
+		px_session *s = srv->sessions;
+
+		srv->sessions = s->next;
+		gnutls_free(s->data.data);
+		free(s);
+	}
+	srv->n_sessions = 0;
+}
+
+/* Sessions kept at most; the oldest is dropped beyond it. */
+#define PX_MAX_SESSIONS 4096
+
+const gnutls_datum_t *px_session_get(px_server *srv, const char *key)
+{
+	for (px_session *s = srv->sessions; s != NULL; s = s->next) {
+		if (strcmp(s->key, key) == 0) {
+			return &s->data;
+		}
+	}
+	return NULL;
+}
+
+void px_session_put(px_server *srv, const char *key, oa_conn *conn)
+{
+	gnutls_datum_t data = {NULL, 0};
+	px_session **pp;
+
+	if (oa_conn_session_data(conn, &data) < 0 || data.size == 0) {
+		gnutls_free(data.data);
+		return;
+	}
+	for (pp = &srv->sessions; *pp != NULL; pp = &(*pp)->next) {
+		if (strcmp((*pp)->key, key) == 0) {
+			gnutls_free((*pp)->data.data);
+			(*pp)->data = data;
+			return;
+		}
+	}
+	px_session *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		gnutls_free(data.data);
+		return;
+	}
+	snprintf(s->key, sizeof(s->key), "%s", key);
+	s->data = data;
+	s->next = srv->sessions;
+	srv->sessions = s;
+	srv->n_sessions++;
+	if (srv->n_sessions > PX_MAX_SESSIONS) {
+		/* Drop the oldest: the list's tail. */
+		for (pp = &srv->sessions; (*pp)->next != NULL; pp = &(*pp)->next) {
+		}
+		gnutls_free((*pp)->data.data);
+		free(*pp);
+		*pp = NULL;
+		srv->n_sessions--;
+	}
+}
+
+void px_pool_sweep(px_server *srv)
+{
+	uint64_t now = uv_now(srv->loop);
+
+	for (px_idle **pp = &srv->idle; *pp != NULL;) {
+		px_idle *idle = *pp;
+
+		if (now - idle->since_ms >= idle->keepalive_ms) {
+			*pp = idle->next;
+			oa_conn_close(idle->conn);
+			free(idle);
+		} else {
+			pp = &idle->next;
+		}
+	}
+}
+
+/* Verified chains kept at most; the oldest is dropped beyond it. */
+#define PX_MAX_VERIFIED 1024
+
+/*
+ * CloudFront refuses an expired certificate, not one that expires soon: the
+ * proxy fails closed on expiry only once it has happened.
+ */
+static const oa_policy proxy_policy = {OA_POLICY_DEFAULT_WARN_DAYS, 0};
+
+const oa_result *px_verify_cached(px_server *srv, const oa_trust_store *store,
+				  const gnutls_datum_t *certs, unsigned n, const char *const *names,
+				  size_t n_names, bool *cached)
+{
+	unsigned char digest[32];
+	char key[600];
+	gnutls_hash_hd_t hash;
+	size_t len = 0;
+
+	if (gnutls_hash_init(&hash, GNUTLS_DIG_SHA256) < 0) {
+		return NULL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		/* Each certificate's length first, so two chains never hash alike by concatenation.
+		 */
+		uint32_t size = certs[i].size;
+
+		gnutls_hash(hash, &size, sizeof(size));
+		gnutls_hash(hash, certs[i].data, certs[i].size);
+	}
+	gnutls_hash_deinit(hash, digest);
+	for (size_t i = 0; i < sizeof(digest); i++) {
+		len += (size_t)snprintf(key + len, sizeof(key) - len, "%02x", digest[i]);
+	}
+	for (size_t i = 0; i < n_names && len < sizeof(key); i++) {
+		len += (size_t)snprintf(key + len, sizeof(key) - len, "|%s", names[i]);
+	}
+	for (px_verified *vf = srv->verified; vf != NULL; vf = vf->next) {
+		if (vf->store == store && strcmp(vf->key, key) == 0) {
+			/* Cached, but expiry is judged again at the current time. */
+			*cached = true;
+			oa_result_regrade(vf->result, time(NULL), &proxy_policy);
+			return vf->result;
+		}
+	}
+	oa_chain *chain = NULL;
+	oa_result *result = NULL;
+	oa_verify_params params;
+
+	*cached = false;
+	oa_error err;
+
+	oa_verify_params_init(&params);
+	params.names = names;
+	params.n_names = n_names;
+	params.policy = proxy_policy;
+	if (oa_chain_from_der(certs, n, &chain, &err) < 0 ||
+	    oa_verify(chain, store, &params, &result, &err) < 0) {
+		oa_chain_destroy(chain);
+		return NULL;
+	}
+	oa_chain_destroy(chain);
+	px_verified *vf = calloc(1, sizeof(*vf));
+	if (vf == NULL) {
+		oa_result_destroy(result);
+		return NULL;
+	}
+	snprintf(vf->key, sizeof(vf->key), "%s", key);
+	vf->result = result;
+	vf->store = store;
+	vf->next = srv->verified;
+	srv->verified = vf;
+	srv->n_verified++;
+	if (srv->n_verified > PX_MAX_VERIFIED) {
+		px_verified **pp = &srv->verified;
+
+		while ((*pp)->next != NULL) {
+			pp = &(*pp)->next;
+		}
+		oa_result_destroy((*pp)->result);
+		free(*pp);
+		*pp = NULL;
+		srv->n_verified--;
+	}
+	return result;
+}

@@ -1,0 +1,455 @@
+/*
+ * The supervisor: starts proxy.workers worker processes (this binary again,
+ * with --worker), restarts one that dies, forwards SIGHUP/SIGTERM/SIGINT/
+ * SIGUSR1 to them after judging a reload itself, runs the live audit and
+ * serves the admin listener. Counters live in one shared memory region
+ * every worker maps, so /metrics is always the sum over the workers.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "originaudit/exitcode.h"
+#include "supervisor.h"
+
+#define MAX_WORKERS 64
+/* A worker that dies sooner than this after starting is restarted only after this. */
+#define RESTART_DELAY_MS 1000
+
+typedef struct worker_slot {
+	struct supervisor *sup;
+	unsigned index;
+	uv_process_t proc;
+	uv_timer_t restart;
+	bool running;
+	int pid;
+	uint64_t started_ms;
+	bool ever_ready;
+} worker_slot;
+
+typedef struct supervisor {
+	uv_loop_t *loop;
+	const char *config_path;
+	unsigned header_timeout_ms;
+	px_gen *gen;
+	pxm *metrics;
+	int metrics_fd;
+	worker_slot workers[MAX_WORKERS];
+	unsigned n_workers;
+	unsigned running;
+	uv_signal_t signals[4];
+	uv_timer_t kill_timer;
+	px_admin admin;
+	px_audit audit;
+	bool stopping;
+	bool started;
+	int exit_code;
+} supervisor;
+
+static void start_worker(worker_slot *w);
+
+static void close_all(supervisor *sup)
+{
+	for (size_t i = 0; i < sizeof(sup->signals) / sizeof(sup->signals[0]); i++) {
+		if (!uv_is_closing((uv_handle_t *)&sup->signals[i])) {
+			uv_close((uv_handle_t *)&sup->signals[i], NULL);
+		}
+	}
+	for (unsigned i = 0; i < sup->n_workers; i++) {
+		if (!uv_is_closing((uv_handle_t *)&sup->workers[i].restart)) {
+			uv_close((uv_handle_t *)&sup->workers[i].restart, NULL);
+		}
+	}
+	if (!uv_is_closing((uv_handle_t *)&sup->kill_timer)) {
+		uv_close((uv_handle_t *)&sup->kill_timer, NULL);
+	}
+	px_admin_close(&sup->admin);
+	px_audit_close(&sup->audit, NULL);
+}
+
+static void signal_workers(supervisor *sup, int signum)
+{
+	for (unsigned i = 0; i < sup->n_workers; i++) {
+		if (sup->workers[i].running) {
+			uv_process_kill(&sup->workers[i].proc, signum);
+		}
+	}
+}
+
+static void on_kill_timer(uv_timer_t *timer)
+{
+	supervisor *sup = timer->data;
+
+	px_log("workers still running after the drain timeout: killing them");
+	signal_workers(sup, SIGKILL);
+}
+
+static void stop(supervisor *sup, int exit_code)
+{
+	if (sup->stopping) {
+		return;
+	}
+	sup->stopping = true;
+	sup->exit_code = exit_code;
+	signal_workers(sup, SIGTERM);
+	for (unsigned i = 0; i < sup->n_workers; i++) {
+		uv_timer_stop(&sup->workers[i].restart);
+	}
+	if (sup->running == 0) {
+		close_all(sup);
+		return;
+	}
+	uv_timer_start(&sup->kill_timer, on_kill_timer,
+		       sup->gen->config->proxy.drain_timeout_s * 1000ULL + 5000, 0);
+}
+
+static void on_proc_closed(uv_handle_t *handle)
+{
+	worker_slot *w = handle->data;
+	supervisor *sup = w->sup;
+
+	if (sup->stopping && sup->running == 0) {
+		close_all(sup);
+	}
+}
+
+static void on_restart_timer(uv_timer_t *timer)
+{
+	worker_slot *w = timer->data;
+
+	if (!w->sup->stopping) {
+		start_worker(w);
+	}
+}
+
+static void on_worker_exit(uv_process_t *proc, int64_t status, int term_signal)
+{
+	worker_slot *w = proc->data;
+	supervisor *sup = w->sup;
+	bool was_ready = pxm_worker_ready(sup->metrics, w->index);
+	uint64_t lived = uv_now(sup->loop) - w->started_ms;
+
+	w->running = false;
+	sup->running--;
+	pxm_set_workers(sup->metrics, sup->running);
+	/* Its connections, its cache and its readiness are gone with it. */
+	pxm_worker_gone(sup->metrics, w->index);
+	if (term_signal != 0) {
+		px_log("worker %u (pid %d) exited with signal %d%s", w->index, w->pid, term_signal,
+		       sup->stopping ? "" : "; restarting");
+	} else {
+		px_log("worker %u (pid %d) exited with status %lld%s", w->index, w->pid,
+		       (long long)status, sup->stopping ? "" : "; restarting");
+	}
+	uv_close((uv_handle_t *)proc, on_proc_closed);
+	if (sup->stopping) {
+		return;
+	}
+	if (!was_ready && !w->ever_ready && !sup->started) {
+		/* It could not even start (a listener, a certificate): nor will the others. */
+		px_log("worker %u failed to start: stopping", w->index);
+		stop(sup, OA_EXIT_ERROR);
+		return;
+	}
+	pxm_count_worker_restart(sup->metrics);
+	uv_timer_start(&w->restart, on_restart_timer,
+		       lived < RESTART_DELAY_MS ? RESTART_DELAY_MS : 0, 0);
+}
+
+static void start_worker(worker_slot *w)
+{
+	supervisor *sup = w->sup;
+	char index[16];
+	char timeout[16];
+	char *args[10];
+	uv_process_options_t opts;
+	uv_stdio_container_t stdio[4];
+	int rc;
+
+	snprintf(index, sizeof(index), "%u", w->index);
+	snprintf(timeout, sizeof(timeout), "%u", sup->header_timeout_ms);
+	args[0] = "originaudit-proxy";
+	args[1] = "--worker";
+	args[2] = index;
+	args[3] = "--metrics-fd";
+	args[4] = "3";
+	args[5] = "--header-timeout-ms";
+	args[6] = timeout;
+	args[7] = "--config";
+	args[8] = (char *)sup->config_path;
+	args[9] = NULL;
+	memset(&opts, 0, sizeof(opts));
+	stdio[0].flags = UV_IGNORE;
+	stdio[1].flags = UV_INHERIT_FD;
+	stdio[1].data.fd = 1;
+	stdio[2].flags = UV_INHERIT_FD;
+	stdio[2].data.fd = 2;
+	stdio[3].flags = UV_INHERIT_FD;
+	stdio[3].data.fd = sup->metrics_fd;
+	opts.file = "/proc/self/exe";
+	opts.args = args;
+	opts.exit_cb = on_worker_exit;
+	opts.stdio = stdio;
+	opts.stdio_count = 4;
+	w->proc.data = w;
+	rc = uv_spawn(sup->loop, &w->proc, &opts);
+	if (rc < 0) {
+		px_log("worker %u: cannot start: %s", w->index, uv_strerror(rc));
+		uv_close((uv_handle_t *)&w->proc, NULL);
+		if (!sup->started) {
+			stop(sup, OA_EXIT_ERROR);
+		} else {
+			uv_timer_start(&w->restart, on_restart_timer, RESTART_DELAY_MS, 0);
+		}
+		return;
+	}
+	w->running = true;
+	w->pid = w->proc.pid;
+	w->started_ms = uv_now(sup->loop);
+	sup->running++;
+	pxm_set_workers(sup->metrics, sup->running);
+	px_log("worker %u started (pid %d)", w->index, w->pid);
+}
+
+static void reload(supervisor *sup)
+{
+	px_gen *gen = NULL;
+	oa_error err;
+
+	oa_error_clear(&err);
+	if (px_gen_load(sup->config_path, &gen, &err) < 0) {
+		px_log("reload refused: %s; still serving the previous configuration", err.msg);
+		pxm_count_reload(sup->metrics, false);
+		return;
+	}
+	px_gen_unref(sup->gen);
+	sup->gen = gen;
+	pxm_count_reload(sup->metrics, true);
+	px_log("reload: %s loaded; telling the workers", sup->config_path);
+	signal_workers(sup, SIGHUP);
+	px_audit_use(&sup->audit, gen);
+}
+
+static void on_signal(uv_signal_t *handle, int signum)
+{
+	supervisor *sup = handle->data;
+
+	switch (signum) {
+	case SIGHUP:
+		if (!sup->stopping) {
+			reload(sup);
+		}
+		break;
+	case SIGUSR1:
+		signal_workers(sup, SIGUSR1);
+		break;
+	default:
+		px_log("signal %d: stopping (in-flight requests get up to %u s)", signum,
+		       sup->gen->config->proxy.drain_timeout_s);
+		stop(sup, OA_EXIT_PASS);
+		break;
+	}
+}
+
+static void on_started(uv_timer_t *timer)
+{
+	supervisor *sup = timer->data;
+	bool all = true;
+
+	for (unsigned i = 0; i < sup->n_workers; i++) {
+		if (pxm_worker_ready(sup->metrics, i)) {
+			sup->workers[i].ever_ready = true;
+		} else {
+			all = false;
+		}
+	}
+	if (all && !sup->started) {
+		sup->started = true;
+		px_log("ready: %u worker(s)", sup->n_workers);
+	}
+	if (sup->started || sup->stopping) {
+		uv_timer_stop(timer);
+	}
+}
+
+/* ---- the admin endpoints ---- */
+
+static const char *verdict_help =
+    "# HELP originaudit_proxy_audit_origin_verdict Last audit verdict of the origin: 0 pass, 1 "
+    "warn, 2 fail, 3 error, 4 skipped.\n"
+    "# TYPE originaudit_proxy_audit_origin_verdict gauge\n";
+
+static int verdict_value(oa_status s)
+{
+	switch (s) {
+	case OA_STATUS_PASS:
+		return 0;
+	case OA_STATUS_WARN:
+		return 1;
+	case OA_STATUS_FAIL:
+		return 2;
+	case OA_STATUS_ERROR:
+		return 3;
+	case OA_STATUS_SKIP:
+		break;
+	}
+	return 4;
+}
+
+static int write_metrics(supervisor *sup, px_buf *body)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	if (f == NULL) {
+		return -ENOMEM;
+	}
+	if (pxm_write_prometheus(sup->metrics, f) < 0) {
+		fclose(f);
+		free(text);
+		return -EIO;
+	}
+	fputs(verdict_help, f);
+	for (size_t i = 0; i < sup->audit.n_verdicts; i++) {
+		fputs("originaudit_proxy_audit_origin_verdict{origin=\"", f);
+		for (const char *p = sup->audit.verdicts[i].origin; p != NULL && *p; p++) {
+			if (*p == '"' || *p == '\\') {
+				fputc('\\', f);
+				fputc(*p, f);
+			} else if (*p == '\n') {
+				fputs("\\n", f);
+			} else {
+				fputc(*p, f);
+			}
+		}
+		fprintf(f, "\"} %d\n", verdict_value(sup->audit.verdicts[i].verdict));
+	}
+	if (sup->audit.prometheus != NULL) {
+		fwrite(sup->audit.prometheus, 1, sup->audit.prometheus_len, f);
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	int rc = px_buf_append(body, text, size);
+	free(text);
+	return rc;
+}
+
+static int admin_handler(void *data, const char *method, const char *path, px_buf *body,
+			 const char **content_type)
+{
+	supervisor *sup = data;
+
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		px_buf_append_str(body, "method not allowed\n");
+		return 405;
+	}
+	if (strcmp(path, "/healthz") == 0) {
+		bool any = false;
+
+		for (unsigned i = 0; i < sup->n_workers; i++) {
+			any = any || (sup->workers[i].running && pxm_worker_ready(sup->metrics, i));
+		}
+		px_buf_append_str(body, any && !sup->stopping ? "ok\n" : "unavailable\n");
+		return any && !sup->stopping ? 200 : 503;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		*content_type = "text/plain; version=0.0.4; charset=utf-8";
+		return write_metrics(sup, body) < 0 ? 500 : 200;
+	}
+	if (strcmp(path, "/origins") == 0) {
+		*content_type = "application/json";
+		if (sup->audit.json == NULL) {
+			px_buf_append_str(body, "{\"error\": \"no audit yet\"}\n");
+			return 503;
+		}
+		px_buf_append(body, sup->audit.json, sup->audit.json_len);
+		return 200;
+	}
+	px_buf_append_str(body, "not found: try /metrics, /healthz or /origins\n");
+	return 404;
+}
+
+int px_supervisor_main(const char *config_path, px_gen *gen, unsigned header_timeout_ms)
+{
+	static const int signums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
+	supervisor *sup = calloc(1, sizeof(*sup));
+	const oa_proxy_config *pc = &gen->config->proxy;
+	uv_timer_t started;
+	oa_error err;
+	int rc;
+
+	if (sup == NULL) {
+		px_gen_unref(gen);
+		return OA_EXIT_ERROR;
+	}
+	sup->loop = uv_default_loop();
+	sup->config_path = config_path;
+	sup->header_timeout_ms = header_timeout_ms;
+	sup->gen = gen;
+	sup->n_workers = pc->workers;
+	if (sup->n_workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		sup->n_workers = n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
+	}
+	rc = pxm_create(&sup->metrics, &sup->metrics_fd);
+	if (rc < 0) {
+		fprintf(stderr, "originaudit-proxy: shared memory for the counters: %s\n",
+			strerror(-rc));
+		px_gen_unref(gen);
+		free(sup);
+		return OA_EXIT_ERROR;
+	}
+	oa_error_clear(&err);
+	px_audit_init(&sup->audit, sup->loop, sup->metrics);
+	if (pc->has_admin && px_admin_start(&sup->admin, sup->loop, pc->admin_address,
+					    pc->admin_port, admin_handler, sup, &err) < 0) {
+		fprintf(stderr, "originaudit-proxy: %s\n", err.msg);
+		sup->exit_code = OA_EXIT_ERROR;
+		sup->stopping = true;
+		close_all(sup);
+		uv_run(sup->loop, UV_RUN_DEFAULT);
+		goto done;
+	}
+	for (size_t i = 0; i < sizeof(signums) / sizeof(signums[0]); i++) {
+		uv_signal_init(sup->loop, &sup->signals[i]);
+		sup->signals[i].data = sup;
+		uv_signal_start(&sup->signals[i], on_signal, signums[i]);
+	}
+	uv_timer_init(sup->loop, &sup->kill_timer);
+	sup->kill_timer.data = sup;
+	uv_timer_init(sup->loop, &started);
+	started.data = sup;
+	uv_timer_start(&started, on_started, 20, 20);
+	for (unsigned i = 0; i < sup->n_workers; i++) {
+		worker_slot *w = &sup->workers[i];
+
+		w->sup = sup;
+		w->index = i;
+		uv_timer_init(sup->loop, &w->restart);
+		w->restart.data = w;
+	}
+	for (unsigned i = 0; i < sup->n_workers && !sup->stopping; i++) {
+		start_worker(&sup->workers[i]);
+	}
+	px_audit_use(&sup->audit, gen);
+	uv_run(sup->loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&started, NULL);
+	uv_run(sup->loop, UV_RUN_DEFAULT);
+	px_log("stopped");
+done:
+	uv_loop_close(sup->loop);
+	px_audit_free(&sup->audit);
+	px_gen_unref(sup->gen);
+	pxm_detach(sup->metrics);
+	close(sup->metrics_fd);
+	rc = sup->exit_code;
+	free(sup);
+	return rc;
+}

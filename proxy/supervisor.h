@@ -1,0 +1,76 @@
+/* The supervisor process: workers, the admin listener and the live audit. */
+#ifndef ORIGINAUDIT_PROXY_SUPERVISOR_H
+#define ORIGINAUDIT_PROXY_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "proxy.h"
+
+/* One origin's verdict in the latest audit. */
+typedef struct px_audit_verdict {
+	char *origin;
+	oa_status verdict;
+} px_audit_verdict;
+
+typedef struct px_audit {
+	uv_loop_t *loop;
+	uv_timer_t timer;
+	pxm *metrics;
+	/* The configuration to audit next (a reference), and the one being audited. */
+	px_gen *gen;
+	px_gen *scanning;
+	bool rerun;
+	bool closing;
+	void (*on_closed)(struct px_audit *a);
+	/* The latest audit, rendered (NULL before the first); owned here. */
+	char *json;
+	size_t json_len;
+	char *prometheus;
+	size_t prometheus_len;
+	px_audit_verdict *verdicts;
+	size_t n_verdicts;
+	uint64_t audits;
+} px_audit;
+
+void px_audit_init(px_audit *a, uv_loop_t *loop, pxm *metrics);
+/* Audits gen now (after the one in progress) and then every audit_interval_s. */
+void px_audit_use(px_audit *a, px_gen *gen);
+/* Stops auditing; on_closed runs once no scan is in progress (maybe at once). */
+void px_audit_close(px_audit *a, void (*on_closed)(px_audit *a));
+/* Frees the results, after the loop has closed the timer. */
+void px_audit_free(px_audit *a);
+
+/* An admin request: fills body and content_type, returns the status. */
+typedef int (*px_admin_handler)(void *data, const char *method, const char *path, px_buf *body,
+				const char **content_type);
+
+typedef struct px_admin {
+	uv_loop_t *loop;
+	uv_tcp_t tcp;
+	bool open;
+	px_admin_handler handler;
+	void *data;
+	unsigned port;
+} px_admin;
+
+/* Listens on address:port; 0 or a negative errno value with err. */
+int px_admin_start(px_admin *a, uv_loop_t *loop, const char *address, unsigned port,
+		   px_admin_handler handler, void *data, oa_error *err);
+/* Stops listening (connections being answered finish). */
+void px_admin_close(px_admin *a);
+
+/*
+ * Runs the supervisor until every worker has exited after SIGTERM/SIGINT.
+ * gen: the loaded configuration (the supervisor takes the reference).
+ * Returns the process exit code.
+ */
+int px_supervisor_main(const char *config_path, px_gen *gen, unsigned header_timeout_ms);
+
+/* Runs one worker (--worker): returns the process exit code. */
+int px_worker_main(const char *config_path, unsigned index, int metrics_fd,
+		   unsigned header_timeout_ms);
+
+#endif
