@@ -15,6 +15,14 @@ static bool has_request_body(const px_exchange *ex)
 	return ex->req_chunked || ex->req_length > 0;
 }
 
+static void update_gauges(px_server *srv)
+{
+	px_cache_stats st;
+
+	px_cache_stats_get(srv->cache, &st);
+	pxm_set_cache_gauge(srv->metrics, srv->worker, st.bytes, st.objects);
+}
+
 bool px_cache_serve(px_viewer *v)
 {
 	px_exchange *ex = &v->ex;
@@ -42,6 +50,8 @@ bool px_cache_serve(px_viewer *v)
 	    px_cache_get(srv->cache, ex->cache_key.data, ex->cache_key.len, now);
 	if (srv->metrics != NULL) {
 		pxm_count_cache(srv->metrics, obj != NULL);
+		/* A lookup may have dropped a stale object. */
+		update_gauges(srv);
 	}
 	if (obj == NULL) {
 		return false;
@@ -140,9 +150,6 @@ void px_cache_store(px_viewer *v)
 		     ex->cache_lifetime);
 	px_buf_reset(&ex->cache_body);
 	if (srv->metrics != NULL) {
-		px_cache_stats st;
-
-		px_cache_stats_get(srv->cache, &st);
-		pxm_set_cache_gauge(srv->metrics, srv->worker, st.bytes, st.objects);
+		update_gauges(srv);
 	}
 }

@@ -370,7 +370,9 @@ static void on_origin_data(oa_conn *conn, const char *buf, ssize_t nread, void *
 		return;
 	}
 	arm_read_timer(v);
+	px_viewer_cork(v);
 	llhttp_errno_t err = llhttp_execute(&ex->rparser, buf, (size_t)nread);
+	px_viewer_uncork(v);
 	if (err == HPE_PAUSED && ex->resp_done) {
 		finish_response(v);
 		return;

@@ -23,6 +23,8 @@
 #define PX_MAX_HEADERS_BYTES 32768
 /* Bytes queued toward a peer before reading from the other side pauses. */
 #define PX_HIGH_WATER (256 * 1024)
+/* Bytes gathered between px_viewer_cork and px_viewer_uncork at most. */
+#define PX_CORK_MAX (64 * 1024)
 /* A chunked request body is held until complete or this long before its head goes. */
 #define PX_CHUNKED_HOLD (64 * 1024)
 
@@ -312,6 +314,9 @@ struct px_viewer {
 	bool any_request_byte;
 	int reject_status;
 	px_head head;
+	/* Writes gathered while corked (plain TCP), sent as one at px_viewer_uncork. */
+	bool corked;
+	px_buf out;
 	/* Bytes received since the last request started (what a refused request sent). */
 	uint64_t bytes_in;
 	px_exchange ex;
@@ -326,6 +331,9 @@ void px_viewer_drain(px_viewer *v);
 
 /* The viewer side, used by the exchange. */
 int px_viewer_write(px_viewer *v, const void *buf, size_t len);
+/* Gathers writes (up to PX_CORK_MAX) until px_viewer_uncork sends them together. */
+void px_viewer_cork(px_viewer *v);
+void px_viewer_uncork(px_viewer *v);
 size_t px_viewer_pending(const px_viewer *v);
 /* Resumes parsing the request (its body goes to the exchange) and reading. */
 void px_viewer_continue(px_viewer *v);

@@ -36,11 +36,14 @@ void px_request_log(px_viewer *v, int status, const char *reason)
 	uint64_t ms = uv_now(srv->loop) - ex->started_ms;
 	const char *why = reason != NULL && reason[0] != '\0' ? reason : NULL;
 
-	px_log("%s %.*s %.*s %.*s -> %d origin=%s reason=%s verify=%s %llums", v->address,
-	       (int)v->head.method_len, v->head.method, host ? (int)host->value_len : 1,
-	       host ? host->value : "-", (int)v->head.target_len, v->head.target, status,
-	       ex->origin ? ex->origin->id : "-", why ? why : "-",
-	       ex->verify != NULL ? ex->verify : "-", (unsigned long long)ms);
+	/* With an access log, stderr keeps only what went wrong. */
+	if (srv->access_log.fd < 0 || status >= 500) {
+		px_log("%s %.*s %.*s %.*s -> %d origin=%s reason=%s verify=%s %llums", v->address,
+		       (int)v->head.method_len, v->head.method, host ? (int)host->value_len : 1,
+		       host ? host->value : "-", (int)v->head.target_len, v->head.target, status,
+		       ex->origin ? ex->origin->id : "-", why ? why : "-",
+		       ex->verify != NULL ? ex->verify : "-", (unsigned long long)ms);
+	}
 	if (srv->metrics != NULL) {
 		int slot = ex->gen != NULL ? px_gen_origin_slot(ex->gen, ex->origin) : 0;
 

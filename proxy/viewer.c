@@ -82,6 +82,39 @@ static int raw_write(px_viewer *v, const void *data, size_t len)
 	return rc;
 }
 
+void px_viewer_cork(px_viewer *v)
+{
+	v->corked = true;
+	if (v->tls && v->session != NULL) {
+		gnutls_record_cork(v->session);
+	}
+}
+
+void px_viewer_uncork(px_viewer *v)
+{
+	if (!v->corked) {
+		return;
+	}
+	v->corked = false;
+	if (v->closing) {
+		px_buf_reset(&v->out);
+		return;
+	}
+	if (v->tls && v->session != NULL) {
+		int rc;
+
+		/* The push function never blocks (it queues), so this flushes everything. */
+		do {
+			rc = gnutls_record_uncork(v->session, 0);
+		} while (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED);
+		return;
+	}
+	if (v->out.len > 0) {
+		raw_write(v, v->out.data, v->out.len);
+		px_buf_reset(&v->out);
+	}
+}
+
 int px_viewer_write(px_viewer *v, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -90,7 +123,15 @@ int px_viewer_write(px_viewer *v, const void *buf, size_t len)
 		return -EPIPE;
 	}
 	v->ex.bytes_out += len;
+	if (!v->tls && v->corked && v->out.len + len <= PX_CORK_MAX) {
+		/* Gathered: what one origin read produces leaves in one write. */
+		return px_buf_append(&v->out, buf, len);
+	}
 	if (!v->tls) {
+		if (v->out.len > 0) {
+			raw_write(v, v->out.data, v->out.len);
+			px_buf_reset(&v->out);
+		}
 		return len > 0 ? raw_write(v, buf, len) : 0;
 	}
 	while (len > 0) {
@@ -110,7 +151,7 @@ int px_viewer_write(px_viewer *v, const void *buf, size_t len)
 
 size_t px_viewer_pending(const px_viewer *v)
 {
-	return uv_stream_get_write_queue_size((const uv_stream_t *)&v->tcp);
+	return uv_stream_get_write_queue_size((const uv_stream_t *)&v->tcp) + v->out.len;
 }
 
 /* A response the proxy makes itself, then the connection closes. */
@@ -167,6 +208,7 @@ static void on_handle_closed(uv_handle_t *handle)
 		gnutls_deinit(v->session);
 	}
 	px_buf_free(&v->held);
+	px_buf_free(&v->out);
 	px_head_collect_free(&v->collect);
 	px_buf_free(&v->ex.head);
 	px_buf_free(&v->ex.early_body);
@@ -620,6 +662,7 @@ void px_viewer_accept(px_listener *l, uv_stream_t *server)
 	px_buf_init(&v->ex.cache_key);
 	px_buf_init(&v->ex.cache_body);
 	px_buf_init(&v->held);
+	px_buf_init(&v->out);
 	px_head_collect_init(&v->collect);
 	px_buf_init(&v->ex.head);
 	px_buf_init(&v->ex.early_body);
@@ -628,6 +671,8 @@ void px_viewer_accept(px_listener *l, uv_stream_t *server)
 		viewer_close(v);
 		return;
 	}
+	/* Small responses go out at once, not after the viewer's delayed ACK. */
+	uv_tcp_nodelay(&v->tcp, 1);
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 	if (uv_tcp_getpeername(&v->tcp, (struct sockaddr *)&ss, &len) == 0) {

@@ -273,7 +273,7 @@ void rp_check_xml(const char *doc, rp_xml_summary *sum)
 	int depth = 0;
 	int roots = 0;
 	const char *p = doc;
-	size_t len;
+	size_t len = 0;
 
 	memset(sum, 0, sizeof(*sum));
 	sum->tests = sum->failures = sum->errors = sum->skipped = -1;
