@@ -187,6 +187,18 @@ static void on_written(uv_write_t *req, int status)
 
 static int raw_write(oa_conn *c, const void *data, size_t len)
 {
+	uv_buf_t direct = uv_buf_init((char *)data, (unsigned)len);
+	/* Most writes go at once (nothing queued, room in the socket): no copy then. */
+	int sent = uv_try_write((uv_stream_t *)&c->tcp, &direct, 1);
+
+	if (sent >= 0 && (size_t)sent == len) {
+		return 0;
+	}
+	if (sent > 0) {
+		data = (const char *)data + sent;
+		len -= (size_t)sent;
+	}
+	/* The rest (or all of it, whatever try_write said) is queued; uv_write reports errors. */
 	struct write_req *w = malloc(sizeof(*w) + len);
 
 	if (w == NULL) {
