@@ -671,7 +671,8 @@ void px_exchange_start(px_viewer *v)
 	ex->active = true;
 	ex->x_cache_kind = "-";
 	ex->bytes_out = 0;
-	ex->bytes_in = head->method_len + head->target_len + 12;
+	/* The head in its canonical form: request line, "Name: value" lines, blank line. */
+	ex->bytes_in = head->method_len + head->target_len + 12 + 2;
 	for (size_t i = 0; i < head->n_headers; i++) {
 		ex->bytes_in += head->headers[i].name_len + head->headers[i].value_len + 4;
 	}

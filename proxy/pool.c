@@ -35,12 +35,13 @@ void px_pool_put(px_server *srv, const char *key, oa_conn *conn, unsigned keepal
 {
 	px_idle *idle = calloc(1, sizeof(*idle));
 
+	/* From now on the connection is the pool's: its close no longer concerns the viewer. */
+	oa_conn_rebind(conn, &idle_cbs, srv);
 	if (idle == NULL || srv->stopping) {
 		free(idle);
 		oa_conn_close(conn);
 		return;
 	}
-	oa_conn_rebind(conn, &idle_cbs, srv);
 	idle->conn = conn;
 	snprintf(idle->key, sizeof(idle->key), "%s", key);
 	idle->since_ms = uv_now(srv->loop);
