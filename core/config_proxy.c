@@ -65,10 +65,13 @@ static int parse_tls(const oa__cfg *c, const char *path, const json_t *obj, oa_l
 	return 0;
 }
 
-static int parse_listener(const oa__cfg *c, const char *path, const json_t *obj,
-			  oa_listen_config *l)
+/*
+ * The object at path with the allowed keys, and its required "address" (an IP
+ * literal, made canonical into *address) and "port" (1-65535).
+ */
+static int parse_endpoint(const oa__cfg *c, const char *path, const json_t *obj,
+			  const char *const *keys, char **address, unsigned *port)
 {
-	static const char *const keys[] = {"address", "port", "tls", NULL};
 	char p[OA__CFG_PATH_MAX];
 	const json_t *v;
 	int rc = oa__cfg_expect_object(c, path, obj);
@@ -85,7 +88,7 @@ static int parse_listener(const oa__cfg *c, const char *path, const json_t *obj,
 		return oa__cfg_missing(c, path, "address");
 	}
 	oa__cfg_path_key(p, path, "address");
-	rc = oa__cfg_address(c, p, v, &l->address);
+	rc = oa__cfg_address(c, p, v, address);
 	if (rc < 0) {
 		return rc;
 	}
@@ -94,7 +97,17 @@ static int parse_listener(const oa__cfg *c, const char *path, const json_t *obj,
 		return oa__cfg_missing(c, path, "port");
 	}
 	oa__cfg_path_key(p, path, "port");
-	rc = oa__cfg_uint(c, p, v, 1, 65535, &l->port);
+	return oa__cfg_uint(c, p, v, 1, 65535, port);
+}
+
+static int parse_listener(const oa__cfg *c, const char *path, const json_t *obj,
+			  oa_listen_config *l)
+{
+	static const char *const keys[] = {"address", "port", "tls", NULL};
+	char p[OA__CFG_PATH_MAX];
+	const json_t *v;
+	int rc = parse_endpoint(c, path, obj, keys, &l->address, &l->port);
+
 	if (rc < 0) {
 		return rc;
 	}
@@ -151,28 +164,8 @@ static int parse_admin(const oa__cfg *c, const json_t *obj, oa_proxy_config *pc)
 	static const char *const keys[] = {"address", "port", NULL};
 	char name[OA__CFG_QUOTE_SIZE];
 	char p[OA__CFG_PATH_MAX];
-	const json_t *v;
-	int rc = oa__cfg_expect_object(c, path, obj);
+	int rc = parse_endpoint(c, path, obj, keys, &pc->admin_address, &pc->admin_port);
 
-	if (rc == 0) {
-		rc = oa__cfg_check_keys(c, path, obj, keys);
-	}
-	if (rc < 0) {
-		return rc;
-	}
-	v = json_object_get(obj, "address");
-	if (v == NULL) {
-		return oa__cfg_missing(c, path, "address");
-	}
-	rc = oa__cfg_address(c, "proxy.admin.address", v, &pc->admin_address);
-	if (rc < 0) {
-		return rc;
-	}
-	v = json_object_get(obj, "port");
-	if (v == NULL) {
-		return oa__cfg_missing(c, path, "port");
-	}
-	rc = oa__cfg_uint(c, "proxy.admin.port", v, 1, 65535, &pc->admin_port);
 	if (rc < 0) {
 		return rc;
 	}

@@ -10,10 +10,9 @@
 
 #include "originaudit/scan.h"
 
-/* Writes s as a label value: backslash, double quote and newline escaped. */
-static void label_value(FILE *out, const char *s)
+void oa_scan_prometheus_label(FILE *out, const char *value)
 {
-	for (; s != NULL && *s != '\0'; s++) {
+	for (const char *s = value; s != NULL && *s != '\0'; s++) {
 		switch (*s) {
 		case '\\':
 			fputs("\\\\", out);
@@ -41,11 +40,11 @@ static void probe_sample_start(FILE *out, const char *name, const oa_scan_origin
 			       const oa_probe_spec *spec)
 {
 	fprintf(out, "%s{origin=\"", name);
-	label_value(out, o->config->id);
+	oa_scan_prometheus_label(out, o->config->id);
 	fputs("\",address=\"", out);
-	label_value(out, spec->address);
+	oa_scan_prometheus_label(out, spec->address);
 	fprintf(out, "\",port=\"%u\",sni=\"", spec->port);
-	label_value(out, spec->sni);
+	oa_scan_prometheus_label(out, spec->sni);
 	fputc('"', out);
 }
 
@@ -125,27 +124,34 @@ static void probe_family(FILE *out, const oa_scan_report *report, enum probe_fam
 	}
 }
 
+/* The per-probe gauges, in the order they are written. */
+static const struct {
+	enum probe_family fam;
+	const char *name;
+	const char *help;
+} probe_families[] = {
+    {FAMILY_VERDICT, "originaudit_probe_verdict",
+     "Verdict of one probe (address, port, SNI) of an origin: 1 for the verdict it got."},
+    {FAMILY_STATUS, "originaudit_probe_status",
+     "Verdict of one probe as a number: 0 pass, 1 warn, 2 fail, 3 error."},
+    {FAMILY_CHECK, "originaudit_check_status",
+     "Status of one check of a probe: 0 pass or skip, 1 warn, 2 fail."},
+    {FAMILY_NOT_AFTER, "originaudit_cert_not_after_seconds",
+     "Earliest notAfter on the probe's certificate path, as a Unix time."},
+    {FAMILY_DAYS_LEFT, "originaudit_cert_days_left",
+     "Days until the earliest notAfter on the probe's certificate path (negative once "
+     "expired)."},
+};
+
 int oa_scan_write_prometheus(const oa_scan_report *report, FILE *out)
 {
 	static const oa_status verdicts[] = {OA_STATUS_PASS, OA_STATUS_WARN, OA_STATUS_FAIL,
 					     OA_STATUS_ERROR, OA_STATUS_SKIP};
 
-	family(out, "originaudit_probe_verdict", "gauge",
-	       "Verdict of one probe (address, port, SNI) of an origin: 1 for the verdict it got.");
-	probe_family(out, report, FAMILY_VERDICT);
-	family(out, "originaudit_probe_status", "gauge",
-	       "Verdict of one probe as a number: 0 pass, 1 warn, 2 fail, 3 error.");
-	probe_family(out, report, FAMILY_STATUS);
-	family(out, "originaudit_check_status", "gauge",
-	       "Status of one check of a probe: 0 pass or skip, 1 warn, 2 fail.");
-	probe_family(out, report, FAMILY_CHECK);
-	family(out, "originaudit_cert_not_after_seconds", "gauge",
-	       "Earliest notAfter on the probe's certificate path, as a Unix time.");
-	probe_family(out, report, FAMILY_NOT_AFTER);
-	family(out, "originaudit_cert_days_left", "gauge",
-	       "Days until the earliest notAfter on the probe's certificate path (negative once "
-	       "expired).");
-	probe_family(out, report, FAMILY_DAYS_LEFT);
+	for (size_t i = 0; i < sizeof(probe_families) / sizeof(probe_families[0]); i++) {
+		family(out, probe_families[i].name, "gauge", probe_families[i].help);
+		probe_family(out, report, probe_families[i].fam);
+	}
 	family(out, "originaudit_scan_duration_seconds", "gauge",
 	       "Wall-clock duration of the scan.");
 	fprintf(out, "originaudit_scan_duration_seconds %.3f\n", report->duration_s);

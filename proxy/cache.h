@@ -1,8 +1,9 @@
 /*
  * The in-memory response cache of one originaudit-proxy worker, without any
  * I/O: whether and for how long an origin's response may be stored (RFC 9111
- * as narrowed by docs/proxy-operations.md, "Caching"), the cache key, and a
- * byte-bounded store with least-recently-used eviction.
+ * as narrowed by docs/proxy-operations.md, "Caching"), the cache key (both in
+ * cache_policy.c), and a byte-bounded store with least-recently-used eviction
+ * (cache.c).
  *
  * The store is a hash table (keyed SipHash-1-3, so viewers who choose the
  * targets cannot pile keys into one chain) plus a doubly linked LRU list:

@@ -5,6 +5,11 @@
  * to an origin and for every response sent to a viewer (forwarded, error,
  * redirect), following what CloudFront's edge does.
  *
+ * Implemented in three files: proxy/buf.c (px_buf), proxy/http_head.c (the
+ * lexical helpers, px_head, the Host and framing checks, px_head_collect) and
+ * proxy/http_build.c (the writers, px_status_reason and the viewer protocol
+ * policy).
+ *
  * Errors: -EBADMSG means the viewer's (or origin's) message is unsafe or
  * malformed and must not be forwarded (answer 400, or 502 for an origin
  * response); -EINVAL means an argument chosen by the proxy is invalid;
@@ -95,6 +100,19 @@ const px_header *px_head_find(const px_head *head, const char *name);
 /* How many fields are called name (case-insensitive). */
 size_t px_head_count(const px_head *head, const char *name);
 
+/* Whether a field called field lists elem among its comma-separated elements (case-insensitive). */
+bool px_head_list_contains(const px_head *head, const char *field, const char *elem,
+			   size_t elem_len);
+
+/* Whether the slice [s, s + len) equals the string str, ASCII case ignored (not the locale's). */
+bool px_slice_ieq(const char *s, size_t len, const char *str);
+
+/* Narrows the slice [*s, *s + *len) to leave out surrounding spaces and tabs (OWS). */
+void px_trim_ows(const char **s, size_t *len);
+
+/* Whether c may appear in an HTTP token (tchar, RFC 9110 5.6.2). */
+bool px_is_tchar(char c);
+
 /*
  * The request's Host: exactly one Host field whose value is a host name or IP
  * literal with an optional port. Sets *host and *host_len to a slice of req (an
@@ -113,7 +131,6 @@ int px_request_host(const px_head *req, const char **host, size_t *host_len);
  */
 int px_check_request_framing(const px_head *req, long long *content_length, bool *chunked);
 
-/* How a request goes to the origin. The strings are the caller's. */
 /*
  * Collects a message head from a parser's callbacks (llhttp hands the start
  * line and each header name and value in pieces, pointing into read buffers
@@ -148,6 +165,7 @@ int px_head_collect_header(px_head_collect *c, const char *at, size_t len, bool 
 /* Points head->headers (and target or reason, per response) into the arena. */
 void px_head_collect_finish(const px_head_collect *c, px_head *head, bool response);
 
+/* How a request goes to the origin. The strings are the caller's. */
 typedef struct px_forward {
 	/* Host toward the origin: origin domain, or the viewer's Host when forwarded. */
 	const char *host;

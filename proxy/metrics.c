@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "originaudit/scan.h"
 
 /* "OAPXM" and a layout version; a worker of another build refuses the region. */
 #define PXM_MAGIC UINT64_C(0x4f4150584d000001)
@@ -398,22 +399,6 @@ static void single(FILE *out, const char *name, const char *type, const char *he
 	fprintf(out, "%s %" PRIu64 "\n", name, v);
 }
 
-/* Writes s as a label value, escaped as the text format wants. */
-static void label_value(FILE *out, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s == '\\') {
-			fputs("\\\\", out);
-		} else if (*s == '"') {
-			fputs("\\\"", out);
-		} else if (*s == '\n') {
-			fputs("\\n", out);
-		} else {
-			fputc(*s, out);
-		}
-	}
-}
-
 static void write_requests(const pxm *m, FILE *out, uint32_t n_origins)
 {
 	static const char name[] = "originaudit_proxy_requests_total";
@@ -427,7 +412,7 @@ static void write_requests(const pxm *m, FILE *out, uint32_t n_origins)
 				continue;
 			}
 			fprintf(out, "%s{origin=\"", name);
-			label_value(out, m->origins[o]);
+			oa_scan_prometheus_label(out, m->origins[o]);
 			fprintf(out, "\",status=\"%d\"} %" PRIu64 "\n", s + PXM_STATUS_MIN, v);
 		}
 	}
@@ -447,9 +432,9 @@ static void write_failures(const pxm *m, FILE *out, uint32_t n_origins, uint32_t
 				continue;
 			}
 			fprintf(out, "%s{origin=\"", name);
-			label_value(out, m->origins[o]);
+			oa_scan_prometheus_label(out, m->origins[o]);
 			fputs("\",reason=\"", out);
-			label_value(out, m->reasons[r]);
+			oa_scan_prometheus_label(out, m->reasons[r]);
 			fprintf(out, "\"} %" PRIu64 "\n", v);
 		}
 	}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "originaudit/exitcode.h"
+#include "originaudit/scan.h"
 #include "supervisor.h"
 
 #define MAX_WORKERS 64
@@ -316,16 +317,7 @@ static int write_metrics(supervisor *sup, px_buf *body)
 	fputs(verdict_help, f);
 	for (size_t i = 0; i < sup->audit.n_verdicts; i++) {
 		fputs("originaudit_proxy_audit_origin_verdict{origin=\"", f);
-		for (const char *p = sup->audit.verdicts[i].origin; p != NULL && *p; p++) {
-			if (*p == '"' || *p == '\\') {
-				fputc('\\', f);
-				fputc(*p, f);
-			} else if (*p == '\n') {
-				fputs("\\n", f);
-			} else {
-				fputc(*p, f);
-			}
-		}
+		oa_scan_prometheus_label(f, sup->audit.verdicts[i].origin);
 		fprintf(f, "\"} %d\n", verdict_value(sup->audit.verdicts[i].verdict));
 	}
 	if (sup->audit.prometheus != NULL) {

@@ -5,14 +5,18 @@
  * proxy sees is chosen by the test.
  *
  * The pieces: the echo origin (ph_eo: one thread per connection, plain HTTP
- * or TLS serving a chain in exactly the given order, with counters), message
- * head helpers, the viewer client (ph_vc, ph_resp), configuration builders,
- * and the proxy process itself (ph_start_proxy, signals, config rewrites, its
- * log). Everything a test allocates through ph_env is freed by ph_teardown,
- * even when an assertion ends the test early.
+ * or TLS serving a chain in exactly the given order, with counters;
+ * proxy_harness_origin.c), message head helpers and the viewer client (ph_vc,
+ * ph_resp; proxy_harness_client.c), both over the blocking I/O of
+ * proxy_harness_io.c, configuration builders (proxy_harness_config.c), and
+ * the test environment with the proxy process itself (ph_start_proxy,
+ * signals, config rewrites, its log; proxy_harness.c). Everything a test
+ * allocates through ph_env is freed by ph_teardown, even when an assertion
+ * ends the test early.
  *
  * A test file registers its cases with PH_TEST(fn), which wraps them in
- * ph_setup/ph_teardown; the case gets its ph_env from *state.
+ * ph_setup/ph_teardown; the case gets its ph_env from *state. Its main
+ * returns PH_RUN_TESTS(tests).
  */
 #ifndef ORIGINAUDIT_TESTS_PROXY_HARNESS_H
 #define ORIGINAUDIT_TESTS_PROXY_HARNESS_H
@@ -48,6 +52,9 @@
 /* Wraps a test case in ph_setup/ph_teardown. */
 #define PH_TEST(fn) cmocka_unit_test_setup_teardown(fn, ph_setup, ph_teardown)
 
+/* Runs the array tests after ph_prepare_run; what main returns. */
+#define PH_RUN_TESTS(tests) (ph_prepare_run(), cmocka_run_group_tests(tests, NULL, NULL))
+
 /* ---- time and generated bodies ---- */
 
 /* Milliseconds on the monotonic clock. */
@@ -72,6 +79,14 @@ size_t ph_head_count(const char *head, const char *name);
 
 /* Asserts head has exactly one field name with value want, or none when want is NULL. */
 void ph_expect_field(const char *head, const char *name, const char *want);
+
+/* ---- loopback sockets ---- */
+
+/* A socket listening on a free loopback port (*port) with backlog; the caller closes it. */
+int ph_listen_socket(unsigned *port, int backlog);
+
+/* A TCP connection to 127.0.0.1:port, I/O timing out after timeout_ms: the fd, or -errno. */
+int ph_tcp_connect(unsigned port, int timeout_ms);
 
 /* ---- the echo origin ---- */
 
@@ -153,20 +168,10 @@ void ph_eo_sni(ph_eo *o, char *out, size_t size);
 /* Waits up to timeout_ms for at least n accepted connections; returns the count then. */
 size_t ph_eo_wait_connections(ph_eo *o, size_t n, int timeout_ms);
 
-/* A socket listening on a free loopback port (*port) with backlog; the caller closes it. */
-int ph_listen_socket(unsigned *port, int backlog);
-
 /* ---- the viewer: a blocking client over TCP or TLS ---- */
 
-/* A viewer connection with its read buffer. */
-typedef struct ph_vc {
-	int fd;
-	gnutls_session_t tls;
-	gnutls_certificate_credentials_t cred;
-	char buf[65536];
-	size_t start;
-	size_t end;
-} ph_vc;
+/* A viewer connection with its read buffer; opaque. */
+typedef struct ph_vc ph_vc;
 
 /* One response as the viewer read it. */
 typedef struct ph_resp {
@@ -223,10 +228,32 @@ void ph_http_request(unsigned port, const char *method, const char *target, ph_r
 /* GET target over plain HTTP from 127.0.0.1:port (the admin listener, say) into r. */
 void ph_http_get(unsigned port, const char *target, ph_resp *r);
 
+/* ---- requests to the proxy under test ---- */
+
+typedef struct ph_env ph_env;
+
+/* GET target with Host PH_WWW on a new connection to the plain or the TLS listener. */
+void ph_get(ph_env *e, bool tls, const char *target, ph_resp *r);
+
+/* ph_exchange with req on the plain listener; *elapsed is how long it took in ms. */
+void ph_timed_get(ph_env *e, const char *req, ph_resp *r, uint64_t *elapsed);
+
+/* Asserts r is the proxy's own answer: status, X-Cache "Error from originaudit", reason or none. */
+void ph_expect_error(const ph_resp *r, int status, const char *reason);
+
+/* ph_get into e->resp, asserts status and frees the response. */
+void ph_expect_get(ph_env *e, bool tls, const char *target, int status);
+
+/* ph_get into e->resp, asserts a 200 from the origin called name and frees the response. */
+void ph_expect_origin(ph_env *e, bool tls, const char *target, const char *name);
+
+/* Asserts r's body is complete and exactly len pattern bytes; what names r in a failure. */
+void ph_expect_pattern_body(const char *what, const ph_resp *r, size_t len);
+
 /* ---- the test environment ---- */
 
 /* Per test: a temporary directory, a PKI, the viewer certificate, origins and the proxy. */
-typedef struct ph_env {
+struct ph_env {
 	char *dir;
 	/* Root -> intermediate -> leaf for PH_HOST and PH_WWW; the root is the only trusted CA. */
 	fx_pki pki;
@@ -268,7 +295,7 @@ typedef struct ph_env {
 	size_t n_stuck;
 	/* Set by ph_finish; teardown prints the proxy's log when it is not set. */
 	bool finished;
-} ph_env;
+};
 
 /* cmocka setup: a fresh ph_env into *state. */
 int ph_setup(void **state);
@@ -290,6 +317,9 @@ ph_eo *ph_tls_origin(ph_env *e, const char *name, const oa_pki_cert *const *chai
 
 /* An echo origin over TLS with the good chain (leaf, intermediate), owned by e. */
 ph_eo *ph_good_origin(ph_env *e, const char *name);
+
+/* The TLS echo origin "bad", owned by e: the good leaf without its intermediate. */
+ph_eo *ph_bad_origin(ph_env *e);
 
 /* A plain-HTTP origin in mode, owned by e. */
 ph_eo *ph_plain_origin(ph_env *e, const char *name, ph_eo_mode mode);
@@ -315,9 +345,18 @@ json_t *ph_behavior(const char *pattern, const char *origin_id, const char *view
 /* The proxy block (new ref), one worker; new ports into e->port/tls_port unless a proxy runs. */
 json_t *ph_proxy_block(ph_env *e, bool tls, bool debug, const char *x_cache_name);
 
+/* Adds to proxy an admin listener on 127.0.0.1:*admin, *admin first a free port when it is 0. */
+void ph_admin_listener(ph_env *e, json_t *proxy, unsigned *admin);
+
 /* A config (new ref): origins, behaviours (or NULL), proxy (stolen), 1 s scan timeouts. */
 json_t *ph_config(json_t *origins, json_t *behaviors, const char *default_origin,
 		  const char *default_policy, json_t *proxy);
+
+/* ph_config of origin (stolen) alone, the default origin for every path, viewers allow-all. */
+json_t *ph_single_config(json_t *origin, json_t *proxy);
+
+/* ph_config of https-only origins "good" and "bad" (paths under /bad/), "good" the default. */
+json_t *ph_good_bad_config(const ph_eo *good, const ph_eo *bad, json_t *proxy);
 
 /* The ith listener object of doc's proxy block (borrowed). */
 json_t *ph_listener_of(json_t *doc, size_t i);
@@ -333,8 +372,17 @@ void ph_rewrite_config_text(ph_env *e, const char *text);
 
 /* ---- the proxy ---- */
 
+/* Starts the proxy on doc (stolen) and waits for its listeners (not for its start audit). */
+void ph_spawn_proxy(ph_env *e, json_t *doc);
+
 /* Starts the proxy on doc (stolen), waits for listeners and start audit, zeroes origin counters. */
 void ph_start_proxy(ph_env *e, json_t *doc);
+
+/* ph_start_proxy with o alone as origin "o", https-only, under the proxy block proxy (stolen). */
+void ph_start_https(ph_env *e, const ph_eo *o, json_t *proxy);
+
+/* ph_start_proxy with o alone as origin "o", http-only, under the proxy block proxy (stolen). */
+void ph_start_http(ph_env *e, const ph_eo *o, json_t *proxy);
 
 /* Sends sig (SIGHUP, SIGUSR1, SIGTERM, ...) to the running proxy (the supervisor). */
 void ph_signal(ph_env *e, int sig);
@@ -363,12 +411,6 @@ void ph_expect_log_line(const ph_env *e, const char *target, const char *const *
 /* SIGTERM unless the proxy already exited; asserts exit 0 and a clean log; marks the test done. */
 void ph_finish(ph_env *e);
 
-/* GET target with Host PH_WWW on a new connection to the plain or the TLS listener. */
-void ph_get(ph_env *e, bool tls, const char *target, ph_resp *r);
-
-/* ph_exchange with req on the plain listener; *elapsed is how long it took in ms. */
-void ph_timed_get(ph_env *e, const char *req, ph_resp *r, uint64_t *elapsed);
-
 /* Peak resident set (VmHWM) of pid in kB. */
 long ph_vm_hwm_kb(int pid);
 
@@ -380,5 +422,8 @@ int ph_check_config(ph_env *e, json_t *doc);
 
 /* The number of newline characters in s. */
 size_t ph_count_lines(const char *s);
+
+/* Before the cases run: SIGPIPE ignored, OA_TEST_FILTER (a cmocka pattern) selects cases. */
+void ph_prepare_run(void);
 
 #endif

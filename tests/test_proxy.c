@@ -3,10 +3,9 @@
  * front of origins this process runs on loopback (an echo origin over plain
  * HTTP or TLS that serves a chain in exactly the given order, tarpits,
  * openssl s_server), driven by raw sockets and a blocking GnuTLS client so
- * that every byte the proxy sees is chosen by the test. The harness is in
- * proxy_harness.c.
+ * that every byte the proxy sees is chosen by the test. The harness is
+ * proxy_harness.h.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,16 @@
 /* The proxy's peak RSS bound for a 100 MB body: well under the body, so nothing is buffered
  * whole. */
 #define RSS_BOUND_KB (64L * 1024)
+/* The request line and Host of the bad requests with a body. */
+#define POST_X "POST /x HTTP/1.1\r\nHost: " PH_WWW "\r\n"
+/* The rest of a request after its Host value: a body of 5 bytes. */
+#define FORM_HELLO "\r\nContent-Length: 5\r\n\r\nhello"
+
+/* Starts the proxy (plain listener, debug headers) in front of origin (stolen) alone. */
+static void start_debug(ph_env *e, json_t *origin)
+{
+	ph_start_proxy(e, ph_single_config(origin, ph_proxy_block(e, false, true, NULL)));
+}
 
 /* ---- 1. the happy path ---- */
 
@@ -28,9 +37,7 @@ static void test_happy_path(void **state)
 	ph_eo *o = ph_good_origin(e, "good");
 	ph_resp *r = &e->resp;
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", ph_eo_port(o), 0, "https-only")),
-			 NULL, "o", "allow-all", ph_proxy_block(e, false, false, NULL)));
+	ph_start_https(e, o, ph_proxy_block(e, false, false, NULL));
 	ph_exchange(e->port, false, "GET /hello?x=1 HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n", false,
 		    r);
 	ph_expect_status(r, 200);
@@ -58,9 +65,7 @@ static void test_keep_alive(void **state)
 	ph_eo *o = ph_good_origin(e, "good");
 	ph_resp *r = &e->resp;
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", ph_eo_port(o), 0, "https-only")),
-			 NULL, "o", "allow-all", ph_proxy_block(e, false, false, NULL)));
+	ph_start_https(e, o, ph_proxy_block(e, false, false, NULL));
 	ph_vc *c = ph_vc_open(e->port, false);
 	ph_vc_sends(c, "GET /first HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n");
 	assert_int_equal(ph_vc_response(c, false, false, r), 0);
@@ -108,8 +113,7 @@ static void pooled_requests(ph_env *e, const char *const *reqs, size_t n)
 
 	/* A stuck request fails in 3 s rather than the default 30. */
 	json_object_set_new(oj, "read_timeout_s", json_integer(3));
-	ph_start_proxy(e, ph_config(json_pack("[o]", oj), NULL, "o", "allow-all",
-				    ph_proxy_block(e, false, true, NULL)));
+	start_debug(e, oj);
 	for (size_t i = 0; i < n; i++) {
 		char got[16] = "";
 		char want[16];
@@ -160,16 +164,11 @@ static void test_x_cache_name(void **state)
 {
 	ph_env *e = *state;
 	ph_eo *good = ph_good_origin(e, "good");
-	const oa_pki_cert *leaf_only[] = {e->pki.leaf};
-	ph_eo *bad = ph_tls_origin(e, "bad", leaf_only, 1);
+	ph_eo *bad = ph_bad_origin(e);
 	ph_resp *r = &e->resp;
 
 	ph_start_proxy(
-	    e,
-	    ph_config(json_pack("[o, o]", ph_origin_json("good", ph_eo_port(good), 0, "https-only"),
-				ph_origin_json("bad", ph_eo_port(bad), 0, "https-only")),
-		      json_pack("[o]", ph_behavior("/bad/*", "bad", "allow-all")), "good",
-		      "allow-all", ph_proxy_block(e, false, false, "edge-7.test")));
+	    e, ph_good_bad_config(good, bad, ph_proxy_block(e, false, false, "edge-7.test")));
 	ph_get(e, false, "/ok", r);
 	ph_expect_status(r, 200);
 	ph_expect_field(r->head, "X-Cache", "Miss from edge-7.test");
@@ -193,9 +192,7 @@ static void test_echo_controls(void **state)
 	ph_eo *o = ph_plain_origin(e, "echo", PH_EO_ECHO);
 	ph_resp *r = &e->resp;
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", 0, ph_eo_port(o), "http-only")), NULL,
-			 "o", "allow-all", ph_proxy_block(e, false, false, NULL)));
+	ph_start_http(e, o, ph_proxy_block(e, false, false, NULL));
 	ph_exchange(e->port, false,
 		    "GET /missing HTTP/1.1\r\nHost: " PH_WWW "\r\nX-Echo-Status: 404\r\n"
 		    "X-Echo-Header: Cache-Control: max-age=60\r\n"
@@ -220,14 +217,7 @@ static void test_echo_controls(void **state)
 	ph_expect_field(r->head, "Content-Type", "application/octet-stream");
 	ph_expect_field(r->head, "Content-Length", "100000");
 	ph_expect_field(r->head, "X-Origin-Request", "2");
-	assert_true(r->complete);
-	assert_int_equal(r->body_len, 100000);
-	for (size_t i = 0; i < r->body_len; i++) {
-		if ((unsigned char)r->body[i] != ph_pattern_byte(i)) {
-			fail_msg("body byte %zu is %u, want %u", i, (unsigned char)r->body[i],
-				 ph_pattern_byte(i));
-		}
-	}
+	ph_expect_pattern_body("X-Echo-Body-Size: 100000", r, 100000);
 	if (elapsed < 300) {
 		fail_msg("answered after %llu ms despite X-Echo-Delay-Ms: 300",
 			 (unsigned long long)elapsed);
@@ -254,13 +244,9 @@ static void refused_chain(ph_env *e, const oa_pki_cert *const *chain, size_t n, 
 	ph_eo *o = ph_tls_origin(e, "refused", chain, n);
 	ph_resp *r = &e->resp;
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", ph_eo_port(o), 0, "https-only")),
-			 NULL, "o", "allow-all", ph_proxy_block(e, false, true, NULL)));
+	ph_start_https(e, o, ph_proxy_block(e, false, true, NULL));
 	ph_get(e, false, "/secret?q=1", r);
-	ph_expect_status(r, 502);
-	ph_expect_field(r->head, "X-Cache", "Error from originaudit");
-	ph_expect_field(r->head, "X-Originaudit-Reason", reason);
+	ph_expect_error(r, 502, reason);
 	ph_expect_field(r->head, "Content-Type", "text/plain");
 	assert_string_equal(r->body, "502 Bad Gateway\n");
 	ph_resp_free(r);
@@ -343,26 +329,36 @@ static void test_cert_wrong_order(void **state)
 	refused_chain(e, chain, 3, "wrong_order");
 }
 
+/*
+ * Starts openssl s_server (-cert_chain: the good leaf, then rest in file
+ * order) with opts (NULL-ended) and returns its port; skips the test when
+ * there is no openssl.
+ */
+static unsigned s_server(ph_env *e, const oa_pki_cert *const *rest, size_t n,
+			 const char *const *opts)
+{
+	unsigned port = 0;
+
+	if (e->openssl == NULL) {
+		skip();
+	}
+	e->s_server_pid =
+	    fx_s_server_start(e->openssl, e->dir, "127.0.0.1", e->pki.leaf, rest, n, opts, &port);
+	return port;
+}
+
 /* The same wrong order served by openssl s_server -cert_chain (file order) with -www. */
 static void test_cert_wrong_order_s_server(void **state)
 {
 	ph_env *e = *state;
 	const oa_pki_cert *rest[] = {e->pki.root, e->pki.inter};
 	static const char *const www[] = {"-www", NULL};
-	unsigned port = 0;
+	unsigned port = s_server(e, rest, 2, www);
 	ph_resp *r = &e->resp;
 
-	if (e->openssl == NULL) {
-		skip();
-	}
-	e->s_server_pid =
-	    fx_s_server_start(e->openssl, e->dir, "127.0.0.1", e->pki.leaf, rest, 2, www, &port);
-	ph_start_proxy(e, ph_config(json_pack("[o]", ph_origin_json("o", port, 0, "https-only")),
-				    NULL, "o", "allow-all", ph_proxy_block(e, false, true, NULL)));
+	start_debug(e, ph_origin_json("o", port, 0, "https-only"));
 	ph_get(e, false, "/", r);
-	ph_expect_status(r, 502);
-	ph_expect_field(r->head, "X-Cache", "Error from originaudit");
-	ph_expect_field(r->head, "X-Originaudit-Reason", "wrong_order");
+	ph_expect_error(r, 502, "wrong_order");
 	ph_resp_free(r);
 	ph_finish(e);
 }
@@ -425,13 +421,9 @@ static void test_cert_reason_only_in_log(void **state)
 	ph_eo *o = ph_tls_origin(e, "refused", chain, 1);
 	ph_resp *r = &e->resp;
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", ph_eo_port(o), 0, "https-only")),
-			 NULL, "o", "allow-all", ph_proxy_block(e, false, false, NULL)));
+	ph_start_https(e, o, ph_proxy_block(e, false, false, NULL));
 	ph_get(e, false, "/logged", r);
-	ph_expect_status(r, 502);
-	ph_expect_field(r->head, "X-Cache", "Error from originaudit");
-	ph_expect_field(r->head, "X-Originaudit-Reason", NULL);
+	ph_expect_error(r, 502, NULL);
 	assert_null(strstr(r->head, "missing_intermediate"));
 	assert_null(strstr(r->body, "missing_intermediate"));
 	ph_resp_free(r);
@@ -515,8 +507,7 @@ static void test_request_rewriting(void **state)
 	ph_resp *r = &e->resp;
 
 	json_object_set_new(origin, "origin_path", json_string("/prefix"));
-	ph_start_proxy(e, ph_config(json_pack("[o]", origin), NULL, "o", "allow-all",
-				    ph_proxy_block(e, false, false, NULL)));
+	ph_start_proxy(e, ph_single_config(origin, ph_proxy_block(e, false, false, NULL)));
 	ph_vc *c = ph_vc_open(e->port, false);
 	ph_vc_sends(c, "GET /rw/path?q=1&r=%2F HTTP/1.1\r\n"
 		       "Host: viewer.example.org\r\n"
@@ -582,6 +573,17 @@ static void test_request_rewriting(void **state)
 
 /* ---- 5. viewer protocol policies ---- */
 
+/* Sends req to the plain listener: status, with Location location (NULL: none). */
+static void expect_redirect(ph_env *e, const char *req, int status, const char *location)
+{
+	ph_resp *r = &e->resp;
+
+	ph_exchange(e->port, false, req, false, r);
+	ph_expect_status(r, status);
+	ph_expect_field(r->head, "Location", location);
+	ph_resp_free(r);
+}
+
 static void test_viewer_policies(void **state)
 {
 	ph_env *e = *state;
@@ -595,12 +597,8 @@ static void test_viewer_policies(void **state)
 			 "o", "allow-all", ph_proxy_block(e, true, false, NULL)));
 
 	/* allow-all: served over both listeners. */
-	ph_get(e, false, "/open", r);
-	ph_expect_status(r, 200);
-	ph_resp_free(r);
-	ph_get(e, true, "/open", r);
-	ph_expect_status(r, 200);
-	ph_resp_free(r);
+	ph_expect_get(e, false, "/open", 200);
+	ph_expect_get(e, true, "/open", 200);
 
 	/* redirect-to-https, GET and HEAD: 301 to the same path and query over HTTPS. */
 	size_t before = ph_eo_counts(o).requests;
@@ -621,20 +619,9 @@ static void test_viewer_policies(void **state)
 	ph_vc_close(c);
 
 	/* Other methods: 307 on HTTP/1.1, 403 on HTTP/1.0. */
-	ph_exchange(e->port, false,
-		    "POST /redir/form?id=3 HTTP/1.1\r\nHost: " PH_WWW
-		    "\r\nContent-Length: 5\r\n\r\nhello",
-		    false, r);
-	ph_expect_status(r, 307);
-	ph_expect_field(r->head, "Location", "https://" PH_WWW "/redir/form?id=3");
-	ph_resp_free(r);
-	ph_exchange(e->port, false,
-		    "POST /redir/form HTTP/1.0\r\nHost: " PH_WWW
-		    "\r\nContent-Length: 5\r\n\r\nhello",
-		    false, r);
-	ph_expect_status(r, 403);
-	ph_expect_field(r->head, "Location", NULL);
-	ph_resp_free(r);
+	expect_redirect(e, "POST /redir/form?id=3 HTTP/1.1\r\nHost: " PH_WWW FORM_HELLO, 307,
+			"https://" PH_WWW "/redir/form?id=3");
+	expect_redirect(e, "POST /redir/form HTTP/1.0\r\nHost: " PH_WWW FORM_HELLO, 403, NULL);
 
 	/* https-only: 403 over HTTP. */
 	ph_get(e, false, "/secure/x", r);
@@ -648,9 +635,7 @@ static void test_viewer_policies(void **state)
 	ph_expect_status(r, 200);
 	assert_non_null(strstr(r->body, "GET /secure/x?k=v HTTP/1.1\r\n"));
 	ph_resp_free(r);
-	ph_exchange(e->tls_port, true,
-		    "POST /redir/form HTTP/1.1\r\nHost: " PH_WWW
-		    "\r\nContent-Length: 5\r\n\r\nhello",
+	ph_exchange(e->tls_port, true, "POST /redir/form HTTP/1.1\r\nHost: " PH_WWW FORM_HELLO,
 		    false, r);
 	ph_expect_status(r, 200);
 	ph_expect_field(r->head, "X-Body-Bytes", "5");
@@ -665,7 +650,6 @@ static void test_origin_protocol_policies(void **state)
 	ph_env *e = *state;
 	ph_eo *tls = ph_good_origin(e, "tls");
 	ph_eo *plain = ph_plain_origin(e, "plain", PH_EO_ECHO);
-	ph_resp *r = &e->resp;
 
 	ph_start_proxy(
 	    e,
@@ -676,23 +660,11 @@ static void test_origin_protocol_policies(void **state)
 		json_pack("[o]", ph_behavior("/ho/*", "ho", "allow-all")), "mv", "allow-all",
 		ph_proxy_block(e, true, false, NULL)));
 	/* match-viewer: the viewer's scheme picks the origin's port. */
-	ph_get(e, false, "/mv", r);
-	ph_expect_status(r, 200);
-	ph_expect_field(r->head, "X-Origin-Name", "plain");
-	ph_resp_free(r);
-	ph_get(e, true, "/mv", r);
-	ph_expect_status(r, 200);
-	ph_expect_field(r->head, "X-Origin-Name", "tls");
-	ph_resp_free(r);
+	ph_expect_origin(e, false, "/mv", "plain");
+	ph_expect_origin(e, true, "/mv", "tls");
 	/* http-only: HTTP toward the origin whatever the viewer used. */
-	ph_get(e, true, "/ho/x", r);
-	ph_expect_status(r, 200);
-	ph_expect_field(r->head, "X-Origin-Name", "plain");
-	ph_resp_free(r);
-	ph_get(e, false, "/ho/x", r);
-	ph_expect_status(r, 200);
-	ph_expect_field(r->head, "X-Origin-Name", "plain");
-	ph_resp_free(r);
+	ph_expect_origin(e, true, "/ho/x", "plain");
+	ph_expect_origin(e, false, "/ho/x", "plain");
 	assert_int_equal(ph_eo_counts(tls).requests, 1);
 	assert_int_equal(ph_eo_counts(plain).requests, 3);
 	ph_finish(e);
@@ -717,6 +689,31 @@ static void expect_routed(ph_env *e, const char *target, const char *want_line)
 	ph_resp_free(r);
 }
 
+/* Targets and the request line the echo origin sees for each, behind test_routing's behaviours. */
+static const struct route {
+	const char *target;
+	const char *line;
+} routes[] = {
+    {"/api/v1/x", "GET /B/api/v1/x HTTP/1.1"},
+    /* First match wins: the later, more specific pattern is shadowed. */
+    {"/api/v1/special", "GET /B/api/v1/special HTTP/1.1"},
+    /* Leading '/' optional in the pattern. */
+    {"/api/x", "GET /A/api/x HTTP/1.1"},
+    /* Case-sensitive. */
+    {"/API/x", "GET /D/API/x HTTP/1.1"},
+    {"/Api/v1/x", "GET /D/Api/v1/x HTTP/1.1"},
+    /* '?' is exactly one character. */
+    {"/img/a.png", "GET /C/img/a.png HTTP/1.1"},
+    {"/img/ab.png", "GET /D/img/ab.png HTTP/1.1"},
+    {"/img/.png", "GET /D/img/.png HTTP/1.1"},
+    /* The query string is not matched (and forwarded untouched). */
+    {"/api/x?to=/api/v1/y", "GET /A/api/x?to=/api/v1/y HTTP/1.1"},
+    {"/other?p=/api/v1/z", "GET /D/other?p=/api/v1/z HTTP/1.1"},
+    {"/img/a.png?v=2", "GET /C/img/a.png?v=2 HTTP/1.1"},
+    /* The default behaviour is last. */
+    {"/", "GET /D/ HTTP/1.1"},
+};
+
 static void test_routing(void **state)
 {
 	ph_env *e = *state;
@@ -740,24 +737,9 @@ static void test_routing(void **state)
 				   ph_behavior("/api/v1/special", "E", "allow-all"),
 				   ph_behavior("/img/?.png", "C", "allow-all")),
 			 "D", "allow-all", ph_proxy_block(e, false, false, NULL)));
-	expect_routed(e, "/api/v1/x", "GET /B/api/v1/x HTTP/1.1");
-	/* First match wins: the later, more specific pattern is shadowed. */
-	expect_routed(e, "/api/v1/special", "GET /B/api/v1/special HTTP/1.1");
-	/* Leading '/' optional in the pattern. */
-	expect_routed(e, "/api/x", "GET /A/api/x HTTP/1.1");
-	/* Case-sensitive. */
-	expect_routed(e, "/API/x", "GET /D/API/x HTTP/1.1");
-	expect_routed(e, "/Api/v1/x", "GET /D/Api/v1/x HTTP/1.1");
-	/* '?' is exactly one character. */
-	expect_routed(e, "/img/a.png", "GET /C/img/a.png HTTP/1.1");
-	expect_routed(e, "/img/ab.png", "GET /D/img/ab.png HTTP/1.1");
-	expect_routed(e, "/img/.png", "GET /D/img/.png HTTP/1.1");
-	/* The query string is not matched (and forwarded untouched). */
-	expect_routed(e, "/api/x?to=/api/v1/y", "GET /A/api/x?to=/api/v1/y HTTP/1.1");
-	expect_routed(e, "/other?p=/api/v1/z", "GET /D/other?p=/api/v1/z HTTP/1.1");
-	expect_routed(e, "/img/a.png?v=2", "GET /C/img/a.png?v=2 HTTP/1.1");
-	/* The default behaviour is last. */
-	expect_routed(e, "/", "GET /D/ HTTP/1.1");
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		expect_routed(e, routes[i].target, routes[i].line);
+	}
 	ph_finish(e);
 }
 
@@ -775,9 +757,7 @@ static void refused_request(void **state, const char *data, size_t len, int stat
 	ph_resp *r = &e->resp;
 	char want[32];
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", 0, ph_eo_port(o), "http-only")), NULL,
-			 "o", "allow-all", ph_proxy_block(e, false, false, NULL)));
+	ph_start_http(e, o, ph_proxy_block(e, false, false, NULL));
 	ph_vc *c = ph_vc_open(e->port, false);
 	uint64_t t0 = ph_now_ms();
 	ph_vc_send(c, data, len);
@@ -831,44 +811,34 @@ static void test_bad_request_garbage(void **state)
 
 static void test_smuggling_cl_te(void **state)
 {
-	refused_text(state,
-		     "POST /x HTTP/1.1\r\nHost: " PH_WWW
-		     "\r\nContent-Length: 5\r\nTransfer-Encoding: "
-		     "chunked\r\n\r\n0\r\n\r\n",
-		     400);
+	refused_text(
+	    state, POST_X "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400);
 }
 
 static void test_smuggling_two_lengths(void **state)
 {
-	refused_text(state,
-		     "POST /x HTTP/1.1\r\nHost: " PH_WWW
-		     "\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
-		     400);
+	refused_text(state, POST_X "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400);
 }
 
 static void test_bad_chunk_size(void **state)
 {
-	refused_text(state,
-		     "POST /x HTTP/1.1\r\nHost: " PH_WWW
-		     "\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+	refused_text(state, POST_X "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
 		     400);
 }
 
 /* The first chunk is good, the second is not: the request is held, so the origin sees nothing. */
 static void test_bad_chunk_later(void **state)
 {
-	refused_text(state,
-		     "POST /x HTTP/1.1\r\nHost: " PH_WWW
-		     "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nhello\r\n0\r\n\r\n",
-		     400);
+	refused_text(
+	    state,
+	    POST_X "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nhello\r\n0\r\n\r\n", 400);
 }
 
 /* A chunk whose data is not followed by CRLF. */
 static void test_bad_chunk_terminator(void **state)
 {
 	refused_text(state,
-		     "POST /x HTTP/1.1\r\nHost: " PH_WWW
-		     "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX3\r\nabc\r\n0\r\n\r\n",
+		     POST_X "Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX3\r\nabc\r\n0\r\n\r\n",
 		     400);
 }
 
@@ -909,26 +879,30 @@ static void test_header_timeout(void **state)
 
 /* ---- 9. timeouts and retries ---- */
 
+/* A TCP tarpit behind the proxy (debug headers): attempts attempts of 1 s, read timeout 30 s. */
+static ph_eo *start_tarpit(ph_env *e, int attempts)
+{
+	ph_eo *o = ph_plain_origin(e, "tarpit", PH_EO_TARPIT);
+
+	start_debug(e, ph_timing_origin(ph_eo_port(o), 0, "https-only", 1, attempts, 30));
+	return o;
+}
+
 /* A TCP origin that never answers the TLS handshake: one attempt of 1 s. */
 static void test_tarpit_connect_timeout(void **state)
 {
 	ph_env *e = *state;
-	ph_eo *o = ph_plain_origin(e, "tarpit", PH_EO_TARPIT);
+	ph_eo *o = start_tarpit(e, 1);
 	uint64_t elapsed;
 	ph_resp *r = &e->resp;
 
-	ph_start_proxy(e, ph_config(json_pack("[o]", ph_timing_origin(ph_eo_port(o), 0,
-								      "https-only", 1, 1, 30)),
-				    NULL, "o", "allow-all", ph_proxy_block(e, false, true, NULL)));
 	ph_timed_get(e, "GET /t HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n", r, &elapsed);
 	char reason[64] = "";
 	ph_head_field(r->head, "X-Originaudit-Reason", 0, reason, sizeof(reason));
 	print_message("tarpit, 1 attempt of 1 s: %d %s after %llu ms\n", r->status, reason,
 		      (unsigned long long)elapsed);
 	/* An origin too slow to finish the handshake is "too slow": 504, like a connect timeout. */
-	ph_expect_status(r, 504);
-	ph_expect_field(r->head, "X-Cache", "Error from originaudit");
-	ph_expect_field(r->head, "X-Originaudit-Reason", "handshake_timeout");
+	ph_expect_error(r, 504, "handshake_timeout");
 	assert_true(elapsed >= 900 && elapsed < 3000);
 	assert_int_equal(ph_eo_counts(o).connections, 1);
 	ph_resp_free(r);
@@ -943,15 +917,11 @@ static void test_tarpit_connect_timeout(void **state)
 static void test_retries_tarpit_get_not_post(void **state)
 {
 	ph_env *e = *state;
-	ph_eo *o = ph_plain_origin(e, "tarpit", PH_EO_TARPIT);
+	ph_eo *o = start_tarpit(e, 3);
 	uint64_t elapsed;
 	ph_resp *r = &e->resp;
 
-	ph_start_proxy(e, ph_config(json_pack("[o]", ph_timing_origin(ph_eo_port(o), 0,
-								      "https-only", 1, 3, 30)),
-				    NULL, "o", "allow-all", ph_proxy_block(e, false, true, NULL)));
-	ph_timed_get(e, "POST /p HTTP/1.1\r\nHost: " PH_WWW "\r\nContent-Length: 5\r\n\r\nhello", r,
-		     &elapsed);
+	ph_timed_get(e, "POST /p HTTP/1.1\r\nHost: " PH_WWW FORM_HELLO, r, &elapsed);
 	size_t post_conns = ph_eo_wait_connections(o, 2, 500);
 	print_message("tarpit, POST, 3 attempts of 1 s: %d after %llu ms, %zu connection(s)\n",
 		      r->status, (unsigned long long)elapsed, post_conns);
@@ -979,20 +949,15 @@ static void test_retries_connect_timeout(void **state)
 	uint64_t elapsed;
 	ph_resp *r = &e->resp;
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_timing_origin(port, 0, "https-only", 1, 3, 30)), NULL,
-			 "o", "allow-all", ph_proxy_block(e, false, true, NULL)));
+	start_debug(e, ph_timing_origin(port, 0, "https-only", 1, 3, 30));
 	ph_timed_get(e, "GET /g HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n", r, &elapsed);
 	print_message("connect timeout, GET, 3 attempts of 1 s: %d after %llu ms\n", r->status,
 		      (unsigned long long)elapsed);
-	ph_expect_status(r, 504);
-	ph_expect_field(r->head, "X-Cache", "Error from originaudit");
-	ph_expect_field(r->head, "X-Originaudit-Reason", "connect_timeout");
+	ph_expect_error(r, 504, "connect_timeout");
 	assert_true(elapsed >= 2900 && elapsed < 4500);
 	ph_resp_free(r);
 
-	ph_timed_get(e, "POST /p HTTP/1.1\r\nHost: " PH_WWW "\r\nContent-Length: 5\r\n\r\nhello", r,
-		     &elapsed);
+	ph_timed_get(e, "POST /p HTTP/1.1\r\nHost: " PH_WWW FORM_HELLO, r, &elapsed);
 	print_message("connect timeout, POST, 3 attempts of 1 s: %d after %llu ms\n", r->status,
 		      (unsigned long long)elapsed);
 	ph_expect_status(r, 504);
@@ -1014,15 +979,11 @@ static void test_read_timeout(void **state)
 	uint64_t elapsed;
 	ph_resp *r = &e->resp;
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_timing_origin(0, ph_eo_port(o), "http-only", 5, 2, 1)),
-			 NULL, "o", "allow-all", ph_proxy_block(e, false, true, NULL)));
+	start_debug(e, ph_timing_origin(0, ph_eo_port(o), "http-only", 5, 2, 1));
 	ph_timed_get(e, "GET /slow HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n", r, &elapsed);
 	print_message("stalled origin, GET, read timeout 1 s, 2 attempts: %d after %llu ms\n",
 		      r->status, (unsigned long long)elapsed);
-	ph_expect_status(r, 504);
-	ph_expect_field(r->head, "X-Cache", "Error from originaudit");
-	ph_expect_field(r->head, "X-Originaudit-Reason", "read_timeout");
+	ph_expect_error(r, 504, "read_timeout");
 	assert_true(elapsed >= 1900 && elapsed < 4000);
 	assert_int_equal(ph_eo_counts(o).requests, 2);
 	assert_int_equal(ph_eo_counts(o).connections, 2);
@@ -1046,22 +1007,14 @@ static void test_no_common_protocol(void **state)
 	ph_env *e = *state;
 	const oa_pki_cert *rest[] = {e->pki.inter};
 	static const char *const tls13[] = {"-www", "-tls1_3", NULL};
-	unsigned port = 0;
+	unsigned port = s_server(e, rest, 1, tls13);
 	ph_resp *r = &e->resp;
 
-	if (e->openssl == NULL) {
-		skip();
-	}
-	e->s_server_pid =
-	    fx_s_server_start(e->openssl, e->dir, "127.0.0.1", e->pki.leaf, rest, 1, tls13, &port);
 	json_t *oj = ph_origin_json("o", port, 0, "https-only");
 	json_object_set_new(oj, "ssl_protocols", json_pack("[s]", "TLSv1.2"));
-	ph_start_proxy(e, ph_config(json_pack("[o]", oj), NULL, "o", "allow-all",
-				    ph_proxy_block(e, false, true, NULL)));
+	start_debug(e, oj);
 	ph_get(e, false, "/p", r);
-	ph_expect_status(r, 502);
-	ph_expect_field(r->head, "X-Cache", "Error from originaudit");
-	ph_expect_field(r->head, "X-Originaudit-Reason", "tls_alert:protocol_version");
+	ph_expect_error(r, 502, "tls_alert:protocol_version");
 	ph_resp_free(r);
 	ph_finish(e);
 }
@@ -1082,13 +1035,9 @@ static void test_dns_failure(void **state)
 			 json_pack("[o]", ph_behavior("/gone/*", "gone", "allow-all")), "good",
 			 "allow-all", ph_proxy_block(e, false, true, NULL)));
 	ph_get(e, false, "/gone/x", r);
-	ph_expect_status(r, 502);
-	ph_expect_field(r->head, "X-Cache", "Error from originaudit");
-	ph_expect_field(r->head, "X-Originaudit-Reason", "dns_failed");
+	ph_expect_error(r, 502, "dns_failed");
 	ph_resp_free(r);
-	ph_get(e, false, "/ok", r);
-	ph_expect_status(r, 200);
-	ph_resp_free(r);
+	ph_expect_get(e, false, "/ok", 200);
 	ph_finish(e);
 }
 
@@ -1103,25 +1052,12 @@ static void test_resumption_and_verify_cache(void **state)
 	ph_env *e = *state;
 	const oa_pki_cert *rest[] = {e->pki.inter};
 	static const char *const www[] = {"-www", NULL};
-	unsigned port = 0;
-	ph_resp *r = &e->resp;
+	unsigned port = s_server(e, rest, 1, www);
 
-	if (e->openssl == NULL) {
-		skip();
-	}
-	e->s_server_pid =
-	    fx_s_server_start(e->openssl, e->dir, "127.0.0.1", e->pki.leaf, rest, 1, www, &port);
-	ph_start_proxy(e, ph_config(json_pack("[o]", ph_origin_json("o", port, 0, "https-only")),
-				    NULL, "o", "allow-all", ph_proxy_block(e, false, true, NULL)));
-	ph_get(e, false, "/first", r);
-	ph_expect_status(r, 200);
-	ph_resp_free(r);
-	ph_get(e, false, "/second", r);
-	ph_expect_status(r, 200);
-	ph_resp_free(r);
-	ph_get(e, false, "/third", r);
-	ph_expect_status(r, 200);
-	ph_resp_free(r);
+	start_debug(e, ph_origin_json("o", port, 0, "https-only"));
+	ph_expect_get(e, false, "/first", 200);
+	ph_expect_get(e, false, "/second", 200);
+	ph_expect_get(e, false, "/third", 200);
 	ph_finish(e);
 	static const char *const first[] = {"-> 200", "reason=- ", "verify=full"};
 	static const char *const later[] = {"-> 200", "reason=resumed", "verify=cached"};
@@ -1137,19 +1073,38 @@ static void test_refused_port(void **state)
 	uint64_t elapsed;
 	ph_resp *r = &e->resp;
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_timing_origin(port, 0, "https-only", 1, 3, 30)), NULL,
-			 "o", "allow-all", ph_proxy_block(e, false, true, NULL)));
+	start_debug(e, ph_timing_origin(port, 0, "https-only", 1, 3, 30));
 	ph_timed_get(e, "GET /r HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n", r, &elapsed);
-	ph_expect_status(r, 502);
-	ph_expect_field(r->head, "X-Cache", "Error from originaudit");
-	ph_expect_field(r->head, "X-Originaudit-Reason", "connection_refused");
+	ph_expect_error(r, 502, "connection_refused");
 	assert_true(elapsed < 3000);
 	ph_resp_free(r);
 	ph_finish(e);
 }
 
 /* ---- 10. streaming ---- */
+
+/*
+ * GET /big on a new viewer connection, the body counted and checked against
+ * the pattern into r; returns the serving process's peak RSS in kB just after.
+ */
+static long download_big(ph_env *e, ph_resp *r)
+{
+	ph_vc *c = ph_vc_open(e->port, false);
+
+	ph_vc_sends(c, "GET /big HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n");
+	assert_int_equal(ph_vc_response(c, false, true, r), 0);
+	long after = ph_vm_hwm_kb(ph_serving_pid(e));
+	ph_vc_close(c);
+	return after;
+}
+
+/* Fails unless the peak RSS of kB stayed under RSS_BOUND_KB while streaming (what). */
+static void expect_rss_bound(long kb, const char *what)
+{
+	if (kb >= RSS_BOUND_KB) {
+		fail_msg("the proxy's peak RSS reached %ld kB streaming %s", kb, what);
+	}
+}
 
 static void test_stream_100mb_download(void **state)
 {
@@ -1164,16 +1119,11 @@ static void test_stream_100mb_download(void **state)
 	ph_resp *r = &e->resp;
 
 	e->small_quarantine = true;
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", ph_eo_port(o), 0, "https-only")),
-			 NULL, "o", "allow-all", ph_proxy_block(e, false, false, NULL)));
+	ph_start_https(e, o, ph_proxy_block(e, false, false, NULL));
 	long before = ph_vm_hwm_kb(ph_serving_pid(e));
 	uint64_t t0 = ph_now_ms();
-	ph_vc *c = ph_vc_open(e->port, false);
-	ph_vc_sends(c, "GET /big HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n");
-	assert_int_equal(ph_vc_response(c, false, true, r), 0);
+	long after = download_big(e, r);
 	uint64_t elapsed = ph_now_ms() - t0;
-	long after = ph_vm_hwm_kb(ph_serving_pid(e));
 	print_message("100 MB download: %llu ms, proxy VmHWM %ld kB before, %ld kB after\n",
 		      (unsigned long long)elapsed, before, after);
 	ph_expect_status(r, 200);
@@ -1182,10 +1132,7 @@ static void test_stream_100mb_download(void **state)
 	assert_int_equal(r->counted, HUNDRED_MB);
 	assert_true(r->pattern_ok);
 	ph_resp_free(r);
-	ph_vc_close(c);
-	if (after >= RSS_BOUND_KB) {
-		fail_msg("the proxy's peak RSS reached %ld kB streaming 100 MB", after);
-	}
+	expect_rss_bound(after, "100 MB");
 	ph_finish(e);
 }
 
@@ -1198,13 +1145,8 @@ static void test_stream_100mb_chunked_download(void **state)
 	ph_resp *r = &e->resp;
 
 	e->small_quarantine = true;
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", 0, ph_eo_port(o), "http-only")), NULL,
-			 "o", "allow-all", ph_proxy_block(e, false, false, NULL)));
-	ph_vc *c = ph_vc_open(e->port, false);
-	ph_vc_sends(c, "GET /big HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n");
-	assert_int_equal(ph_vc_response(c, false, true, r), 0);
-	long after = ph_vm_hwm_kb(ph_serving_pid(e));
+	ph_start_http(e, o, ph_proxy_block(e, false, false, NULL));
+	long after = download_big(e, r);
 	print_message("100 MB chunked download: proxy VmHWM %ld kB\n", after);
 	ph_expect_status(r, 200);
 	assert_true(r->chunked);
@@ -1212,10 +1154,7 @@ static void test_stream_100mb_chunked_download(void **state)
 	assert_int_equal(r->counted, HUNDRED_MB);
 	assert_true(r->pattern_ok);
 	ph_resp_free(r);
-	ph_vc_close(c);
-	if (after >= RSS_BOUND_KB) {
-		fail_msg("the proxy's peak RSS reached %ld kB streaming 100 MB", after);
-	}
+	expect_rss_bound(after, "100 MB");
 	ph_finish(e);
 }
 
@@ -1229,9 +1168,7 @@ static void test_stream_100mb_upload(void **state)
 	ph_resp *r = &e->resp;
 
 	e->small_quarantine = true;
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", ph_eo_port(o), 0, "https-only")),
-			 NULL, "o", "allow-all", ph_proxy_block(e, false, false, NULL)));
+	ph_start_https(e, o, ph_proxy_block(e, false, false, NULL));
 	uint64_t t0 = ph_now_ms();
 	ph_vc *c = ph_vc_open(e->port, false);
 	ph_vc_sends(c, "POST /upload HTTP/1.1\r\nHost: " PH_WWW
@@ -1259,27 +1196,29 @@ static void test_stream_100mb_upload(void **state)
 	ph_expect_field(r->body, "Transfer-Encoding", "chunked");
 	ph_resp_free(r);
 	ph_vc_close(c);
-	if (after >= RSS_BOUND_KB) {
-		fail_msg("the proxy's peak RSS reached %ld kB streaming 100 MB up", after);
-	}
+	expect_rss_bound(after, "100 MB up");
 	ph_finish(e);
 }
 
 /* ---- 11. a response that dies mid-body ---- */
 
+/* GET /cut into r through the proxy from an origin that cuts its body (chunked or not) short. */
+static void get_cut(ph_env *e, bool chunked, ph_resp *r)
+{
+	ph_eo_opts opts = {.mode = PH_EO_TRUNCATE, .name = "cut", .chunked = chunked};
+
+	ph_eo *o = ph_origin(e, &opts);
+
+	ph_start_http(e, o, ph_proxy_block(e, false, false, NULL));
+	ph_get(e, false, "/cut", r);
+}
+
 static void test_mid_body_length(void **state)
 {
 	ph_env *e = *state;
-	ph_eo_opts opts = {.mode = PH_EO_TRUNCATE, .name = "cut"};
-	ph_eo *o = ph_origin(e, &opts);
 	ph_resp *r = &e->resp;
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", 0, ph_eo_port(o), "http-only")), NULL,
-			 "o", "allow-all", ph_proxy_block(e, false, false, NULL)));
-	ph_vc *c = ph_vc_open(e->port, false);
-	ph_vc_sends(c, "GET /cut HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n");
-	assert_int_equal(ph_vc_response(c, false, false, r), 0);
+	get_cut(e, false, r);
 	ph_expect_status(r, 200);
 	ph_expect_field(r->head, "Content-Length", "1000");
 	/* EOF after the 10 bytes: the viewer cannot take it for a complete response. */
@@ -1287,23 +1226,15 @@ static void test_mid_body_length(void **state)
 	assert_int_equal(r->body_len, 10);
 	assert_string_equal(r->body, "0123456789");
 	ph_resp_free(r);
-	ph_vc_close(c);
 	ph_finish(e);
 }
 
 static void test_mid_body_chunked(void **state)
 {
 	ph_env *e = *state;
-	ph_eo_opts opts = {.mode = PH_EO_TRUNCATE, .name = "cut", .chunked = true};
-	ph_eo *o = ph_origin(e, &opts);
 	ph_resp *r = &e->resp;
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", 0, ph_eo_port(o), "http-only")), NULL,
-			 "o", "allow-all", ph_proxy_block(e, false, false, NULL)));
-	ph_vc *c = ph_vc_open(e->port, false);
-	ph_vc_sends(c, "GET /cut HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n");
-	assert_int_equal(ph_vc_response(c, false, false, r), 0);
+	get_cut(e, true, r);
 	ph_expect_status(r, 200);
 	assert_true(r->chunked);
 	/* The chunk that came is forwarded; no terminating 0-chunk follows it. */
@@ -1311,7 +1242,6 @@ static void test_mid_body_chunked(void **state)
 	assert_false(r->complete);
 	assert_string_equal(r->body, "0123456789");
 	ph_resp_free(r);
-	ph_vc_close(c);
 	ph_finish(e);
 }
 
@@ -1323,15 +1253,15 @@ static void test_cli(void **state)
 	json_t *doc;
 
 	/* A valid configuration, TLS listener included. */
-	doc = ph_config(json_pack("[o]", ph_origin_json("o", 8443, 0, "https-only")), NULL, "o",
-			"allow-all", ph_proxy_block(e, true, false, NULL));
+	doc = ph_single_config(ph_origin_json("o", 8443, 0, "https-only"),
+			       ph_proxy_block(e, true, false, NULL));
 	assert_int_equal(ph_check_config(e, doc), 0);
 	assert_string_equal(e->err, "");
 	assert_non_null(strstr(e->out, "valid"));
 
 	/* A listener port out of range: exit 3, one stderr line naming the JSON path. */
-	doc = ph_config(json_pack("[o]", ph_origin_json("o", 8443, 0, "https-only")), NULL, "o",
-			"allow-all", ph_proxy_block(e, false, false, NULL));
+	doc = ph_single_config(ph_origin_json("o", 8443, 0, "https-only"),
+			       ph_proxy_block(e, false, false, NULL));
 	json_object_set_new(ph_listener_of(doc, 0), "port", json_integer(70000));
 	assert_int_equal(ph_check_config(e, doc), 3);
 	assert_int_equal(ph_count_lines(e->err), 1);
@@ -1341,8 +1271,8 @@ static void test_cli(void **state)
 	assert_string_equal(e->out, "");
 
 	/* The TLS listener's key file does not exist. */
-	doc = ph_config(json_pack("[o]", ph_origin_json("o", 8443, 0, "https-only")), NULL, "o",
-			"allow-all", ph_proxy_block(e, true, false, NULL));
+	doc = ph_single_config(ph_origin_json("o", 8443, 0, "https-only"),
+			       ph_proxy_block(e, true, false, NULL));
 	json_object_set_new(json_object_get(ph_listener_of(doc, 1), "tls"), "key",
 			    json_string("/nonexistent/viewer.key"));
 	assert_int_equal(ph_check_config(e, doc), 3);
@@ -1417,10 +1347,6 @@ int main(void)
 	    T(test_cli),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
 	/* OA_TEST_FILTER=test_routing runs only the matching tests (cmocka's pattern). */
-	if (getenv("OA_TEST_FILTER") != NULL) {
-		cmocka_set_test_filter(getenv("OA_TEST_FILTER"));
-	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return PH_RUN_TESTS(tests);
 }

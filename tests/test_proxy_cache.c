@@ -6,7 +6,6 @@
  * answers in X-Origin-Request, so a hit is a response whose number the origin
  * already gave out, while the origin's request count did not move.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +137,15 @@ static long long expect_hit(const char *what, const ph_resp *r, int status, size
 	return age;
 }
 
+/* GET target with extra: a miss, the origin's request n, with a body of size pattern bytes. */
+static void get_pattern_miss(ph_env *e, const char *target, const char *extra, size_t n,
+			     size_t size, const char *what)
+{
+	get(e, target, extra, &e->resp);
+	expect_miss(what, &e->resp, 200, n);
+	ph_expect_pattern_body(what, &e->resp, size);
+}
+
 /* Asserts the origin has received exactly n requests from the proxy. */
 static void expect_origin_requests(ph_eo *o, size_t n)
 {
@@ -148,40 +156,15 @@ static void expect_origin_requests(ph_eo *o, size_t n)
 	}
 }
 
-/* Asserts r's body is exactly len pattern bytes (X-Echo-Body-Size). */
-static void expect_pattern_body(const char *what, const ph_resp *r, size_t len)
-{
-	if (!r->complete || r->body_len != len) {
-		fail_msg("%s: body of %zu bytes (complete: %d), want %zu", what, r->body_len,
-			 r->complete, len);
-	}
-	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)r->body[i] != ph_pattern_byte(i)) {
-			fail_msg("%s: body byte %zu is %u, want %u", what, i,
-				 (unsigned char)r->body[i], ph_pattern_byte(i));
-		}
-	}
-}
-
 /* ---- configuration ---- */
-
-/* A free loopback port for the admin listener, distinct from the viewer listeners. */
-static unsigned admin_port(const ph_env *e)
-{
-	unsigned port;
-
-	do {
-		port = fx_free_port("127.0.0.1");
-	} while (port == e->port || port == e->tls_port);
-	return port;
-}
 
 /*
  * The proxy block of ph_proxy_block with cache limits (none set when
- * max_bytes < 0: the defaults) and an admin listener on admin (0: none).
+ * max_bytes < 0: the defaults) and, unless admin is NULL, an admin listener
+ * on a free port put into *admin.
  */
 static json_t *cache_block(ph_env *e, bool tls, long long max_bytes, long long max_object_bytes,
-			   unsigned admin)
+			   unsigned *admin)
 {
 	json_t *p = ph_proxy_block(e, tls, false, NULL);
 
@@ -190,22 +173,19 @@ static json_t *cache_block(ph_env *e, bool tls, long long max_bytes, long long m
 				    json_pack("{s:I, s:I}", "max_bytes", (json_int_t)max_bytes,
 					      "max_object_bytes", (json_int_t)max_object_bytes));
 	}
-	if (admin != 0) {
-		json_object_set_new(
-		    p, "admin",
-		    json_pack("{s:s, s:i}", "address", "127.0.0.1", "port", (int)admin));
+	if (admin != NULL) {
+		ph_admin_listener(e, p, admin);
 	}
 	return p;
 }
 
-/* Starts the proxy on one plain-HTTP echo origin (returned) with the given proxy block. */
-static ph_eo *start_plain(ph_env *e, json_t *proxy)
+/* Starts the proxy (cache_block) in front of one plain-HTTP echo origin, which it returns. */
+static ph_eo *start_plain(ph_env *e, bool tls, long long max_bytes, long long max_object_bytes,
+			  unsigned *admin)
 {
 	ph_eo *o = ph_plain_origin(e, "echo", PH_EO_ECHO);
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", 0, ph_eo_port(o), "http-only")), NULL,
-			 "o", "allow-all", proxy));
+	ph_start_http(e, o, cache_block(e, tls, max_bytes, max_object_bytes, admin));
 	return o;
 }
 
@@ -251,7 +231,7 @@ static void test_miss_then_hit(void **state)
 {
 	ph_env *e = *state;
 	ph_resp *r = &e->resp;
-	ph_eo *o = start_plain(e, cache_block(e, false, -1, 0, 0));
+	ph_eo *o = start_plain(e, false, -1, 0, NULL);
 
 	get(e, "/one", CC60, r);
 	expect_miss("first GET", r, 200, 1);
@@ -311,9 +291,7 @@ static void test_key_ignores_scheme_https_origin(void **state)
 	ph_env *e = *state;
 	ph_eo *o = ph_good_origin(e, "good");
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", ph_eo_port(o), 0, "https-only")),
-			 NULL, "o", "allow-all", cache_block(e, true, -1, 0, 0)));
+	ph_start_https(e, o, cache_block(e, true, -1, 0, NULL));
 	scheme_free_key(e, o);
 	ph_finish(e);
 }
@@ -321,11 +299,8 @@ static void test_key_ignores_scheme_https_origin(void **state)
 static void test_key_ignores_scheme_http_origin(void **state)
 {
 	ph_env *e = *state;
-	ph_eo *o = ph_plain_origin(e, "echo", PH_EO_ECHO);
+	ph_eo *o = start_plain(e, true, -1, 0, NULL);
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", 0, ph_eo_port(o), "http-only")), NULL,
-			 "o", "allow-all", cache_block(e, true, -1, 0, 0)));
 	scheme_free_key(e, o);
 	ph_finish(e);
 }
@@ -341,10 +316,9 @@ static void test_key_ignores_scheme_match_viewer(void **state)
 	ph_eo *tls = ph_good_origin(e, "tls");
 	ph_resp *r = &e->resp;
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", ph_eo_port(tls), ph_eo_port(plain),
-							 "match-viewer")),
-			 NULL, "o", "allow-all", cache_block(e, true, -1, 0, 0)));
+	ph_start_proxy(e, ph_single_config(ph_origin_json("o", ph_eo_port(tls), ph_eo_port(plain),
+							  "match-viewer"),
+					   cache_block(e, true, -1, 0, NULL)));
 	request(e, false, "GET", WWW, "/mv", CC60, NULL, r);
 	expect_miss("GET /mv over HTTP", r, 200, 1);
 	ph_expect_field(r->head, "X-Origin-Name", "plain");
@@ -366,7 +340,7 @@ static void test_key_host_and_target(void **state)
 {
 	ph_env *e = *state;
 	ph_resp *r = &e->resp;
-	ph_eo *o = start_plain(e, cache_block(e, false, -1, 0, 0));
+	ph_eo *o = start_plain(e, false, -1, 0, NULL);
 
 	request(e, false, "GET", WWW, "/k?a=1", CC60, NULL, r);
 	expect_miss("GET /k?a=1", r, 200, 1);
@@ -444,7 +418,7 @@ static void test_not_stored(void **state)
 {
 	ph_env *e = *state;
 	ph_resp *r = &e->resp;
-	ph_eo *o = start_plain(e, cache_block(e, false, -1, 0, 0));
+	ph_eo *o = start_plain(e, false, -1, 0, NULL);
 	size_t n = 0;
 	char what[128];
 
@@ -480,7 +454,7 @@ static void test_freshness_sources(void **state)
 {
 	ph_env *e = *state;
 	ph_resp *r = &e->resp;
-	ph_eo *o = start_plain(e, cache_block(e, false, -1, 0, 0));
+	ph_eo *o = start_plain(e, false, -1, 0, NULL);
 	char expires[128];
 	char date[64];
 	time_t later = time(NULL) + 3600;
@@ -542,7 +516,7 @@ static void test_expiry(void **state)
 {
 	ph_env *e = *state;
 	ph_resp *r = &e->resp;
-	ph_eo *o = start_plain(e, cache_block(e, false, -1, 0, 0));
+	ph_eo *o = start_plain(e, false, -1, 0, NULL);
 
 	wait_second_start();
 	time_t t0 = time(NULL);
@@ -569,13 +543,11 @@ static void test_head(void **state)
 {
 	ph_env *e = *state;
 	ph_resp *r = &e->resp;
-	ph_eo *o = start_plain(e, cache_block(e, false, -1, 0, 0));
+	ph_eo *o = start_plain(e, false, -1, 0, NULL);
 	char length[32];
 
 	/* A HEAD is answered from a cached GET: its head, Content-Length included, no body. */
-	get(e, "/h", CC60 "X-Echo-Body-Size: 5000\r\n", r);
-	expect_miss("GET /h", r, 200, 1);
-	expect_pattern_body("GET /h", r, 5000);
+	get_pattern_miss(e, "/h", CC60 "X-Echo-Body-Size: 5000\r\n", 1, 5000, "GET /h");
 	snprintf(length, sizeof(length), "%zu", r->body_len);
 
 	ph_vc *c = ph_vc_open(e->port, false);
@@ -615,26 +587,18 @@ static void test_max_object_bytes(void **state)
 {
 	ph_env *e = *state;
 	ph_resp *r = &e->resp;
-	ph_eo *o = start_plain(e, cache_block(e, false, 67108864, 10000, 0));
+	ph_eo *o = start_plain(e, false, 67108864, 10000, NULL);
 
 	/* Bigger than the limit by its Content-Length: streams through whole, not stored. */
 	static const char big[] = CC60 "X-Echo-Body-Size: 20000\r\n";
-	get(e, "/big", big, r);
-	expect_miss("20000 bytes", r, 200, 1);
+	get_pattern_miss(e, "/big", big, 1, 20000, "20000 bytes");
 	ph_expect_field(r->head, "Content-Length", "20000");
-	expect_pattern_body("20000 bytes", r, 20000);
-	get(e, "/big", big, r);
-	expect_miss("20000 bytes again", r, 200, 2);
-	expect_pattern_body("20000 bytes again", r, 20000);
+	get_pattern_miss(e, "/big", big, 2, 20000, "20000 bytes again");
 
 	/* The limit is on the whole object: a 9900-byte body with its head does not fit. */
 	static const char near[] = CC60 "X-Echo-Body-Size: 9900\r\n";
-	get(e, "/near", near, r);
-	expect_miss("9900 bytes", r, 200, 3);
-	expect_pattern_body("9900 bytes", r, 9900);
-	get(e, "/near", near, r);
-	expect_miss("9900 bytes again", r, 200, 4);
-	expect_pattern_body("9900 bytes again", r, 9900);
+	get_pattern_miss(e, "/near", near, 3, 9900, "9900 bytes");
+	get_pattern_miss(e, "/near", near, 4, 9900, "9900 bytes again");
 
 	/* Well under the limit: stored. */
 	static const char small[] = CC60 "X-Echo-Body-Size: 5000\r\n";
@@ -642,7 +606,7 @@ static void test_max_object_bytes(void **state)
 	expect_miss("5000 bytes", r, 200, 5);
 	get(e, "/small", small, r);
 	expect_hit("5000 bytes again", r, 200, 5, 0);
-	expect_pattern_body("5000 bytes from the cache", r, 5000);
+	ph_expect_pattern_body("5000 bytes from the cache", r, 5000);
 	expect_origin_requests(o, 5);
 	ph_finish(e);
 }
@@ -665,8 +629,8 @@ static void test_lru_eviction(void **state)
 {
 	ph_env *e = *state;
 	ph_resp *r = &e->resp;
-	unsigned admin = admin_port(e);
-	ph_eo *o = start_plain(e, cache_block(e, false, 40000, 15000, admin));
+	unsigned admin = 0;
+	ph_eo *o = start_plain(e, false, 40000, 15000, &admin);
 	static const char obj[] = CC60 "X-Echo-Body-Size: 12000\r\n";
 
 	get(e, "/a", obj, r);
@@ -684,7 +648,7 @@ static void test_lru_eviction(void **state)
 	/* A, C and D are kept (a hit stores nothing, so these checks evict nothing). */
 	get(e, "/a", obj, r);
 	expect_hit("A after D", r, 200, 1, 0);
-	expect_pattern_body("A after D", r, EVICT_BODY);
+	ph_expect_pattern_body("A after D", r, EVICT_BODY);
 	get(e, "/c", obj, r);
 	expect_hit("C after D", r, 200, 3, 0);
 	get(e, "/d", obj, r);
@@ -713,8 +677,8 @@ static void test_metrics(void **state)
 {
 	ph_env *e = *state;
 	ph_resp *r = &e->resp;
-	unsigned admin = admin_port(e);
-	ph_eo *o = start_plain(e, cache_block(e, false, -1, 0, admin));
+	unsigned admin = 0;
+	ph_eo *o = start_plain(e, false, -1, 0, &admin);
 
 	scrape(admin, r);
 	assert_int_equal(metric(r->body, "originaudit_proxy_cache_hits_total"), 0);
@@ -764,8 +728,8 @@ static void test_metrics_after_expiry(void **state)
 {
 	ph_env *e = *state;
 	ph_resp *r = &e->resp;
-	unsigned admin = admin_port(e);
-	ph_eo *o = start_plain(e, cache_block(e, false, -1, 0, admin));
+	unsigned admin = 0;
+	ph_eo *o = start_plain(e, false, -1, 0, &admin);
 
 	get(e, "/keep", CC60, r);
 	expect_miss("GET /keep", r, 200, 1);
@@ -802,7 +766,7 @@ static void test_cache_disabled(void **state)
 {
 	ph_env *e = *state;
 	ph_resp *r = &e->resp;
-	ph_eo *o = start_plain(e, cache_block(e, false, 0, 0, 0));
+	ph_eo *o = start_plain(e, false, 0, 0, NULL);
 	char what[64];
 
 	for (size_t i = 1; i <= 3; i++) {
@@ -837,10 +801,6 @@ int main(void)
 	    T(test_cache_disabled),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
 	/* OA_TEST_FILTER=test_expiry runs only the matching tests (cmocka's pattern). */
-	if (getenv("OA_TEST_FILTER") != NULL) {
-		cmocka_set_test_filter(getenv("OA_TEST_FILTER"));
-	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return PH_RUN_TESTS(tests);
 }

@@ -5,9 +5,7 @@
  * metrics are read back with a small Prometheus text parser, so each test
  * asserts exact counter values after traffic it chose itself.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -15,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -507,40 +504,21 @@ static size_t prom_count(const prom *p, const char *name)
 
 /*
  * The proxy block of these tests: one plain listener (kept while a proxy
- * runs, so a rewritten config can reuse the block) and, when admin is not
- * NULL, the admin listener on *admin, chosen now when it is 0.
+ * runs, so a rewritten config can reuse the block), the admin listener on
+ * *admin unless admin is NULL (see ph_admin_listener), and key set to value
+ * (stolen) unless key is NULL.
  */
-static json_t *ops_block(ph_env *e, unsigned *admin)
+static json_t *ops_block(ph_env *e, unsigned *admin, const char *key, json_t *value)
 {
 	json_t *p = ph_proxy_block(e, false, false, NULL);
 
 	if (admin != NULL) {
-		while (*admin == 0 || *admin == e->port || *admin == e->tls_port) {
-			*admin = fx_free_port("127.0.0.1");
-		}
-		json_object_set_new(
-		    p, "admin", json_pack("{s:s, s:i}", "address", "127.0.0.1", "port", *admin));
+		ph_admin_listener(e, p, admin);
+	}
+	if (key != NULL) {
+		json_object_set_new(p, key, value);
 	}
 	return p;
-}
-
-/* Origin "good" (the whole chain) and "bad" (no intermediate) for paths under /bad/; good is
- * default. */
-static json_t *good_bad_config(ph_env *e, ph_eo *good, ph_eo *bad, json_t *proxy)
-{
-	return ph_config(json_pack("[o, o]",
-				   ph_origin_json("good", ph_eo_port(good), 0, "https-only"),
-				   ph_origin_json("bad", ph_eo_port(bad), 0, "https-only")),
-			 json_pack("[o]", ph_behavior("/bad/*", "bad", "allow-all")), "good",
-			 "allow-all", proxy);
-}
-
-/* The TLS origin "bad": the good leaf without its intermediate. */
-static ph_eo *bad_origin(ph_env *e)
-{
-	const oa_pki_cert *chain[] = {e->pki.leaf};
-
-	return ph_tls_origin(e, "bad", chain, 1);
 }
 
 /* GET /metrics from the admin listener, parsed; held (let_go it). */
@@ -631,61 +609,69 @@ static size_t log_mark(const ph_env *e)
  */
 static void start_proxy_ready(ph_env *e, json_t *doc, unsigned workers)
 {
-	static const char plain_script[] = "out=\"$1\"; shift; exec \"$@\" 2>\"$0\" >\"$out\"";
-	char name[32];
 	char ready[64];
 
-	assert_true(e->proxy_pid <= 0);
-	free(e->config);
-	e->config = ph_write_config(e, doc);
-	snprintf(name, sizeof(name), "proxy-%u.log", e->n_configs);
-	free(e->log);
-	e->log = fx_path(e->dir, name);
-	snprintf(name, sizeof(name), "proxy-%u.out", e->n_configs);
-	free(e->out_log);
-	e->out_log = fx_path(e->dir, name);
-	char *argv[] = {
-	    "/bin/sh",	"-c",	   (char *)plain_script,  e->log, e->out_log, (char *)e->proxy_bin,
-	    "--config", e->config, "--header-timeout-ms", "500",  NULL,
-	};
-	e->proxy_pid = fx_spawn(argv);
-	e->proxy_pgid = e->proxy_pid;
-	e->proxy_reaped = false;
-	e->proxy_status = 0;
-	if (!fx_wait_listening("127.0.0.1", e->port, 10000)) {
-		fail_msg("the proxy is not listening on port %u", e->port);
-	}
+	ph_spawn_proxy(e, doc);
 	snprintf(ready, sizeof(ready), "ready: %u worker(s)", workers);
 	if (ph_wait_log(e, 0, ready, 10000) < 0) {
 		fail_msg("the proxy did not log \"%s\"", ready);
 	}
 }
 
-/* ---- raw sockets, for what the blocking viewer client asserts away ---- */
-
-/* A TCP connection to 127.0.0.1:port: the descriptor, or -errno when connect fails. */
-static int raw_connect(unsigned port, int timeout_ms)
+/* Starts the proxy (ops_block) in front of one plain echo origin called "plain". */
+static void start_plain(ph_env *e, unsigned *admin, const char *key, json_t *value)
 {
-	struct sockaddr_in sin;
-	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ph_eo *o = ph_plain_origin(e, "plain", PH_EO_ECHO);
 
-	if (fd < 0) {
-		return -errno;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		int rc = -errno;
+	ph_start_http(e, o, ops_block(e, admin, key, value));
+}
 
-		close(fd);
-		return rc;
+/* The origins "good" and "bad" of ph_good_bad_config, owned by the test's ph_env. */
+typedef struct good_bad {
+	ph_eo *good;
+	ph_eo *bad;
+} good_bad;
+
+/* Starts the proxy (ops_block) in front of the origins "good" and "bad" (ph_good_bad_config). */
+static good_bad start_good_bad(ph_env *e, unsigned *admin, const char *key, json_t *value)
+{
+	good_bad o;
+
+	o.good = ph_good_origin(e, "good");
+	o.bad = ph_bad_origin(e);
+	ph_start_proxy(e, ph_good_bad_config(o.good, o.bad, ops_block(e, admin, key, value)));
+	return o;
+}
+
+/* ---- viewer connections kept open ---- */
+
+/* A keep-alive GET on c: 200. */
+static void vc_get_ok(ph_env *e, ph_vc *c, const char *target)
+{
+	ph_resp *r = &e->resp;
+	char req[128];
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n", target);
+	ph_vc_sends(c, req);
+	if (ph_vc_response(c, false, false, r) < 0) {
+		fail_msg("no response to %s on an open connection", target);
 	}
-	return fd;
+	ph_expect_status(r, 200);
+	ph_expect_field(r->head, "Connection", "keep-alive");
+	ph_resp_free(r);
+}
+
+/* A new viewer connection carrying GET target, which the echo origin answers after delay_ms. */
+static ph_vc *send_delayed(ph_env *e, const char *target, int delay_ms)
+{
+	ph_vc *c = ph_vc_open(e->port, false);
+	char req[256];
+
+	snprintf(req, sizeof(req),
+		 "GET %s HTTP/1.1\r\nHost: " PH_WWW "\r\nX-Echo-Delay-Ms: %d\r\n\r\n", target,
+		 delay_ms);
+	ph_vc_sends(c, req);
+	return c;
 }
 
 /* ---- 1. /metrics after known traffic ---- */
@@ -693,15 +679,13 @@ static int raw_connect(unsigned port, int timeout_ms)
 static void test_metrics_after_traffic(void **state)
 {
 	ph_env *e = *state;
-	ph_eo *good = ph_good_origin(e, "good");
-	ph_eo *bad = bad_origin(e);
 	ph_resp *r = &e->resp;
 	unsigned admin = 0;
 	prom *p;
 	char series[256];
 
 	time_t before = time(NULL);
-	ph_start_proxy(e, good_bad_config(e, good, bad, ops_block(e, &admin)));
+	good_bad o = start_good_bad(e, &admin, NULL, NULL);
 	for (int i = 0; i < 3; i++) {
 		ph_get(e, false, "/ok", r);
 		ph_expect_status(r, 200);
@@ -716,7 +700,7 @@ static void test_metrics_after_traffic(void **state)
 	ph_exchange(e->port, false, MALFORMED, false, r);
 	ph_expect_status(r, 400);
 	ph_resp_free(r);
-	assert_int_equal(ph_eo_counts(bad).requests, 0);
+	assert_int_equal(ph_eo_counts(o.bad).requests, 0);
 
 	settle_requests(e, admin, 6);
 	p = fetch_metrics(e, admin);
@@ -769,7 +753,7 @@ static void test_metrics_after_traffic(void **state)
 	}
 	assert_int_equal(s->n_labels, 4);
 	assert_string_equal(prom_label_of(s, "address"), "127.0.0.1");
-	snprintf(series, sizeof(series), "%u", ph_eo_port(good));
+	snprintf(series, sizeof(series), "%u", ph_eo_port(o.good));
 	assert_string_equal(prom_label_of(s, "port"), series);
 	assert_string_equal(prom_label_of(s, "sni"), PH_HOST);
 	if (s->value < (double)least || s->value > (double)most) {
@@ -779,7 +763,7 @@ static void test_metrics_after_traffic(void **state)
 	snprintf(series, sizeof(series),
 		 "originaudit_cert_not_after_seconds{origin=\"good\",address=\"127.0.0.1\","
 		 "port=\"%u\",sni=\"" PH_HOST "\"}",
-		 ph_eo_port(good));
+		 ph_eo_port(o.good));
 	prom_expect(p, series, (double)not_after);
 	let_go(p);
 	ph_finish(e);
@@ -806,30 +790,37 @@ static const char *origin_verdict(json_t *doc, const char *id)
 	return NULL;
 }
 
+/* GET /origins from the admin listener: status, and a JSON document, held (let_go it). */
+static json_t *fetch_origins(ph_env *e, unsigned admin, int status)
+{
+	ph_resp *r = &e->resp;
+	json_error_t jerr;
+
+	ph_http_get(admin, "/origins", r);
+	ph_expect_status(r, status);
+	ph_expect_field(r->head, "Content-Type", "application/json");
+	json_t *doc = json_loads(r->body, 0, &jerr);
+	if (doc == NULL) {
+		fail_msg("/origins (status %d) is not JSON (%s):\n%s", status, jerr.text, r->body);
+	}
+	hold_json(doc);
+	ph_resp_free(r);
+	return doc;
+}
+
 static void test_admin_endpoints(void **state)
 {
 	ph_env *e = *state;
-	ph_eo *good = ph_good_origin(e, "good");
-	ph_eo *bad = bad_origin(e);
 	ph_resp *r = &e->resp;
 	unsigned admin = 0;
-	json_error_t jerr;
 
-	ph_start_proxy(e, good_bad_config(e, good, bad, ops_block(e, &admin)));
+	start_good_bad(e, &admin, NULL, NULL);
 	ph_http_get(admin, "/healthz", r);
 	ph_expect_status(r, 200);
 	assert_string_equal(r->body, "ok\n");
 	ph_resp_free(r);
 
-	ph_http_get(admin, "/origins", r);
-	ph_expect_status(r, 200);
-	ph_expect_field(r->head, "Content-Type", "application/json");
-	json_t *doc = json_loads(r->body, 0, &jerr);
-	if (doc == NULL) {
-		fail_msg("/origins is not JSON (%s):\n%s", jerr.text, r->body);
-	}
-	hold_json(doc);
-	ph_resp_free(r);
+	json_t *doc = fetch_origins(e, admin, 200);
 	assert_true(json_is_integer(json_object_get(doc, "schema")));
 	assert_int_equal(json_integer_value(json_object_get(doc, "schema")), 1);
 	assert_int_equal(json_array_size(json_object_get(doc, "origins")), 2);
@@ -861,25 +852,14 @@ static void test_admin_without_audit(void **state)
 	ph_eo *good = ph_good_origin(e, "good");
 	ph_resp *r = &e->resp;
 	unsigned admin = 0;
-	json_error_t jerr;
 	prom *p;
 
-	json_t *proxy = ops_block(e, &admin);
-	json_object_set_new(proxy, "audit_interval_s", json_integer(0));
 	start_proxy_ready(
 	    e,
-	    ph_config(json_pack("[o]", ph_origin_json("good", ph_eo_port(good), 0, "https-only")),
-		      NULL, "good", "allow-all", proxy),
+	    ph_single_config(ph_origin_json("good", ph_eo_port(good), 0, "https-only"),
+			     ops_block(e, &admin, "audit_interval_s", json_integer(0))),
 	    1);
-	ph_http_get(admin, "/origins", r);
-	ph_expect_status(r, 503);
-	ph_expect_field(r->head, "Content-Type", "application/json");
-	json_t *doc = json_loads(r->body, 0, &jerr);
-	if (doc == NULL) {
-		fail_msg("the 503 of /origins is not JSON (%s):\n%s", jerr.text, r->body);
-	}
-	hold_json(doc);
-	ph_resp_free(r);
+	json_t *doc = fetch_origins(e, admin, 503);
 	assert_string_equal(json_string_value(json_object_get(doc, "error")), "no audit yet");
 	let_go(doc);
 	ph_http_get(admin, "/healthz", r);
@@ -993,7 +973,7 @@ static void *load_main(void *arg)
 
 	while (!atomic_load(&l->stop)) {
 		unsigned requests = round % 2 == 0 ? 1 : 5;
-		int fd = raw_connect(l->port, 5000);
+		int fd = ph_tcp_connect(l->port, 5000);
 
 		round++;
 		if (fd < 0) {
@@ -1068,18 +1048,7 @@ static json_t *reload_config(ph_env *e, ph_eo *first, ph_eo *second, bool with_n
 	    json_pack("[o, o]", ph_origin_json("first", 0, ph_eo_port(first), "http-only"),
 		      ph_origin_json("second", 0, ph_eo_port(second), "http-only")),
 	    with_new ? json_pack("[o]", ph_behavior("/new/*", "second", "allow-all")) : NULL,
-	    "first", "allow-all", ops_block(e, admin));
-}
-
-/* GET target: 200 from the origin called want. */
-static void expect_origin(ph_env *e, const char *target, const char *want)
-{
-	ph_resp *r = &e->resp;
-
-	ph_get(e, false, target, r);
-	ph_expect_status(r, 200);
-	ph_expect_field(r->head, "X-Origin-Name", want);
-	ph_resp_free(r);
+	    "first", "allow-all", ops_block(e, admin, NULL, NULL));
 }
 
 static void test_reload_under_load(void **state)
@@ -1092,14 +1061,12 @@ static void test_reload_under_load(void **state)
 	prom *p;
 
 	ph_start_proxy(e, reload_config(e, first, second, false, &admin));
-	expect_origin(e, "/new/x", "first");
+	ph_expect_origin(e, false, "/new/x", "first");
 	load *l = load_start(e->port);
 	usleep(300000);
 
 	/* A request in flight on the old route of /new/. */
-	ph_vc *slow = ph_vc_open(e->port, false);
-	ph_vc_sends(slow,
-		    "GET /new/slow HTTP/1.1\r\nHost: " PH_WWW "\r\nX-Echo-Delay-Ms: 1000\r\n\r\n");
+	ph_vc *slow = send_delayed(e, "/new/slow", 1000);
 	usleep(200000);
 
 	size_t mark = log_mark(e);
@@ -1109,8 +1076,8 @@ static void test_reload_under_load(void **state)
 		fail_msg("no \"worker 0: reloaded\" within 5 s of SIGHUP");
 	}
 	assert_true(ph_wait_log(e, mark, "reload: ", 0) >= 0);
-	expect_origin(e, "/new/x", "second");
-	expect_origin(e, "/other", "first");
+	ph_expect_origin(e, false, "/new/x", "second");
+	ph_expect_origin(e, false, "/other", "first");
 	/* The request that started before the reload finishes with the route it started with. */
 	if (ph_vc_response(slow, false, false, r) < 0) {
 		fail_msg("the request in flight during the reload got no response");
@@ -1130,8 +1097,8 @@ static void test_reload_under_load(void **state)
 		fail_msg("no \"reload refused\" within 5 s of SIGHUP with an invalid config");
 	}
 	usleep(200000);
-	expect_origin(e, "/new/x", "second");
-	expect_origin(e, "/other", "first");
+	ph_expect_origin(e, false, "/new/x", "second");
+	ph_expect_origin(e, false, "/other", "first");
 	char *log = hold(ph_read_log(e), free);
 	assert_null(strstr(log + mark, "reloaded"));
 	let_go(log);
@@ -1170,29 +1137,32 @@ static void expect_clean_exit(ph_env *e)
 	}
 }
 
+/*
+ * Sends GET /slow, answered after delay_ms, on a new viewer connection
+ * (returned) and SIGTERM 300 ms later, at *t0.
+ */
+static ph_vc *sigterm_in_flight(ph_env *e, int delay_ms, uint64_t *t0)
+{
+	ph_vc *busy = send_delayed(e, "/slow", delay_ms);
+
+	usleep(300000);
+	*t0 = ph_now_ms();
+	ph_signal(e, SIGTERM);
+	return busy;
+}
+
 static void test_graceful_shutdown(void **state)
 {
 	ph_env *e = *state;
-	ph_eo *o = ph_plain_origin(e, "plain", PH_EO_ECHO);
 	ph_resp *r = &e->resp;
 
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", 0, ph_eo_port(o), "http-only")), NULL,
-			 "o", "allow-all", ops_block(e, NULL)));
+	start_plain(e, NULL, NULL, NULL);
 	/* An idle keep-alive viewer: one response, then nothing. */
 	ph_vc *idle = ph_vc_open(e->port, false);
-	ph_vc_sends(idle, "GET /first HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n");
-	assert_int_equal(ph_vc_response(idle, false, false, r), 0);
-	ph_expect_status(r, 200);
-	ph_expect_field(r->head, "Connection", "keep-alive");
-	ph_resp_free(r);
+	vc_get_ok(e, idle, "/first");
 
-	ph_vc *busy = ph_vc_open(e->port, false);
-	ph_vc_sends(busy,
-		    "GET /slow HTTP/1.1\r\nHost: " PH_WWW "\r\nX-Echo-Delay-Ms: 1500\r\n\r\n");
-	usleep(300000);
-	uint64_t t0 = ph_now_ms();
-	ph_signal(e, SIGTERM);
+	uint64_t t0;
+	ph_vc *busy = sigterm_in_flight(e, 1500, &t0);
 
 	/* The idle connection is closed at once, not after the 60 s idle timeout. */
 	if (!ph_vc_closed_by_peer(idle, 1000)) {
@@ -1205,7 +1175,7 @@ static void test_graceful_shutdown(void **state)
 	}
 	ph_vc_close(idle);
 	/* The listeners are closed: a new connection is refused. */
-	int fd = raw_connect(e->port, 2000);
+	int fd = ph_tcp_connect(e->port, 2000);
 	if (fd >= 0) {
 		close(fd);
 		fail_msg("a new connection after SIGTERM was accepted");
@@ -1241,20 +1211,11 @@ static void test_graceful_shutdown(void **state)
 static void test_drain_timeout(void **state)
 {
 	ph_env *e = *state;
-	ph_eo *o = ph_plain_origin(e, "plain", PH_EO_ECHO);
 	ph_resp *r = &e->resp;
 
-	json_t *proxy = ops_block(e, NULL);
-	json_object_set_new(proxy, "drain_timeout_s", json_integer(1));
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", 0, ph_eo_port(o), "http-only")), NULL,
-			 "o", "allow-all", proxy));
-	ph_vc *busy = ph_vc_open(e->port, false);
-	ph_vc_sends(busy,
-		    "GET /slow HTTP/1.1\r\nHost: " PH_WWW "\r\nX-Echo-Delay-Ms: 5000\r\n\r\n");
-	usleep(300000);
-	uint64_t t0 = ph_now_ms();
-	ph_signal(e, SIGTERM);
+	start_plain(e, NULL, "drain_timeout_s", json_integer(1));
+	uint64_t t0;
+	ph_vc *busy = sigterm_in_flight(e, 5000, &t0);
 	if (!ph_wait_exit(e, 4000)) {
 		fail_msg("the proxy did not exit within 4 s of SIGTERM with drain_timeout_s 1");
 	}
@@ -1293,17 +1254,12 @@ static int started_pid(const ph_env *e, size_t from, unsigned index)
 static void test_worker_restart(void **state)
 {
 	ph_env *e = *state;
-	ph_eo *o = ph_plain_origin(e, "plain", PH_EO_ECHO);
 	ph_resp *r = &e->resp;
 	unsigned admin = 0;
 	char needle[128];
 	prom *p;
 
-	json_t *proxy = ops_block(e, &admin);
-	json_object_set_new(proxy, "workers", json_integer(2));
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", 0, ph_eo_port(o), "http-only")), NULL,
-			 "o", "allow-all", proxy));
+	start_plain(e, &admin, "workers", json_integer(2));
 	assert_true(ph_wait_log(e, 0, "ready: 2 worker(s)", 10000) >= 0);
 	int pid0 = started_pid(e, 0, 0);
 	int pid1 = started_pid(e, 0, 1);
@@ -1467,76 +1423,71 @@ static void expect_access_shape(json_t *line)
 	}
 }
 
+/* A request of test_access_log and what its access log line must say (NULL: a JSON null). */
+struct access_case {
+	const char *req;
+	/* The fields in the order of the line. */
+	const char *method;
+	const char *host;
+	const char *path;
+	int status;
+	const char *origin;
+	const char *x_cache;
+	const char *reason;
+};
+
+static const struct access_case access_cases[] = {
+    {"GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n", "GET", PH_WWW, "/a/b?x=1&y=2", 200,
+     "good", "Miss", NULL},
+    {"GET /bad/x HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n", "GET", PH_WWW, "/bad/x", 502, "bad",
+     "Error", "missing_intermediate"},
+    /* Refused before the request line was understood: nothing of it is known. */
+    {MALFORMED, NULL, NULL, NULL, 400, NULL, "Error", "malformed_request"},
+};
+
+/* Asserts line is the access log line of c, whose response took bytes_out bytes. */
+static void expect_access(json_t *line, const struct access_case *c, unsigned long long bytes_out)
+{
+	expect_access_shape(line);
+	expect_str(line, "method", c->method);
+	expect_str(line, "host", c->host);
+	expect_str(line, "path", c->path);
+	expect_int(line, "status", c->status);
+	expect_int(line, "bytes_in", (long long)strlen(c->req));
+	expect_int(line, "bytes_out", (long long)bytes_out);
+	expect_str(line, "origin", c->origin);
+	expect_str(line, "x_cache", c->x_cache);
+	expect_str(line, "reason", c->reason);
+}
+
 static void test_access_log(void **state)
 {
 	ph_env *e = *state;
-	ph_eo *good = ph_good_origin(e, "good");
-	ph_eo *bad = bad_origin(e);
 	ph_resp *r = &e->resp;
 	char *path = hold(fx_path(e->dir, "access.log"), free);
 	char *rotated = hold(fx_path(e->dir, "access.log.1"), free);
-	static const char ok_req[] = "GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n";
-	static const char bad_req[] = "GET /bad/x HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n";
 	unsigned long long out[3];
 	json_t *lines[8];
 
-	json_t *proxy = ops_block(e, NULL);
-	json_object_set_new(proxy, "access_log", json_string(path));
-	ph_start_proxy(e, good_bad_config(e, good, bad, proxy));
-	ph_exchange(e->port, false, ok_req, false, r);
-	ph_expect_status(r, 200);
-	out[0] = strlen(r->head) + r->body_len;
-	ph_resp_free(r);
-	ph_exchange(e->port, false, bad_req, false, r);
-	ph_expect_status(r, 502);
-	out[1] = strlen(r->head) + r->body_len;
-	ph_resp_free(r);
-	ph_exchange(e->port, false, MALFORMED, false, r);
-	ph_expect_status(r, 400);
-	out[2] = strlen(r->head) + r->body_len;
-	ph_resp_free(r);
+	start_good_bad(e, NULL, "access_log", json_string(path));
+	for (size_t i = 0; i < 3; i++) {
+		ph_exchange(e->port, false, access_cases[i].req, false, r);
+		ph_expect_status(r, access_cases[i].status);
+		out[i] = strlen(r->head) + r->body_len;
+		ph_resp_free(r);
+	}
 
 	assert_int_equal(wait_lines(path, 3, 2000), 3);
 	usleep(100000);
 	assert_int_equal(read_access_log(path, lines, 8), 3);
 	for (size_t i = 0; i < 3; i++) {
-		expect_access_shape(lines[i]);
+		expect_access(lines[i], &access_cases[i], out[i]);
 	}
-	expect_str(lines[0], "method", "GET");
-	expect_str(lines[0], "host", PH_WWW);
-	expect_str(lines[0], "path", "/a/b?x=1&y=2");
-	expect_int(lines[0], "status", 200);
-	expect_int(lines[0], "bytes_in", (long long)strlen(ok_req));
-	expect_int(lines[0], "bytes_out", (long long)out[0]);
-	expect_str(lines[0], "origin", "good");
-	expect_str(lines[0], "x_cache", "Miss");
-	expect_str(lines[0], "reason", NULL);
 	json_t *id = json_object_get(lines[0], "request_id");
 	assert_true(json_is_string(id) && json_string_length(id) > 0);
-
-	expect_str(lines[1], "method", "GET");
-	expect_str(lines[1], "host", PH_WWW);
-	expect_str(lines[1], "path", "/bad/x");
-	expect_int(lines[1], "status", 502);
-	expect_int(lines[1], "bytes_in", (long long)strlen(bad_req));
-	expect_int(lines[1], "bytes_out", (long long)out[1]);
-	expect_str(lines[1], "origin", "bad");
-	expect_str(lines[1], "x_cache", "Error");
-	expect_str(lines[1], "reason", "missing_intermediate");
 	json_t *id2 = json_object_get(lines[1], "request_id");
 	assert_true(json_is_string(id2) && json_string_length(id2) > 0);
 	assert_string_not_equal(json_string_value(id), json_string_value(id2));
-
-	/* Refused before the request line was understood: nothing of it is known. */
-	expect_str(lines[2], "method", NULL);
-	expect_str(lines[2], "host", NULL);
-	expect_str(lines[2], "path", NULL);
-	expect_int(lines[2], "status", 400);
-	expect_int(lines[2], "bytes_in", (long long)strlen(MALFORMED));
-	expect_int(lines[2], "bytes_out", (long long)out[2]);
-	expect_str(lines[2], "origin", NULL);
-	expect_str(lines[2], "x_cache", "Error");
-	expect_str(lines[2], "reason", "malformed_request");
 	for (size_t i = 0; i < 3; i++) {
 		let_go(lines[i]);
 	}
@@ -1566,15 +1517,10 @@ static void test_access_log(void **state)
 static void test_access_log_stdout(void **state)
 {
 	ph_env *e = *state;
-	ph_eo *o = ph_plain_origin(e, "plain", PH_EO_ECHO);
 	ph_resp *r = &e->resp;
 	json_t *lines[8];
 
-	json_t *proxy = ops_block(e, NULL);
-	json_object_set_new(proxy, "access_log", json_string("-"));
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", 0, ph_eo_port(o), "http-only")), NULL,
-			 "o", "allow-all", proxy));
+	start_plain(e, NULL, "access_log", json_string("-"));
 	ph_get(e, false, "/one", r);
 	ph_expect_status(r, 200);
 	ph_resp_free(r);
@@ -1602,36 +1548,15 @@ static void test_access_log_stdout(void **state)
 
 /* ---- 7. max_connections ---- */
 
-/* A keep-alive GET on c: 200. */
-static void vc_get_ok(ph_env *e, ph_vc *c, const char *target)
-{
-	ph_resp *r = &e->resp;
-	char req[128];
-
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n", target);
-	ph_vc_sends(c, req);
-	if (ph_vc_response(c, false, false, r) < 0) {
-		fail_msg("no response to %s on an open connection", target);
-	}
-	ph_expect_status(r, 200);
-	ph_expect_field(r->head, "Connection", "keep-alive");
-	ph_resp_free(r);
-}
-
 static void test_max_connections(void **state)
 {
 	ph_env *e = *state;
-	ph_eo *o = ph_plain_origin(e, "plain", PH_EO_ECHO);
 	ph_resp *r = &e->resp;
 	unsigned admin = 0;
 	char byte;
 	prom *p;
 
-	json_t *proxy = ops_block(e, &admin);
-	json_object_set_new(proxy, "max_connections", json_integer(2));
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", 0, ph_eo_port(o), "http-only")), NULL,
-			 "o", "allow-all", proxy));
+	start_plain(e, &admin, "max_connections", json_integer(2));
 	/*
 	 * Two viewers, idle after one response each (a connection that never
 	 * sends a byte would meet the 500 ms header timeout instead).
@@ -1642,7 +1567,7 @@ static void test_max_connections(void **state)
 	vc_get_ok(e, b, "/b1");
 
 	/* The third is closed at once, without a response. */
-	int fd = raw_connect(e->port, 2000);
+	int fd = ph_tcp_connect(e->port, 2000);
 	assert_true(fd >= 0);
 	uint64_t t0 = ph_now_ms();
 	ssize_t n = recv(fd, &byte, 1, 0);
@@ -1683,13 +1608,8 @@ static void test_max_connections(void **state)
 static void test_idle_timeout(void **state)
 {
 	ph_env *e = *state;
-	ph_eo *o = ph_plain_origin(e, "plain", PH_EO_ECHO);
 
-	json_t *proxy = ops_block(e, NULL);
-	json_object_set_new(proxy, "idle_timeout_s", json_integer(1));
-	ph_start_proxy(
-	    e, ph_config(json_pack("[o]", ph_origin_json("o", 0, ph_eo_port(o), "http-only")), NULL,
-			 "o", "allow-all", proxy));
+	start_plain(e, NULL, "idle_timeout_s", json_integer(1));
 	ph_vc *c = ph_vc_open(e->port, false);
 	vc_get_ok(e, c, "/one");
 	uint64_t t0 = ph_now_ms();
@@ -1716,9 +1636,5 @@ int main(void)
 	    T(test_max_connections),	   T(test_idle_timeout),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("OA_TEST_FILTER") != NULL) {
-		cmocka_set_test_filter(getenv("OA_TEST_FILTER"));
-	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return PH_RUN_TESTS(tests);
 }

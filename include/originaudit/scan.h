@@ -118,6 +118,9 @@ int oa_scan_write_json(const oa_scan_report *report, FILE *out);
 /* The Prometheus text exposition format 0.0.4. 0 or -EIO (write errors). */
 int oa_scan_write_prometheus(const oa_scan_report *report, FILE *out);
 
+/* Writes value to out as a Prometheus label value (\, " and newline escaped; NULL: nothing). */
+void oa_scan_prometheus_label(FILE *out, const char *value);
+
 /*
  * Helpers for report writers: how a probe's checks are enumerated, which one
  * explains the verdict, and how a probe is named.
