@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config_internal.h"
 
@@ -551,6 +552,70 @@ fail:
 	return rc;
 }
 
+/* The JSON of a file (or snapshot) already read; errors name path. */
+static int parse_text(const char *text, size_t len, const char *path, json_t **root, oa_error *err)
+{
+	json_error_t jerr;
+
+	/* Duplicate keys are refused: with them, which value wins is a guess. */
+	*root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (*root != NULL) {
+		return 0;
+	}
+	if (jerr.line < 1) {
+		return oa_error_set(err, -EBADMSG, "%s: %s", path, jerr.text);
+	}
+	return oa_error_set(err, -EBADMSG, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+}
+
+static int load_root(json_t *root, const char *path, oa_config **out, oa_error *err);
+
+int oa_config_load_fd(int fd, const char *path, oa_config **out, oa_error *err)
+{
+	json_t *root = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	for (;;) {
+		if (len == cap) {
+			char *grown =
+			    cap < OA_CONFIG_MAX_BYTES ? realloc(text, cap ? cap * 2 : 65536) : NULL;
+
+			if (grown == NULL) {
+				free(text);
+				return oa_error_set(err, -EFBIG, "%s: too large or out of memory",
+						    path);
+			}
+			text = grown;
+			cap = cap ? cap * 2 : 65536;
+		}
+		/* pread: the descriptor may be shared, its offset is nobody's. */
+		ssize_t n = pread(fd, text + len, cap - len, (off_t)len);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0) {
+			int e = errno;
+
+			free(text);
+			return oa_error_set(err, -e, "%s: %s", path, strerror(e));
+		}
+		if (n == 0) {
+			break;
+		}
+		len += (size_t)n;
+	}
+	rc = parse_text(text, len, path, &root, err);
+	free(text);
+	if (rc < 0) {
+		return rc;
+	}
+	return load_root(root, path, out, err);
+}
+
 int oa_config_load_file(const char *path, oa_config **out, oa_error *err)
 {
 	json_t *root = NULL;
@@ -561,7 +626,13 @@ int oa_config_load_file(const char *path, oa_config **out, oa_error *err)
 	if (rc < 0) {
 		return rc;
 	}
-	rc = oa_config_from_json(root, path, out, err);
+	return load_root(root, path, out, err);
+}
+
+static int load_root(json_t *root, const char *path, oa_config **out, oa_error *err)
+{
+	int rc = oa_config_from_json(root, path, out, err);
+
 	json_decref(root);
 	if (rc < 0) {
 		return rc;

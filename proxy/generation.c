@@ -5,9 +5,12 @@
  * changes a request in flight.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "proxy.h"
 
@@ -35,7 +38,44 @@ static int check_listeners(const oa_config *config, oa_error *err)
 	return 0;
 }
 
-int px_gen_load(const char *path, px_gen **out, oa_error *err)
+int px_config_snapshot(const char *path, int *fd, oa_error *err)
+{
+	char buf[65536];
+	int in = open(path, O_RDONLY | O_CLOEXEC);
+	int snap;
+
+	*fd = -1;
+	if (in < 0) {
+		return oa_error_set(err, -errno, "%s: %s", path, strerror(errno));
+	}
+	snap = memfd_create("originaudit-config", MFD_CLOEXEC);
+	if (snap < 0) {
+		int rc = -errno;
+
+		close(in);
+		return oa_error_set(err, rc, "%s: snapshot: %s", path, strerror(-rc));
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0 || write(snap, buf, (size_t)n) != n) {
+			int rc = n == 0 ? 0 : -(errno ? errno : EIO);
+
+			close(in);
+			if (rc < 0) {
+				close(snap);
+				return oa_error_set(err, rc, "%s: %s", path, strerror(-rc));
+			}
+			*fd = snap;
+			return 0;
+		}
+	}
+}
+
+int px_gen_load(const char *path, int snapshot_fd, px_gen **out, oa_error *err)
 {
 	px_gen *gen = calloc(1, sizeof(*gen));
 	int rc;
@@ -45,7 +85,8 @@ int px_gen_load(const char *path, px_gen **out, oa_error *err)
 		return oa_error_set(err, -ENOMEM, "out of memory");
 	}
 	gen->refs = 1;
-	rc = oa_config_load_file(path, &gen->config, err);
+	rc = snapshot_fd >= 0 ? oa_config_load_fd(snapshot_fd, path, &gen->config, err)
+			      : oa_config_load_file(path, &gen->config, err);
 	if (rc < 0) {
 		goto fail;
 	}

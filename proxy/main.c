@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "originaudit/exitcode.h"
 #include "originaudit/version.h"
@@ -47,7 +48,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_HEADER_TIMEOUT, OPT_WORKER, OPT_METRICS_FD };
+	enum { OPT_CHECK = 256, OPT_HEADER_TIMEOUT, OPT_WORKER, OPT_METRICS_FD, OPT_CONFIG_FD };
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"check", no_argument, NULL, OPT_CHECK},
@@ -55,6 +56,7 @@ int main(int argc, char **argv)
 	    /* Internal: how the supervisor starts a worker. */
 	    {"worker", required_argument, NULL, OPT_WORKER},
 	    {"metrics-fd", required_argument, NULL, OPT_METRICS_FD},
+	    {"config-fd", required_argument, NULL, OPT_CONFIG_FD},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -64,6 +66,8 @@ int main(int argc, char **argv)
 	long header_timeout = 10000;
 	long worker = -1;
 	long metrics_fd = -1;
+	long config_fd = -1;
+	int snapshot = -1;
 	px_gen *gen = NULL;
 	oa_error err;
 	int c;
@@ -97,6 +101,9 @@ int main(int argc, char **argv)
 		case OPT_METRICS_FD:
 			metrics_fd = strtol(optarg, NULL, 10);
 			break;
+		case OPT_CONFIG_FD:
+			config_fd = strtol(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage();
 			return OA_EXIT_PASS;
@@ -119,11 +126,16 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (worker >= 0) {
 		return px_worker_main(config_path, (unsigned)worker, (int)metrics_fd,
-				      (unsigned)header_timeout);
+				      (int)config_fd, (unsigned)header_timeout);
 	}
 	oa_error_clear(&err);
-	if (px_gen_load(config_path, &gen, &err) < 0) {
+	/* What is validated here is what every worker reads, even if the file changes. */
+	if ((!check && px_config_snapshot(config_path, &snapshot, &err) < 0) ||
+	    px_gen_load(config_path, snapshot, &gen, &err) < 0) {
 		fprintf(stderr, "originaudit-proxy: %s\n", err.msg);
+		if (snapshot >= 0) {
+			close(snapshot);
+		}
 		return OA_EXIT_ERROR;
 	}
 	if (check) {
@@ -134,5 +146,5 @@ int main(int argc, char **argv)
 		px_gen_unref(gen);
 		return OA_EXIT_PASS;
 	}
-	return px_supervisor_main(config_path, gen, (unsigned)header_timeout);
+	return px_supervisor_main(config_path, gen, snapshot, (unsigned)header_timeout);
 }

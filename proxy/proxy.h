@@ -44,11 +44,19 @@ typedef struct px_gen {
 } px_gen;
 
 /*
- * Loads path: the configuration (it must have a "proxy" block), its CA
+ * Loads path (or, when snapshot_fd >= 0, the snapshot of it in that
+ * descriptor): the configuration (it must have a "proxy" block), its CA
  * bundle, and a trial load of every listener certificate. 0 with *out (one
  * reference, the caller's), or a negative errno value with err.
  */
-int px_gen_load(const char *path, px_gen **out, oa_error *err);
+int px_gen_load(const char *path, int snapshot_fd, px_gen **out, oa_error *err);
+
+/*
+ * Copies the file at path into a new memory file (*fd), so that what was
+ * validated is exactly what a worker started later reads (snapshot_fd of
+ * px_gen_load), whatever happens to the file meanwhile. 0 or negative errno.
+ */
+int px_config_snapshot(const char *path, int *fd, oa_error *err);
 px_gen *px_gen_ref(px_gen *gen);
 /* Drops a reference; the last one frees the generation. Accepts NULL. */
 void px_gen_unref(px_gen *gen);

@@ -38,6 +38,8 @@ typedef struct supervisor {
 	px_gen *gen;
 	pxm *metrics;
 	int metrics_fd;
+	/* The configuration file as last validated: restarted workers read this. */
+	int snapshot_fd;
 	worker_slot workers[MAX_WORKERS];
 	unsigned n_workers;
 	unsigned running;
@@ -165,9 +167,9 @@ static void start_worker(worker_slot *w)
 	supervisor *sup = w->sup;
 	char index[16];
 	char timeout[16];
-	char *args[10];
+	char *args[12];
 	uv_process_options_t opts;
-	uv_stdio_container_t stdio[4];
+	uv_stdio_container_t stdio[5];
 	int rc;
 
 	snprintf(index, sizeof(index), "%u", w->index);
@@ -179,9 +181,11 @@ static void start_worker(worker_slot *w)
 	args[4] = "3";
 	args[5] = "--header-timeout-ms";
 	args[6] = timeout;
-	args[7] = "--config";
-	args[8] = (char *)sup->config_path;
-	args[9] = NULL;
+	args[7] = "--config-fd";
+	args[8] = "4";
+	args[9] = "--config";
+	args[10] = (char *)sup->config_path;
+	args[11] = NULL;
 	memset(&opts, 0, sizeof(opts));
 	stdio[0].flags = UV_IGNORE;
 	stdio[1].flags = UV_INHERIT_FD;
@@ -190,11 +194,13 @@ static void start_worker(worker_slot *w)
 	stdio[2].data.fd = 2;
 	stdio[3].flags = UV_INHERIT_FD;
 	stdio[3].data.fd = sup->metrics_fd;
+	stdio[4].flags = UV_INHERIT_FD;
+	stdio[4].data.fd = sup->snapshot_fd;
 	opts.file = "/proc/self/exe";
 	opts.args = args;
 	opts.exit_cb = on_worker_exit;
 	opts.stdio = stdio;
-	opts.stdio_count = 4;
+	opts.stdio_count = 5;
 	w->proc.data = w;
 	rc = uv_spawn(sup->loop, &w->proc, &opts);
 	if (rc < 0) {
@@ -220,14 +226,22 @@ static void reload(supervisor *sup)
 	px_gen *gen = NULL;
 	oa_error err;
 
+	int snapshot = -1;
+
 	oa_error_clear(&err);
-	if (px_gen_load(sup->config_path, &gen, &err) < 0) {
+	if (px_config_snapshot(sup->config_path, &snapshot, &err) < 0 ||
+	    px_gen_load(sup->config_path, snapshot, &gen, &err) < 0) {
 		px_log("reload refused: %s; still serving the previous configuration", err.msg);
 		pxm_count_reload(sup->metrics, false);
+		if (snapshot >= 0) {
+			close(snapshot);
+		}
 		return;
 	}
 	px_gen_unref(sup->gen);
 	sup->gen = gen;
+	close(sup->snapshot_fd);
+	sup->snapshot_fd = snapshot;
 	pxm_count_reload(sup->metrics, true);
 	px_log("reload: %s loaded; telling the workers", sup->config_path);
 	signal_workers(sup, SIGHUP);
@@ -367,7 +381,8 @@ static int admin_handler(void *data, const char *method, const char *path, px_bu
 	return 404;
 }
 
-int px_supervisor_main(const char *config_path, px_gen *gen, unsigned header_timeout_ms)
+int px_supervisor_main(const char *config_path, px_gen *gen, int snapshot_fd,
+		       unsigned header_timeout_ms)
 {
 	static const int signums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
 	supervisor *sup = calloc(1, sizeof(*sup));
@@ -378,8 +393,10 @@ int px_supervisor_main(const char *config_path, px_gen *gen, unsigned header_tim
 
 	if (sup == NULL) {
 		px_gen_unref(gen);
+		close(snapshot_fd);
 		return OA_EXIT_ERROR;
 	}
+	sup->snapshot_fd = snapshot_fd;
 	sup->loop = uv_default_loop();
 	sup->config_path = config_path;
 	sup->header_timeout_ms = header_timeout_ms;
@@ -395,6 +412,7 @@ int px_supervisor_main(const char *config_path, px_gen *gen, unsigned header_tim
 		fprintf(stderr, "originaudit-proxy: shared memory for the counters: %s\n",
 			strerror(-rc));
 		px_gen_unref(gen);
+		close(snapshot_fd);
 		free(sup);
 		return OA_EXIT_ERROR;
 	}
@@ -441,6 +459,7 @@ done:
 	px_gen_unref(sup->gen);
 	pxm_detach(sup->metrics);
 	close(sup->metrics_fd);
+	close(sup->snapshot_fd);
 	rc = sup->exit_code;
 	free(sup);
 	return rc;

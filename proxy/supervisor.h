@@ -64,13 +64,19 @@ void px_admin_close(px_admin *a);
 
 /*
  * Runs the supervisor until every worker has exited after SIGTERM/SIGINT.
- * gen: the loaded configuration (the supervisor takes the reference).
+ * gen: the loaded configuration (the supervisor takes the reference), and
+ * snapshot_fd the memory copy of the file it was loaded from (taken over).
  * Returns the process exit code.
  */
-int px_supervisor_main(const char *config_path, px_gen *gen, unsigned header_timeout_ms);
+int px_supervisor_main(const char *config_path, px_gen *gen, int snapshot_fd,
+		       unsigned header_timeout_ms);
 
-/* Runs one worker (--worker): returns the process exit code. */
-int px_worker_main(const char *config_path, unsigned index, int metrics_fd,
+/*
+ * Runs one worker (--worker): config_fd (>= 0) is the supervisor's snapshot
+ * of the configuration to start with; SIGHUP reads config_path. Returns the
+ * process exit code.
+ */
+int px_worker_main(const char *config_path, unsigned index, int metrics_fd, int config_fd,
 		   unsigned header_timeout_ms);
 
 #endif

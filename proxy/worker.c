@@ -51,7 +51,7 @@ static void on_signal(uv_signal_t *handle, int signum)
 		if (w->stopping) {
 			return;
 		}
-		if (px_gen_load(w->config_path, &gen, &err) < 0) {
+		if (px_gen_load(w->config_path, -1, &gen, &err) < 0) {
 			px_log("worker %u: reload refused: %s", w->index, err.msg);
 			return;
 		}
@@ -75,7 +75,7 @@ static void on_signal(uv_signal_t *handle, int signum)
 	}
 }
 
-int px_worker_main(const char *config_path, unsigned index, int metrics_fd,
+int px_worker_main(const char *config_path, unsigned index, int metrics_fd, int config_fd,
 		   unsigned header_timeout_ms)
 {
 	static const int signums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
@@ -97,11 +97,16 @@ int px_worker_main(const char *config_path, unsigned index, int metrics_fd,
 	w->config_path = config_path;
 	w->index = index;
 	oa_error_clear(&err);
-	if (px_gen_load(config_path, &gen, &err) < 0) {
+	rc = px_gen_load(config_path, config_fd, &gen, &err);
+	if (config_fd >= 0) {
+		close(config_fd);
+	}
+	if (rc < 0) {
 		px_log("worker %u: %s", index, err.msg);
 		free(w);
 		return OA_EXIT_ERROR;
 	}
+	rc = OA_EXIT_ERROR;
 	if (metrics_fd >= 0 && pxm_attach(metrics_fd, &w->srv.metrics) < 0) {
 		px_log("worker %u: cannot map the shared counters", index);
 		px_gen_unref(gen);

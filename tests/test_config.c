@@ -7,6 +7,7 @@
  * turns them into double quotes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -346,6 +347,44 @@ static void test_load_wildcard_alias(void **state)
 }
 
 /* A complete proxy block: a plain and a TLS listener, every key set. */
+/*
+ * oa_config_load_fd reads from offset 0 whatever the descriptor's offset,
+ * names the given path in errors and resolves relative paths against it.
+ */
+static void test_load_fd(void **state)
+{
+	char *path =
+	    write_config("fd.json", "{'origins': [{'id': 'a', 'domain_name': "
+				    "'a.example.com'}], 'proxy': {'listen': [{'address': "
+				    "'127.0.0.1', 'port': 8080}], 'access_log': 'logs/a.log'}}");
+	char *bad = write_raw("bad-fd.json", "{\"origins\": [\n broken");
+	oa_config *config = NULL;
+	oa_error err;
+	int fd = open(path, O_RDONLY);
+	int bad_fd = open(bad, O_RDONLY);
+	char want[512];
+
+	assert_true(fd >= 0);
+	assert_true(bad_fd >= 0);
+	/* Another reader moved the shared offset: still read from the start. */
+	assert_int_equal(lseek(fd, 7, SEEK_SET), 7);
+	oa_error_clear(&err);
+	assert_int_equal(oa_config_load_fd(fd, "/etc/oa/live.json", &config, &err), 0);
+	assert_int_equal(config->n_origins, 1);
+	assert_string_equal(config->origins[0].id, "a");
+	assert_string_equal(config->proxy.access_log, "/etc/oa/logs/a.log");
+	oa_config_destroy(config);
+	config = NULL;
+	assert_true(oa_config_load_fd(bad_fd, "/etc/oa/live.json", &config, &err) < 0);
+	assert_null(config);
+	snprintf(want, sizeof(want), "/etc/oa/live.json:2:7: invalid token");
+	assert_non_null(strstr(err.msg, want));
+	close(fd);
+	close(bad_fd);
+	free(path);
+	free(bad);
+}
+
 static void test_load_proxy(void **state)
 {
 	oa_config *c = load_ok(
@@ -1855,6 +1894,7 @@ int main(void)
 	    cmocka_unit_test(test_load_limits),
 	    cmocka_unit_test(test_load_wildcard_alias),
 	    cmocka_unit_test(test_load_proxy),
+	    cmocka_unit_test(test_load_fd),
 	    cmocka_unit_test(test_load_proxy_defaults),
 	    cmocka_unit_test(test_load_proxy_limits),
 	    cmocka_unit_test(test_load_proxy_operations_low),

@@ -1309,6 +1309,46 @@ static void test_worker_restart(void **state)
 	ph_finish(e);
 }
 
+/*
+ * A worker started after the file was edited (without SIGHUP) runs the
+ * configuration the supervisor validated, not the edited file: a broken edit
+ * cannot take a restarted worker down.
+ */
+static void test_worker_restart_keeps_validated_config(void **state)
+{
+	ph_env *e = *state;
+	ph_resp *r = &e->resp;
+	unsigned admin = 0;
+
+	start_plain(e, &admin, "workers", json_integer(1));
+	assert_true(ph_wait_log(e, 0, "ready: 1 worker(s)", 10000) >= 0);
+	int pid = started_pid(e, 0, 0);
+	assert_true(pid > 0);
+	ph_rewrite_config_text(e, "{\"origins\": [ broken");
+	size_t mark = log_mark(e);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	if (ph_wait_log(e, mark, "worker 0 started (pid ", 5000) < 0) {
+		fail_msg("worker 0 was not started again within 5 s of its death");
+	}
+	/* It serves: it was not handed the broken file. */
+	for (int i = 0; i < 200; i++) {
+		ph_get(e, false, "/after", r);
+		if (r->status == 200) {
+			break;
+		}
+		ph_resp_free(r);
+		usleep(20000);
+	}
+	ph_expect_status(r, 200);
+	ph_resp_free(r);
+	char *log = ph_read_log(e);
+	bool refused =
+	    strstr(log + mark, "worker 0: ") != NULL && strstr(log + mark, "broken") != NULL;
+	free(log);
+	assert_false(refused);
+	ph_finish(e);
+}
+
 /* ---- 6. the access log ---- */
 
 /* The lines of path (newline-terminated), each parsed as a JSON object; fails on anything else. */
@@ -1630,10 +1670,18 @@ static void test_idle_timeout(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_metrics_after_traffic), T(test_admin_endpoints),   T(test_admin_without_audit),
-	    T(test_reload_under_load),	   T(test_graceful_shutdown), T(test_drain_timeout),
-	    T(test_worker_restart),	   T(test_access_log),	      T(test_access_log_stdout),
-	    T(test_max_connections),	   T(test_idle_timeout),
+	    T(test_metrics_after_traffic),
+	    T(test_admin_endpoints),
+	    T(test_admin_without_audit),
+	    T(test_reload_under_load),
+	    T(test_graceful_shutdown),
+	    T(test_drain_timeout),
+	    T(test_worker_restart),
+	    T(test_worker_restart_keeps_validated_config),
+	    T(test_access_log),
+	    T(test_access_log_stdout),
+	    T(test_max_connections),
+	    T(test_idle_timeout),
 	};
 
 	return PH_RUN_TESTS(tests);

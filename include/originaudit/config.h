@@ -159,6 +159,16 @@ typedef struct oa_config {
  */
 int oa_config_load_file(const char *path, oa_config **out, oa_error *err);
 
+/* A configuration file is refused beyond this size. */
+#define OA_CONFIG_MAX_BYTES (64 * 1024 * 1024)
+
+/*
+ * Like oa_config_load_file, but the JSON is read from fd (from offset 0 with
+ * pread, so a descriptor shared with other processes is fine); path names it
+ * in errors and anchors its relative paths. Caller owns *out.
+ */
+int oa_config_load_fd(int fd, const char *path, oa_config **out, oa_error *err);
+
 /*
  * Validates an already parsed document; label names it in errors. File paths
  * are kept as written. Nothing in *out refers to root. Caller owns *out.
