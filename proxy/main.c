@@ -125,6 +125,13 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (worker >= 0) {
+		/*
+		 * A reload or log rotation asked for before the worker's handlers are
+		 * installed must not kill it (their default action): it loads the
+		 * configuration and opens the log at start anyway.
+		 */
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGUSR1, SIG_IGN);
 		return px_worker_main(config_path, (unsigned)worker, (int)metrics_fd,
 				      (int)config_fd, (unsigned)header_timeout);
 	}
