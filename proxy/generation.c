@@ -38,6 +38,23 @@ static int check_listeners(const oa_config *config, oa_error *err)
 	return 0;
 }
 
+/* The access log must be writable now, not found unwritable by a worker later. */
+static int check_access_log(const oa_config *config, oa_error *err)
+{
+	const char *path = config->proxy.access_log;
+	int fd;
+
+	if (path == NULL || strcmp(path, "-") == 0) {
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		return oa_error_set(err, -errno, "proxy.access_log: %s: %s", path, strerror(errno));
+	}
+	close(fd);
+	return 0;
+}
+
 int px_config_snapshot(const char *path, int *fd, oa_error *err)
 {
 	char buf[65536];
@@ -101,6 +118,10 @@ int px_gen_load(const char *path, int snapshot_fd, px_gen **out, oa_error *err)
 		goto fail;
 	}
 	rc = check_listeners(gen->config, err);
+	if (rc < 0) {
+		goto fail;
+	}
+	rc = check_access_log(gen->config, err);
 	if (rc < 0) {
 		goto fail;
 	}

@@ -140,19 +140,22 @@ static void on_worker_exit(uv_process_t *proc, int64_t status, int term_signal)
 	pxm_set_workers(sup->metrics, sup->running);
 	/* Its connections, its cache and its readiness are gone with it. */
 	pxm_worker_gone(sup->metrics, w->index);
+	/* One that could not even start (a listener, a certificate): nor will the others. */
+	bool fatal = !sup->stopping && !was_ready && !w->ever_ready && !sup->started;
+	const char *next = sup->stopping ? "" : fatal ? "; stopping" : "; restarting";
+
 	if (term_signal != 0) {
 		px_log("worker %u (pid %d) exited with signal %d%s", w->index, w->pid, term_signal,
-		       sup->stopping ? "" : "; restarting");
+		       next);
 	} else {
 		px_log("worker %u (pid %d) exited with status %lld%s", w->index, w->pid,
-		       (long long)status, sup->stopping ? "" : "; restarting");
+		       (long long)status, next);
 	}
 	uv_close((uv_handle_t *)proc, on_proc_closed);
 	if (sup->stopping) {
 		return;
 	}
-	if (!was_ready && !w->ever_ready && !sup->started) {
-		/* It could not even start (a listener, a certificate): nor will the others. */
+	if (fatal) {
 		px_log("worker %u failed to start: stopping", w->index);
 		stop(sup, OA_EXIT_ERROR);
 		return;

@@ -1280,6 +1280,38 @@ static void test_cli(void **state)
 	assert_non_null(strstr(e->err, "/nonexistent/viewer.key"));
 	assert_string_equal(e->out, "");
 
+	/* The access log cannot be created: refused by --check, not by a worker later. */
+	doc = ph_single_config(ph_origin_json("o", 8443, 0, "https-only"),
+			       ph_proxy_block(e, false, false, NULL));
+	json_object_set_new(json_object_get(doc, "proxy"), "access_log",
+			    json_string("/nonexistent/dir/access.log"));
+	assert_int_equal(ph_check_config(e, doc), 3);
+	assert_int_equal(ph_count_lines(e->err), 1);
+	if (strstr(e->err, "proxy.access_log: /nonexistent/dir/access.log") == NULL) {
+		fail_msg("stderr does not name the access log: %s", e->err);
+	}
+
+	/*
+	 * A listener port held by another program (without SO_REUSEPORT): the
+	 * worker cannot bind, so the proxy stops with exit 3 and says why.
+	 */
+	unsigned busy = 0;
+	int holder = ph_listen_socket(&busy, 16);
+	doc = ph_single_config(ph_origin_json("o", 8443, 0, "https-only"),
+			       ph_proxy_block(e, false, false, NULL));
+	json_object_set_new(ph_listener_of(doc, 0), "port", json_integer((json_int_t)busy));
+	char *busy_path = ph_write_config(e, doc);
+	uint64_t t0 = ph_now_ms();
+	assert_int_equal(ph_run_proxy(e, "--config", busy_path, NULL), 3);
+	assert_true(ph_now_ms() - t0 < 10000);
+	close(holder);
+	free(busy_path);
+	if (strstr(e->err, "address already in use") == NULL ||
+	    strstr(e->err, "failed to start") == NULL) {
+		fail_msg("stderr does not say the listener could not be bound:\n%s\nstdout: %s",
+			 e->err, e->out);
+	}
+
 	assert_int_equal(ph_run_proxy(e, "--help", NULL, NULL), 0);
 	assert_non_null(strstr(e->out, "Usage: originaudit-proxy"));
 	assert_string_equal(e->err, "");

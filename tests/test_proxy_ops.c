@@ -842,6 +842,32 @@ static void test_admin_endpoints(void **state)
 	ph_http_get(admin, "/healthz?verbose=1", r);
 	ph_expect_status(r, 200);
 	ph_resp_free(r);
+
+	/* Hostile input: a clear status, the connection closed, the listener still serving. */
+	static const char *const bad[] = {
+	    "\x16\x03\x01 not http\r\n\r\n",
+	    "GET /metrics HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ph_vc *c = ph_vc_open(admin, false);
+
+		ph_vc_sends(c, bad[i]);
+		assert_int_equal(ph_vc_response(c, false, false, r), 0);
+		ph_expect_status(r, 400);
+		assert_true(ph_vc_closed_by_peer(c, 3000));
+		ph_resp_free(r);
+		ph_vc_close(c);
+	}
+	char long_target[2100];
+	memset(long_target, 'a', sizeof(long_target) - 1);
+	long_target[0] = '/';
+	long_target[sizeof(long_target) - 1] = '\0';
+	ph_http_get(admin, long_target, r);
+	ph_expect_status(r, 414);
+	ph_resp_free(r);
+	ph_http_get(admin, "/healthz", r);
+	ph_expect_status(r, 200);
+	ph_resp_free(r);
 	ph_finish(e);
 }
 
