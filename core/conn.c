@@ -437,10 +437,43 @@ static const char *version_token(unsigned bit)
 	}
 }
 
+/*
+ * Priorities parsed once per set of versions (a priority string costs more
+ * to parse than the rest of a session's setup); kept for the process.
+ */
+static pthread_mutex_t prio_lock = PTHREAD_MUTEX_INITIALIZER;
+static gnutls_priority_t prio_cache[OA_PROTO_TLS1_3 << 1];
+static int prio_status[OA_PROTO_TLS1_3 << 1];
+
+static int priority_for(unsigned versions, gnutls_priority_t *out, char *text, size_t size)
+{
+	unsigned idx = versions & ((OA_PROTO_TLS1_3 << 1) - 1);
+	const char *errpos = NULL;
+	int rc;
+
+	snprintf(text, size, "NORMAL:-VERS-ALL");
+	for (unsigned bit = OA_PROTO_SSL3; bit <= OA_PROTO_TLS1_3; bit <<= 1) {
+		if (idx & bit) {
+			size_t len = strlen(text);
+
+			snprintf(text + len, size - len, ":%s", version_token(bit));
+		}
+	}
+	pthread_mutex_lock(&prio_lock);
+	if (prio_status[idx] == 0) {
+		rc = gnutls_priority_init(&prio_cache[idx], text, &errpos);
+		prio_status[idx] = rc < 0 ? rc : 1;
+	}
+	rc = prio_status[idx] < 0 ? prio_status[idx] : 0;
+	*out = prio_cache[idx];
+	pthread_mutex_unlock(&prio_lock);
+	return rc;
+}
+
 static int start_tls(oa_conn *c)
 {
-	char prio[160] = "NORMAL:-VERS-ALL";
-	const char *errpos = NULL;
+	char prio[160];
+	gnutls_priority_t priority;
 	int rc;
 
 	pthread_once(&shared_cred_once, make_shared_cred);
@@ -454,14 +487,10 @@ static int start_tls(oa_conn *c)
 		set_error(c, "tls_error", "gnutls_init: %s", gnutls_strerror(rc));
 		return -ENOMEM;
 	}
-	for (unsigned bit = OA_PROTO_SSL3; bit <= OA_PROTO_TLS1_3; bit <<= 1) {
-		if (c->opts.versions & bit) {
-			size_t len = strlen(prio);
-
-			snprintf(prio + len, sizeof(prio) - len, ":%s", version_token(bit));
-		}
+	rc = priority_for(c->opts.versions, &priority, prio, sizeof(prio));
+	if (rc == 0) {
+		rc = gnutls_priority_set(c->session, priority);
 	}
-	rc = gnutls_priority_set_direct(c->session, prio, &errpos);
 	if (rc < 0) {
 		/* This GnuTLS may not know a version (SSLv3): say so instead of failing blind. */
 		set_error(c, "tls_error", "cannot offer the requested versions (%s): %s", prio,

@@ -194,9 +194,13 @@ const oa_result *px_verify_cached(px_server *srv, const oa_trust_store *store,
 		gnutls_hash(hash, certs[i].data, certs[i].size);
 	}
 	gnutls_hash_deinit(hash, digest);
+	static const char hex[] = "0123456789abcdef";
+
 	for (size_t i = 0; i < sizeof(digest); i++) {
-		len += (size_t)snprintf(key + len, sizeof(key) - len, "%02x", digest[i]);
+		key[len++] = hex[digest[i] >> 4];
+		key[len++] = hex[digest[i] & 15];
 	}
+	key[len] = '\0';
 	for (size_t i = 0; i < n_names && len < sizeof(key); i++) {
 		len += (size_t)snprintf(key + len, sizeof(key) - len, "|%s", names[i]);
 	}
