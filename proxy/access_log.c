@@ -24,6 +24,7 @@ static int open_path(const char *path)
 
 int px_access_log_open(px_access_log *log, const char *path, oa_error *err)
 {
+	memset(log, 0, sizeof(*log));
 	log->fd = -1;
 	log->path = NULL;
 	if (path == NULL) {
@@ -113,8 +114,13 @@ void px_access_log_write(px_access_log *log, const px_access_entry *e)
 		return;
 	}
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* The date part changes once a second: formatted then, not on every request. */
+	if (tv.tv_sec != log->when_sec || log->when[0] == '\0') {
+		gmtime_r(&tv.tv_sec, &tm);
+		strftime(log->when, sizeof(log->when), "%Y-%m-%dT%H:%M:%S", &tm);
+		log->when_sec = tv.tv_sec;
+	}
+	memcpy(when, log->when, sizeof(when));
 	px_buf_init(&line);
 	px_buf_appendf(&line, "{\"time\":\"%s.%03ldZ\",\"client\":", when,
 		       (long)(tv.tv_usec / 1000));

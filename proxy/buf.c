@@ -93,17 +93,29 @@ int px_buf_append_str(px_buf *buf, const char *s)
 int px_buf_appendf(px_buf *buf, const char *fmt, ...)
 {
 	va_list ap;
+	size_t room;
 	int n;
 	int rc;
 
+	/* One pass when it fits in what is already allocated (the usual case), two otherwise. */
+	if (buf_reserve(buf, 63) < 0) {
+		return -ENOMEM;
+	}
+	room = buf->cap - buf->len;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(buf->data + buf->len, room, fmt, ap);
 	va_end(ap);
 	if (n < 0) {
+		buf->data[buf->len] = '\0';
 		return -EINVAL;
+	}
+	if ((size_t)n < room) {
+		buf->len += (size_t)n;
+		return 0;
 	}
 	rc = buf_reserve(buf, (size_t)n);
 	if (rc < 0) {
+		buf->data[buf->len] = '\0';
 		return rc;
 	}
 	va_start(ap, fmt);

@@ -26,7 +26,7 @@ static void buf_truncate(px_buf *buf, size_t len)
 	}
 }
 
-static bool is_hop_by_hop(const px_head *head, const px_header *h)
+static bool is_hop_by_hop(const px_head *head, const px_header *h, bool has_connection)
 {
 	for (size_t i = 0; i < sizeof(hop_by_hop) / sizeof(hop_by_hop[0]); i++) {
 		if (px_slice_ieq(h->name, h->name_len, hop_by_hop[i])) {
@@ -34,7 +34,7 @@ static bool is_hop_by_hop(const px_head *head, const px_header *h)
 		}
 	}
 	/* A field the Connection list names is hop-by-hop as well. */
-	return px_head_list_contains(head, "Connection", h->name, h->name_len);
+	return has_connection && px_head_list_contains(head, "Connection", h->name, h->name_len);
 }
 
 /* Appends "name: value\r\n" from slices. */
@@ -104,9 +104,19 @@ static int append_list_field(px_buf *out, const px_head *head, const char *name,
 /* Appends every field of head but the hop-by-hop ones and those called one of skip. */
 static int append_fields(px_buf *out, const px_head *head, const char *const *skip, size_t n_skip)
 {
+	/* Most messages name nothing in Connection but the connection's fate: look it up once. */
+	const px_header *connection = px_head_find(head, "Connection");
+	bool names_fields = false;
+
+	if (connection != NULL) {
+		names_fields =
+		    px_head_count(head, "Connection") > 1 ||
+		    !(px_slice_ieq(connection->value, connection->value_len, "keep-alive") ||
+		      px_slice_ieq(connection->value, connection->value_len, "close"));
+	}
 	for (size_t i = 0; i < head->n_headers; i++) {
 		const px_header *h = &head->headers[i];
-		bool drop = is_hop_by_hop(head, h);
+		bool drop = is_hop_by_hop(head, h, names_fields);
 		int rc;
 
 		for (size_t j = 0; j < n_skip && !drop; j++) {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <uv.h>
 
 #include "cache.h"
@@ -67,6 +68,9 @@ int px_gen_origin_slot(const px_gen *gen, const oa_origin_config *origin);
 typedef struct px_access_log {
 	int fd;
 	char *path;
+	/* The second last formatted, and its text. */
+	time_t when_sec;
+	char when[40];
 } px_access_log;
 
 /* One access log line; NULL strings are written as null. */
