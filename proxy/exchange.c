@@ -1,9 +1,10 @@
 /*
- * One request answered like CloudFront's edge: route through the cache
- * behaviours, apply the viewer and origin protocol policies, connect to the
- * origin (reusing a kept-alive connection when one is idle), judge its
- * certificate with the core's checks and fail closed with 502, then stream
- * the request body up and the response down with backpressure both ways.
+ * One request answered like CloudFront's edge, the request side: route
+ * through the cache behaviours, apply the viewer and origin protocol
+ * policies, connect to the origin (reusing a kept-alive connection when one is
+ * idle, retrying within the configured attempts), judge its certificate with
+ * the core's checks and fail closed with 502, then stream the request body up
+ * with backpressure. The response coming down is in proxy/response.c.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -16,16 +17,9 @@
 #include "originaudit/route.h"
 #include "proxy.h"
 
-static llhttp_settings_t response_settings;
-static bool response_settings_ready;
 static void connect_origin(px_viewer *v);
 
-static void x_cache(const px_viewer *v, const char *what, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s from %s", what, v->ex.gen->config->proxy.x_cache_name);
-}
-
-static void detach_conn(px_viewer *v)
+void px__detach_conn(px_viewer *v)
 {
 	oa_conn *conn = v->ex.conn;
 
@@ -33,291 +27,7 @@ static void detach_conn(px_viewer *v)
 	oa_conn_close(conn);
 }
 
-static void end_exchange(px_viewer *v, bool keep_alive)
-{
-	px_exchange *ex = &v->ex;
-
-	uv_timer_stop(&v->origin_timer);
-	ex->active = false;
-	px_viewer_response_done(v, keep_alive);
-}
-
-/* A response made by the proxy itself (error, redirect): the exchange ends with it. */
-static void respond_local(px_viewer *v, int status, const char *reason)
-{
-	px_exchange *ex = &v->ex;
-	bool body_pending = !ex->req_done && (ex->req_chunked || ex->req_length > 0);
-	bool keep_alive =
-	    llhttp_should_keep_alive(&v->parser) && !body_pending && !v->srv->stopping;
-	char xc[96];
-	px_buf out;
-	int rc;
-
-	px_buf_init(&out);
-	if (status == 301 || status == 307) {
-		const px_header *host = px_head_find(&v->head, "Host");
-		char hostname[256];
-		char target[PX_MAX_REQUEST_LINE + 1];
-		char *colon;
-
-		/* https://<Host without its port><path>?<query>: the HTTPS side is on 443. */
-		snprintf(hostname, sizeof(hostname), "%.*s", host ? (int)host->value_len : 0,
-			 host ? host->value : "");
-		colon = hostname[0] == '[' ? strstr(hostname, "]:") : strrchr(hostname, ':');
-		if (colon != NULL) {
-			colon[hostname[0] == '[' ? 1 : 0] = '\0';
-		}
-		snprintf(target, sizeof(target), "%.*s", (int)v->head.target_len, v->head.target);
-		x_cache(v, "Redirect", xc, sizeof(xc));
-		ex->x_cache_kind = "Redirect";
-		rc = px_build_redirect(status, hostname, target, xc, keep_alive, v->head.http_minor,
-				       &out);
-		if (rc < 0) {
-			status = 400;
-			reason = "bad_host";
-		}
-	} else {
-		rc = -1;
-	}
-	if (rc < 0) {
-		x_cache(v, "Error", xc, sizeof(xc));
-		ex->x_cache_kind = "Error";
-		px_buf_free(&out);
-		px_buf_init(&out);
-		px_build_error_response(status, xc,
-					ex->gen->config->proxy.debug_headers ? reason : NULL,
-					keep_alive, v->head.http_minor, &out);
-	}
-	ex->status = status;
-	snprintf(ex->reason, sizeof(ex->reason), "%s", reason ? reason : "");
-	detach_conn(v);
-	size_t len = out.len;
-	if (v->parser.method == HTTP_HEAD) {
-		/* A response to HEAD ends with its header block. */
-		const char *end = strstr(out.data != NULL ? out.data : "", "\r\n\r\n");
-
-		len = end != NULL ? (size_t)(end - out.data) + 4 : out.len;
-	}
-	px_viewer_write(v, out.data, len);
-	px_buf_free(&out);
-	px_request_log(v, status, reason);
-	end_exchange(v, keep_alive);
-}
-
-/* ---- the response from the origin ---- */
-
-static int on_r_status(llhttp_t *p, const char *at, size_t len)
-{
-	px_viewer *v = p->data;
-
-	return px_head_collect_first(&v->ex.resp_collect, at, len) < 0 ? -1 : 0;
-}
-
-static int on_r_header_field(llhttp_t *p, const char *at, size_t len)
-{
-	px_viewer *v = p->data;
-
-	return px_head_collect_header(&v->ex.resp_collect, at, len, false,
-				      2 * PX_MAX_HEADERS_BYTES) < 0
-		   ? -1
-		   : 0;
-}
-
-static int on_r_header_value(llhttp_t *p, const char *at, size_t len)
-{
-	px_viewer *v = p->data;
-
-	return px_head_collect_header(&v->ex.resp_collect, at, len, true,
-				      2 * PX_MAX_HEADERS_BYTES) < 0
-		   ? -1
-		   : 0;
-}
-
-static int on_r_message_begin(llhttp_t *p)
-{
-	px_viewer *v = p->data;
-
-	px_head_collect_reset(&v->ex.resp_collect);
-	memset(&v->ex.resp, 0, sizeof(v->ex.resp));
-	return 0;
-}
-
-static int on_r_headers_complete(llhttp_t *p)
-{
-	px_viewer *v = p->data;
-	px_exchange *ex = &v->ex;
-	px_head *h = &ex->resp;
-	int status = p->status_code;
-	bool head_request = v->parser.method == HTTP_HEAD;
-	char xc[96];
-	px_buf out;
-
-	if (status >= 100 && status < 200) {
-		/* Interim responses (100 Continue) are not passed on. */
-		return 0;
-	}
-	h->status = status;
-	h->http_minor = p->http_minor;
-	px_head_collect_finish(&ex->resp_collect, h, true);
-	bool no_body = head_request || status == 204 || status == 304;
-	bool has_length = (p->flags & F_CONTENT_LENGTH) != 0;
-	bool chunked = (p->flags & F_CHUNKED) != 0;
-	bool viewer_11 = v->head.http_minor >= 1;
-	px_response_opts o;
-
-	memset(&o, 0, sizeof(o));
-	o.content_length = -1;
-	if (no_body) {
-		ex->frame = PX_FRAME_NONE;
-		o.content_length = has_length ? (long long)p->content_length : -1;
-		if (head_request && has_length) {
-			o.content_length = (long long)p->content_length;
-		}
-	} else if (has_length) {
-		ex->frame = PX_FRAME_LENGTH;
-		o.content_length = (long long)p->content_length;
-	} else if (viewer_11) {
-		(void)chunked;
-		ex->frame = PX_FRAME_CHUNKED;
-		o.chunked = true;
-	} else {
-		ex->frame = PX_FRAME_CLOSE;
-	}
-	x_cache(v, "Miss", xc, sizeof(xc));
-	ex->x_cache_kind = "Miss";
-	px_cache_consider(v, h, has_length, has_length ? (unsigned long long)p->content_length : 0);
-	o.x_cache = xc;
-	o.keep_alive = ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser) &&
-		       !v->srv->stopping;
-	o.http_minor = v->head.http_minor;
-	px_buf_init(&out);
-	if (px_build_viewer_response(h, &o, &out) < 0) {
-		px_buf_free(&out);
-		return -1;
-	}
-	ex->resp_started = true;
-	ex->status = status;
-	px_viewer_write(v, out.data, out.len);
-	px_buf_free(&out);
-	return head_request ? 1 : 0;
-}
-
-static void backpressure_origin(px_viewer *v)
-{
-	if (v->ex.conn != NULL && px_viewer_pending(v) > PX_HIGH_WATER && !v->ex.waiting_drain) {
-		v->ex.waiting_drain = true;
-		oa_conn_pause(v->ex.conn);
-	}
-}
-
-static int on_r_body(llhttp_t *p, const char *at, size_t len)
-{
-	px_viewer *v = p->data;
-	char line[32];
-
-	if (!v->ex.resp_started || v->ex.frame == PX_FRAME_NONE) {
-		return 0;
-	}
-	px_cache_body(v, at, len);
-	if (v->ex.frame == PX_FRAME_CHUNKED) {
-		int n = snprintf(line, sizeof(line), "%zx\r\n", len);
-
-		px_viewer_write(v, line, (size_t)n);
-		px_viewer_write(v, at, len);
-		px_viewer_write(v, "\r\n", 2);
-	} else {
-		px_viewer_write(v, at, len);
-	}
-	backpressure_origin(v);
-	return 0;
-}
-
-static int on_r_message_complete(llhttp_t *p)
-{
-	px_viewer *v = p->data;
-	px_exchange *ex = &v->ex;
-
-	if (!ex->resp_started) {
-		/* An interim response ended; the real one follows. */
-		return 0;
-	}
-	if (ex->frame == PX_FRAME_CHUNKED) {
-		px_viewer_write(v, "0\r\n\r\n", 5);
-	}
-	ex->resp_done = true;
-	ex->origin_keep_alive = llhttp_should_keep_alive(p) != 0;
-	return HPE_PAUSED;
-}
-
-static void init_response_settings(void)
-{
-	if (response_settings_ready) {
-		return;
-	}
-	llhttp_settings_init(&response_settings);
-	response_settings.on_message_begin = on_r_message_begin;
-	response_settings.on_status = on_r_status;
-	response_settings.on_header_field = on_r_header_field;
-	response_settings.on_header_value = on_r_header_value;
-	response_settings.on_headers_complete = on_r_headers_complete;
-	response_settings.on_body = on_r_body;
-	response_settings.on_message_complete = on_r_message_complete;
-	response_settings_ready = true;
-}
-
-static void finish_response(px_viewer *v)
-{
-	px_exchange *ex = &v->ex;
-	/* A response that came before the whole request body: the rest is not read, so close. */
-	bool viewer_keep = ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser) &&
-			   ex->req_done && !v->srv->stopping;
-
-	px_cache_store(v);
-
-	px_request_log(v, ex->status,
-		       ex->reused
-			   ? "reused"
-			   : (ex->conn != NULL && oa_conn_resumed(ex->conn) ? "resumed" : ""));
-	if (ex->conn != NULL && ex->origin_keep_alive && ex->req_done) {
-		oa_conn *conn = ex->conn;
-
-		ex->conn = NULL;
-		v->open_conns--;
-		px_pool_put(v->srv, ex->pool_key, conn, ex->origin->keepalive_timeout_s * 1000);
-	} else {
-		detach_conn(v);
-	}
-	end_exchange(v, viewer_keep);
-}
-
-static bool retry(px_viewer *v, bool count_attempt);
-
-static void on_read_timeout(uv_timer_t *timer)
-{
-	px_viewer *v = timer->data;
-
-	if (!v->ex.active) {
-		return;
-	}
-	if (v->ex.resp_started) {
-		px_request_log(v, v->ex.status, "read_timeout");
-		px_viewer_abort(v);
-		return;
-	}
-	/* No response byte yet: GET/HEAD go again on a new connection within the attempts. */
-	if (retry(v, true)) {
-		return;
-	}
-	respond_local(v, 504, "read_timeout");
-}
-
-static void arm_read_timer(px_viewer *v)
-{
-	uv_timer_start(&v->origin_timer, on_read_timeout, v->ex.origin->read_timeout_s * 1000ULL,
-		       0);
-}
-
-static bool retry(px_viewer *v, bool count_attempt)
+bool px__retry(px_viewer *v, bool count_attempt)
 {
 	px_exchange *ex = &v->ex;
 	bool has_body = ex->req_chunked || ex->req_length > 0;
@@ -331,61 +41,12 @@ static bool retry(px_viewer *v, bool count_attempt)
 		}
 		ex->attempts--;
 	}
-	detach_conn(v);
+	px__detach_conn(v);
 	ex->head_sent = false;
 	ex->origin_ready = false;
 	ex->reused = false;
 	connect_origin(v);
 	return true;
-}
-
-static void on_origin_data(oa_conn *conn, const char *buf, ssize_t nread, void *data)
-{
-	px_viewer *v = data;
-	px_exchange *ex = &v->ex;
-
-	if (!ex->active || conn != ex->conn) {
-		return;
-	}
-	if (nread < 0) {
-		llhttp_errno_t fin = nread == UV_EOF ? llhttp_finish(&ex->rparser) : HPE_USER;
-
-		/* A close-delimited body ends with the connection: llhttp completes it here. */
-		if ((fin == HPE_OK || fin == HPE_PAUSED) && ex->resp_done) {
-			ex->origin_keep_alive = false;
-			finish_response(v);
-			return;
-		}
-		if (ex->resp_started) {
-			/* No truncated body is ever presented as complete. */
-			px_request_log(v, ex->status, "origin_closed_mid_response");
-			detach_conn(v);
-			px_viewer_abort(v);
-			return;
-		}
-		if (ex->reused && retry(v, false)) {
-			return;
-		}
-		respond_local(v, 502, nread == UV_EOF ? "origin_closed" : "origin_reset");
-		return;
-	}
-	arm_read_timer(v);
-	px_viewer_cork(v);
-	llhttp_errno_t err = llhttp_execute(&ex->rparser, buf, (size_t)nread);
-	px_viewer_uncork(v);
-	if (err == HPE_PAUSED && ex->resp_done) {
-		finish_response(v);
-		return;
-	}
-	if (err != HPE_OK && err != HPE_PAUSED) {
-		if (ex->resp_started) {
-			px_request_log(v, ex->status, "bad_origin_response");
-			detach_conn(v);
-			px_viewer_abort(v);
-			return;
-		}
-		respond_local(v, 502, "bad_origin_response");
-	}
 }
 
 static void on_origin_drain(oa_conn *conn, void *data)
@@ -408,7 +69,7 @@ static void write_head(px_viewer *v)
 	px_exchange *ex = &v->ex;
 
 	if (oa_conn_write(ex->conn, ex->head.data, ex->head.len) < 0) {
-		respond_local(v, 502, "origin_write_failed");
+		px__respond_local(v, 502, "origin_write_failed");
 		return;
 	}
 	ex->head_sent = true;
@@ -416,7 +77,7 @@ static void write_head(px_viewer *v)
 		oa_conn_write(ex->conn, ex->early_body.data, ex->early_body.len);
 		ex->early_body.len = 0;
 	}
-	arm_read_timer(v);
+	px__arm_read_timer(v);
 }
 
 /*
@@ -446,10 +107,7 @@ static void send_request(px_viewer *v)
 {
 	px_exchange *ex = &v->ex;
 
-	llhttp_init(&ex->rparser, HTTP_RESPONSE, &response_settings);
-	ex->rparser.data = v;
-	ex->resp_started = false;
-	ex->resp_done = false;
+	px__response_begin(v);
 	ex->origin_ready = true;
 	if (head_may_go(ex)) {
 		write_head(v);
@@ -530,17 +188,17 @@ static void on_origin_ready(oa_conn *conn, int status, void *data)
 			       strcmp(error, "handshake_timeout") == 0;
 		if (timeout || strcmp(error, "connection_refused") == 0 ||
 		    strcmp(error, "network_error") == 0) {
-			if (retry(v, true)) {
+			if (px__retry(v, true)) {
 				return;
 			}
 		}
 		snprintf(reason, sizeof(reason), "%s", error);
-		respond_local(v, timeout ? 504 : 502, reason);
+		px__respond_local(v, timeout ? 504 : 502, reason);
 		return;
 	}
 	if (ex->https && !certificate_ok(v, conn, reason, sizeof(reason))) {
 		/* Fail closed: nothing but the handshake ever reached this origin. */
-		respond_local(v, 502, reason);
+		px__respond_local(v, 502, reason);
 		return;
 	}
 	if (ex->https) {
@@ -549,7 +207,7 @@ static void on_origin_ready(oa_conn *conn, int status, void *data)
 	send_request(v);
 }
 
-static const oa_conn_cbs origin_cbs = {on_origin_ready, on_origin_data, on_origin_drain,
+static const oa_conn_cbs origin_cbs = {on_origin_ready, px__on_origin_data, on_origin_drain,
 				       on_origin_closed};
 
 static void start_conn(px_viewer *v)
@@ -580,7 +238,7 @@ static void start_conn(px_viewer *v)
 	opts.session_data = ex->https ? px_session_get(v->srv, ex->pool_key) : NULL;
 	if (oa_conn_start(v->srv->loop, &opts, &origin_cbs, v, &ex->conn) < 0) {
 		ex->conn = NULL;
-		respond_local(v, 502, "connect_failed");
+		px__respond_local(v, 502, "connect_failed");
 		return;
 	}
 	v->open_conns++;
@@ -601,7 +259,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	if (status < 0 || res == NULL ||
 	    uv_ip_name(res->ai_addr, ex->address, sizeof(ex->address)) != 0) {
 		uv_freeaddrinfo(res);
-		respond_local(v, 502, "dns_failed");
+		px__respond_local(v, 502, "dns_failed");
 		return;
 	}
 	uv_freeaddrinfo(res);
@@ -628,7 +286,7 @@ static void connect_origin(px_viewer *v)
 	hints.ai_socktype = SOCK_STREAM;
 	ex->dns.data = v;
 	if (uv_getaddrinfo(v->srv->loop, &ex->dns, on_resolved, o->domain_name, NULL, &hints) < 0) {
-		respond_local(v, 502, "dns_failed");
+		px__respond_local(v, 502, "dns_failed");
 		return;
 	}
 	ex->dns_pending = true;
@@ -663,7 +321,6 @@ void px_exchange_start(px_viewer *v)
 	int status = 0;
 	char path[PX_MAX_REQUEST_LINE + 1];
 
-	init_response_settings();
 	/* This request runs to its end on the configuration current now. */
 	px_gen_unref(ex->gen);
 	ex->gen = px_gen_ref(v->srv->gen);
@@ -701,7 +358,7 @@ void px_exchange_start(px_viewer *v)
 	ex->req_length = -1;
 	ex->req_chunked = false;
 	if (px_check_request_framing(head, &length, &chunked) < 0) {
-		respond_local(v, 400, "bad_framing");
+		px__respond_local(v, 400, "bad_framing");
 		return;
 	}
 	ex->req_length = length;
@@ -710,27 +367,28 @@ void px_exchange_start(px_viewer *v)
 	const char *host_value = NULL;
 	size_t host_len = 0;
 	if (px_request_host(head, &host_value, &host_len) < 0) {
-		respond_local(v, 400, "bad_host");
+		px__respond_local(v, 400, "bad_host");
 		return;
 	}
 	if (head->target_len == 0 || head->target[0] != '/') {
-		respond_local(v, 400, "bad_target");
+		px__respond_local(v, 400, "bad_target");
 		return;
 	}
 	snprintf(path, sizeof(path), "%.*s", (int)head->target_len, head->target);
 	ex->behavior = oa_config_route(config, path);
 	if (ex->behavior == NULL) {
-		respond_local(v, 404, "no_behavior");
+		px__respond_local(v, 404, "no_behavior");
 		return;
 	}
 	ex->origin = &config->origins[ex->behavior->origin_index];
 	if (px_viewer_policy_decision(ex->behavior->viewer_protocol_policy, v->tls, head->method,
 				      head->method_len, head->http_minor, &status) < 0) {
-		respond_local(v, 400, "bad_method");
+		px__respond_local(v, 400, "bad_method");
 		return;
 	}
 	if (status != 0) {
-		respond_local(v, status, status == 403 ? "https_required" : "redirect_to_https");
+		px__respond_local(v, status,
+				  status == 403 ? "https_required" : "redirect_to_https");
 		return;
 	}
 	ex->idempotent = v->parser.method == HTTP_GET || v->parser.method == HTTP_HEAD;
@@ -739,7 +397,7 @@ void px_exchange_start(px_viewer *v)
 	}
 	const oa_origin_config *o = ex->origin;
 	if (o->s3) {
-		respond_local(v, 502, "s3_origin");
+		px__respond_local(v, 502, "s3_origin");
 		return;
 	}
 	ex->https = o->protocol_policy == OA_ORIGIN_HTTPS_ONLY ||
@@ -751,7 +409,7 @@ void px_exchange_start(px_viewer *v)
 	snprintf(ex->sni, sizeof(ex->sni), "%s", o->domain_name);
 	if (ex->behavior->forward_host_header && host != NULL) {
 		if (!host_name(host, ex->forwarded_host, sizeof(ex->forwarded_host))) {
-			respond_local(v, 400, "bad_host");
+			px__respond_local(v, 400, "bad_host");
 			return;
 		}
 		snprintf(ex->host, sizeof(ex->host), "%.*s", (int)host->value_len, host->value);
@@ -770,7 +428,7 @@ void px_exchange_start(px_viewer *v)
 	    .content_length = length,
 	};
 	if (px_build_origin_request(head, &fw, &ex->head) < 0) {
-		respond_local(v, 400, "bad_header");
+		px__respond_local(v, 400, "bad_header");
 		return;
 	}
 	if (length <= 0 && !chunked) {
@@ -829,16 +487,6 @@ void px_exchange_request_done(px_viewer *v)
 	}
 }
 
-void px_exchange_viewer_drained(px_viewer *v)
-{
-	px_exchange *ex = &v->ex;
-
-	if (ex->waiting_drain && ex->conn != NULL) {
-		ex->waiting_drain = false;
-		oa_conn_resume(ex->conn);
-	}
-}
-
 void px_exchange_cancel(px_viewer *v)
 {
 	px_exchange *ex = &v->ex;
@@ -847,5 +495,5 @@ void px_exchange_cancel(px_viewer *v)
 		uv_cancel((uv_req_t *)&ex->dns);
 	}
 	ex->active = false;
-	detach_conn(v);
+	px__detach_conn(v);
 }

@@ -384,4 +384,21 @@ void px_exchange_viewer_drained(px_viewer *v);
 /* The viewer is closing: drop the origin connection. */
 void px_exchange_cancel(px_viewer *v);
 
+/*
+ * Exchange internals: what proxy/exchange.c (the request side) and
+ * proxy/response.c (the response side) share and nothing else uses.
+ */
+/* Drops the exchange's origin connection and closes it (exchange.c). */
+void px__detach_conn(px_viewer *v);
+/* Connects again for a bodiless GET/HEAD not yet answered; true when it did (exchange.c). */
+bool px__retry(px_viewer *v, bool count_attempt);
+/* Answers with the proxy's own response (error, redirect), which ends the exchange (response.c). */
+void px__respond_local(px_viewer *v, int status, const char *reason);
+/* Readies the response parser for the origin's response (response.c). */
+void px__response_begin(px_viewer *v);
+/* Starts (again) the origin's read timeout (response.c). */
+void px__arm_read_timer(px_viewer *v);
+/* The origin connection's on_data callback: response bytes, or its end (response.c). */
+void px__on_origin_data(oa_conn *conn, const char *buf, ssize_t nread, void *data);
+
 #endif

@@ -1356,6 +1356,11 @@ static void test_worker_restart_keeps_validated_config(void **state)
 	if (ph_wait_log(e, mark, "worker 0 started (pid ", 5000) < 0) {
 		fail_msg("worker 0 was not started again within 5 s of its death");
 	}
+	/* It listens (a worker given the broken file would exit before this line). */
+	if (ph_wait_log(e, mark, "listening on ", 10000) < 0) {
+		ph_print_log(e);
+		fail_msg("the restarted worker did not listen within 10 s");
+	}
 	/* It serves: it was not handed the broken file. */
 	for (int i = 0; i < 200; i++) {
 		ph_get(e, false, "/after", r);
