@@ -1,0 +1,335 @@
+/*
+ * The TLS side of a client connection: GnuTLS through push/pull over the
+ * bytes libuv read (conn.c). GnuTLS never touches the socket: pull hands it
+ * what libuv read, push queues libuv writes, and GNUTLS_E_AGAIN means "wait
+ * for the next read".
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn_internal.h"
+#include "originaudit/config.h"
+
+/* Bytes read from the server that GnuTLS has not consumed yet. */
+#define RECV_MAX (256 * 1024)
+/* Warning alerts skipped in one handshake step before giving up. */
+#define MAX_WARNINGS 16
+
+static gnutls_certificate_credentials_t shared_cred;
+static int shared_cred_rc;
+static pthread_once_t shared_cred_once = PTHREAD_ONCE_INIT;
+
+/* One credentials object for every client session: it holds no per-server state. */
+static void make_shared_cred(void)
+{
+	shared_cred_rc = gnutls_certificate_allocate_credentials(&shared_cred);
+}
+
+static ssize_t pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
+{
+	oa_conn *c = ptr;
+
+	if (c->rlen == 0) {
+		if (c->eof) {
+			return 0;
+		}
+		gnutls_transport_set_errno(c->session, EAGAIN);
+		return -1;
+	}
+	size_t n = len < c->rlen ? len : c->rlen;
+	memcpy(data, c->rbuf, n);
+	memmove(c->rbuf, c->rbuf + n, c->rlen - n);
+	c->rlen -= n;
+	return (ssize_t)n;
+}
+
+static ssize_t push(gnutls_transport_ptr_t ptr, const void *data, size_t len)
+{
+	oa_conn *c = ptr;
+	int rc = c->closing ? -EPIPE : oa__conn_raw_write(c, data, len);
+
+	if (rc < 0) {
+		gnutls_transport_set_errno(c->session, rc == -ENOMEM ? ENOMEM : EPIPE);
+		return -1;
+	}
+	return (ssize_t)len;
+}
+
+static void alert_name(gnutls_session_t session, char *buf, size_t size)
+{
+	const char *name = gnutls_alert_get_strname(gnutls_alert_get(session));
+	size_t i = 0;
+
+	/* "GNUTLS_A_UNRECOGNIZED_NAME" -> "unrecognized_name", the RFC's spelling. */
+	if (name != NULL && strncmp(name, "GNUTLS_A_", 9) == 0) {
+		name += 9;
+	}
+	for (; name != NULL && name[i] != '\0' && i + 1 < size; i++) {
+		char ch = name[i];
+
+		buf[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : (ch == '-' ? '_' : ch);
+	}
+	buf[i] = '\0';
+}
+
+static void tls_failure(oa_conn *c, int rc)
+{
+	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED) {
+		char name[32];
+		char error[48];
+
+		alert_name(c->session, name, sizeof(name));
+		snprintf(error, sizeof(error), "tls_alert:%s", name);
+		oa__conn_set_error(c, error, "the server ended the handshake with the alert %s",
+				   name);
+	} else if (rc == GNUTLS_E_PREMATURE_TERMINATION) {
+		oa__conn_set_error(c, "connection_closed",
+				   "the server closed the connection during the TLS handshake");
+	} else {
+		oa__conn_set_error(c, "tls_error", "TLS handshake failed: %s", gnutls_strerror(rc));
+	}
+}
+
+void oa__conn_drive_handshake(oa_conn *c)
+{
+	int rc = gnutls_handshake(c->session);
+
+	/* A warning alert (unrecognized_name for an unknown SNI at TLS 1.2) is no refusal. */
+	for (int warnings = 0; rc == GNUTLS_E_WARNING_ALERT_RECEIVED && warnings < MAX_WARNINGS;
+	     warnings++) {
+		rc = gnutls_handshake(c->session);
+	}
+	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
+		if (c->eof) {
+			oa__conn_set_error(
+			    c, "connection_closed",
+			    "the server closed the connection during the TLS handshake");
+			oa__conn_fail(c);
+		}
+		return;
+	}
+	if (rc < 0) {
+		tls_failure(c, rc);
+		oa__conn_fail(c);
+		return;
+	}
+	oa__conn_become_ready(c);
+}
+
+void oa__conn_deliver_tls(oa_conn *c)
+{
+	char buf[16384];
+
+	while (!c->closing && !c->paused) {
+		ssize_t n = gnutls_record_recv(c->session, buf, sizeof(buf));
+
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			if (c->eof && c->rlen == 0) {
+				/* The server closed TCP without close_notify. */
+				c->cbs.on_data(c, NULL, UV_EOF, c->data);
+			}
+			return;
+		}
+		if (n == 0) {
+			c->cbs.on_data(c, NULL, UV_EOF, c->data);
+			return;
+		}
+		if (n < 0) {
+			if (n == GNUTLS_E_PREMATURE_TERMINATION) {
+				c->cbs.on_data(c, NULL, UV_EOF, c->data);
+				return;
+			}
+			oa__conn_set_error(c, "tls_error", "TLS record error: %s",
+					   gnutls_strerror((int)n));
+			c->cbs.on_data(c, NULL, UV_EPROTO, c->data);
+			return;
+		}
+		c->cbs.on_data(c, buf, n, c->data);
+	}
+}
+
+/* A TLS record starts with a content type 20-24 and major version 3. */
+static bool looks_like_tls(const unsigned char *data, size_t len)
+{
+	return len == 0 || (data[0] >= 20 && data[0] <= 24 && (len < 2 || data[1] == 3));
+}
+
+static void not_tls(oa_conn *c, const char *data, size_t len)
+{
+	char shown[24];
+	size_t n = len < sizeof(shown) - 1 ? len : sizeof(shown) - 1;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)data[i];
+
+		shown[i] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '.';
+	}
+	shown[n] = '\0';
+	oa__conn_set_error(c, "not_tls", "the server answered with non-TLS data: \"%s\"", shown);
+	oa__conn_fail(c);
+}
+
+bool oa__conn_tls_buffer(oa_conn *c, const char *data, size_t len)
+{
+	if (!c->any_read && !looks_like_tls((const unsigned char *)data, len)) {
+		c->any_read = true;
+		not_tls(c, data, len);
+		return false;
+	}
+	c->any_read = true;
+	if (c->rlen + len > RECV_MAX) {
+		oa__conn_set_error(c, "tls_error", "the server sent more than %d bytes unread",
+				   RECV_MAX);
+		if (!c->ready) {
+			oa__conn_fail(c);
+		} else {
+			c->cbs.on_data(c, NULL, UV_ENOBUFS, c->data);
+		}
+		return false;
+	}
+	unsigned char *nb = realloc(c->rbuf, c->rlen + len);
+	if (nb == NULL) {
+		oa__conn_set_error(c, "network_error", "out of memory");
+		oa__conn_fail(c);
+		return false;
+	}
+	c->rbuf = nb;
+	memcpy(c->rbuf + c->rlen, data, len);
+	c->rlen += len;
+	return true;
+}
+
+static const char *version_token(unsigned bit)
+{
+	switch (bit) {
+	case OA_PROTO_SSL3:
+		return "+VERS-SSL3.0";
+	case OA_PROTO_TLS1_0:
+		return "+VERS-TLS1.0";
+	case OA_PROTO_TLS1_1:
+		return "+VERS-TLS1.1";
+	case OA_PROTO_TLS1_2:
+		return "+VERS-TLS1.2";
+	default:
+		return "+VERS-TLS1.3";
+	}
+}
+
+/*
+ * Priorities parsed once per set of versions (a priority string costs more
+ * to parse than the rest of a session's setup); kept for the process.
+ */
+static pthread_mutex_t prio_lock = PTHREAD_MUTEX_INITIALIZER;
+static gnutls_priority_t prio_cache[OA_PROTO_TLS1_3 << 1];
+static int prio_status[OA_PROTO_TLS1_3 << 1];
+
+static int priority_for(unsigned versions, gnutls_priority_t *out, char *text, size_t size)
+{
+	unsigned idx = versions & ((OA_PROTO_TLS1_3 << 1) - 1);
+	const char *errpos = NULL;
+	int rc;
+
+	snprintf(text, size, "NORMAL:-VERS-ALL");
+	for (unsigned bit = OA_PROTO_SSL3; bit <= OA_PROTO_TLS1_3; bit <<= 1) {
+		if (idx & bit) {
+			size_t len = strlen(text);
+
+			snprintf(text + len, size - len, ":%s", version_token(bit));
+		}
+	}
+	pthread_mutex_lock(&prio_lock);
+	if (prio_status[idx] == 0) {
+		rc = gnutls_priority_init(&prio_cache[idx], text, &errpos);
+		prio_status[idx] = rc < 0 ? rc : 1;
+	}
+	rc = prio_status[idx] < 0 ? prio_status[idx] : 0;
+	*out = prio_cache[idx];
+	pthread_mutex_unlock(&prio_lock);
+	return rc;
+}
+
+int oa__conn_start_tls(oa_conn *c)
+{
+	char prio[160];
+	gnutls_priority_t priority;
+	int rc;
+
+	pthread_once(&shared_cred_once, make_shared_cred);
+	if (shared_cred_rc < 0) {
+		oa__conn_set_error(c, "tls_error", "cannot allocate TLS credentials");
+		return -ENOMEM;
+	}
+	rc = gnutls_init(&c->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+	if (rc < 0) {
+		c->session = NULL;
+		oa__conn_set_error(c, "tls_error", "gnutls_init: %s", gnutls_strerror(rc));
+		return -ENOMEM;
+	}
+	rc = priority_for(c->opts.versions, &priority, prio, sizeof(prio));
+	if (rc == 0) {
+		rc = gnutls_priority_set(c->session, priority);
+	}
+	if (rc < 0) {
+		/* This GnuTLS may not know a version (SSLv3): say so instead of failing blind. */
+		oa__conn_set_error(c, "tls_error", "cannot offer the requested versions (%s): %s",
+				   prio, gnutls_strerror(rc));
+		return -EINVAL;
+	}
+	gnutls_credentials_set(c->session, GNUTLS_CRD_CERTIFICATE, shared_cred);
+	if (c->sni != NULL && c->sni[0] != '\0') {
+		gnutls_server_name_set(c->session, GNUTLS_NAME_DNS, c->sni, strlen(c->sni));
+	}
+	if (c->resume.size > 0) {
+		gnutls_session_set_data(c->session, c->resume.data, c->resume.size);
+	}
+	gnutls_transport_set_ptr(c->session, c);
+	gnutls_transport_set_push_function(c->session, push);
+	gnutls_transport_set_pull_function(c->session, pull);
+	return 0;
+}
+
+int oa__conn_tls_send(oa_conn *c, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = gnutls_record_send(c->session, p, len);
+
+		if (n == GNUTLS_E_INTERRUPTED || n == GNUTLS_E_AGAIN) {
+			continue;
+		}
+		if (n < 0) {
+			oa__conn_set_error(c, "tls_error", "TLS write failed: %s",
+					   gnutls_strerror((int)n));
+			return -EPIPE;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+const gnutls_datum_t *oa_conn_peer_certs(const oa_conn *c, unsigned *n)
+{
+	*n = 0;
+	if (c->session == NULL || !c->ready) {
+		return NULL;
+	}
+	return gnutls_certificate_get_peers(c->session, n);
+}
+
+bool oa_conn_resumed(const oa_conn *c)
+{
+	return c->session != NULL && c->ready && gnutls_session_is_resumed(c->session) != 0;
+}
+
+int oa_conn_session_data(const oa_conn *c, gnutls_datum_t *out)
+{
+	if (c->session == NULL || !c->ready) {
+		return -EINVAL;
+	}
+	return gnutls_session_get_data2(c->session, out) < 0 ? -EIO : 0;
+}
