@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conn_internal.h"
 
@@ -272,6 +273,14 @@ static void on_start_failed(uv_timer_t *timer)
 	oa__conn_fail(timer->data);
 }
 
+/* An adopted socket is connected already: on the next loop turn it goes on as after a connect. */
+static void on_adopted(uv_timer_t *timer)
+{
+	oa_conn *c = timer->data;
+
+	on_connect(&c->connect_req, 0);
+}
+
 int oa_conn_start(uv_loop_t *loop, const oa_conn_opts *opts, const oa_conn_cbs *cbs, void *data,
 		  oa_conn **out)
 {
@@ -323,6 +332,18 @@ int oa_conn_start(uv_loop_t *loop, const oa_conn_opts *opts, const oa_conn_cbs *
 	c->open_handles = 2;
 	snprintf(c->detail, sizeof(c->detail), "%s", "");
 	*out = c;
+	if (opts->adopt_fd) {
+		rc = uv_tcp_open(&c->tcp, opts->fd);
+		if (rc < 0) {
+			close(opts->fd);
+			oa__conn_set_error(c, "network_error", "cannot use the socket: %s",
+					   uv_strerror(rc));
+			uv_timer_start(&c->timer, on_start_failed, 0, 0);
+		} else {
+			uv_timer_start(&c->timer, on_adopted, 0, 0);
+		}
+		return 0;
+	}
 	uv_timer_start(&c->timer, on_timeout, opts->connect_timeout_ms, 0);
 	rc = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&ss, on_connect);
 	if (rc < 0) {

@@ -236,6 +236,10 @@ static void start_conn(px_viewer *v)
 	}
 	/* TLS session resumption toward the origin: the last session for this key. */
 	opts.session_data = ex->https ? px_session_get(v->srv, ex->pool_key) : NULL;
+	if (v->srv->origin_socket != NULL) {
+		opts.fd = v->srv->origin_socket(v->srv, v->srv->origin_socket_arg);
+		opts.adopt_fd = opts.fd >= 0;
+	}
 	if (oa_conn_start(v->srv->loop, &opts, &origin_cbs, v, &ex->conn) < 0) {
 		ex->conn = NULL;
 		px__respond_local(v, 502, "connect_failed");
@@ -357,12 +361,22 @@ void px_exchange_start(px_viewer *v)
 		 (unsigned long long)uv_hrtime(), (unsigned long long)v->srv->requests);
 	ex->req_length = -1;
 	ex->req_chunked = false;
+	if (v->parser.http_major != 1 || v->parser.http_minor > 1) {
+		/* HTTP/2.0 (or 3.0, 1.2) over an HTTP/1 connection: only 1.0 and 1.1 are spoken. */
+		px__respond_local(v, 505, "http_version");
+		return;
+	}
 	if (px_check_request_framing(head, &length, &chunked) < 0) {
 		px__respond_local(v, 400, "bad_framing");
 		return;
 	}
 	ex->req_length = length;
 	ex->req_chunked = chunked;
+	if (v->parser.method == HTTP_GET && (chunked || length > 0)) {
+		/* CloudFront answers a GET with a body with 403 (its body is never read). */
+		px__respond_local(v, 403, "get_with_body");
+		return;
+	}
 	const px_header *host = px_head_find(head, "Host");
 	const char *host_value = NULL;
 	size_t host_len = 0;
@@ -485,6 +499,22 @@ void px_exchange_request_done(px_viewer *v)
 		body_out(v, "0\r\n\r\n", 5);
 		send_head_when_due(v);
 	}
+}
+
+void px_exchange_request_failed(px_viewer *v, const char *why)
+{
+	px_exchange *ex = &v->ex;
+
+	if (!ex->active) {
+		return;
+	}
+	px_log("%s - malformed request body: %s", v->address, why);
+	if (!ex->resp_started) {
+		px__respond_local(v, 400, "bad_body");
+		return;
+	}
+	px_request_log(v, ex->status, "bad_body");
+	px_viewer_abort(v);
 }
 
 void px_exchange_cancel(px_viewer *v)

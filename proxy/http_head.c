@@ -412,6 +412,7 @@ void px_head_collect_reset(px_head_collect *c)
 	c->n_hdr = 0;
 	c->in_value = false;
 	c->header_bytes = 0;
+	c->sealed = false;
 }
 
 int px_head_collect_first(px_head_collect *c, const char *at, size_t len)
@@ -426,6 +427,15 @@ int px_head_collect_first(px_head_collect *c, const char *at, size_t len)
 int px_head_collect_header(px_head_collect *c, const char *at, size_t len, bool value,
 			   size_t max_bytes)
 {
+	if (c->sealed) {
+		/*
+		 * A trailer field (after a chunked body): the head already points into
+		 * the arena, which must not move. Trailers are dropped, as CloudFront
+		 * does; they count toward the same size limit as the head.
+		 */
+		c->header_bytes += len;
+		return c->header_bytes > max_bytes ? -E2BIG : 0;
+	}
 	if (!value && (c->in_value || c->n_hdr == 0)) {
 		if (c->n_hdr == PX_MAX_HEADERS) {
 			return -E2BIG;
@@ -453,8 +463,9 @@ int px_head_collect_header(px_head_collect *c, const char *at, size_t len, bool 
 	return px_buf_append(&c->arena, at, len);
 }
 
-void px_head_collect_finish(const px_head_collect *c, px_head *head, bool response)
+void px_head_collect_finish(px_head_collect *c, px_head *head, bool response)
 {
+	c->sealed = true;
 	const char *base = c->arena.data != NULL ? c->arena.data : "";
 
 	if (response) {

@@ -147,6 +147,8 @@ typedef struct px_head_collect {
 	size_t n_hdr;
 	bool in_value;
 	size_t header_bytes;
+	/* The head was finished: later fields are trailers and are not stored. */
+	bool sealed;
 } px_head_collect;
 
 void px_head_collect_init(px_head_collect *c);
@@ -159,11 +161,16 @@ int px_head_collect_first(px_head_collect *c, const char *at, size_t len);
  * A piece of a header name (value false) or value (value true). -E2BIG when
  * there would be more than PX_MAX_HEADERS headers or more than max_bytes of
  * header names and values; -EBADMSG for a value before any name; -ENOMEM.
+ * After px_head_collect_finish the pieces are trailer fields: they are only
+ * counted (toward max_bytes), never stored, so the finished head stays valid.
  */
 int px_head_collect_header(px_head_collect *c, const char *at, size_t len, bool value,
 			   size_t max_bytes);
-/* Points head->headers (and target or reason, per response) into the arena. */
-void px_head_collect_finish(const px_head_collect *c, px_head *head, bool response);
+/*
+ * Points head->headers (and target or reason, per response) into the arena,
+ * and seals it: the arena does not change again until px_head_collect_reset.
+ */
+void px_head_collect_finish(px_head_collect *c, px_head *head, bool response);
 
 /* How a request goes to the origin. The strings are the caller's. */
 typedef struct px_forward {

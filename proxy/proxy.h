@@ -167,6 +167,12 @@ struct px_server {
 	uv_timer_t drain;
 	/* Called once the last viewer is gone after px_server_drain. */
 	void (*drained)(px_server *srv);
+	/*
+	 * Fuzzing and tests: when set, an origin connection uses the connected
+	 * socket this returns (>= 0) instead of connecting; NULL in the proxy.
+	 */
+	int (*origin_socket)(px_server *srv, void *arg);
+	void *origin_socket_arg;
 };
 
 /*
@@ -309,13 +315,17 @@ struct px_viewer {
 	bool tls;
 	gnutls_session_t session;
 	bool tls_ready;
+	/* Ciphertext not yet pulled by GnuTLS: rlen bytes from rbuf + roff (capacity rcap). */
 	unsigned char *rbuf;
+	size_t roff;
 	size_t rlen;
+	size_t rcap;
 	bool eof;
 	bool reading;
 	char address[64];
 	llhttp_t parser;
 	bool parser_paused;
+	/* Nothing more is parsed: the request was refused or broke, the connection ends. */
 	bool parse_failed;
 	/* Inside llhttp_execute: a continue asked for then runs once it returns. */
 	bool in_execute;
@@ -338,6 +348,11 @@ struct px_viewer {
 void px_viewer_init_settings(void);
 /* Accepts a viewer connection on l (refused at once beyond proxy.max_connections). */
 void px_viewer_accept(px_listener *l, uv_stream_t *server);
+/*
+ * Fuzzing and tests: serves fd, an already connected stream socket (owned
+ * from now on, closed on failure), as a viewer connection of l. 0 or negative errno.
+ */
+int px_viewer_adopt(px_listener *l, int fd);
 /* Graceful stop: an idle connection closes now, a busy one after its response. */
 void px_viewer_drain(px_viewer *v);
 
@@ -380,6 +395,11 @@ void px_cache_store(px_viewer *v);
 void px_exchange_start(px_viewer *v);
 void px_exchange_body(px_viewer *v, const char *data, size_t len);
 void px_exchange_request_done(px_viewer *v);
+/*
+ * The request body (or trailer) broke after the head was accepted (llhttp's
+ * error name): 400 when no response has started, else the connection is reset.
+ */
+void px_exchange_request_failed(px_viewer *v, const char *why);
 void px_exchange_viewer_drained(px_viewer *v);
 /* The viewer is closing: drop the origin connection. */
 void px_exchange_cancel(px_viewer *v);

@@ -33,11 +33,16 @@ void px__respond_local(px_viewer *v, int status, const char *reason)
 {
 	px_exchange *ex = &v->ex;
 	bool body_pending = !ex->req_done && (ex->req_chunked || ex->req_length > 0);
-	bool keep_alive =
-	    llhttp_should_keep_alive(&v->parser) && !body_pending && !v->srv->stopping;
+	/* A request that was refused as malformed (400, 505) ends the connection (RFC 9112 6.1). */
+	bool refused = status == 400 || status == 505;
+	bool keep_alive = llhttp_should_keep_alive(&v->parser) && !body_pending && !refused &&
+			  !v->srv->stopping;
 	char xc[96];
 	px_buf out;
 	int rc;
+
+	/* Answered in the viewer's version; HTTP/1.1 to one the proxy does not speak (505). */
+	int minor = v->parser.http_major == 1 && v->parser.http_minor == 0 ? 0 : 1;
 
 	px_buf_init(&out);
 	if (status == 301 || status == 307) {
@@ -56,8 +61,7 @@ void px__respond_local(px_viewer *v, int status, const char *reason)
 		snprintf(target, sizeof(target), "%.*s", (int)v->head.target_len, v->head.target);
 		x_cache(v, "Redirect", xc, sizeof(xc));
 		ex->x_cache_kind = "Redirect";
-		rc = px_build_redirect(status, hostname, target, xc, keep_alive, v->head.http_minor,
-				       &out);
+		rc = px_build_redirect(status, hostname, target, xc, keep_alive, minor, &out);
 		if (rc < 0) {
 			status = 400;
 			reason = "bad_host";
@@ -72,11 +76,15 @@ void px__respond_local(px_viewer *v, int status, const char *reason)
 		px_buf_init(&out);
 		px_build_error_response(status, xc,
 					ex->gen->config->proxy.debug_headers ? reason : NULL,
-					keep_alive, v->head.http_minor, &out);
+					keep_alive, minor, &out);
 	}
 	ex->status = status;
 	snprintf(ex->reason, sizeof(ex->reason), "%s", reason ? reason : "");
 	px__detach_conn(v);
+	if (!keep_alive) {
+		/* The connection ends with this response: no byte after this head is parsed. */
+		v->parse_failed = true;
+	}
 	size_t len = out.len;
 	if (v->parser.method == HTTP_HEAD) {
 		/* A response to HEAD ends with its header block. */

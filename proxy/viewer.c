@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gnutls/crypto.h>
 
@@ -171,10 +172,12 @@ static void reject(px_viewer *v, int status, const char *why)
 	px_buf out;
 	int minor = v->parser.http_minor == 0 && v->parser.http_major == 1 ? 0 : 1;
 
+	char xc[96];
+
 	px_buf_init(&out);
 	v->ex.bytes_out = 0;
-	if (px_build_error_response(status, v->srv->gen->config->proxy.x_cache_name, NULL, false,
-				    minor, &out) == 0) {
+	snprintf(xc, sizeof(xc), "Error from %s", v->srv->gen->config->proxy.x_cache_name);
+	if (px_build_error_response(status, xc, NULL, false, minor, &out) == 0) {
 		px_viewer_write(v, out.data, out.len);
 	}
 	px_buf_free(&out);
@@ -238,21 +241,33 @@ void px_viewer_conn_closed(px_viewer *v)
 	}
 }
 
-static void viewer_close(px_viewer *v)
+/* Closes the connection; reset: with a TCP reset (SO_LINGER 0) instead of an orderly FIN. */
+static void viewer_close_how(px_viewer *v, bool reset)
 {
 	if (v->closing) {
 		return;
 	}
 	v->closing = true;
 	px_exchange_cancel(v);
-	uv_close((uv_handle_t *)&v->tcp, on_handle_closed);
+	if (!reset || uv_tcp_close_reset(&v->tcp, on_handle_closed) < 0) {
+		uv_close((uv_handle_t *)&v->tcp, on_handle_closed);
+	}
 	uv_close((uv_handle_t *)&v->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&v->origin_timer, on_handle_closed);
 }
 
+static void viewer_close(px_viewer *v)
+{
+	viewer_close_how(v, false);
+}
+
 void px_viewer_abort(px_viewer *v)
 {
-	viewer_close(v);
+	/*
+	 * A response that cannot be completed: a reset, so that a viewer reading
+	 * until close (HTTP/1.0, no Content-Length) sees an error, not a short body.
+	 */
+	viewer_close_how(v, true);
 }
 
 /* ---- reading ---- */
@@ -276,9 +291,12 @@ static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
 		return -1;
 	}
 	size_t n = len < v->rlen ? len : v->rlen;
-	memcpy(data, v->rbuf, n);
-	memmove(v->rbuf, v->rbuf + n, v->rlen - n);
+	memcpy(data, v->rbuf + v->roff, n);
+	v->roff += n;
 	v->rlen -= n;
+	if (v->rlen == 0) {
+		v->roff = 0;
+	}
 	return (ssize_t)n;
 }
 
@@ -335,6 +353,32 @@ static void tls_deliver(px_viewer *v)
 	}
 }
 
+/* Appends ciphertext after what GnuTLS has not pulled yet (moved to the front first). */
+static int tls_buffer(px_viewer *v, const char *data, size_t len)
+{
+	if (v->roff > 0) {
+		memmove(v->rbuf, v->rbuf + v->roff, v->rlen);
+		v->roff = 0;
+	}
+	if (v->rlen + len > v->rcap) {
+		size_t cap = v->rcap < 16384 ? 16384 : v->rcap;
+		unsigned char *nb;
+
+		while (cap < v->rlen + len) {
+			cap *= 2;
+		}
+		nb = realloc(v->rbuf, cap);
+		if (nb == NULL) {
+			return -ENOMEM;
+		}
+		v->rbuf = nb;
+		v->rcap = cap;
+	}
+	memcpy(v->rbuf + v->rlen, data, len);
+	v->rlen += len;
+	return 0;
+}
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	px_viewer *v = stream->data;
@@ -364,19 +408,23 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		viewer_feed(v, buf->base, (size_t)nread);
 		return;
 	}
-	unsigned char *nb = realloc(v->rbuf, v->rlen + (size_t)nread);
-	if (nb == NULL) {
+	if (tls_buffer(v, buf->base, (size_t)nread) < 0) {
 		viewer_close(v);
 		return;
 	}
-	v->rbuf = nb;
-	memcpy(v->rbuf + v->rlen, buf->base, (size_t)nread);
-	v->rlen += (size_t)nread;
 	tls_deliver(v);
+	/* Ciphertext waits while a request is answered: past the mark, TCP holds the rest. */
+	if (v->rlen > PX_HIGH_WATER) {
+		px_viewer_pause_reading(v);
+	}
 }
 
 static void start_reading(px_viewer *v)
 {
+	/* TLS: ciphertext past the mark is decrypted first (px_viewer_continue). */
+	if (v->tls && v->rlen > PX_HIGH_WATER) {
+		return;
+	}
 	if (!v->reading && !v->closing && !v->eof) {
 		v->reading = uv_read_start((uv_stream_t *)&v->tcp, on_alloc, on_read) == 0;
 	}
@@ -467,7 +515,20 @@ static int on_headers_complete(llhttp_t *parser)
 	px_head_collect_finish(&v->collect, h, false);
 	bool has_body = (parser->flags & F_CHUNKED) != 0 ||
 			((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > 0);
+	/*
+	 * Upgrade (h2c, websocket) is not offered to origins, as at CloudFront's
+	 * edge: the request is served as plain HTTP/1.1 and the connection goes on
+	 * (llhttp would otherwise stop after it). CONNECT stays an upgrade, and is
+	 * refused by the exchange.
+	 */
+	if (parser->method != HTTP_CONNECT) {
+		parser->upgrade = 0;
+	}
 	px_exchange_start(v);
+	if (v->parse_failed || v->closing) {
+		/* Refused, and the connection ends: nothing after this head is parsed. */
+		return HPE_PAUSED;
+	}
 	/*
 	 * A body is parsed only once the exchange says where it goes; a request
 	 * without one runs on to on_message_complete, which pauses.
@@ -564,10 +625,24 @@ static void viewer_feed(px_viewer *v, const char *data, size_t len)
 		run_pending_continue(v);
 		return;
 	}
-	if (v->closing) {
+	if (v->closing || v->parse_failed) {
+		/* This request was answered already (a refusal): one response per request. */
 		return;
 	}
-	if (v->reject_status != 0) {
+	if (v->ex.active) {
+		/*
+		 * The head was accepted and the exchange runs; the body (or its
+		 * trailers) is malformed. The origin connection is dropped before
+		 * the request is complete, so the origin never sees it whole.
+		 */
+		v->parse_failed = true;
+		px_exchange_request_failed(v, llhttp_errno_name(err));
+		return;
+	}
+	if (err == HPE_INVALID_VERSION) {
+		/* HTTP/0.9, 1.2, 4.0: a version this proxy does not speak (RFC 9110 15.6.6). */
+		reject(v, 505, "HTTP version not supported");
+	} else if (v->reject_status != 0) {
 		reject(v, v->reject_status,
 		       v->reject_status == 414 ? "request line too long" : "headers too large");
 	} else {
@@ -596,10 +671,10 @@ void px_viewer_continue(px_viewer *v)
 	viewer_feed(v, held.data, held.len);
 	px_buf_free(&held);
 	if (!v->parser_paused && !v->closing) {
-		start_reading(v);
 		if (v->tls && v->tls_ready) {
 			tls_deliver(v);
 		}
+		start_reading(v);
 	}
 }
 
@@ -625,35 +700,17 @@ void px_viewer_response_done(px_viewer *v, bool keep_alive)
 
 /* ---- accepting ---- */
 
-void px_viewer_accept(px_listener *l, uv_stream_t *server)
+/* Registers a viewer on srv (counted, listed, handles initialised); NULL when out of memory. */
+static px_viewer *viewer_new(px_listener *l)
 {
 	px_server *srv = l->srv;
-	const oa_proxy_config *pc = &srv->gen->config->proxy;
-	bool admitted = srv->metrics != NULL
-			    ? pxm_conn_open(srv->metrics, srv->worker, pc->max_connections)
-			    : srv->viewers < pc->max_connections;
-	px_viewer *v;
+	px_viewer *v = calloc(1, sizeof(*v));
 
-	if (!admitted) {
-		/* Beyond max_connections: refused at once, the open ones are not slowed. */
-		uv_tcp_t *refused = malloc(sizeof(*refused));
-
-		if (refused != NULL) {
-			uv_tcp_init(srv->loop, refused);
-			if (uv_accept(server, (uv_stream_t *)refused) == 0) {
-				uv_tcp_close_reset(refused, (uv_close_cb)free);
-			} else {
-				uv_close((uv_handle_t *)refused, (uv_close_cb)free);
-			}
-		}
-		return;
-	}
-	v = calloc(1, sizeof(*v));
 	if (v == NULL) {
 		if (srv->metrics != NULL) {
 			pxm_conn_close(srv->metrics, srv->worker);
 		}
-		return;
+		return NULL;
 	}
 	v->srv = srv;
 	v->listener = l;
@@ -678,14 +735,18 @@ void px_viewer_accept(px_listener *l, uv_stream_t *server)
 	px_buf_init(&v->ex.head);
 	px_buf_init(&v->ex.early_body);
 	px_head_collect_init(&v->ex.resp_collect);
-	if (uv_accept(server, (uv_stream_t *)&v->tcp) < 0) {
-		viewer_close(v);
-		return;
-	}
-	/* Small responses go out at once, not after the viewer's delayed ACK. */
-	uv_tcp_nodelay(&v->tcp, 1);
+	return v;
+}
+
+/* The connection is open on v->tcp: parser, TLS session, header timer, reading. */
+static void viewer_begin(px_viewer *v)
+{
+	px_listener *l = v->listener;
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
+
+	/* Small responses go out at once, not after the viewer's delayed ACK. */
+	uv_tcp_nodelay(&v->tcp, 1);
 	if (uv_tcp_getpeername(&v->tcp, (struct sockaddr *)&ss, &len) == 0) {
 		uv_ip_name((struct sockaddr *)&ss, v->address, sizeof(v->address));
 	}
@@ -704,8 +765,65 @@ void px_viewer_accept(px_listener *l, uv_stream_t *server)
 		gnutls_transport_set_push_function(v->session, tls_push);
 		gnutls_transport_set_pull_function(v->session, tls_pull);
 	}
-	uv_timer_start(&v->timer, on_header_timeout, srv->header_timeout_ms, 0);
+	uv_timer_start(&v->timer, on_header_timeout, v->srv->header_timeout_ms, 0);
 	start_reading(v);
+}
+
+void px_viewer_accept(px_listener *l, uv_stream_t *server)
+{
+	px_server *srv = l->srv;
+	const oa_proxy_config *pc = &srv->gen->config->proxy;
+	bool admitted = srv->metrics != NULL
+			    ? pxm_conn_open(srv->metrics, srv->worker, pc->max_connections)
+			    : srv->viewers < pc->max_connections;
+	px_viewer *v;
+
+	if (!admitted) {
+		/* Beyond max_connections: refused at once, the open ones are not slowed. */
+		uv_tcp_t *refused = malloc(sizeof(*refused));
+
+		if (refused != NULL) {
+			uv_tcp_init(srv->loop, refused);
+			if (uv_accept(server, (uv_stream_t *)refused) == 0) {
+				uv_tcp_close_reset(refused, (uv_close_cb)free);
+			} else {
+				uv_close((uv_handle_t *)refused, (uv_close_cb)free);
+			}
+		}
+		return;
+	}
+	v = viewer_new(l);
+	if (v == NULL) {
+		return;
+	}
+	if (uv_accept(server, (uv_stream_t *)&v->tcp) < 0) {
+		viewer_close(v);
+		return;
+	}
+	viewer_begin(v);
+}
+
+int px_viewer_adopt(px_listener *l, int fd)
+{
+	px_viewer *v;
+	int rc;
+
+	if (l->srv->metrics != NULL) {
+		pxm_conn_open(l->srv->metrics, l->srv->worker, UINT32_MAX);
+	}
+	v = viewer_new(l);
+	if (v == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	rc = uv_tcp_open(&v->tcp, fd);
+	if (rc < 0) {
+		close(fd);
+		viewer_close(v);
+		return rc;
+	}
+	viewer_begin(v);
+	return 0;
 }
 
 void px_viewer_drain(px_viewer *v)

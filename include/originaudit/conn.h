@@ -31,6 +31,13 @@ typedef struct oa_conn_opts {
 	unsigned handshake_timeout_ms;
 	/* TLS: a previous session of the same server to resume (optional). */
 	const gnutls_datum_t *session_data;
+	/*
+	 * Fuzzing and tests: use fd, an already connected stream socket (which the
+	 * connection then owns), instead of connecting to address; address and
+	 * port still name the peer in errors.
+	 */
+	bool adopt_fd;
+	int fd;
 } oa_conn_opts;
 
 typedef struct oa_conn_cbs {
