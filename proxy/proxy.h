@@ -26,6 +26,8 @@
 #define PX_HIGH_WATER (256 * 1024)
 /* Bytes gathered between px_viewer_cork and px_viewer_uncork at most. */
 #define PX_CORK_MAX (64 * 1024)
+/* Interim (1xx) responses an origin may send before its response; one more is a 502. */
+#define PX_MAX_INTERIM 8
 /* A chunked request body is held until complete or this long before its head goes. */
 #define PX_CHUNKED_HOLD (64 * 1024)
 
@@ -289,6 +291,8 @@ typedef struct px_exchange {
 	px_head resp;
 	bool resp_started;
 	bool resp_done;
+	/* Interim responses seen so far (PX_MAX_INTERIM). */
+	unsigned interim;
 	/* How the body goes to the viewer: Content-Length, chunked, or until close. */
 	enum { PX_FRAME_LENGTH, PX_FRAME_CHUNKED, PX_FRAME_CLOSE, PX_FRAME_NONE } frame;
 	bool origin_keep_alive;

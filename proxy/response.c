@@ -232,8 +232,8 @@ static int on_r_message_complete(llhttp_t *p)
 	px_exchange *ex = &v->ex;
 
 	if (!ex->resp_started) {
-		/* An interim response ended; the real one follows. */
-		return 0;
+		/* An interim response ended; the real one follows, after a few at most. */
+		return ++ex->interim > PX_MAX_INTERIM ? -1 : 0;
 	}
 	if (ex->frame == PX_FRAME_CHUNKED) {
 		px_viewer_write(v, "0\r\n\r\n", 5);
@@ -268,6 +268,7 @@ void px__response_begin(px_viewer *v)
 	ex->rparser.data = v;
 	ex->resp_started = false;
 	ex->resp_done = false;
+	ex->interim = 0;
 }
 
 static void finish_response(px_viewer *v)

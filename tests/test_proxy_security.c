@@ -192,6 +192,43 @@ static void test_origin_trailer_cached(void **state)
 	scripted_stop(&s);
 }
 
+/* Interim responses: a few are skipped, an endless stream of them is a bad origin response. */
+static void interim_case(ph_env *e, int interim, int want)
+{
+	struct scripted s;
+	static char answer[4096];
+	size_t len = 0;
+
+	for (int i = 0; i < interim; i++) {
+		len += (size_t)snprintf(answer + len, sizeof(answer) - len,
+					"HTTP/1.1 100 Continue\r\n\r\n");
+	}
+	snprintf(answer + len, sizeof(answer) - len,
+		 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	scripted_start(&s, answer);
+	start_scripted_proxy(e, &s);
+	ph_get(e, false, "/interim", &e->resp);
+	if (want == 200) {
+		ph_expect_status(&e->resp, 200);
+		assert_memory_equal(e->resp.body, "ok", 2);
+	} else {
+		ph_expect_error(&e->resp, want, "bad_origin_response");
+	}
+	ph_resp_free(&e->resp);
+	ph_finish(e);
+	scripted_stop(&s);
+}
+
+static void test_interim_few(void **state)
+{
+	interim_case(*state, 3, 200);
+}
+
+static void test_interim_endless(void **state)
+{
+	interim_case(*state, 20, 502);
+}
+
 /* ---- 3. a TLS viewer that keeps sending while its request is answered ---- */
 
 static void test_tls_receive_bounded(void **state)
@@ -443,6 +480,8 @@ int main(void)
 	    PH_TEST(test_viewer_trailer),
 	    PH_TEST(test_viewer_trailer_too_large),
 	    PH_TEST(test_origin_trailer_cached),
+	    PH_TEST(test_interim_few),
+	    PH_TEST(test_interim_endless),
 	    PH_TEST(test_tls_receive_bounded),
 	    PH_TEST(test_framing_refusals_close),
 	    PH_TEST(test_one_response_per_request),
