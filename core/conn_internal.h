@@ -28,9 +28,17 @@ struct oa_conn {
 	gnutls_datum_t resume;
 	/* NULL for a plain TCP connection. */
 	gnutls_session_t session;
-	/* Ciphertext read from the server and not yet pulled by GnuTLS. */
+	/*
+	 * Ciphertext read from the server and not yet pulled by GnuTLS: rlen
+	 * bytes from rbuf + roff, in a buffer of rcap bytes. GnuTLS pulls by
+	 * moving roff, so nothing is moved per pull.
+	 */
 	unsigned char *rbuf;
+	size_t roff;
 	size_t rlen;
+	size_t rcap;
+	/* Bytes read from the server before the handshake completed (capped, see conn_tls.c). */
+	size_t hs_bytes;
 	bool connected;
 	bool ready;
 	bool failed;

@@ -13,8 +13,29 @@
 #include "conn_internal.h"
 #include "originaudit/config.h"
 
-/* Bytes read from the server that GnuTLS has not consumed yet. */
-#define RECV_MAX (256 * 1024)
+/*
+ * The largest handshake accepted from a server: every byte it sends before
+ * the handshake completes, its certificate chain included. CLOUDFRONT.md
+ * documents no size limit for an origin's chain, and issue 9 has real origins
+ * serving chains of 133 KB that must be graded, not refused: GnuTLS's default
+ * (128 KiB per handshake message) is too small for them. 256 KiB is twice
+ * that, far beyond any chain the path-length limit (16 certificates) allows
+ * at ordinary sizes, and still bounds what one server can make a worker hold
+ * (GnuTLS's handshake buffer plus one read here). A bigger handshake fails
+ * with "handshake_too_large" instead of stalling into a timeout.
+ */
+#define MAX_HANDSHAKE (256 * 1024)
+/* conn.c reads at most this much at once (its on_alloc buffer). */
+#define READ_MAX (64 * 1024)
+/*
+ * Unread ciphertext a connection may hold. Every read is drained before the
+ * next (into GnuTLS by the handshake, to on_data after it), and a paused
+ * connection stops reading, so the buffer holds at most about one read; a
+ * high-water mark of 256 KiB plus one read is a last defence, not a queue.
+ */
+#define RECV_MAX (256 * 1024 + READ_MAX)
+/* A drained buffer bigger than one read is given back instead of kept for the connection's life. */
+#define RECV_KEEP READ_MAX
 /* Warning alerts skipped in one handshake step before giving up. */
 #define MAX_WARNINGS 16
 
@@ -40,10 +61,24 @@ static ssize_t pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
 		return -1;
 	}
 	size_t n = len < c->rlen ? len : c->rlen;
-	memcpy(data, c->rbuf, n);
-	memmove(c->rbuf, c->rbuf + n, c->rlen - n);
+	memcpy(data, c->rbuf + c->roff, n);
+	c->roff += n;
 	c->rlen -= n;
+	if (c->rlen == 0) {
+		c->roff = 0;
+	}
 	return (ssize_t)n;
+}
+
+/* Gives a large buffer back once GnuTLS has pulled everything from it. */
+static void release_drained(oa_conn *c)
+{
+	if (c->rlen == 0 && c->rcap > RECV_KEEP) {
+		free(c->rbuf);
+		c->rbuf = NULL;
+		c->rcap = 0;
+		c->roff = 0;
+	}
 }
 
 static ssize_t push(gnutls_transport_ptr_t ptr, const void *data, size_t len)
@@ -75,6 +110,14 @@ static void alert_name(gnutls_session_t session, char *buf, size_t size)
 	buf[i] = '\0';
 }
 
+static void handshake_too_large(oa_conn *c)
+{
+	oa__conn_set_error(c, "handshake_too_large",
+			   "the server's TLS handshake is larger than %d bytes: its certificate "
+			   "chain is too large to be accepted",
+			   MAX_HANDSHAKE);
+}
+
 static void tls_failure(oa_conn *c, int rc)
 {
 	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED) {
@@ -85,6 +128,8 @@ static void tls_failure(oa_conn *c, int rc)
 		snprintf(error, sizeof(error), "tls_alert:%s", name);
 		oa__conn_set_error(c, error, "the server ended the handshake with the alert %s",
 				   name);
+	} else if (rc == GNUTLS_E_HANDSHAKE_TOO_LARGE) {
+		handshake_too_large(c);
 	} else if (rc == GNUTLS_E_PREMATURE_TERMINATION) {
 		oa__conn_set_error(c, "connection_closed",
 				   "the server closed the connection during the TLS handshake");
@@ -93,15 +138,39 @@ static void tls_failure(oa_conn *c, int rc)
 	}
 }
 
+/*
+ * One call of gnutls_handshake takes at most one record from pull and says
+ * GNUTLS_E_AGAIN while a handshake message spans more records, even when the
+ * rest is buffered already: a certificate flight over 16 KB arrives in one
+ * read and no further read comes. So it is called again as long as it takes
+ * bytes, and AGAIN only ends the step once everything buffered is consumed.
+ */
+static int handshake_step(oa_conn *c)
+{
+	int warnings = 0;
+
+	for (;;) {
+		size_t before = c->rlen;
+		int rc = gnutls_handshake(c->session);
+
+		/* A warning alert (unrecognized_name at TLS 1.2) is no refusal. */
+		if (rc == GNUTLS_E_WARNING_ALERT_RECEIVED && warnings < MAX_WARNINGS) {
+			warnings++;
+			continue;
+		}
+		if ((rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) && !c->closing &&
+		    c->rlen > 0 && c->rlen < before) {
+			continue;
+		}
+		return rc;
+	}
+}
+
 void oa__conn_drive_handshake(oa_conn *c)
 {
-	int rc = gnutls_handshake(c->session);
+	int rc = handshake_step(c);
 
-	/* A warning alert (unrecognized_name for an unknown SNI at TLS 1.2) is no refusal. */
-	for (int warnings = 0; rc == GNUTLS_E_WARNING_ALERT_RECEIVED && warnings < MAX_WARNINGS;
-	     warnings++) {
-		rc = gnutls_handshake(c->session);
-	}
+	release_drained(c);
 	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
 		if (c->eof) {
 			oa__conn_set_error(
@@ -119,36 +188,58 @@ void oa__conn_drive_handshake(oa_conn *c)
 	oa__conn_become_ready(c);
 }
 
+/*
+ * Like the handshake, gnutls_record_recv says GNUTLS_E_AGAIN after a record
+ * that carried no application data (a TLS 1.3 session ticket) even when more
+ * records are buffered: it is called again as long as it takes bytes.
+ */
+static ssize_t record_step(oa_conn *c, char *buf, size_t size)
+{
+	for (;;) {
+		size_t before = c->rlen;
+		ssize_t n = gnutls_record_recv(c->session, buf, size);
+
+		if ((n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) && c->rlen > 0 &&
+		    c->rlen < before) {
+			continue;
+		}
+		return n;
+	}
+}
+
+/* Hands one outcome of gnutls_record_recv to on_data; false when delivery stops. */
+static bool deliver_one(oa_conn *c, const char *buf, ssize_t n)
+{
+	if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+		if (c->eof && c->rlen == 0) {
+			/* The server closed TCP without close_notify. */
+			c->cbs.on_data(c, NULL, UV_EOF, c->data);
+		}
+		return false;
+	}
+	if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION) {
+		c->cbs.on_data(c, NULL, UV_EOF, c->data);
+		return false;
+	}
+	if (n < 0) {
+		oa__conn_set_error(c, "tls_error", "TLS record error: %s", gnutls_strerror((int)n));
+		c->cbs.on_data(c, NULL, UV_EPROTO, c->data);
+		return false;
+	}
+	c->cbs.on_data(c, buf, n, c->data);
+	return true;
+}
+
 void oa__conn_deliver_tls(oa_conn *c)
 {
 	char buf[16384];
 
 	while (!c->closing && !c->paused) {
-		ssize_t n = gnutls_record_recv(c->session, buf, sizeof(buf));
-
-		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
-			if (c->eof && c->rlen == 0) {
-				/* The server closed TCP without close_notify. */
-				c->cbs.on_data(c, NULL, UV_EOF, c->data);
-			}
-			return;
+		if (!deliver_one(c, buf, record_step(c, buf, sizeof(buf)))) {
+			break;
 		}
-		if (n == 0) {
-			c->cbs.on_data(c, NULL, UV_EOF, c->data);
-			return;
-		}
-		if (n < 0) {
-			if (n == GNUTLS_E_PREMATURE_TERMINATION) {
-				c->cbs.on_data(c, NULL, UV_EOF, c->data);
-				return;
-			}
-			oa__conn_set_error(c, "tls_error", "TLS record error: %s",
-					   gnutls_strerror((int)n));
-			c->cbs.on_data(c, NULL, UV_EPROTO, c->data);
-			return;
-		}
-		c->cbs.on_data(c, buf, n, c->data);
 	}
+	release_drained(c);
 }
 
 /* A TLS record starts with a content type 20-24 and major version 3. */
@@ -172,6 +263,34 @@ static void not_tls(oa_conn *c, const char *data, size_t len)
 	oa__conn_fail(c);
 }
 
+/* Appends after the unread bytes, moving them to the front only when the tail lacks room. */
+static int append(oa_conn *c, const char *data, size_t len)
+{
+	if (c->roff + c->rlen + len > c->rcap && c->roff > 0) {
+		memmove(c->rbuf, c->rbuf + c->roff, c->rlen);
+		c->roff = 0;
+	}
+	if (c->rlen + len > c->rcap) {
+		size_t cap = c->rcap < 16384 ? 16384 : c->rcap;
+
+		while (cap < c->rlen + len) {
+			cap *= 2;
+		}
+		if (cap > RECV_MAX) {
+			cap = RECV_MAX;
+		}
+		unsigned char *nb = realloc(c->rbuf, cap);
+		if (nb == NULL) {
+			return -ENOMEM;
+		}
+		c->rbuf = nb;
+		c->rcap = cap;
+	}
+	memcpy(c->rbuf + c->roff + c->rlen, data, len);
+	c->rlen += len;
+	return 0;
+}
+
 bool oa__conn_tls_buffer(oa_conn *c, const char *data, size_t len)
 {
 	if (!c->any_read && !looks_like_tls((const unsigned char *)data, len)) {
@@ -180,6 +299,14 @@ bool oa__conn_tls_buffer(oa_conn *c, const char *data, size_t len)
 		return false;
 	}
 	c->any_read = true;
+	if (!c->ready) {
+		c->hs_bytes += len;
+		if (c->hs_bytes > MAX_HANDSHAKE) {
+			handshake_too_large(c);
+			oa__conn_fail(c);
+			return false;
+		}
+	}
 	if (c->rlen + len > RECV_MAX) {
 		oa__conn_set_error(c, "tls_error", "the server sent more than %d bytes unread",
 				   RECV_MAX);
@@ -190,15 +317,19 @@ bool oa__conn_tls_buffer(oa_conn *c, const char *data, size_t len)
 		}
 		return false;
 	}
-	unsigned char *nb = realloc(c->rbuf, c->rlen + len);
-	if (nb == NULL) {
+	if (append(c, data, len) < 0) {
 		oa__conn_set_error(c, "network_error", "out of memory");
-		oa__conn_fail(c);
+		if (!c->ready) {
+			oa__conn_fail(c);
+		} else {
+			c->cbs.on_data(c, NULL, UV_ENOBUFS, c->data);
+		}
 		return false;
 	}
-	c->rbuf = nb;
-	memcpy(c->rbuf + c->rlen, data, len);
-	c->rlen += len;
+	/* A paused connection takes no more from the socket until oa_conn_resume. */
+	if (c->paused) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	}
 	return true;
 }
 
@@ -279,6 +410,7 @@ int oa__conn_start_tls(oa_conn *c)
 		return -EINVAL;
 	}
 	gnutls_credentials_set(c->session, GNUTLS_CRD_CERTIFICATE, shared_cred);
+	gnutls_handshake_set_max_packet_length(c->session, MAX_HANDSHAKE);
 	if (c->sni != NULL && c->sni[0] != '\0') {
 		gnutls_server_name_set(c->session, GNUTLS_NAME_DNS, c->sni, strlen(c->sni));
 	}

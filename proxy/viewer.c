@@ -317,9 +317,21 @@ static void tls_deliver(px_viewer *v)
 	char buf[16384];
 
 	while (!v->closing && !v->parse_failed) {
+		/*
+		 * GnuTLS takes one record per call and says "again" when that record
+		 * completed no message (a ClientHello over several records, a TLS 1.3
+		 * post-handshake record) even though more is buffered: it is called
+		 * again as long as it consumed something.
+		 */
+		size_t before = v->rlen;
+
 		if (!v->tls_ready) {
 			int rc = gnutls_handshake(v->session);
 
+			if ((rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) && v->rlen > 0 &&
+			    v->rlen < before) {
+				continue;
+			}
 			if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
 				if (v->eof) {
 					viewer_close(v);
@@ -339,6 +351,10 @@ static void tls_deliver(px_viewer *v)
 			return;
 		}
 		ssize_t n = gnutls_record_recv(v->session, buf, sizeof(buf));
+		if ((n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) && v->rlen > 0 &&
+		    v->rlen < before) {
+			continue;
+		}
 		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
 			if (v->eof && v->rlen == 0) {
 				viewer_close(v);

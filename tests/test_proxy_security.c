@@ -294,6 +294,44 @@ static void test_tls_receive_bounded(void **state)
 	ph_finish(e);
 }
 
+/* A ClientHello split over several TLS records in one TCP segment (openssl -max_send_frag 512 and a long ALPN list): the handshake goes on with what is buffered. */
+static void test_tls_fragmented_client_hello(void **state)
+{
+	ph_env *e = *state;
+	ph_eo *o = ph_plain_origin(e, "plain", PH_EO_ECHO);
+	char alpn[1024];
+	char cmd[2048];
+	char out[8192];
+	size_t len = 0;
+	FILE *p;
+
+	if (e->openssl == NULL) {
+		skip();
+	}
+	ph_start_http(e, o, ph_proxy_block(e, true, false, NULL));
+	for (int i = 0; i < 4; i++) {
+		len += (size_t)snprintf(alpn + len, sizeof(alpn) - len, "%sproto-%d-", i ? "," : "", i);
+		memset(alpn + len, 'x', 180);
+		len += 180;
+		alpn[len] = '\0';
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "printf 'GET /frag HTTP/1.1\\r\\nHost: " PH_WWW "\\r\\nConnection: close\\r\\n\\r\\n' | "
+		 "timeout 10 %s s_client -connect 127.0.0.1:%u -servername " PH_WWW
+		 " -max_send_frag 512 -alpn %s -quiet 2>/dev/null",
+		 e->openssl, e->tls_port, alpn);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	len = fread(out, 1, sizeof(out) - 1, p);
+	out[len] = '\0';
+	pclose(p);
+	if (!ph_starts_with(out, "HTTP/1.1 200")) {
+		fail_msg("no 200 through a fragmented ClientHello; got:\n%s", out);
+	}
+	assert_non_null(strstr(out, "GET /frag HTTP/1.1"));
+	ph_finish(e);
+}
+
 /* ---- 6, 7, 8. refusals: one response, then the connection ends ---- */
 
 /* Sends data; expects exactly one response (status, X-Cache of the proxy, Connection: close), then EOF; the origin sees nothing. */
@@ -483,6 +521,7 @@ int main(void)
 	    PH_TEST(test_interim_few),
 	    PH_TEST(test_interim_endless),
 	    PH_TEST(test_tls_receive_bounded),
+	    PH_TEST(test_tls_fragmented_client_hello),
 	    PH_TEST(test_framing_refusals_close),
 	    PH_TEST(test_one_response_per_request),
 	    PH_TEST(test_http_versions),
