@@ -154,8 +154,8 @@ static int parse_listen(const oa__cfg *c, const json_t *v, oa_proxy_config *pc)
 }
 
 /*
- * The admin listener is served by the supervisor while the workers bind the
- * viewer listeners, so it may not share a port with any of them: a wildcard
+ * The admin listener is served by the supervisor next to the viewer
+ * listeners, so it may not share a port with any of them: a wildcard
  * address on either side would collide even when the addresses differ.
  */
 static int parse_admin(const oa__cfg *c, const json_t *obj, oa_proxy_config *pc)

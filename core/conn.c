@@ -399,8 +399,12 @@ void oa_conn_resume(oa_conn *c)
 	if (!c->eof) {
 		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 	}
-	/* Records already buffered are delivered on the next loop turn, not from here. */
-	if (c->session != NULL &&
+	/*
+	 * Records already buffered are delivered on the next loop turn, not from
+	 * here. Before ready the timer runs the connect or handshake timeout and
+	 * the handshake reads on its own.
+	 */
+	if (c->ready && c->session != NULL &&
 	    (c->rlen > 0 || gnutls_record_check_pending(c->session) > 0 || c->eof)) {
 		uv_timer_start(&c->timer, on_resume, 0, 0);
 	}

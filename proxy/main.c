@@ -4,6 +4,7 @@
  * closed with 502.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +34,10 @@ static void usage(void)
 	       "  -h, --help                 show this help\n"
 	       "  -V, --version              show the version\n"
 	       "\n"
-	       "Processes: a supervisor starts proxy.workers workers (default: one per CPU)\n"
-	       "sharing the listeners (SO_REUSEPORT) and restarts any that dies; it audits the\n"
-	       "origins every proxy.audit_interval_s and serves proxy.admin (/metrics,\n"
-	       "/healthz, /origins).\n"
+	       "Processes: the supervisor binds every listener (a port in use: exit 3), then\n"
+	       "starts proxy.workers workers (default: one per CPU) that accept from those\n"
+	       "sockets, and restarts any that dies; it audits the origins every\n"
+	       "proxy.audit_interval_s and serves proxy.admin (/metrics, /healthz, /origins).\n"
 	       "Signals: SIGHUP reloads the configuration and CA bundle (an invalid file is\n"
 	       "refused and the old one keeps serving); SIGTERM/SIGINT stop accepting and\n"
 	       "finish in-flight requests within proxy.drain_timeout_s, then exit 0; SIGUSR1\n"
@@ -46,9 +47,40 @@ static void usage(void)
 	       "Exit codes: 0 clean exit (or valid with --check), 3 could not run.\n");
 }
 
+/* "5,6,7" (--listen-fds) into fds; the count, or -1 when it is not such a list. */
+static long parse_fd_list(const char *text, int *fds, size_t max)
+{
+	const char *p = text;
+	size_t n = 0;
+
+	for (;;) {
+		char *end = NULL;
+		long fd = strtol(p, &end, 10);
+
+		if (end == p || fd < 0 || fd > INT_MAX || n == max) {
+			return -1;
+		}
+		fds[n++] = (int)fd;
+		if (*end == '\0') {
+			return (long)n;
+		}
+		if (*end != ',') {
+			return -1;
+		}
+		p = end + 1;
+	}
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_HEADER_TIMEOUT, OPT_WORKER, OPT_METRICS_FD, OPT_CONFIG_FD };
+	enum {
+		OPT_CHECK = 256,
+		OPT_HEADER_TIMEOUT,
+		OPT_WORKER,
+		OPT_METRICS_FD,
+		OPT_CONFIG_FD,
+		OPT_LISTEN_FDS
+	};
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"check", no_argument, NULL, OPT_CHECK},
@@ -57,6 +89,7 @@ int main(int argc, char **argv)
 	    {"worker", required_argument, NULL, OPT_WORKER},
 	    {"metrics-fd", required_argument, NULL, OPT_METRICS_FD},
 	    {"config-fd", required_argument, NULL, OPT_CONFIG_FD},
+	    {"listen-fds", required_argument, NULL, OPT_LISTEN_FDS},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -67,6 +100,8 @@ int main(int argc, char **argv)
 	long worker = -1;
 	long metrics_fd = -1;
 	long config_fd = -1;
+	static int listen_fds[PX_MAX_LISTENERS];
+	long n_listen_fds = -1;
 	int snapshot = -1;
 	px_gen *gen = NULL;
 	oa_error err;
@@ -104,6 +139,16 @@ int main(int argc, char **argv)
 		case OPT_CONFIG_FD:
 			config_fd = strtol(optarg, NULL, 10);
 			break;
+		case OPT_LISTEN_FDS:
+			n_listen_fds = parse_fd_list(optarg, listen_fds, PX_MAX_LISTENERS);
+			if (n_listen_fds < 0) {
+				fprintf(stderr,
+					"originaudit-proxy: --listen-fds: '%s' is not a list "
+					"of descriptors\n",
+					optarg);
+				return OA_EXIT_ERROR;
+			}
+			break;
 		case 'h':
 			usage();
 			return OA_EXIT_PASS;
@@ -132,8 +177,16 @@ int main(int argc, char **argv)
 		 */
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGUSR1, SIG_IGN);
-		return px_worker_main(config_path, (unsigned)worker, (int)metrics_fd,
-				      (int)config_fd, (unsigned)header_timeout);
+		px_worker_opts opts = {
+		    .index = (unsigned)worker,
+		    .metrics_fd = (int)metrics_fd,
+		    .config_fd = (int)config_fd,
+		    .listen_fds = n_listen_fds >= 0 ? listen_fds : NULL,
+		    .n_listen_fds = n_listen_fds >= 0 ? (size_t)n_listen_fds : 0,
+		    .header_timeout_ms = (unsigned)header_timeout,
+		};
+
+		return px_worker_main(config_path, &opts);
 	}
 	oa_error_clear(&err);
 	/* What is validated here is what every worker reads, even if the file changes. */

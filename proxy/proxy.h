@@ -179,8 +179,9 @@ struct px_server {
 
 /*
  * Starts listening on every configured listener of gen (which the server
- * takes a reference to), each bound with SO_REUSEPORT so that several
- * workers share it; 0 or a negative errno with err.
+ * takes a reference to), binding each one itself (exclusively; a worker
+ * adopts the supervisor's sockets instead, see supervisor.h); 0 or a
+ * negative errno with err.
  */
 int px_server_start(px_server *srv, uv_loop_t *loop, px_gen *gen, oa_error *err);
 

@@ -1,7 +1,13 @@
 /*
- * A worker's server: its listeners (each bound with SO_REUSEPORT, so the
- * kernel spreads connections over the workers), switching to a reloaded
- * configuration, and the graceful stop.
+ * A worker's server: its listeners, switching to a reloaded configuration,
+ * and the graceful stop.
+ *
+ * A listener is bound exclusively (SO_REUSEADDR, never SO_REUSEPORT): a
+ * second process binding the same address and port gets EADDRINUSE instead
+ * of a share of the viewers. The supervisor binds each listener once before
+ * any worker starts and every worker accepts from that one socket, so the
+ * connections still spread over the workers: each one goes to whichever
+ * worker accepts first, which is one that is not busy.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -11,28 +17,109 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "proxy.h"
+#include "supervisor.h"
 
-/* A listening socket shared with the other workers; the descriptor or a negative errno. */
-static int reuseport_socket(const struct sockaddr *sa, socklen_t len)
+#define LISTEN_BACKLOG 511
+
+/* "ADDRESS:PORT", with an IPv6 address in brackets, for messages. */
+static void format_endpoint(char *buf, size_t size, const char *address, unsigned port)
 {
-	int one = 1;
-	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	snprintf(buf, size, strchr(address, ':') != NULL ? "[%s]:%u" : "%s:%u", address, port);
+}
 
-	if (fd < 0) {
-		return -errno;
+/* lc's address and port into ss; 0, or -EINVAL when the address is not an IP literal. */
+static int endpoint_of(const oa_listen_config *lc, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (uv_ip4_addr(lc->address, (int)lc->port, (struct sockaddr_in *)ss) == 0) {
+		*len = sizeof(struct sockaddr_in);
+		return 0;
 	}
+	if (uv_ip6_addr(lc->address, (int)lc->port, (struct sockaddr_in6 *)ss) == 0) {
+		*len = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int px_listen_socket(const oa_listen_config *lc, int *fd_out, oa_error *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char name[80];
+	int one = 1;
+	int fd;
+
+	format_endpoint(name, sizeof(name), lc->address, lc->port);
+	if (endpoint_of(lc, &ss, &len) < 0) {
+		return oa_error_set(err, -EINVAL, "listen %s: not an IP address", name);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		int rc = -errno;
+
+		return oa_error_set(err, rc, "listen %s: %s", name, uv_strerror(rc));
+	}
+	/* SO_REUSEADDR only lets a restarted proxy bind over connections in TIME_WAIT. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
-	    (sa->sa_family == AF_INET6 &&
+	    (ss.ss_family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-	    bind(fd, sa, len) < 0) {
+	    bind(fd, (const struct sockaddr *)&ss, len) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
 		int rc = -errno;
 
 		close(fd);
-		return rc;
+		return oa_error_set(err, rc, "listen %s: %s", name, uv_strerror(rc));
 	}
-	return fd;
+	*fd_out = fd;
+	return 0;
+}
+
+/* Whether fd is a listening TCP socket bound to lc's address and port: 0 or -EINVAL. */
+static int check_inherited(int fd, const oa_listen_config *lc)
+{
+	struct sockaddr_storage want;
+	struct sockaddr_storage got;
+	socklen_t want_len;
+	socklen_t got_len = sizeof(got);
+	int listening = 0;
+	socklen_t opt_len = sizeof(listening);
+
+	if (endpoint_of(lc, &want, &want_len) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&got, &got_len) < 0 || got_len != want_len ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &opt_len) < 0 || !listening) {
+		return -EINVAL;
+	}
+	if (want.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&want;
+		const struct sockaddr_in6 *b = (const struct sockaddr_in6 *)&got;
+
+		return b->sin6_family == AF_INET6 && a->sin6_port == b->sin6_port &&
+			       memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0
+			   ? 0
+			   : -EINVAL;
+	}
+	const struct sockaddr_in *a = (const struct sockaddr_in *)&want;
+	const struct sockaddr_in *b = (const struct sockaddr_in *)&got;
+
+	return b->sin_family == AF_INET && a->sin_port == b->sin_port &&
+		       a->sin_addr.s_addr == b->sin_addr.s_addr
+		   ? 0
+		   : -EINVAL;
+}
+
+bool px_listeners_equal(const oa_proxy_config *a, const oa_proxy_config *b)
+{
+	if (a->n_listen != b->n_listen) {
+		return false;
+	}
+	for (size_t i = 0; i < a->n_listen; i++) {
+		if (strcmp(a->listen[i].address, b->listen[i].address) != 0 ||
+		    a->listen[i].port != b->listen[i].port ||
+		    a->listen[i].tls != b->listen[i].tls) {
+			return false;
+		}
+	}
+	return true;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -45,18 +132,20 @@ static void on_connection(uv_stream_t *server, int status)
 	px_viewer_accept(l, server);
 }
 
-static int listen_one(px_server *srv, px_listener *l, const oa_listen_config *lc, oa_error *err)
+/*
+ * Serves lc on l: on inherited (>= 0), a socket the supervisor bound for lc,
+ * else on a socket bound here. The handle owns the socket once it is open.
+ */
+static int listen_one(px_server *srv, px_listener *l, const oa_listen_config *lc, int inherited,
+		      oa_error *err)
 {
-	struct sockaddr_storage ss;
+	char name[80];
+	int fd = inherited;
 	int rc;
 
 	l->srv = srv;
 	l->config = lc;
-	memset(&ss, 0, sizeof(ss));
-	if (uv_ip4_addr(lc->address, (int)lc->port, (struct sockaddr_in *)&ss) != 0 &&
-	    uv_ip6_addr(lc->address, (int)lc->port, (struct sockaddr_in6 *)&ss) != 0) {
-		return oa_error_set(err, -EINVAL, "listen %s: not an IP address", lc->address);
-	}
+	format_endpoint(name, sizeof(name), lc->address, lc->port);
 	if (lc->tls) {
 		if (gnutls_certificate_allocate_credentials(&l->cred) < 0) {
 			return oa_error_set(err, -ENOMEM, "out of memory");
@@ -64,36 +153,35 @@ static int listen_one(px_server *srv, px_listener *l, const oa_listen_config *lc
 		rc = gnutls_certificate_set_x509_key_file(l->cred, lc->certificate, lc->key,
 							  GNUTLS_X509_FMT_PEM);
 		if (rc < 0) {
-			return oa_error_set(
-			    err, -EINVAL, "listen %s:%u: certificate %s / key %s: %s", lc->address,
-			    lc->port, lc->certificate, lc->key, gnutls_strerror(rc));
+			return oa_error_set(err, -EINVAL, "listen %s: certificate %s / key %s: %s",
+					    name, lc->certificate, lc->key, gnutls_strerror(rc));
+		}
+	}
+	if (fd >= 0 && check_inherited(fd, lc) < 0) {
+		return oa_error_set(err, -EINVAL,
+				    "listen %s: inherited descriptor %d is not a socket listening "
+				    "there",
+				    name, fd);
+	}
+	if (fd < 0) {
+		rc = px_listen_socket(lc, &fd, err);
+		if (rc < 0) {
+			return rc;
 		}
 	}
 	uv_tcp_init(srv->loop, &l->tcp);
 	l->tcp.data = l;
 	l->open = true;
-	rc = reuseport_socket((const struct sockaddr *)&ss, ss.ss_family == AF_INET6
-								? sizeof(struct sockaddr_in6)
-								: sizeof(struct sockaddr_in));
-	if (rc >= 0) {
-		int fd = rc;
-
-		rc = uv_tcp_open(&l->tcp, fd);
-		if (rc < 0) {
-			close(fd);
-		}
-	}
-	if (rc == 0) {
-		rc = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
+	rc = uv_tcp_open(&l->tcp, fd);
+	if (rc < 0) {
+		close(fd);
+	} else {
+		rc = uv_listen((uv_stream_t *)&l->tcp, LISTEN_BACKLOG, on_connection);
 	}
 	if (rc < 0) {
-		return oa_error_set(err, rc, "listen %s:%u: %s", lc->address, lc->port,
-				    uv_strerror(rc));
+		return oa_error_set(err, rc, "listen %s: %s", name, uv_strerror(rc));
 	}
-	int len = sizeof(ss);
-	uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
-	l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						 : ((struct sockaddr_in *)&ss)->sin_port);
+	l->port = lc->port;
 	return 0;
 }
 
@@ -111,6 +199,12 @@ static void intern_origins(px_server *srv, px_gen *gen)
 }
 
 int px_server_start(px_server *srv, uv_loop_t *loop, px_gen *gen, oa_error *err)
+{
+	return px_server_start_inherited(srv, loop, gen, NULL, 0, err);
+}
+
+int px_server_start_inherited(px_server *srv, uv_loop_t *loop, px_gen *gen, const int *fds,
+			      size_t n_fds, oa_error *err)
 {
 	const oa_proxy_config *pc = &gen->config->proxy;
 
@@ -138,12 +232,18 @@ int px_server_start(px_server *srv, uv_loop_t *loop, px_gen *gen, oa_error *err)
 	if (rc < 0) {
 		return rc;
 	}
+	if (fds != NULL && n_fds != pc->n_listen) {
+		return oa_error_set(err, -EINVAL,
+				    "%zu inherited listening socket(s) for %zu listener(s)", n_fds,
+				    pc->n_listen);
+	}
 	srv->listeners = calloc(pc->n_listen ? pc->n_listen : 1, sizeof(*srv->listeners));
 	if (srv->listeners == NULL) {
 		return oa_error_set(err, -ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < pc->n_listen; i++) {
-		rc = listen_one(srv, &srv->listeners[i], &pc->listen[i], err);
+		rc = listen_one(srv, &srv->listeners[i], &pc->listen[i], fds != NULL ? fds[i] : -1,
+				err);
 		srv->n_listeners = i + 1;
 		if (rc < 0) {
 			return rc;
@@ -192,13 +292,8 @@ void px_server_reload(px_server *srv, px_gen *gen)
 	const oa_proxy_config *old = &srv->gen->config->proxy;
 	const oa_proxy_config *pc = &gen->config->proxy;
 
-	bool same_listeners = old->n_listen == pc->n_listen;
+	bool same_listeners = px_listeners_equal(old, pc);
 
-	for (size_t i = 0; same_listeners && i < pc->n_listen; i++) {
-		same_listeners = strcmp(old->listen[i].address, pc->listen[i].address) == 0 &&
-				 old->listen[i].port == pc->listen[i].port &&
-				 old->listen[i].tls == pc->listen[i].tls;
-	}
 	if (!same_listeners) {
 		px_log("reload: proxy.listen changed; listeners change only with a restart");
 	}

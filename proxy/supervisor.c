@@ -1,8 +1,9 @@
 /*
- * The supervisor: starts proxy.workers worker processes (this binary again,
- * with --worker), restarts one that dies, forwards SIGHUP/SIGTERM/SIGINT/
- * SIGUSR1 to them after judging a reload itself, runs the live audit and
- * serves the admin listener. Counters live in one shared memory region
+ * The supervisor: binds the viewer listeners, starts proxy.workers worker
+ * processes (this binary again, with --worker) that serve those sockets,
+ * restarts one that dies, forwards SIGHUP/SIGTERM/SIGINT/SIGUSR1 to them
+ * after judging a reload itself, runs the live audit and serves the admin
+ * listener. Counters live in one shared memory region
  * every worker maps, so /metrics is always the sum over the workers.
  */
 #include <errno.h>
@@ -17,6 +18,10 @@
 #include "supervisor.h"
 
 #define MAX_WORKERS 64
+/* A worker's inherited descriptors: the counters, the configuration, the listeners. */
+#define WORKER_METRICS_FD 3
+#define WORKER_CONFIG_FD 4
+#define WORKER_FIRST_LISTEN_FD 5
 /* A worker that dies sooner than this after starting is restarted only after this. */
 #define RESTART_DELAY_MS 1000
 
@@ -40,6 +45,15 @@ typedef struct supervisor {
 	int metrics_fd;
 	/* The configuration file as last validated: restarted workers read this. */
 	int snapshot_fd;
+	/*
+	 * The listening sockets, one per listener of the configuration it started
+	 * with (every worker is given the same ones), and their numbers in a
+	 * worker, for --listen-fds. Closed once stopping: the workers' copies
+	 * keep them open until each has drained.
+	 */
+	int *listen_fds;
+	size_t n_listen;
+	char *listen_arg;
 	worker_slot workers[MAX_WORKERS];
 	unsigned n_workers;
 	unsigned running;
@@ -73,6 +87,51 @@ static void close_all(supervisor *sup)
 	px_audit_close(&sup->audit, NULL);
 }
 
+static void close_listeners(supervisor *sup)
+{
+	for (size_t i = 0; i < sup->n_listen; i++) {
+		if (sup->listen_fds[i] >= 0) {
+			close(sup->listen_fds[i]);
+			sup->listen_fds[i] = -1;
+		}
+	}
+}
+
+/*
+ * Binds every listener of pc before any worker starts, so that a port in use
+ * stops the proxy here and no other process can bind it while the proxy runs.
+ */
+static int bind_listeners(supervisor *sup, const oa_proxy_config *pc, oa_error *err)
+{
+	/* ",NNNNNNNNNN" at most per listener, and the terminating NUL. */
+	size_t size = pc->n_listen * 12 + 1;
+	size_t len = 0;
+
+	if (pc->n_listen > PX_MAX_LISTENERS) {
+		return oa_error_set(err, -EINVAL, "proxy.listen: %zu listeners, at most %d",
+				    pc->n_listen, PX_MAX_LISTENERS);
+	}
+	sup->listen_fds = calloc(pc->n_listen, sizeof(*sup->listen_fds));
+	sup->listen_arg = calloc(size, 1);
+	if (sup->listen_fds == NULL || sup->listen_arg == NULL) {
+		return oa_error_set(err, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < pc->n_listen; i++) {
+		sup->listen_fds[i] = -1;
+	}
+	sup->n_listen = pc->n_listen;
+	for (size_t i = 0; i < pc->n_listen; i++) {
+		int rc = px_listen_socket(&pc->listen[i], &sup->listen_fds[i], err);
+
+		if (rc < 0) {
+			return rc;
+		}
+		len += (size_t)snprintf(sup->listen_arg + len, size - len, "%s%zu",
+					i > 0 ? "," : "", (size_t)WORKER_FIRST_LISTEN_FD + i);
+	}
+	return 0;
+}
+
 static void signal_workers(supervisor *sup, int signum)
 {
 	for (unsigned i = 0; i < sup->n_workers; i++) {
@@ -97,6 +156,8 @@ static void stop(supervisor *sup, int exit_code)
 	}
 	sup->stopping = true;
 	sup->exit_code = exit_code;
+	/* A connection that arrives now is refused once the workers have closed theirs too. */
+	close_listeners(sup);
 	signal_workers(sup, SIGTERM);
 	for (unsigned i = 0; i < sup->n_workers; i++) {
 		uv_timer_stop(&sup->workers[i].restart);
@@ -170,51 +231,62 @@ static void start_worker(worker_slot *w)
 	supervisor *sup = w->sup;
 	char index[16];
 	char timeout[16];
-	char *args[12];
+	char metrics_fd[16];
+	char config_fd[16];
+	char *args[14];
 	uv_process_options_t opts;
-	uv_stdio_container_t stdio[5];
+	size_t n_stdio = WORKER_FIRST_LISTEN_FD + sup->n_listen;
+	uv_stdio_container_t *stdio = calloc(n_stdio, sizeof(*stdio));
 	int rc;
 
+	if (stdio == NULL) {
+		rc = UV_ENOMEM;
+		goto failed;
+	}
 	snprintf(index, sizeof(index), "%u", w->index);
 	snprintf(timeout, sizeof(timeout), "%u", sup->header_timeout_ms);
+	snprintf(metrics_fd, sizeof(metrics_fd), "%d", WORKER_METRICS_FD);
+	snprintf(config_fd, sizeof(config_fd), "%d", WORKER_CONFIG_FD);
 	args[0] = "originaudit-proxy";
 	args[1] = "--worker";
 	args[2] = index;
 	args[3] = "--metrics-fd";
-	args[4] = "3";
+	args[4] = metrics_fd;
 	args[5] = "--header-timeout-ms";
 	args[6] = timeout;
 	args[7] = "--config-fd";
-	args[8] = "4";
-	args[9] = "--config";
-	args[10] = (char *)sup->config_path;
-	args[11] = NULL;
+	args[8] = config_fd;
+	args[9] = "--listen-fds";
+	args[10] = sup->listen_arg;
+	args[11] = "--config";
+	args[12] = (char *)sup->config_path;
+	args[13] = NULL;
 	memset(&opts, 0, sizeof(opts));
 	stdio[0].flags = UV_IGNORE;
 	stdio[1].flags = UV_INHERIT_FD;
 	stdio[1].data.fd = 1;
 	stdio[2].flags = UV_INHERIT_FD;
 	stdio[2].data.fd = 2;
-	stdio[3].flags = UV_INHERIT_FD;
-	stdio[3].data.fd = sup->metrics_fd;
-	stdio[4].flags = UV_INHERIT_FD;
-	stdio[4].data.fd = sup->snapshot_fd;
+	stdio[WORKER_METRICS_FD].flags = UV_INHERIT_FD;
+	stdio[WORKER_METRICS_FD].data.fd = sup->metrics_fd;
+	stdio[WORKER_CONFIG_FD].flags = UV_INHERIT_FD;
+	stdio[WORKER_CONFIG_FD].data.fd = sup->snapshot_fd;
+	/* libuv places each at its index in the worker, without close-on-exec. */
+	for (size_t i = 0; i < sup->n_listen; i++) {
+		stdio[WORKER_FIRST_LISTEN_FD + i].flags = UV_INHERIT_FD;
+		stdio[WORKER_FIRST_LISTEN_FD + i].data.fd = sup->listen_fds[i];
+	}
 	opts.file = "/proc/self/exe";
 	opts.args = args;
 	opts.exit_cb = on_worker_exit;
 	opts.stdio = stdio;
-	opts.stdio_count = 5;
+	opts.stdio_count = (int)n_stdio;
 	w->proc.data = w;
 	rc = uv_spawn(sup->loop, &w->proc, &opts);
+	free(stdio);
 	if (rc < 0) {
-		px_log("worker %u: cannot start: %s", w->index, uv_strerror(rc));
 		uv_close((uv_handle_t *)&w->proc, NULL);
-		if (!sup->started) {
-			stop(sup, OA_EXIT_ERROR);
-		} else {
-			uv_timer_start(&w->restart, on_restart_timer, RESTART_DELAY_MS, 0);
-		}
-		return;
+		goto failed;
 	}
 	w->running = true;
 	w->pid = w->proc.pid;
@@ -222,6 +294,14 @@ static void start_worker(worker_slot *w)
 	sup->running++;
 	pxm_set_workers(sup->metrics, sup->running);
 	px_log("worker %u started (pid %d)", w->index, w->pid);
+	return;
+failed:
+	px_log("worker %u: cannot start: %s", w->index, uv_strerror(rc));
+	if (!sup->started) {
+		stop(sup, OA_EXIT_ERROR);
+	} else {
+		uv_timer_start(&w->restart, on_restart_timer, RESTART_DELAY_MS, 0);
+	}
 }
 
 static void reload(supervisor *sup)
@@ -239,6 +319,18 @@ static void reload(supervisor *sup)
 		if (snapshot >= 0) {
 			close(snapshot);
 		}
+		return;
+	}
+	/*
+	 * The workers serve the sockets bound at start, and a worker restarted
+	 * later must find its configuration's listeners among them.
+	 */
+	if (!px_listeners_equal(&sup->gen->config->proxy, &gen->config->proxy)) {
+		px_log("reload refused: proxy.listen changed (addresses, ports and TLS change only "
+		       "with a restart); still serving the previous configuration");
+		pxm_count_reload(sup->metrics, false);
+		px_gen_unref(gen);
+		close(snapshot);
 		return;
 	}
 	px_gen_unref(sup->gen);
@@ -410,16 +502,19 @@ int px_supervisor_main(const char *config_path, px_gen *gen, int snapshot_fd,
 
 		sup->n_workers = n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
 	}
+	oa_error_clear(&err);
+	if (bind_listeners(sup, pc, &err) < 0) {
+		fprintf(stderr, "originaudit-proxy: failed to start: %s\n", err.msg);
+		rc = OA_EXIT_ERROR;
+		goto unbound;
+	}
 	rc = pxm_create(&sup->metrics, &sup->metrics_fd);
 	if (rc < 0) {
 		fprintf(stderr, "originaudit-proxy: shared memory for the counters: %s\n",
 			strerror(-rc));
-		px_gen_unref(gen);
-		close(snapshot_fd);
-		free(sup);
-		return OA_EXIT_ERROR;
+		rc = OA_EXIT_ERROR;
+		goto unbound;
 	}
-	oa_error_clear(&err);
 	px_audit_init(&sup->audit, sup->loop, sup->metrics);
 	if (pc->has_admin && px_admin_start(&sup->admin, sup->loop, pc->admin_address,
 					    pc->admin_port, admin_handler, sup, &err) < 0) {
@@ -463,7 +558,18 @@ done:
 	pxm_detach(sup->metrics);
 	close(sup->metrics_fd);
 	close(sup->snapshot_fd);
+	close_listeners(sup);
+	free(sup->listen_fds);
+	free(sup->listen_arg);
 	rc = sup->exit_code;
+	free(sup);
+	return rc;
+unbound:
+	close_listeners(sup);
+	free(sup->listen_fds);
+	free(sup->listen_arg);
+	px_gen_unref(gen);
+	close(snapshot_fd);
 	free(sup);
 	return rc;
 }

@@ -1,6 +1,6 @@
 /*
- * A worker process: one libuv loop serving the listeners (shared with the
- * other workers through SO_REUSEPORT). SIGHUP switches new requests to the
+ * A worker process: one libuv loop serving the listeners (the sockets the
+ * supervisor bound, which every worker accepts from). SIGHUP switches new requests to the
  * re-read configuration, SIGTERM/SIGINT drain, SIGUSR1 reopens the access
  * log. A worker whose supervisor dies stops too.
  */
@@ -75,9 +75,10 @@ static void on_signal(uv_signal_t *handle, int signum)
 	}
 }
 
-int px_worker_main(const char *config_path, unsigned index, int metrics_fd, int config_fd,
-		   unsigned header_timeout_ms)
+int px_worker_main(const char *config_path, const px_worker_opts *opts)
 {
+	unsigned index = opts->index;
+	int config_fd = opts->config_fd;
 	static const int signums[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
 	uv_loop_t *loop = uv_default_loop();
 	worker *w = calloc(1, sizeof(*w));
@@ -107,15 +108,16 @@ int px_worker_main(const char *config_path, unsigned index, int metrics_fd, int 
 		return OA_EXIT_ERROR;
 	}
 	rc = OA_EXIT_ERROR;
-	if (metrics_fd >= 0 && pxm_attach(metrics_fd, &w->srv.metrics) < 0) {
+	if (opts->metrics_fd >= 0 && pxm_attach(opts->metrics_fd, &w->srv.metrics) < 0) {
 		px_log("worker %u: cannot map the shared counters", index);
 		px_gen_unref(gen);
 		free(w);
 		return OA_EXIT_ERROR;
 	}
 	w->srv.worker = index;
-	w->srv.header_timeout_ms = header_timeout_ms;
-	if (px_server_start(&w->srv, loop, gen, &err) < 0) {
+	w->srv.header_timeout_ms = opts->header_timeout_ms;
+	if (px_server_start_inherited(&w->srv, loop, gen, opts->listen_fds, opts->n_listen_fds,
+				      &err) < 0) {
 		px_log("worker %u: %s", index, err.msg);
 		px_server_close(&w->srv);
 		uv_run(loop, UV_RUN_DEFAULT);

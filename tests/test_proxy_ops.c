@@ -1696,6 +1696,195 @@ static void test_idle_timeout(void **state)
 	ph_finish(e);
 }
 
+/* ---- 8. the listening sockets: one proxy per port ---- */
+
+/* Whether the proxy's log after from contains needle. */
+static bool log_has(const ph_env *e, size_t from, const char *needle)
+{
+	char *log = hold(ph_read_log(e), free);
+	bool found = strlen(log) >= from && strstr(log + from, needle) != NULL;
+
+	let_go(log);
+	return found;
+}
+
+/*
+ * A second proxy with another configuration on the port of a running one
+ * does not start (exit 3, one line naming the listener) and never reaches
+ * its origin; the first keeps every viewer, on its own configuration.
+ */
+static void test_second_proxy_same_port(void **state)
+{
+	ph_env *e = *state;
+	ph_eo *first = ph_plain_origin(e, "first", PH_EO_ECHO);
+	ph_eo *second = ph_plain_origin(e, "second", PH_EO_ECHO);
+	unsigned admin = 0;
+	char want[192];
+	char target[32];
+
+	ph_start_http(e, first, ops_block(e, &admin, "workers", json_integer(2)));
+	assert_true(ph_wait_log(e, 0, "ready: 2 worker(s)", 10000) >= 0);
+	size_t mark = log_mark(e);
+	/* While a proxy runs, the block keeps its listener: the same address and port. */
+	json_t *doc = ph_single_config(ph_origin_json("o", 0, ph_eo_port(second), "http-only"),
+				       ops_block(e, NULL, "workers", json_integer(2)));
+	char *path = hold(ph_write_config(e, doc), free);
+	uint64_t t0 = ph_now_ms();
+	int rc = ph_run_proxy(e, "--config", path, NULL);
+	uint64_t took = ph_now_ms() - t0;
+	let_go(path);
+	if (rc != 3) {
+		fail_msg("the second proxy exited with %d, want 3; stderr:\n%s", rc, e->err);
+	}
+	assert_true(took < 10000);
+	snprintf(want, sizeof(want),
+		 "originaudit-proxy: failed to start: listen 127.0.0.1:%u: address already in "
+		 "use\n",
+		 e->port);
+	assert_string_equal(e->err, want);
+	assert_string_equal(e->out, "");
+	/* It started no worker and no audit: its origin never saw a connection. */
+	assert_int_equal(ph_eo_counts(second).connections, 0);
+
+	/* Every new viewer connection reaches the first proxy and its origin. */
+	for (int i = 0; i < 40; i++) {
+		snprintf(target, sizeof(target), "/first/%d", i);
+		ph_expect_origin(e, false, target, "first");
+	}
+	assert_int_equal(ph_eo_counts(first).requests, 40);
+	assert_int_equal(ph_eo_counts(second).connections, 0);
+	settle_requests(e, admin, 40);
+	prom *p = fetch_metrics(e, admin);
+	prom_expect(p, "originaudit_proxy_requests_total{origin=\"o\",status=\"200\"}", 40);
+	prom_expect(p, "originaudit_proxy_workers", 2);
+	prom_expect(p, "originaudit_proxy_worker_restarts_total", 0);
+	let_go(p);
+	assert_false(log_has(e, mark, "exited"));
+	ph_finish(e);
+}
+
+/*
+ * The listening socket outlives its worker: while the only worker is dead
+ * and its replacement not started yet, a new viewer connection is accepted
+ * (it waits in the listen queue the supervisor keeps) and the restarted
+ * worker, given the same socket, answers it.
+ */
+static void test_restart_keeps_listener(void **state)
+{
+	ph_env *e = *state;
+	ph_resp *r = &e->resp;
+	unsigned admin = 0;
+	char needle[128];
+
+	start_plain(e, &admin, "workers", json_integer(1));
+	assert_true(ph_wait_log(e, 0, "ready: 1 worker(s)", 10000) >= 0);
+	int pid = started_pid(e, 0, 0);
+	assert_true(pid > 0);
+	/* A first death is replaced at once ... */
+	size_t mark = log_mark(e);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	if (ph_wait_log(e, mark, "worker 0 started (pid ", 5000) < 0) {
+		fail_msg("worker 0 was not started again within 5 s of its death");
+	}
+	int again = started_pid(e, mark, 0);
+	assert_true(again > 0);
+	/* ... a worker that dies within a second of its start only a second later. */
+	mark = log_mark(e);
+	assert_int_equal(kill(again, SIGKILL), 0);
+	snprintf(needle, sizeof(needle), "worker 0 (pid %d) exited with signal %d; restarting",
+		 again, SIGKILL);
+	if (ph_wait_log(e, mark, needle, 5000) < 0) {
+		fail_msg("no \"%s\" within 5 s", needle);
+	}
+	uint64_t t0 = ph_now_ms();
+	ph_vc *c = ph_vc_open(e->port, false);
+	ph_vc_sends(c, "GET /queued HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n");
+	/* Connected while no worker ran. */
+	assert_false(log_has(e, mark, "worker 0 started"));
+	if (ph_vc_response(c, false, false, r) < 0) {
+		fail_msg("the connection made while no worker ran got no response");
+	}
+	uint64_t waited = ph_now_ms() - t0;
+	ph_expect_status(r, 200);
+	ph_expect_field(r->head, "X-Origin-Name", "plain");
+	assert_true(ph_starts_with(r->body, "GET /queued HTTP/1.1\r\n"));
+	ph_resp_free(r);
+	ph_vc_close(c);
+	assert_true(log_has(e, mark, "worker 0 started (pid "));
+	if (waited < 500) {
+		fail_msg("answered %llu ms after the worker died, before its 1 s restart delay",
+			 (unsigned long long)waited);
+	}
+	wait_metric(e, admin, "originaudit_proxy_workers", 1, 3000);
+	settle_requests(e, admin, 1);
+	prom *p = fetch_metrics(e, admin);
+	prom_expect(p, "originaudit_proxy_worker_restarts_total", 2);
+	prom_expect(p, "originaudit_proxy_requests_total{origin=\"o\",status=\"200\"}", 1);
+	let_go(p);
+	ph_finish(e);
+}
+
+/*
+ * The listeners are bound once for the life of the proxy: a reload that
+ * changes them is refused as a whole, and the old listener keeps serving.
+ */
+static void test_reload_listener_change_refused(void **state)
+{
+	ph_env *e = *state;
+	ph_eo *o = ph_plain_origin(e, "plain", PH_EO_ECHO);
+	unsigned admin = 0;
+
+	ph_start_http(e, o, ops_block(e, &admin, NULL, NULL));
+	unsigned other = 0;
+	while (other == 0 || other == e->port || other == admin) {
+		other = fx_free_port("127.0.0.1");
+	}
+	json_t *doc = ph_single_config(ph_origin_json("o", 0, ph_eo_port(o), "http-only"),
+				       ops_block(e, &admin, NULL, NULL));
+	json_object_set_new(ph_listener_of(doc, 0), "port", json_integer((json_int_t)other));
+	size_t mark = log_mark(e);
+	ph_rewrite_config(e, doc);
+	ph_signal(e, SIGHUP);
+	if (ph_wait_log(e, mark,
+			"reload refused: proxy.listen changed (addresses, ports and TLS change "
+			"only with a restart); still serving the previous configuration",
+			5000) < 0) {
+		fail_msg("no refusal of the changed listener within 5 s of SIGHUP");
+	}
+	usleep(200000);
+	assert_false(log_has(e, mark, "reloaded"));
+	ph_expect_origin(e, false, "/still", "plain");
+	assert_int_equal(ph_tcp_connect(other, 2000), -ECONNREFUSED);
+	settle_requests(e, admin, 1);
+	prom *p = fetch_metrics(e, admin);
+	const prom_sample *applied = NULL;
+	prom_expect(p, "originaudit_proxy_reloads_total{result=\"error\"}", 1);
+	/* A counter that stayed at zero is not written. */
+	assert_int_equal(
+	    prom_match(p, "originaudit_proxy_reloads_total{result=\"ok\"}", true, &applied), 0);
+	let_go(p);
+	ph_finish(e);
+}
+
+/*
+ * --check binds nothing: it validates the configuration of a running proxy
+ * (systemd's ExecReload) even though that proxy holds its port.
+ */
+static void test_check_while_running(void **state)
+{
+	ph_env *e = *state;
+	char want[512];
+
+	start_plain(e, NULL, NULL, NULL);
+	assert_int_equal(ph_run_proxy(e, "--check", "--config", e->config), 0);
+	snprintf(want, sizeof(want), "%s: valid: 1 listener(s), 1 origin(s), 0 behavior(s)\n",
+		 e->config);
+	assert_string_equal(e->out, want);
+	assert_string_equal(e->err, "");
+	ph_expect_origin(e, false, "/after-check", "plain");
+	ph_finish(e);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, ph_setup, ops_teardown)
 
 int main(void)
@@ -1713,6 +1902,10 @@ int main(void)
 	    T(test_access_log_stdout),
 	    T(test_max_connections),
 	    T(test_idle_timeout),
+	    T(test_second_proxy_same_port),
+	    T(test_restart_keeps_listener),
+	    T(test_reload_listener_change_refused),
+	    T(test_check_while_running),
 	};
 
 	return PH_RUN_TESTS(tests);
