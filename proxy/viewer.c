@@ -483,6 +483,13 @@ static int on_message_begin(llhttp_t *parser)
 
 	px_head_collect_reset(&v->collect);
 	v->reject_status = 0;
+	/*
+	 * A continue asked for by the previous request's (local) answer is
+	 * spent: parsing went on without a pause to reach this request. Left
+	 * set, it would resume the parser while this request's exchange runs,
+	 * and the next head would overwrite the one the exchange points into.
+	 */
+	v->continue_pending = false;
 	return 0;
 }
 

@@ -475,6 +475,53 @@ static void test_upgrade_ignored(void **state)
 	ph_finish(e);
 }
 
+/*
+ * Found by fuzz_viewer_request: a request answered by the proxy itself (here a
+ * cache hit) asked the parser to go on from inside it; that stale request then
+ * resumed the parser while the next pipelined request was at the origin, and
+ * the third head overwrote the second's (read after free when it was logged).
+ */
+static void test_pipelined_after_local_answer(void **state)
+{
+	ph_env *e = *state;
+	ph_eo *o = start_echo(e);
+	ph_resp *r = &e->resp;
+	char req[8192];
+	char filler[3001];
+
+	memset(filler, 'A', sizeof(filler) - 1);
+	filler[sizeof(filler) - 1] = '\0';
+	ph_vc *c = ph_vc_open(e->port, false);
+	ph_vc_sends(c, "GET /c HTTP/1.1\r\nHost: " PH_WWW
+		       "\r\nX-Echo-Header: Cache-Control: max-age=60\r\n\r\n");
+	assert_int_equal(ph_vc_response(c, false, false, r), 0);
+	ph_expect_field(r->head, "X-Cache", "Miss from originaudit");
+	ph_resp_free(r);
+	snprintf(req, sizeof(req),
+		 "GET /c HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n"
+		 "GET /second HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n"
+		 "GET /third HTTP/1.1\r\nHost: " PH_WWW "\r\nX-Filler: %s\r\n\r\n",
+		 filler);
+	ph_vc_sends(c, req);
+	assert_int_equal(ph_vc_response(c, false, false, r), 0);
+	ph_expect_field(r->head, "X-Cache", "Hit from originaudit");
+	ph_resp_free(r);
+	assert_int_equal(ph_vc_response(c, false, false, r), 0);
+	ph_expect_status(r, 200);
+	assert_true(ph_starts_with(r->body, "GET /second HTTP/1.1\r\n"));
+	ph_resp_free(r);
+	assert_int_equal(ph_vc_response(c, false, false, r), 0);
+	ph_expect_status(r, 200);
+	assert_true(ph_starts_with(r->body, "GET /third HTTP/1.1\r\n"));
+	ph_resp_free(r);
+	ph_vc_close(c);
+	assert_int_equal(ph_eo_counts(o).requests, 3);
+	char *log = ph_read_log(e);
+	assert_non_null(strstr(log, " GET " PH_WWW " /second -> 200"));
+	free(log);
+	ph_finish(e);
+}
+
 /* ---- 9. a body cut short toward an HTTP/1.0 viewer ends with a reset ---- */
 
 static void test_http10_truncated_reset(void **state)
@@ -527,6 +574,7 @@ int main(void)
 	    PH_TEST(test_http_versions),
 	    PH_TEST(test_get_with_body),
 	    PH_TEST(test_upgrade_ignored),
+	    PH_TEST(test_pipelined_after_local_answer),
 	    PH_TEST(test_http10_truncated_reset),
 	};
 
