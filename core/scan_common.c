@@ -67,6 +67,9 @@ static const struct error_hint error_hints[] = {
     {"handshake_timeout", "The server accepts connections but does not complete a TLS handshake: "
 			  "check that this port serves TLS and that nothing in front of the "
 			  "server stalls it"},
+    {"handshake_too_large", "The server's TLS handshake (its certificate chain) is over 256 KiB: "
+			    "serve only the leaf and its intermediates, not extra or duplicate "
+			    "certificates"},
     {"not_tls", "This port does not speak TLS (plain HTTP?): serve HTTPS on the origin's "
 		"https_port, or correct the port"},
     {"connection_reset", "The server dropped the handshake: check that it has a certificate for "
