@@ -13,8 +13,96 @@
 # BIG_ORIGINS (default 10000) origins are
 # then scanned once more to report peak RSS at that size.
 # Needs nginx and GNU time (installed with apt-get when missing).
+#
+#   bench/scan.sh --scale [SIZE...]
+#
+# Scaling of everything but the handshakes: for each SIZE (default 10000
+# 20000 40000 100000) a configuration of SIZE origins is generated whose one
+# address is 127.0.0.1 on a port nothing listens on (bound to port 0 to find a
+# free one, then closed), so every probe ends at once with connection_refused
+# and a run is loading, planning, one refused connect per origin and the JSON
+# report written to a file. Prints per size the wall time and peak RSS of
+# `originaudit scan` and of `originaudit check-config` (load + lint; the
+# default behaviour names the first origin, so the lint looks for unused
+# origins among all of them), then the ratio of the largest size's scan time
+# to the smallest's: linear code gives about the ratio of the sizes (10 for
+# 100k/10k), quadratic code its square. Each run is repeated BENCH_RUNS times
+# (default 3) and the fastest kept, as other load on the machine only ever
+# adds time. BENCH_CONC (default 256) probes are in flight; BENCH_BIN runs
+# another binary (an older build, to compare) instead of build/'s. Needs
+# python3 and GNU time, no nginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+scale() {
+	local sizes=("$@") bin=${BENCH_BIN:-} work port n s_wall s_rss c_wall c_rss
+	[ "${#sizes[@]}" -gt 0 ] || sizes=(10000 20000 40000 100000)
+	[ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
+	if [ -z "$bin" ]; then
+		if [ ! -x build/scanner/originaudit ]; then
+			[ -f build/build.ninja ] || meson setup build >/dev/null
+			ninja -C build >/dev/null
+		fi
+		bin=$PWD/build/scanner/originaudit
+	fi
+	work=$(mktemp -d /tmp/oa-bench-scale.XXXXXX)
+	# shellcheck disable=SC2064 # expand now: $work is local
+	trap "rm -rf '$work'" EXIT
+	# Free now and not listened on: a connect to it is refused at once.
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	printf '%-8s %10s %9s %18s %9s\n' origins "scan (s)" "RSS (MB)" "check-config (s)" "RSS (MB)"
+	for n in "${sizes[@]}"; do
+		python3 - "$n" "$port" >"$work/cfg.json" <<'EOF'
+import json, sys
+n, port = int(sys.argv[1]), int(sys.argv[2])
+print(json.dumps({
+    "origins": [{"id": f"o{i}", "domain_name": f"origin{i}.bench.test", "https_port": port,
+                 "addresses": ["127.0.0.1"]} for i in range(n)],
+    "default_behavior": {"origin": "o0"},
+}))
+EOF
+		: >"$work/scan.times"
+		: >"$work/check.times"
+		for _ in $(seq "${BENCH_RUNS:-3}"); do
+			# Exit 2 (every probe errors) is expected; the report is checked below.
+			/usr/bin/time -f "%e %M" -o "$work/scan.time" "$bin" scan \
+				--config "$work/cfg.json" --concurrency "${BENCH_CONC:-256}" \
+				--format json --output "$work/report.json" || true
+			/usr/bin/time -f "%e %M" -o "$work/check.time" "$bin" check-config \
+				"$work/cfg.json" >/dev/null || true
+			# GNU time puts "Command exited with non-zero status" first.
+			tail -n1 "$work/scan.time" >>"$work/scan.times"
+			tail -n1 "$work/check.time" >>"$work/check.times"
+		done
+		# Every origin in the report, refused: anything else is not what is measured here.
+		python3 - "$n" "$work/report.json" <<'EOF'
+import json, sys
+n, doc = int(sys.argv[1]), json.load(open(sys.argv[2]))
+errors = {p["error"] for o in doc["origins"] for p in o["probes"]}
+if doc["summary"]["origins"] != n or doc["summary"]["probes"] != n or errors != {"connection_refused"}:
+    sys.exit(f"bench: {n} origins: unexpected report {doc['summary']}, errors {sorted(errors)}")
+EOF
+		read -r s_wall s_rss < <(sort -n "$work/scan.times" | head -n1)
+		read -r c_wall c_rss < <(sort -n "$work/check.times" | head -n1)
+		printf '%-8s %10s %9d %18s %9d\n' "$n" "$s_wall" "$((s_rss / 1024))" "$c_wall" \
+			"$((c_rss / 1024))"
+		echo "$n $s_wall" >>"$work/walls"
+	done
+	python3 - "$work/walls" <<'EOF'
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+(n0, t0), (n1, t1) = rows[0], rows[-1]
+if len(rows) > 1:
+    print(f"scan time {n1}/{n0} origins: {float(t1) / max(float(t0), 0.01):.1f}x "
+          f"(linear: {int(n1) / int(n0):.1f}x)")
+EOF
+}
+
+if [ "${1:-}" = "--scale" ]; then
+	shift
+	scale "$@"
+	exit 0
+fi
 
 ORIGINS=${1:-2000}
 CONC=${2:-16}

@@ -102,7 +102,9 @@ oa_config *oa__cfg_new(void)
 static int parse_aliases(const oa__cfg *c, const json_t *v, oa_config *config)
 {
 	char p[OA__CFG_PATH_MAX];
+	oa__cfg_index seen = {NULL, 0};
 	size_t n = json_array_size(v);
+	int rc = 0;
 
 	if (!json_is_array(v)) {
 		return oa__cfg_fail(c, "aliases", "expected an array of host names, got %s",
@@ -116,17 +118,18 @@ static int parse_aliases(const oa__cfg *c, const json_t *v, oa_config *config)
 		return oa__cfg_nomem(c);
 	}
 	config->n_aliases = n;
-	for (size_t i = 0; i < n; i++) {
+	if (oa__cfg_index_init(&seen, n) < 0) {
+		return oa__cfg_nomem(c);
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		oa__cfg_path_index(p, "aliases", i);
-		int rc = oa__cfg_alias(c, p, json_array_get(v, i), &config->aliases[i]);
+		rc = oa__cfg_alias(c, p, json_array_get(v, i), &config->aliases[i]);
 		if (rc == 0) {
-			rc = oa__cfg_unique_alias(c, p, config, i);
-		}
-		if (rc < 0) {
-			return rc;
+			rc = oa__cfg_unique_alias(c, p, &seen, config, i);
 		}
 	}
-	return 0;
+	oa__cfg_index_finish(&seen);
+	return rc;
 }
 
 static int parse_ssl_protocols(const oa__cfg *c, const char *path, const json_t *v, unsigned *bits)
@@ -315,6 +318,10 @@ static int parse_origins(const oa__cfg *c, const json_t *v, oa_config *config)
 		return oa__cfg_nomem(c);
 	}
 	config->n_origins = n;
+	/* The ids, for the duplicate check here and the behaviours' references later. */
+	if (oa__cfg_index_init(c->ids, n) < 0) {
+		return oa__cfg_nomem(c);
+	}
 	for (size_t i = 0; i < n; i++) {
 		oa__cfg_path_index(p, "origins", i);
 		int rc = parse_origin(c, p, json_array_get(v, i), config, i);
@@ -325,8 +332,9 @@ static int parse_origins(const oa__cfg *c, const json_t *v, oa_config *config)
 	return 0;
 }
 
-static int parse_behavior(const oa__cfg *c, const char *path, const json_t *obj,
-			  const oa_config *config, bool is_default, oa_behavior_config *b)
+/* The origin a behaviour names is looked up in c->ids, so origins are read first. */
+static int parse_behavior(const oa__cfg *c, const char *path, const json_t *obj, bool is_default,
+			  oa_behavior_config *b)
 {
 	static const char *const keys[] = {"path_pattern", "origin", "viewer_protocol_policy",
 					   "forward_host_header", NULL};
@@ -369,7 +377,7 @@ static int parse_behavior(const oa__cfg *c, const char *path, const json_t *obj,
 	if (rc < 0) {
 		return rc;
 	}
-	long index = oa__cfg_find_origin(config, b->origin_id);
+	long index = oa__cfg_find_origin(c, b->origin_id);
 	if (index < 0) {
 		return oa__cfg_no_origin(c, p, b->origin_id);
 	}
@@ -410,8 +418,7 @@ static int parse_behaviors(const oa__cfg *c, const json_t *v, oa_config *config)
 	config->n_behaviors = n;
 	for (size_t i = 0; i < n; i++) {
 		oa__cfg_path_index(p, "behaviors", i);
-		int rc = parse_behavior(c, p, json_array_get(v, i), config, false,
-					&config->behaviors[i]);
+		int rc = parse_behavior(c, p, json_array_get(v, i), false, &config->behaviors[i]);
 		if (rc < 0) {
 			return rc;
 		}
@@ -485,7 +492,8 @@ int oa_config_from_json(json_t *root, const char *label, oa_config **out, oa_err
 {
 	static const char *const keys[] = {"aliases", "origins", "behaviors", "default_behavior",
 					   "scan",    "proxy",	 NULL};
-	oa__cfg c = {label != NULL ? label : "configuration", err};
+	oa__cfg_index ids = {NULL, 0};
+	oa__cfg c = {label != NULL ? label : "configuration", err, &ids};
 	const json_t *v;
 	oa_config *config;
 	int rc;
@@ -524,8 +532,7 @@ int oa_config_from_json(json_t *root, const char *label, oa_config **out, oa_err
 	v = json_object_get(root, "default_behavior");
 	if (v != NULL) {
 		config->has_default_behavior = true;
-		rc = parse_behavior(&c, "default_behavior", v, config, true,
-				    &config->default_behavior);
+		rc = parse_behavior(&c, "default_behavior", v, true, &config->default_behavior);
 		if (rc < 0) {
 			goto fail;
 		}
@@ -544,10 +551,12 @@ int oa_config_from_json(json_t *root, const char *label, oa_config **out, oa_err
 			goto fail;
 		}
 	}
+	oa__cfg_index_finish(&ids);
 	*out = config;
 	return 0;
 
 fail:
+	oa__cfg_index_finish(&ids);
 	oa_config_destroy(config);
 	return rc;
 }

@@ -97,6 +97,7 @@ static int read_aliases(const oa__cfg *c, const char *parent, const json_t *dc, 
 {
 	char ip[OA__CFG_PATH_MAX];
 	char p[OA__CFG_PATH_MAX];
+	oa__cfg_index seen = {NULL, 0};
 	const json_t *items;
 	int rc = cf_list(c, parent, dc, "Aliases", &items, ip);
 
@@ -109,17 +110,18 @@ static int read_aliases(const oa__cfg *c, const char *parent, const json_t *dc, 
 		return oa__cfg_nomem(c);
 	}
 	config->n_aliases = n;
-	for (size_t i = 0; i < n; i++) {
+	if (oa__cfg_index_init(&seen, n) < 0) {
+		return oa__cfg_nomem(c);
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		oa__cfg_path_index(p, ip, i);
 		rc = oa__cfg_alias(c, p, json_array_get(items, i), &config->aliases[i]);
 		if (rc == 0) {
-			rc = oa__cfg_unique_alias(c, p, config, i);
-		}
-		if (rc < 0) {
-			return rc;
+			rc = oa__cfg_unique_alias(c, p, &seen, config, i);
 		}
 	}
-	return 0;
+	oa__cfg_index_finish(&seen);
+	return rc;
 }
 
 static int read_custom(const oa__cfg *c, const char *path, const json_t *obj, oa_origin_config *o)
@@ -259,6 +261,10 @@ static int read_origins(const oa__cfg *c, const char *parent, const json_t *dc, 
 		return oa__cfg_nomem(c);
 	}
 	config->n_origins = n;
+	/* The ids, for the duplicate check here and the behaviours' references later. */
+	if (oa__cfg_index_init(c->ids, n) < 0) {
+		return oa__cfg_nomem(c);
+	}
 	for (size_t i = 0; i < n; i++) {
 		oa__cfg_path_index(p, ip, i);
 		rc = read_origin(c, p, json_array_get(items, i), config, i);
@@ -376,9 +382,9 @@ static int forwards_host(const oa__cfg *c, const char *path, const json_t *obj, 
 	return 0;
 }
 
+/* The origin a behaviour names is looked up in c->ids, so origins are read first. */
 static int read_behavior(const oa__cfg *c, const char *parent, const json_t *dc, const char *path,
-			 const json_t *obj, const oa_config *config, bool is_default,
-			 oa_behavior_config *b)
+			 const json_t *obj, bool is_default, oa_behavior_config *b)
 {
 	char p[OA__CFG_PATH_MAX];
 	const json_t *v;
@@ -409,7 +415,7 @@ static int read_behavior(const oa__cfg *c, const char *parent, const json_t *dc,
 	if (rc < 0) {
 		return rc;
 	}
-	long index = oa__cfg_find_origin(config, b->origin_id);
+	long index = oa__cfg_find_origin(c, b->origin_id);
 	if (index < 0) {
 		const char *member = NULL;
 
@@ -418,7 +424,7 @@ static int read_behavior(const oa__cfg *c, const char *parent, const json_t *dc,
 			return rc;
 		}
 		if (member != NULL) {
-			index = oa__cfg_find_origin(config, member);
+			index = oa__cfg_find_origin(c, member);
 		}
 		if (index < 0) {
 			return oa__cfg_no_origin(c, p, member != NULL ? member : b->origin_id);
@@ -461,7 +467,7 @@ static int read_behaviors(const oa__cfg *c, const char *parent, const json_t *dc
 	config->n_behaviors = n;
 	for (size_t i = 0; i < n; i++) {
 		oa__cfg_path_index(p, ip, i);
-		rc = read_behavior(c, parent, dc, p, json_array_get(items, i), config, false,
+		rc = read_behavior(c, parent, dc, p, json_array_get(items, i), false,
 				   &config->behaviors[i]);
 		if (rc < 0) {
 			return rc;
@@ -508,14 +514,15 @@ static int read_distribution(const oa__cfg *c, const json_t *root, oa_config *co
 	if (v != NULL) {
 		config->has_default_behavior = true;
 		oa__cfg_path_key(p, parent, "DefaultCacheBehavior");
-		rc = read_behavior(c, parent, dc, p, v, config, true, &config->default_behavior);
+		rc = read_behavior(c, parent, dc, p, v, true, &config->default_behavior);
 	}
 	return rc;
 }
 
 int oa_config_load_cloudfront_file(const char *path, oa_config **out, oa_error *err)
 {
-	oa__cfg c = {path, err};
+	oa__cfg_index ids = {NULL, 0};
+	oa__cfg c = {path, err, &ids};
 	json_t *root = NULL;
 	oa_config *config = NULL;
 	int rc;
@@ -537,6 +544,7 @@ int oa_config_load_cloudfront_file(const char *path, oa_config **out, oa_error *
 	}
 	*out = config;
 out:
+	oa__cfg_index_finish(&ids);
 	json_decref(root);
 	return rc;
 }

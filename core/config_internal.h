@@ -18,10 +18,50 @@
 /* Longest JSON path built for an error message. */
 #define OA__CFG_PATH_MAX 256
 
-/* What every helper needs to report an error: the file's label and where to write. */
+/* One slot of an oa__cfg_index; key is NULL while the slot is free. */
+typedef struct oa__cfg_slot {
+	const char *key;
+	size_t value;
+} oa__cfg_slot;
+
+/*
+ * The strings of one list of the configuration being read (origin ids,
+ * aliases), each with its position in the list. Duplicates and references
+ * are found in constant time: a scan of the list for each entry made loading
+ * quadratic in the number of origins. Open addressing with linear probing,
+ * sized for the list up front and never more than half full. Keys are
+ * borrowed from the configuration and must outlive the index.
+ */
+typedef struct oa__cfg_index {
+	oa__cfg_slot *slots;
+	size_t mask;
+} oa__cfg_index;
+
+/* Room for n keys; 0 or -ENOMEM. */
+int oa__cfg_index_init(oa__cfg_index *idx, size_t n);
+
+/* Frees the slots and zeroes idx; accepts a zeroed idx. */
+void oa__cfg_index_finish(oa__cfg_index *idx);
+
+/*
+ * Adds key (at most the n of oa__cfg_index_init keys in all) with value,
+ * unless it is there already. Returns the value stored earlier for key, or
+ * -1 when key was added.
+ */
+long oa__cfg_index_put(oa__cfg_index *idx, const char *key, size_t value);
+
+/* The value stored for key, or -1 (also for a zeroed idx). */
+long oa__cfg_index_find(const oa__cfg_index *idx, const char *key);
+
+/*
+ * What every helper needs to report an error: the file's label and where to
+ * write; and, for the helpers on origin ids, the ids read so far (owned by
+ * the loader, which frees it on every path).
+ */
 typedef struct oa__cfg {
 	const char *label;
 	oa_error *err;
+	oa__cfg_index *ids;
 } oa__cfg;
 
 /* Writes "LABEL: PATH: message" (or "LABEL: message" for an empty path); returns -EINVAL. */
@@ -100,13 +140,18 @@ int oa__cfg_origin_path(const oa__cfg *c, const char *path, const json_t *v, cha
 int oa__cfg_path_pattern(const oa__cfg *c, const char *path, const json_t *v, char **out);
 
 /*
- * Checks that config->origins[index].id is not used by an earlier origin;
- * path names the id's JSON value.
+ * Checks that config->origins[index].id is not used by an earlier origin and
+ * adds it to c->ids, which holds the ids of origins 0 to index - 1 (origins
+ * are checked in order); path names the id's JSON value.
  */
 int oa__cfg_unique_id(const oa__cfg *c, const char *path, const oa_config *config, size_t index);
 
-/* Checks that config->aliases[index] is not listed earlier. */
-int oa__cfg_unique_alias(const oa__cfg *c, const char *path, const oa_config *config, size_t index);
+/*
+ * Checks that config->aliases[index] is not listed earlier and adds it to
+ * seen, which holds aliases 0 to index - 1.
+ */
+int oa__cfg_unique_alias(const oa__cfg *c, const char *path, oa__cfg_index *seen,
+			 const oa_config *config, size_t index);
 
 /* Writes "no origin with id \"ID\"" for the value at path; returns -EINVAL. */
 int oa__cfg_no_origin(const oa__cfg *c, const char *path, const char *id);
@@ -114,8 +159,8 @@ int oa__cfg_no_origin(const oa__cfg *c, const char *path, const char *id);
 /* A numeric IPv4 or IPv6 address, stored in canonical text form. */
 int oa__cfg_address(const oa__cfg *c, const char *path, const json_t *v, char **out);
 
-/* Index of the origin with this id, or -1. */
-long oa__cfg_find_origin(const oa_config *config, const char *id);
+/* Index of the origin with this id among those in c->ids, or -1. */
+long oa__cfg_find_origin(const oa__cfg *c, const char *id);
 
 /*
  * Resolves *path (a file path from the configuration file named file, or NULL)

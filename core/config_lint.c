@@ -224,16 +224,6 @@ static void lint_protocols(lint_list *l, const oa_config *config)
 	}
 }
 
-static bool origin_used(const oa_config *config, size_t index)
-{
-	for (size_t i = 0; i < config->n_behaviors; i++) {
-		if (config->behaviors[i].origin_index == index) {
-			return true;
-		}
-	}
-	return config->has_default_behavior && config->default_behavior.origin_index == index;
-}
-
 static void lint_unused(lint_list *l, const oa_config *config)
 {
 	char path[64];
@@ -241,8 +231,23 @@ static void lint_unused(lint_list *l, const oa_config *config)
 	if (config->n_behaviors == 0 && !config->has_default_behavior) {
 		return;
 	}
+	/* Marked in one pass over the behaviours, not one pass per origin. */
+	bool *used = calloc(config->n_origins ? config->n_origins : 1, sizeof(*used));
+	if (used == NULL) {
+		l->error = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < config->n_behaviors; i++) {
+		if (config->behaviors[i].origin_index < config->n_origins) {
+			used[config->behaviors[i].origin_index] = true;
+		}
+	}
+	if (config->has_default_behavior &&
+	    config->default_behavior.origin_index < config->n_origins) {
+		used[config->default_behavior.origin_index] = true;
+	}
 	for (size_t i = 0; i < config->n_origins; i++) {
-		if (origin_used(config, i)) {
+		if (used[i]) {
 			continue;
 		}
 		snprintf(path, sizeof(path), "origins[%zu]", i);
@@ -251,6 +256,7 @@ static void lint_unused(lint_list *l, const oa_config *config)
 		    "(informational: it is still scanned)",
 		    config->origins[i].id);
 	}
+	free(used);
 }
 
 int oa_config_lint(const oa_config *config, oa_lint **out, size_t *n)

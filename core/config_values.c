@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -449,35 +450,26 @@ int oa__cfg_unique_id(const oa__cfg *c, const char *path, const oa_config *confi
 	char q[OA__CFG_QUOTE_SIZE];
 	const char *id = config->origins[index].id;
 
-	for (size_t i = 0; i < index; i++) {
-		if (strcmp(config->origins[i].id, id) == 0) {
-			return oa__cfg_fail(c, path, "duplicate id %s",
-					    oa__cfg_quote(q, sizeof(q), id));
-		}
+	if (oa__cfg_index_put(c->ids, id, index) >= 0) {
+		return oa__cfg_fail(c, path, "duplicate id %s", oa__cfg_quote(q, sizeof(q), id));
 	}
 	return 0;
 }
 
-int oa__cfg_unique_alias(const oa__cfg *c, const char *path, const oa_config *config, size_t index)
+int oa__cfg_unique_alias(const oa__cfg *c, const char *path, oa__cfg_index *seen,
+			 const oa_config *config, size_t index)
 {
 	const char *alias = config->aliases[index];
 
-	for (size_t i = 0; i < index; i++) {
-		if (strcmp(config->aliases[i], alias) == 0) {
-			return oa__cfg_fail(c, path, "duplicate alias \"%s\"", alias);
-		}
+	if (oa__cfg_index_put(seen, alias, index) >= 0) {
+		return oa__cfg_fail(c, path, "duplicate alias \"%s\"", alias);
 	}
 	return 0;
 }
 
-long oa__cfg_find_origin(const oa_config *config, const char *id)
+long oa__cfg_find_origin(const oa__cfg *c, const char *id)
 {
-	for (size_t i = 0; i < config->n_origins; i++) {
-		if (config->origins[i].id != NULL && strcmp(config->origins[i].id, id) == 0) {
-			return (long)i;
-		}
-	}
-	return -1;
+	return oa__cfg_index_find(c->ids, id);
 }
 
 int oa__cfg_no_origin(const oa__cfg *c, const char *path, const char *id)

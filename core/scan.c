@@ -31,6 +31,15 @@ struct lookup {
 	size_t origin;
 };
 
+/* How the behaviours use one origin (bits of scan_state.origin_use). */
+enum {
+	ORIGIN_USED = 1,
+	/* A behaviour sends the origin's own name. */
+	ORIGIN_PLAIN = 2,
+	/* A behaviour forwards the viewer's Host header. */
+	ORIGIN_FORWARD = 4,
+};
+
 /* The SNI names of one origin, computed from the behaviours that use it. */
 struct sni_entry {
 	const char *sni;
@@ -65,6 +74,14 @@ struct scan_state {
 	size_t in_flight;
 	size_t finished;
 	int error;
+	/*
+	 * Computed once before planning, so planning an origin does not walk
+	 * every behaviour and alias (which made it quadratic in the number of
+	 * origins): ORIGIN_* bits per origin, and the aliases a viewer can send.
+	 */
+	unsigned char *origin_use;
+	const char **sni_aliases;
+	size_t n_sni_aliases;
 };
 
 void oa_scan_options_from_config(oa_scan_options *opts, const oa_config *config)
@@ -78,14 +95,17 @@ void oa_scan_options_from_config(oa_scan_options *opts, const oa_config *config)
 	opts->policy.critical_days = config->scan.expiry_critical_days;
 }
 
-static size_t sni_entries(const oa_config *config, size_t origin, struct sni_entry *out, size_t max)
+/* Fills origin_use and sni_aliases; 0 or -ENOMEM. */
+static int plan_index(struct scan_state *st)
 {
-	const oa_origin_config *o = &config->origins[origin];
-	bool used = false;
-	bool plain = false;
-	bool forward = false;
-	size_t n = 0;
+	const oa_config *config = st->config;
 
+	st->origin_use = calloc(config->n_origins ? config->n_origins : 1, 1);
+	st->sni_aliases =
+	    calloc(config->n_aliases ? config->n_aliases : 1, sizeof(*st->sni_aliases));
+	if (st->origin_use == NULL || st->sni_aliases == NULL) {
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < config->n_behaviors + 1; i++) {
 		const oa_behavior_config *b =
 		    i < config->n_behaviors ? &config->behaviors[i] : &config->default_behavior;
@@ -93,39 +113,44 @@ static size_t sni_entries(const oa_config *config, size_t origin, struct sni_ent
 		if (i == config->n_behaviors && !config->has_default_behavior) {
 			break;
 		}
-		if (b->origin_index != origin) {
+		if (b->origin_index >= config->n_origins) {
 			continue;
 		}
-		used = true;
-		if (b->forward_host_header) {
-			forward = true;
-		} else {
-			plain = true;
+		st->origin_use[b->origin_index] |=
+		    ORIGIN_USED | (b->forward_host_header ? ORIGIN_FORWARD : ORIGIN_PLAIN);
+	}
+	for (size_t a = 0; a < config->n_aliases; a++) {
+		/* A wildcard alias is no host name a viewer sends: nothing to probe. */
+		if (strncmp(config->aliases[a], "*.", 2) != 0) {
+			st->sni_aliases[st->n_sni_aliases++] = config->aliases[a];
 		}
 	}
-	size_t usable_aliases = 0;
-	for (size_t a = 0; a < config->n_aliases; a++) {
-		usable_aliases += strncmp(config->aliases[a], "*.", 2) != 0;
-	}
+	return 0;
+}
+
+static size_t sni_entries(const struct scan_state *st, size_t origin, struct sni_entry *out,
+			  size_t max)
+{
+	const oa_origin_config *o = &st->config->origins[origin];
+	unsigned use = st->origin_use[origin];
+	bool forward = (use & ORIGIN_FORWARD) != 0;
+	size_t n = 0;
+
 	/*
 	 * An origin no behaviour names is still probed, as CloudFront would reach
 	 * it; so is one whose Host-forwarding behaviours have no alias to send.
 	 */
-	if (!used || plain || (forward && usable_aliases == 0)) {
+	if (!(use & ORIGIN_USED) || (use & ORIGIN_PLAIN) || (forward && st->n_sni_aliases == 0)) {
 		out[n].sni = o->domain_name;
 		out[n].names[0] = o->domain_name;
 		out[n].n_names = 1;
 		n++;
 	}
 	if (forward) {
-		for (size_t a = 0; a < config->n_aliases && n < max; a++) {
-			/* A wildcard alias is no host name a viewer sends: nothing to probe. */
-			if (strncmp(config->aliases[a], "*.", 2) == 0) {
-				continue;
-			}
-			out[n].sni = config->aliases[a];
+		for (size_t a = 0; a < st->n_sni_aliases && n < max; a++) {
+			out[n].sni = st->sni_aliases[a];
 			out[n].names[0] = o->domain_name;
-			out[n].names[1] = config->aliases[a];
+			out[n].names[1] = st->sni_aliases[a];
 			out[n].n_names = 2;
 			n++;
 		}
@@ -183,7 +208,7 @@ static void add_address(struct scan_state *st, size_t origin, const char *addres
 {
 	const oa_origin_config *o = &st->config->origins[origin];
 	struct sni_entry entries[64];
-	size_t n = sni_entries(st->config, origin, entries, 64);
+	size_t n = sni_entries(st, origin, entries, 64);
 
 	if (o->protocol_policy != OA_ORIGIN_HTTP_ONLY) {
 		for (size_t i = 0; i < n; i++) {
@@ -370,6 +395,49 @@ static bool all_done(const struct scan_state *st)
 							 st->next_target == st->n_targets));
 }
 
+/*
+ * Hands each finished probe to its origin, in target order, so an origin's
+ * probes keep the order they were planned in. Two passes over the targets
+ * (count, then place) instead of one pass per origin.
+ */
+static int place_probes(struct scan_state *st, oa_scan_report *r)
+{
+	int rc = 0;
+
+	for (size_t t = 0; t < st->n_targets; t++) {
+		if (st->targets[t].probe != NULL) {
+			r->origins[st->targets[t].origin].n_probes++;
+		}
+	}
+	for (size_t i = 0; i < r->n_origins; i++) {
+		oa_scan_origin *so = &r->origins[i];
+		size_t count = so->n_probes;
+
+		/* n_probes counts what probes holds, also when this fails half-way. */
+		so->n_probes = 0;
+		if (rc == 0) {
+			so->probes = calloc(count ? count : 1, sizeof(*so->probes));
+			rc = so->probes == NULL ? -ENOMEM : 0;
+		}
+	}
+	if (rc < 0) {
+		return rc;
+	}
+	for (size_t t = 0; t < st->n_targets; t++) {
+		struct target *tg = &st->targets[t];
+		oa_scan_origin *so = &r->origins[tg->origin];
+
+		/* An S3 origin is not probed; what it has stays with the targets. */
+		if (tg->probe == NULL || so->config->s3) {
+			continue;
+		}
+		so->probes[so->n_probes] = tg->probe;
+		so->n_probes++;
+		tg->probe = NULL;
+	}
+	return 0;
+}
+
 static int build_report(struct scan_state *st, oa_scan_report *r)
 {
 	const oa_config *config = st->config;
@@ -383,36 +451,27 @@ static int build_report(struct scan_state *st, oa_scan_report *r)
 	for (size_t i = 0; i < config->n_origins; i++) {
 		oa_scan_origin *so = &r->origins[i];
 		const oa_origin_config *o = &config->origins[i];
-		size_t count = 0;
 
 		so->config = o;
 		so->port = o->protocol_policy == OA_ORIGIN_HTTP_ONLY ? o->http_port : o->https_port;
-		for (size_t t = 0; t < st->n_targets; t++) {
-			count += st->targets[t].origin == i && st->targets[t].probe != NULL;
-		}
-		so->probes = calloc(count ? count : 1, sizeof(*so->probes));
-		if (so->probes == NULL) {
-			return -ENOMEM;
-		}
-		if (o->s3) {
+	}
+	int rc = place_probes(st, r);
+	if (rc < 0) {
+		return rc;
+	}
+	for (size_t i = 0; i < config->n_origins; i++) {
+		oa_scan_origin *so = &r->origins[i];
+
+		if (so->config->s3) {
 			so->skipped = "s3_origin";
 			so->verdict = OA_STATUS_SKIP;
 			r->counts[OA_STATUS_SKIP]++;
 			continue;
 		}
 		so->verdict = OA_STATUS_PASS;
-		for (size_t t = 0; t < st->n_targets; t++) {
-			struct target *tg = &st->targets[t];
-
-			if (tg->origin != i || tg->probe == NULL) {
-				continue;
-			}
-			so->probes[so->n_probes] = tg->probe;
-			so->n_probes++;
-			tg->probe = NULL;
-			so->verdict = oa_status_worst(
-			    so->verdict,
-			    oa_probe_get_result(so->probes[so->n_probes - 1])->verdict);
+		for (size_t p = 0; p < so->n_probes; p++) {
+			so->verdict = oa_status_worst(so->verdict,
+						      oa_probe_get_result(so->probes[p])->verdict);
 		}
 		r->n_probes += so->n_probes;
 		r->counts[so->verdict]++;
@@ -443,6 +502,8 @@ static void on_deliver(uv_timer_t *timer)
 	}
 	free(st->targets);
 	free(st->lookups);
+	free(st->origin_use);
+	free(st->sni_aliases);
 	if (rc < 0) {
 		oa_scan_report_destroy(r);
 		r = NULL;
@@ -480,13 +541,17 @@ int oa_scan_start(uv_loop_t *loop, const oa_config *config, const oa_trust_store
 	if (st->lookups == NULL) {
 		goto fail_report;
 	}
+	st->config = config;
+	rc = plan_index(st);
+	if (rc < 0) {
+		goto fail_lookups;
+	}
 	rc = uv_timer_init(loop, &st->deliver);
 	if (rc < 0) {
 		goto fail_lookups;
 	}
 	st->deliver.data = st;
 	st->loop = loop;
-	st->config = config;
 	st->store = store;
 	st->opts = *opts;
 	st->done_cb = cb;
@@ -515,6 +580,8 @@ int oa_scan_start(uv_loop_t *loop, const oa_config *config, const oa_trust_store
 	return 0;
 
 fail_lookups:
+	free(st->origin_use);
+	free(st->sni_aliases);
 	free(st->lookups);
 fail_report:
 	free(st->report);

@@ -1885,6 +1885,191 @@ static void test_lint_unused_origin(void **state)
 	oa_config_destroy(c);
 }
 
+/* ---- Many origins: ids and aliases are looked up in a hash table ---- */
+
+#define MANY 5000
+
+/* MANY origins o0 .. o4999, with behaviours and default behaviour at both ends. */
+static json_t *many_origins(void)
+{
+	json_t *origins = json_array();
+	char id[32];
+	char domain[64];
+
+	assert_non_null(origins);
+	for (size_t i = 0; i < MANY; i++) {
+		snprintf(id, sizeof(id), "o%zu", i);
+		snprintf(domain, sizeof(domain), "o%zu.example.com", i);
+		assert_int_equal(json_array_append_new(origins, json_pack("{s:s,s:s}", "id", id,
+									  "domain_name", domain)),
+				 0);
+	}
+	json_t *root =
+	    json_pack("{s:o, s:[{s:s,s:s},{s:s,s:s}], s:{s:s}}", "origins", origins, "behaviors",
+		      "path_pattern", "/last/*", "origin", "o4999", "path_pattern", "/mid/*",
+		      "origin", "o2500", "default_behavior", "origin", "o0");
+	assert_non_null(root);
+	return root;
+}
+
+/* Writes root to tmpdir/name (steals root); returns the path. */
+static char *dump_config(const char *name, json_t *root)
+{
+	char *path = fx_path(tmpdir, name);
+
+	assert_int_equal(json_dump_file(root, path, 0), 0);
+	json_decref(root);
+	return path;
+}
+
+static void set_origin_id(json_t *root, size_t index, const char *id)
+{
+	json_t *o = json_array_get(json_object_get(root, "origins"), index);
+
+	assert_int_equal(json_object_set_new(o, "id", json_string(id)), 0);
+}
+
+static void test_many_origins_unique(void **state)
+{
+	json_t *root = many_origins();
+	oa_config *c = NULL;
+	oa_error err;
+
+	/* Ids are compared as bytes: case and prefixes make different ids. */
+	set_origin_id(root, 1, "O1");
+	set_origin_id(root, 2, "o1x");
+	char *path = dump_config("many.json", root);
+	oa_error_clear(&err);
+	if (oa_config_load_file(path, &c, &err) != 0) {
+		fail_msg("%s", err.msg);
+	}
+	assert_int_equal(c->n_origins, MANY);
+	assert_string_equal(c->origins[MANY - 1].id, "o4999");
+	assert_int_equal(c->behaviors[0].origin_index, MANY - 1);
+	assert_int_equal(c->behaviors[1].origin_index, 2500);
+	assert_int_equal(c->default_behavior.origin_index, 0);
+
+	/* Every origin but the three named is reported unused, in order. */
+	size_t n;
+	oa_lint *lints = lint(c, &n);
+	assert_int_equal(n, 1 + MANY - 3);
+	assert_lint(&lints[0], "origins", "5000 origins");
+	assert_lint(&lints[1], "origins[1]", "\"O1\"");
+	assert_lint(&lints[n - 1], "origins[4998]", "\"o4998\"");
+	free(lints);
+	oa_config_destroy(c);
+	free(path);
+}
+
+static void test_many_origins_duplicate(void **state)
+{
+	char expected[128];
+	json_t *root = many_origins();
+	oa_config *c = (oa_config *)&c;
+	oa_error err;
+
+	/* The first repeat is named, even with a later one and a later error. */
+	set_origin_id(root, MANY - 2, "o17");
+	set_origin_id(root, MANY - 1, "o0");
+	char *path = dump_config("many-dup.json", root);
+	int rc = oa_config_load_file(path, &c, &err);
+	assert_null(c);
+	snprintf(expected, sizeof(expected), "origins[%d].id: duplicate id \"o17\"", MANY - 2);
+	assert_error(rc, &err, -EINVAL, path, expected);
+	free(path);
+
+	/* A reference to an origin that is not there is still refused. */
+	root = many_origins();
+	json_t *b = json_array_get(json_object_get(root, "behaviors"), 1);
+	assert_int_equal(json_object_set_new(b, "origin", json_string("o5000")), 0);
+	path = dump_config("many-ref.json", root);
+	rc = oa_config_load_file(path, &c, &err);
+	assert_null(c);
+	assert_error(rc, &err, -EINVAL, path, "behaviors[1].origin: no origin with id \"o5000\"");
+	free(path);
+}
+
+static void test_many_aliases(void **state)
+{
+	json_t *aliases = json_array();
+	json_t *root = NULL;
+	oa_config *c = NULL;
+	oa_error err;
+	char name[64];
+
+	assert_non_null(aliases);
+	for (size_t i = 0; i < MANY; i++) {
+		snprintf(name, sizeof(name), "h%zu.example.com", i);
+		assert_int_equal(json_array_append_new(aliases, json_string(name)), 0);
+	}
+	root = json_pack("{s:O, s:[{s:s,s:s}]}", "aliases", aliases, "origins", "id", "a",
+			 "domain_name", "a.example.com");
+	assert_non_null(root);
+	char *path = dump_config("many-aliases.json", root);
+	oa_error_clear(&err);
+	if (oa_config_load_file(path, &c, &err) != 0) {
+		fail_msg("%s", err.msg);
+	}
+	assert_int_equal(c->n_aliases, MANY);
+	oa_config_destroy(c);
+	free(path);
+
+	assert_int_equal(json_array_set_new(aliases, MANY - 1, json_string("h5.example.com")), 0);
+	root = json_pack("{s:o, s:[{s:s,s:s}]}", "aliases", aliases, "origins", "id", "a",
+			 "domain_name", "a.example.com");
+	assert_non_null(root);
+	path = dump_config("many-aliases-dup.json", root);
+	c = (oa_config *)&c;
+	int rc = oa_config_load_file(path, &c, &err);
+	assert_null(c);
+	assert_error(rc, &err, -EINVAL, path, "aliases[4999]: duplicate alias \"h5.example.com\"");
+	free(path);
+}
+
+/* The CloudFront import: same check, AWS's path; TargetOriginId found among them all. */
+static void test_cloudfront_many_origins(void **state)
+{
+	char expected[160];
+	char id[32];
+	char domain[64];
+	oa_config *c = NULL;
+	oa_error err;
+
+	for (int dup = 0; dup < 2; dup++) {
+		json_t *items = json_array();
+
+		assert_non_null(items);
+		for (size_t i = 0; i < MANY; i++) {
+			snprintf(id, sizeof(id), "o%zu", dup && i == MANY - 1 ? (size_t)17 : i);
+			snprintf(domain, sizeof(domain), "o%zu.example.com", i);
+			assert_int_equal(
+			    json_array_append_new(
+				items, json_pack("{s:s,s:s}", "Id", id, "DomainName", domain)),
+			    0);
+		}
+		json_t *root = json_pack("{s:{s:{s:i,s:o}, s:{s:s}}}", "DistributionConfig",
+					 "Origins", "Quantity", MANY, "Items", items,
+					 "DefaultCacheBehavior", "TargetOriginId", "o4998");
+		assert_non_null(root);
+		char *path = dump_config("cf-many.json", root);
+		c = dup ? (oa_config *)&c : NULL;
+		int rc = oa_config_load_cloudfront_file(path, &c, &err);
+		if (dup) {
+			assert_null(c);
+			snprintf(expected, sizeof(expected),
+				 "DistributionConfig.Origins.Items[%d].Id: duplicate id \"o17\"",
+				 MANY - 1);
+			assert_error(rc, &err, -EINVAL, path, expected);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(c->n_origins, MANY);
+			assert_int_equal(c->default_behavior.origin_index, MANY - 2);
+			oa_config_destroy(c);
+		}
+		free(path);
+	}
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -1923,6 +2108,10 @@ int main(void)
 	    cmocka_unit_test(test_lint_quotas),
 	    cmocka_unit_test(test_lint_weak_protocols),
 	    cmocka_unit_test(test_lint_unused_origin),
+	    cmocka_unit_test(test_many_origins_unique),
+	    cmocka_unit_test(test_many_origins_duplicate),
+	    cmocka_unit_test(test_many_aliases),
+	    cmocka_unit_test(test_cloudfront_many_origins),
 	};
 	enum { N_FIXED = sizeof(fixed) / sizeof(fixed[0]) };
 	/* Every validation error is its own named case. */
