@@ -366,6 +366,11 @@ void px_exchange_start(px_viewer *v)
 		px__respond_local(v, 505, "http_version");
 		return;
 	}
+	if (v->parser.method == HTTP_CONNECT) {
+		/* No tunnels: CloudFront refuses CONNECT too. */
+		px__respond_local(v, 400, "bad_method");
+		return;
+	}
 	if (px_check_request_framing(head, &length, &chunked) < 0) {
 		px__respond_local(v, 400, "bad_framing");
 		return;

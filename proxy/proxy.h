@@ -22,6 +22,8 @@
 #define PX_MAX_REQUEST_LINE 8192
 /* All header fields longer than this: 431. */
 #define PX_MAX_HEADERS_BYTES 32768
+/* After the last response went, how long a viewer's further bytes are read and dropped. */
+#define PX_LINGER_MS 2000
 /* Bytes queued toward a peer before reading from the other side pauses. */
 #define PX_HIGH_WATER (256 * 1024)
 /* Bytes gathered between px_viewer_cork and px_viewer_uncork at most. */
@@ -297,6 +299,8 @@ typedef struct px_exchange {
 	/* How the body goes to the viewer: Content-Length, chunked, or until close. */
 	enum { PX_FRAME_LENGTH, PX_FRAME_CHUNKED, PX_FRAME_CLOSE, PX_FRAME_NONE } frame;
 	bool origin_keep_alive;
+	/* The response head told the viewer keep-alive (set with the head). */
+	bool viewer_keep_alive;
 	bool waiting_drain;
 	uint64_t started_ms;
 	char reason[48];
@@ -327,6 +331,12 @@ struct px_viewer {
 	size_t rcap;
 	bool eof;
 	bool reading;
+	/* Inside tls_deliver: a continue only resumes the parser; the loop goes on decrypting. */
+	bool in_deliver;
+	/* The last response is written and the write side shut: input is read and dropped. */
+	bool finishing;
+	bool lingering;
+	uv_shutdown_t shutdown_req;
 	char address[64];
 	llhttp_t parser;
 	bool parser_paused;

@@ -181,8 +181,15 @@ static int on_r_headers_complete(llhttp_t *p)
 	ex->x_cache_kind = "Miss";
 	px_cache_consider(v, h, has_length, has_length ? (unsigned long long)p->content_length : 0);
 	o.x_cache = xc;
-	o.keep_alive = ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser) &&
-		       !v->srv->stopping;
+	/*
+	 * Decided once, here, as the head says it: a response that comes before
+	 * the whole request body closes the connection (the rest of the body is
+	 * never read), and finish_response keeps to what the head promised.
+	 */
+	ex->viewer_keep_alive = ex->frame != PX_FRAME_CLOSE &&
+				llhttp_should_keep_alive(&v->parser) && ex->req_done &&
+				!v->srv->stopping;
+	o.keep_alive = ex->viewer_keep_alive;
 	o.http_minor = v->head.http_minor;
 	px_buf_init(&out);
 	if (px_build_viewer_response(h, &o, &out) < 0) {
@@ -274,9 +281,7 @@ void px__response_begin(px_viewer *v)
 static void finish_response(px_viewer *v)
 {
 	px_exchange *ex = &v->ex;
-	/* A response that came before the whole request body: the rest is not read, so close. */
-	bool viewer_keep = ex->frame != PX_FRAME_CLOSE && llhttp_should_keep_alive(&v->parser) &&
-			   ex->req_done && !v->srv->stopping;
+	bool viewer_keep = ex->viewer_keep_alive && ex->req_done && !v->srv->stopping;
 
 	px_cache_store(v);
 

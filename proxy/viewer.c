@@ -20,6 +20,10 @@
 static llhttp_settings_t request_settings;
 static void viewer_feed(px_viewer *v, const char *data, size_t len);
 static void viewer_close(px_viewer *v);
+static void viewer_finish(px_viewer *v);
+static void end_after_response(px_viewer *v);
+static void on_alloc_linger(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static void start_reading(px_viewer *v);
 
 void px_log(const char *fmt, ...)
@@ -57,7 +61,7 @@ static void on_written(uv_write_t *req, int status)
 	}
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&v->tcp) == 0) {
 		if (v->close_after_response && !v->ex.active) {
-			viewer_close(v);
+			viewer_finish(v);
 			return;
 		}
 		if (v->ex.active) {
@@ -183,12 +187,7 @@ static void reject(px_viewer *v, int status, const char *why)
 	px_buf_free(&out);
 	px_log("%s - %d %s", v->address, status, why);
 	px_viewer_log_refused(v, status);
-	v->close_after_response = true;
-	v->parse_failed = true;
-	px_viewer_pause_reading(v);
-	if (px_viewer_pending(v) == 0) {
-		viewer_close(v);
-	}
+	end_after_response(v);
 }
 
 /* ---- closing ---- */
@@ -261,6 +260,75 @@ static void viewer_close(px_viewer *v)
 	viewer_close_how(v, false);
 }
 
+static void on_linger_timeout(uv_timer_t *timer)
+{
+	px_viewer *v = timer->data;
+
+	/* Queued bytes the viewer never read: a reset. Lingering after the last byte: a close. */
+	viewer_close_how(v, !v->lingering);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	px_viewer *v = req->data;
+
+	/* A close cancels the shutdown (UV_ECANCELED) before the viewer is freed. */
+	if (v->closing) {
+		return;
+	}
+	if (status < 0 || v->eof) {
+		viewer_close(v);
+		return;
+	}
+	/*
+	 * Everything is written and the FIN sent. Closing now while the viewer
+	 * still sends (a refused request's body, pipelined requests) would make
+	 * the kernel answer with a reset that can destroy the response before
+	 * the viewer read it; so its bytes are read and dropped until it closes
+	 * or PX_LINGER_MS pass.
+	 */
+	v->lingering = true;
+	v->reading = false;
+	uv_read_stop((uv_stream_t *)&v->tcp);
+	v->reading = uv_read_start((uv_stream_t *)&v->tcp, on_alloc_linger, on_read) == 0;
+	if (!v->reading) {
+		viewer_close(v);
+		return;
+	}
+	uv_timer_start(&v->timer, on_linger_timeout, PX_LINGER_MS, 0);
+}
+
+/* The last response is written: the write side is shut, then the connection closes. */
+static void viewer_finish(px_viewer *v)
+{
+	if (v->closing || v->finishing) {
+		return;
+	}
+	v->finishing = true;
+	v->shutdown_req.data = v;
+	if (v->eof || uv_shutdown(&v->shutdown_req, (uv_stream_t *)&v->tcp, on_shutdown) < 0) {
+		viewer_close(v);
+	}
+}
+
+/*
+ * The response being sent is the connection's last: nothing more is parsed
+ * or read as requests; the connection ends once it is written, or with a
+ * reset when the viewer does not read it within the idle timeout.
+ */
+static void end_after_response(px_viewer *v)
+{
+	v->close_after_response = true;
+	v->parse_failed = true;
+	px_viewer_pause_reading(v);
+	if (px_viewer_pending(v) == 0) {
+		viewer_finish(v);
+		return;
+	}
+	uv_timer_start(&v->timer, on_linger_timeout,
+		       v->srv->gen->config->proxy.idle_timeout_s * 1000ULL, 0);
+}
+
 void px_viewer_abort(px_viewer *v)
 {
 	/*
@@ -277,6 +345,13 @@ static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 	static char slab[65536];
 
 	*buf = uv_buf_init(slab, sizeof(slab));
+}
+
+static void on_alloc_linger(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+	static char drop[16384];
+
+	*buf = uv_buf_init(drop, sizeof(drop));
 }
 
 static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
@@ -312,7 +387,20 @@ static ssize_t tls_push(gnutls_transport_ptr_t ptr, const void *data, size_t len
 }
 
 /* Decrypts what is buffered and parses it, until the parser pauses. */
+static void tls_deliver_loop(px_viewer *v);
+
 static void tls_deliver(px_viewer *v)
+{
+	if (v->in_deliver) {
+		/* Asked again from inside (a continue): the running loop goes on. */
+		return;
+	}
+	v->in_deliver = true;
+	tls_deliver_loop(v);
+	v->in_deliver = false;
+}
+
+static void tls_deliver_loop(px_viewer *v)
 {
 	char buf[16384];
 
@@ -402,6 +490,13 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	if (v->closing || nread == 0) {
 		return;
 	}
+	if (v->lingering) {
+		/* After the last response: dropped, until the viewer closes. */
+		if (nread < 0) {
+			viewer_close(v);
+		}
+		return;
+	}
 	if (nread < 0) {
 		if (nread != UV_EOF) {
 			viewer_close(v);
@@ -467,7 +562,7 @@ static void on_header_timeout(uv_timer_t *timer)
 {
 	px_viewer *v = timer->data;
 
-	if (v->ex.active) {
+	if (v->ex.active || v->parse_failed || v->close_after_response) {
 		return;
 	}
 	if (v->any_request_byte) {
@@ -708,10 +803,7 @@ void px_viewer_response_done(px_viewer *v, bool keep_alive)
 	}
 	/* A viewer that already closed its side gets no further request; nor one while stopping. */
 	if (!keep_alive || v->close_after_response || v->eof || v->srv->stopping) {
-		v->close_after_response = true;
-		if (px_viewer_pending(v) == 0) {
-			viewer_close(v);
-		}
+		end_after_response(v);
 		return;
 	}
 	/* Ready for the next request: idle until its first byte, then the header timeout. */

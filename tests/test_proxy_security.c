@@ -19,6 +19,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/time.h>
 
 #include "proxy_harness.h"
 
@@ -399,6 +402,11 @@ static void test_one_response_per_request(void **state)
 	expect_refused(e, o, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n",
 		       400);
 	expect_refused(e, o, "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 400);
+	/* CONNECT with an origin-form target, and a request behind it: refused, nothing forwarded. */
+	expect_refused(e, o,
+		       "CONNECT /x HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\nGET /y HTTP/1.1\r\nHost: " PH_WWW
+		       "\r\n\r\n",
+		       400);
 	/* A parse-level refusal carries the proxy's X-Cache like every other error. */
 	expect_refused(e, o, "GET /x HTTX/1.1\r\nHost: " PH_WWW "\r\n\r\n", 400);
 	ph_finish(e);
@@ -522,6 +530,184 @@ static void test_pipelined_after_local_answer(void **state)
 	ph_finish(e);
 }
 
+/* Primes /c in the cache through the echo origin (max-age=60) on its own connection. */
+static void prime_cache(ph_env *e)
+{
+	ph_resp *r = &e->resp;
+	ph_vc *c = ph_vc_open(e->port, false);
+
+	ph_vc_sends(c, "GET /c HTTP/1.1\r\nHost: " PH_WWW
+		       "\r\nX-Echo-Header: Cache-Control: max-age=60\r\n\r\n");
+	assert_int_equal(ph_vc_response(c, false, false, r), 0);
+	ph_expect_field(r->head, "X-Cache", "Miss from originaudit");
+	ph_resp_free(r);
+	ph_vc_close(c);
+}
+
+/*
+ * Found in review: over TLS, each record ending with a locally answered
+ * request (a cache hit) nested one more decryption loop with a 16 KiB frame;
+ * a few thousand pipelined hits overflowed the worker's stack.
+ */
+static void test_tls_many_pipelined_hits(void **state)
+{
+	ph_env *e = *state;
+	ph_eo *o = ph_plain_origin(e, "plain", PH_EO_ECHO);
+	ph_resp *r = &e->resp;
+	enum { N = 3000 };
+	static const char req[] = "GET /c HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n";
+
+	ph_start_http(e, o, ph_proxy_block(e, true, false, NULL));
+	prime_cache(e);
+	ph_vc *c = ph_vc_open(e->tls_port, true);
+	/* One record per request (each its own send), all before reading. */
+	for (int i = 0; i < N; i++) {
+		ph_vc_send(c, req, sizeof(req) - 1);
+	}
+	for (int i = 0; i < N; i++) {
+		if (ph_vc_response(c, false, false, r) < 0) {
+			fail_msg("response %d of %d missing", i + 1, N);
+		}
+		ph_expect_field(r->head, "X-Cache", "Hit from originaudit");
+		ph_resp_free(r);
+	}
+	ph_vc_close(c);
+	assert_int_equal(ph_eo_counts(o).requests, 1);
+	ph_finish(e);
+}
+
+/*
+ * A viewer with a tiny receive buffer that sends data and reads nothing for
+ * wait_ms: the proxy's own write queue then holds the tail of a response
+ * while the next pipelined requests are parsed. Then everything is read until
+ * the proxy closes; the number of responses (X-Cache fields) is returned and
+ * *bytes gets the length read.
+ */
+static int slow_reader(unsigned port, const char *data, int wait_ms, size_t *bytes)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int small = 4096;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct timeval tv = {.tv_sec = 5};
+	size_t cap = 16 << 20;
+	char *buf = malloc(cap + 1);
+	size_t len = 0;
+	int responses = 0;
+
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(send(fd, data, strlen(data), MSG_NOSIGNAL), (ssize_t)strlen(data));
+	usleep((useconds_t)wait_ms * 1000);
+	for (;;) {
+		ssize_t n = recv(fd, buf + len, cap - len, 0);
+
+		if (n <= 0) {
+			break;
+		}
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	for (const char *p = buf; (p = memmem(p, (size_t)(buf + len - p), "\r\nX-Cache: ", 11)) != NULL;
+	     p += 11) {
+		responses++;
+	}
+	*bytes = len;
+	free(buf);
+	return responses;
+}
+
+/*
+ * Found in review: a response that ends the connection (the viewer's
+ * Connection: close) while an earlier one was still queued let the parser go
+ * on, and the request pipelined after it got an answer too.
+ */
+static void test_close_while_queued_no_more_requests(void **state)
+{
+	ph_env *e = *state;
+	ph_eo *o = ph_plain_origin(e, "plain", PH_EO_ECHO);
+	/* Where the tail stays in the proxy's queue depends on the kernel's buffers: several sizes. */
+	static const unsigned sizes[] = {400000, 1500000, 2500000, 2800000, 3000000, 3200000, 3500000, 4000000};
+	char req[512];
+
+	ph_start_http(e, o, ph_proxy_block(e, false, false, NULL));
+	prime_cache(e);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t bytes = 0;
+
+		snprintf(req, sizeof(req),
+			 "GET /big HTTP/1.1\r\nHost: " PH_WWW "\r\nX-Echo-Body-Size: %u\r\n\r\n"
+			 "GET /c HTTP/1.1\r\nHost: " PH_WWW "\r\nConnection: close\r\n\r\n"
+			 "GET /after-close HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n",
+			 sizes[i]);
+		int n = slow_reader(e->port, req, 300, &bytes);
+		fprintf(stderr, "body %u: %zu bytes read, %d responses\n", sizes[i], bytes, n);
+		assert_true(bytes > sizes[i]);
+		assert_int_equal(n, 2);
+		/* The prime and each /big; never /after-close. */
+		assert_int_equal(ph_eo_counts(o).requests, 2 + i);
+	}
+	ph_finish(e);
+}
+
+/* Found in review: a refusal while a response was still queued was followed by a 408. */
+static void test_refusal_while_queued_single_answer(void **state)
+{
+	ph_env *e = *state;
+	ph_eo *o = ph_plain_origin(e, "plain", PH_EO_ECHO);
+	static const unsigned sizes[] = {400000, 1500000, 2500000, 2800000, 3000000, 3200000, 3500000, 4000000};
+	char req[512];
+
+	ph_start_http(e, o, ph_proxy_block(e, false, false, NULL));
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t bytes = 0;
+
+		snprintf(req, sizeof(req),
+			 "GET /big HTTP/1.1\r\nHost: " PH_WWW "\r\nX-Echo-Body-Size: %u\r\n\r\n"
+			 "BAD\x01 / HTTP/1.1\r\n\r\n",
+			 sizes[i]);
+		/* Longer than the header timeout (500 ms) before reading anything. */
+		int n = slow_reader(e->port, req, 800, &bytes);
+		fprintf(stderr, "body %u: %zu bytes read, %d responses\n", sizes[i], bytes, n);
+		assert_true(bytes > sizes[i]);
+		/* 200 and 400, no 408. */
+		assert_int_equal(n, 2);
+	}
+	ph_finish(e);
+}
+
+/*
+ * A refused request whose body the viewer goes on sending: the proxy shuts
+ * its side after the answer and drops what still comes (lingering close), so
+ * the viewer's send does not hit a reset and the 403 is read whole.
+ */
+static void test_refusal_lingering_close(void **state)
+{
+	ph_env *e = *state;
+	ph_eo *o = start_echo(e);
+	ph_resp *r = &e->resp;
+	static char more[1 << 20];
+	ph_vc *c = ph_vc_open(e->port, false);
+
+	ph_vc_sends(c, "GET /x HTTP/1.1\r\nHost: " PH_WWW "\r\nContent-Length: 3000000\r\n\r\n");
+	assert_int_equal(ph_vc_response(c, false, false, r), 0);
+	ph_expect_error(r, 403, NULL);
+	ph_resp_free(r);
+	/* The rest of the body: read and dropped by the proxy, not answered with a reset. */
+	memset(more, 'b', sizeof(more));
+	for (int i = 0; i < 2; i++) {
+		ph_vc_send(c, more, sizeof(more));
+		usleep(100 * 1000);
+	}
+	assert_true(ph_vc_closed_by_peer(c, 5000));
+	ph_vc_close(c);
+	assert_int_equal(ph_eo_counts(o).requests, 0);
+	ph_finish(e);
+}
+
 /* ---- 9. a body cut short toward an HTTP/1.0 viewer ends with a reset ---- */
 
 static void test_http10_truncated_reset(void **state)
@@ -575,6 +761,10 @@ int main(void)
 	    PH_TEST(test_get_with_body),
 	    PH_TEST(test_upgrade_ignored),
 	    PH_TEST(test_pipelined_after_local_answer),
+	    PH_TEST(test_tls_many_pipelined_hits),
+	    PH_TEST(test_close_while_queued_no_more_requests),
+	    PH_TEST(test_refusal_while_queued_single_answer),
+	    PH_TEST(test_refusal_lingering_close),
 	    PH_TEST(test_http10_truncated_reset),
 	};
 
