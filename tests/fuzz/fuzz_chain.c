@@ -1,16 +1,24 @@
-/* libFuzzer harness: the PEM chain parser and the whole grading on what it accepts. */
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-
+/*
+ * libFuzzer target: the PEM chain parser (what `originaudit verify` reads),
+ * then the whole grading of what it accepts and its JSON report.
+ *
+ * Input: a PEM file. The roots trusted are data/roots.pem (the seeds' own
+ * PKI) and the bundled Mozilla roots.
+ */
+#include "fuzz_common.h"
 #include "originaudit/chain.h"
 #include "originaudit/report.h"
-#include "originaudit/trust.h"
 #include "originaudit/verify.h"
 
 static oa_trust_store *store;
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	if (fz_load_roots(&store) < 0) {
+		abort();
+	}
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -18,17 +26,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	oa_result *result = NULL;
 	oa_verify_params params;
 	oa_error err;
-	static const char *const names[] = {"origin.example.com"};
+	static const char *const names[] = {"origin.example.com", "www.example.org"};
 
-	if (store == NULL && oa_trust_store_load(getenv("OA_FUZZ_BUNDLE"), &store, &err) < 0) {
-		abort();
-	}
 	if (oa_chain_from_pem(data, size, "fuzz", &chain, &err) < 0) {
 		return 0;
 	}
 	oa_verify_params_init(&params);
 	params.names = names;
-	params.n_names = 1;
+	params.n_names = 2;
 	if (oa_verify(chain, store, &params, &result, &err) == 0) {
 		json_t *j = oa_result_to_json(result, store);
 
