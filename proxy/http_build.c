@@ -289,7 +289,9 @@ static int check_response_opts(const px_response_opts *o)
 
 int px_build_viewer_response(const px_head *resp, const px_response_opts *o, px_buf *out)
 {
-	const char *const skip[] = {"Content-Length", "X-Cache", "Via", o->request_id_header};
+	/* X-Originaudit-Reason is the proxy's own (debug_headers): an origin cannot forge it. */
+	const char *const skip[] = {"Content-Length", "X-Cache", "Via", "X-Originaudit-Reason",
+				    o->request_id_header};
 	const char *reason = resp->reason;
 	size_t reason_len = resp->reason_len;
 	size_t start = out->len;

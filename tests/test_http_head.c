@@ -855,6 +855,7 @@ static void test_viewer_response_exact(void **state)
 		      "Proxy-Authenticate: Basic\n"
 		      "Proxy-Authorization: Basic x\n"
 		      "x-cache: Hit from upstream\n"
+		      "X-Originaudit-Reason: forged_by_origin\n"
 		      "Set-Cookie: a=1\n"
 		      "Set-Cookie: b=2\n"
 		      "Via: 1.1 upstream\n"
