@@ -562,3 +562,41 @@ int fx_origin_stop(fx_origin *origin, size_t *connections)
 	free(origin);
 	return loop_close_rc;
 }
+
+static void on_probe_done(oa_probe *probe, void *data)
+{
+	*(bool *)data = true;
+}
+
+void fx_probe_run(fx_probed *pr, const oa_probe_spec *spec, const oa_trust_store *store)
+{
+	bool done = false;
+
+	assert_int_equal(uv_loop_init(&pr->loop), 0);
+	assert_int_equal(oa_probe_start(&pr->loop, spec, store, on_probe_done, &done, &pr->probe),
+			 0);
+	while (!done) {
+		uv_run(&pr->loop, UV_RUN_ONCE);
+	}
+	pr->r = oa_probe_get_result(pr->probe);
+}
+
+void fx_probed_free(fx_probed *pr)
+{
+	oa_probe_destroy(pr->probe);
+	uv_run(&pr->loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&pr->loop), 0);
+}
+
+void fx_assert_check(const oa_result *r, oa_check_id id, oa_status status, const char *reason)
+{
+	const oa_check *c;
+
+	assert_non_null(r);
+	c = oa_result_check(r, id);
+	if (c->status != status || strcmp(c->reason, reason) != 0) {
+		fail_msg("%s: got %s/%s (%s), want %s/%s", oa_check_name(id),
+			 oa_status_name(c->status), c->reason, c->detail, oa_status_name(status),
+			 reason);
+	}
+}

@@ -10,8 +10,11 @@
 
 #include <gnutls/gnutls.h>
 
+#include <uv.h>
+
 #include "originaudit/error.h"
 #include "originaudit/pki.h"
+#include "originaudit/probe.h"
 #include "originaudit/testorigin.h"
 
 /* Creates a fresh directory under $TMPDIR (or /tmp); returns a malloc'd path. */
@@ -121,5 +124,21 @@ void fx_origin_wait_connections(fx_origin *origin, size_t n);
  * was closed.
  */
 int fx_origin_stop(fx_origin *origin, size_t *connections);
+
+/* A probe run to its end on a loop of its own (fx_probe_run), and its result. */
+typedef struct fx_probed {
+	uv_loop_t loop;
+	oa_probe *probe;
+	const oa_probe_result *r;
+} fx_probed;
+
+/* Runs the probe spec against store until it is done; the result is pr->r (owned by pr). */
+void fx_probe_run(fx_probed *pr, const oa_probe_spec *spec, const oa_trust_store *store);
+
+/* Destroys the probe and closes its loop. */
+void fx_probed_free(fx_probed *pr);
+
+/* Asserts check id of r has status and reason, showing the detail when not. */
+void fx_assert_check(const oa_result *r, oa_check_id id, oa_status status, const char *reason);
 
 #endif

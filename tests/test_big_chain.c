@@ -303,22 +303,10 @@ static unsigned start_nginx(struct env *e, enum size_class s)
 
 /* ---- the probe ---- */
 
-struct probed {
-	uv_loop_t loop;
-	oa_probe *probe;
-	const oa_probe_result *r;
-};
-
-static void on_done(oa_probe *probe, void *data)
-{
-	*(bool *)data = true;
-}
-
-static void probe_port(struct probed *pr, const struct env *e, unsigned port, unsigned protocols)
+static void probe_port(fx_probed *pr, const struct env *e, unsigned port, unsigned protocols)
 {
 	static const char *const names[] = {HOST};
 	oa_probe_spec spec;
-	bool done = false;
 
 	memset(&spec, 0, sizeof(spec));
 	spec.kind = OA_PROBE_HTTPS;
@@ -333,32 +321,7 @@ static void probe_port(struct probed *pr, const struct env *e, unsigned port, un
 	spec.at = time(NULL);
 	spec.policy.warn_days = 30;
 	spec.policy.critical_days = 7;
-	assert_int_equal(uv_loop_init(&pr->loop), 0);
-	assert_int_equal(oa_probe_start(&pr->loop, &spec, e->store, on_done, &done, &pr->probe), 0);
-	while (!done) {
-		uv_run(&pr->loop, UV_RUN_ONCE);
-	}
-	pr->r = oa_probe_get_result(pr->probe);
-}
-
-static void probed_free(struct probed *pr)
-{
-	oa_probe_destroy(pr->probe);
-	uv_run(&pr->loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&pr->loop), 0);
-}
-
-static void assert_check(const oa_result *r, oa_check_id id, oa_status status, const char *reason)
-{
-	const oa_check *c;
-
-	assert_non_null(r);
-	c = oa_result_check(r, id);
-	if (c->status != status || strcmp(c->reason, reason) != 0) {
-		fail_msg("%s: got %s/%s (%s), want %s/%s", oa_check_name(id),
-			 oa_status_name(c->status), c->reason, c->detail, oa_status_name(status),
-			 reason);
-	}
+	fx_probe_run(pr, &spec, e->store);
 }
 
 /* The handshake completed and the whole chain was graded as a good one. */
@@ -366,7 +329,7 @@ static void expect_graded_pass(struct env *e, unsigned port, enum size_class s, 
 			       const char *version)
 {
 	const struct big_chain *bc = &e->g->chains[s];
-	struct probed pr;
+	fx_probed pr;
 
 	probe_port(&pr, e, port, protocols);
 	if (pr.r->error[0] != '\0') {
@@ -376,17 +339,17 @@ static void expect_graded_pass(struct env *e, unsigned port, enum size_class s, 
 	assert_string_equal(pr.r->tls_version, version);
 	assert_string_equal(pr.r->protocols.reason, "negotiated");
 	assert_int_equal(oa_result_cert_count(pr.r->result), 1 + bc->n_inter);
-	assert_check(pr.r->result, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
-	assert_check(pr.r->result, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
-	assert_check(pr.r->result, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
+	fx_assert_check(pr.r->result, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	fx_assert_check(pr.r->result, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
+	fx_assert_check(pr.r->result, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
 	assert_true(pr.r->duration_ms < TIMEOUT_MS);
-	probed_free(&pr);
+	fx_probed_free(&pr);
 }
 
 /* The flight is over the accepted size: a prompt, named error, no certificate graded. */
 static void expect_too_large(struct env *e, unsigned port, unsigned protocols)
 {
-	struct probed pr;
+	fx_probed pr;
 
 	probe_port(&pr, e, port, protocols);
 	assert_int_equal(pr.r->verdict, OA_STATUS_ERROR);
@@ -395,7 +358,7 @@ static void expect_too_large(struct env *e, unsigned port, unsigned protocols)
 	}
 	assert_null(pr.r->result);
 	assert_true(pr.r->duration_ms < TIMEOUT_MS);
-	probed_free(&pr);
+	fx_probed_free(&pr);
 }
 
 #define TLS12 OA_PROTO_TLS1_2
@@ -451,7 +414,7 @@ static void test_s_server_60_certs_chain_too_long(void **state)
 	enum { N = 60 };
 	oa_pki_cert *inter[N - 1];
 	const oa_pki_cert *issuer = e->g->root;
-	struct probed pr;
+	fx_probed pr;
 	char cn[48];
 
 	/* inter[0] issues the leaf; inter[N - 2] is issued by the root. */
@@ -471,9 +434,9 @@ static void test_s_server_60_certs_chain_too_long(void **state)
 	probe_port(&pr, e, port, TLS12);
 	assert_string_equal(pr.r->error, "");
 	assert_int_equal(pr.r->verdict, OA_STATUS_FAIL);
-	assert_check(pr.r->result, OA_CHECK_TRUST, OA_STATUS_FAIL, "chain_too_long");
+	fx_assert_check(pr.r->result, OA_CHECK_TRUST, OA_STATUS_FAIL, "chain_too_long");
 	assert_int_equal(oa_result_cert_count(pr.r->result), N);
-	probed_free(&pr);
+	fx_probed_free(&pr);
 	oa_pki_cert_destroy(leaf);
 	for (size_t i = 0; i < N - 1; i++) {
 		oa_pki_cert_destroy(inter[i]);

@@ -70,24 +70,12 @@ static void start_s_server(struct env *e, const char *address, const oa_pki_cert
 	    fx_s_server_start("openssl", e->dir, address, leaf, rest, n_rest, extra, &e->port);
 }
 
-static void on_done(oa_probe *probe, void *data)
-{
-	*(bool *)data = true;
-}
-
-struct probed {
-	uv_loop_t loop;
-	oa_probe *probe;
-	const oa_probe_result *r;
-};
-
-static void probe_with(struct probed *pr, const oa_trust_store *store, oa_probe_kind kind,
+static void probe_with(fx_probed *pr, const oa_trust_store *store, oa_probe_kind kind,
 		       const char *address, unsigned port, unsigned protocols, bool enumerate,
 		       unsigned timeout_ms)
 {
 	static const char *const names[] = {HOST};
 	oa_probe_spec spec;
-	bool done = false;
 
 	memset(&spec, 0, sizeof(spec));
 	spec.kind = kind;
@@ -104,38 +92,13 @@ static void probe_with(struct probed *pr, const oa_trust_store *store, oa_probe_
 	spec.policy.warn_days = 30;
 	spec.policy.critical_days = 7;
 	spec.http_only = true;
-	assert_int_equal(uv_loop_init(&pr->loop), 0);
-	assert_int_equal(oa_probe_start(&pr->loop, &spec, store, on_done, &done, &pr->probe), 0);
-	while (!done) {
-		uv_run(&pr->loop, UV_RUN_ONCE);
-	}
-	pr->r = oa_probe_get_result(pr->probe);
-}
-
-static void probed_free(struct probed *pr)
-{
-	oa_probe_destroy(pr->probe);
-	uv_run(&pr->loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&pr->loop), 0);
-}
-
-static void assert_check(const oa_result *r, oa_check_id id, oa_status status, const char *reason)
-{
-	const oa_check *c;
-
-	assert_non_null(r);
-	c = oa_result_check(r, id);
-	if (c->status != status || strcmp(c->reason, reason) != 0) {
-		fail_msg("%s: got %s/%s (%s), want %s/%s", oa_check_name(id),
-			 oa_status_name(c->status), c->reason, c->detail, oa_status_name(status),
-			 reason);
-	}
+	fx_probe_run(pr, &spec, store);
 }
 
 static void test_good_origin(void **state)
 {
 	struct env *e = *state;
-	struct probed pr;
+	fx_probed pr;
 	const oa_pki_cert *rest[] = {e->pki.inter};
 
 	start_s_server(e, "127.0.0.1", e->pki.leaf, rest, 1, NULL);
@@ -146,58 +109,58 @@ static void test_good_origin(void **state)
 	assert_string_equal(pr.r->tls_version, "TLS1.2");
 	assert_true(strlen(pr.r->cipher) > 0);
 	assert_string_equal(pr.r->protocols.reason, "negotiated");
-	assert_check(pr.r->result, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
-	assert_check(pr.r->result, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
+	fx_assert_check(pr.r->result, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	fx_assert_check(pr.r->result, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
 	assert_int_equal(oa_result_cert_count(pr.r->result), 2);
-	probed_free(&pr);
+	fx_probed_free(&pr);
 }
 
 static void test_wrong_order_on_the_wire(void **state)
 {
 	struct env *e = *state;
-	struct probed pr;
+	fx_probed pr;
 	const oa_pki_cert *rest[] = {e->pki.root, e->pki.inter};
 
 	start_s_server(e, "127.0.0.1", e->pki.leaf, rest, 2, NULL);
 	probe_with(&pr, e->store, OA_PROBE_HTTPS, "127.0.0.1", e->port, OA_PROTO_TLS1_2, false,
 		   5000);
 	assert_int_equal(pr.r->verdict, OA_STATUS_FAIL);
-	assert_check(pr.r->result, OA_CHECK_CHAIN_ORDER, OA_STATUS_FAIL, "wrong_order");
-	assert_check(pr.r->result, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	fx_assert_check(pr.r->result, OA_CHECK_CHAIN_ORDER, OA_STATUS_FAIL, "wrong_order");
+	fx_assert_check(pr.r->result, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	assert_int_equal(oa_result_cert(pr.r->result, 1)->role, OA_ROLE_ROOT);
-	probed_free(&pr);
+	fx_probed_free(&pr);
 }
 
 static void test_missing_intermediate_on_the_wire(void **state)
 {
 	struct env *e = *state;
-	struct probed pr;
+	fx_probed pr;
 
 	start_s_server(e, "127.0.0.1", e->pki.leaf, NULL, 0, NULL);
 	probe_with(&pr, e->store, OA_PROBE_HTTPS, "127.0.0.1", e->port, OA_PROTO_TLS1_2, false,
 		   5000);
 	assert_int_equal(pr.r->verdict, OA_STATUS_FAIL);
-	assert_check(pr.r->result, OA_CHECK_TRUST, OA_STATUS_FAIL, "missing_intermediate");
-	probed_free(&pr);
+	fx_assert_check(pr.r->result, OA_CHECK_TRUST, OA_STATUS_FAIL, "missing_intermediate");
+	fx_probed_free(&pr);
 }
 
 static void test_ipv6(void **state)
 {
 	struct env *e = *state;
-	struct probed pr;
+	fx_probed pr;
 	const oa_pki_cert *rest[] = {e->pki.inter};
 
 	start_s_server(e, "::1", e->pki.leaf, rest, 1, NULL);
 	probe_with(&pr, e->store, OA_PROBE_HTTPS, "::1", e->port, OA_PROTO_TLS1_2, false, 5000);
 	assert_int_equal(pr.r->verdict, OA_STATUS_PASS);
-	probed_free(&pr);
+	fx_probed_free(&pr);
 }
 
 /* The allowed versions fail; a second handshake still grades the certificate. */
 static void test_protocol_mismatch_tls13_only_server(void **state)
 {
 	struct env *e = *state;
-	struct probed pr;
+	fx_probed pr;
 	const oa_pki_cert *rest[] = {e->pki.inter};
 	const char *const extra[] = {"-tls1_3", NULL};
 
@@ -209,14 +172,14 @@ static void test_protocol_mismatch_tls13_only_server(void **state)
 	assert_string_equal(pr.r->protocols.reason, "protocol_mismatch");
 	assert_string_equal(pr.r->tls_version, "TLS1.3");
 	assert_int_equal(pr.r->verdict, OA_STATUS_FAIL);
-	assert_check(pr.r->result, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
-	probed_free(&pr);
+	fx_assert_check(pr.r->result, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	fx_probed_free(&pr);
 }
 
 static void test_protocol_mismatch_tls10_only_server(void **state)
 {
 	struct env *e = *state;
-	struct probed pr;
+	fx_probed pr;
 	const oa_pki_cert *rest[] = {e->pki.inter};
 	const char *const extra[] = {"-tls1", "-cipher", "DEFAULT@SECLEVEL=0", NULL};
 
@@ -228,15 +191,15 @@ static void test_protocol_mismatch_tls10_only_server(void **state)
 	if (pr.r->error[0] == '\0') {
 		/* This GnuTLS still speaks TLS 1.0: the certificate is graded too. */
 		assert_string_equal(pr.r->tls_version, "TLS1.0");
-		assert_check(pr.r->result, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+		fx_assert_check(pr.r->result, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	}
-	probed_free(&pr);
+	fx_probed_free(&pr);
 }
 
 static void test_enumerate_protocols(void **state)
 {
 	struct env *e = *state;
-	struct probed pr;
+	fx_probed pr;
 	const oa_pki_cert *rest[] = {e->pki.inter};
 	const char *const extra[] = {"-no_tls1", "-no_tls1_1", NULL};
 
@@ -248,13 +211,13 @@ static void test_enumerate_protocols(void **state)
 			 OA_PROTO_TLS1_0 | OA_PROTO_TLS1_1 | OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3);
 	assert_int_equal(pr.r->protocols_accepted, OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3);
 	assert_string_equal(pr.r->error, "");
-	probed_free(&pr);
+	fx_probed_free(&pr);
 }
 
 static void test_refused_port(void **state)
 {
 	struct env *e = *state;
-	struct probed pr;
+	fx_probed pr;
 	unsigned port = fx_free_port("127.0.0.1");
 
 	probe_with(&pr, e->store, OA_PROBE_HTTPS, "127.0.0.1", port, OA_PROTO_TLS1_2, false, 5000);
@@ -262,7 +225,7 @@ static void test_refused_port(void **state)
 	assert_string_equal(pr.r->error, "connection_refused");
 	assert_null(pr.r->result);
 	assert_true(pr.r->duration_ms < 1000);
-	probed_free(&pr);
+	fx_probed_free(&pr);
 }
 
 /* A listener that never accepts: the kernel completes TCP, nobody speaks TLS. */
@@ -286,7 +249,7 @@ static int listen_silent(const char *address, unsigned *port, int backlog)
 static void test_tarpit_handshake_timeout(void **state)
 {
 	struct env *e = *state;
-	struct probed pr;
+	fx_probed pr;
 	unsigned port;
 	int fd = listen_silent("127.0.0.1", &port, 16);
 
@@ -294,7 +257,7 @@ static void test_tarpit_handshake_timeout(void **state)
 	assert_int_equal(pr.r->verdict, OA_STATUS_ERROR);
 	assert_string_equal(pr.r->error, "handshake_timeout");
 	assert_in_range((long)pr.r->duration_ms, 390, 1500);
-	probed_free(&pr);
+	fx_probed_free(&pr);
 	close(fd);
 }
 
@@ -302,7 +265,7 @@ static void test_tarpit_handshake_timeout(void **state)
 static void test_connect_timeout(void **state)
 {
 	struct env *e = *state;
-	struct probed pr;
+	fx_probed pr;
 	unsigned port;
 	int fd = listen_silent("127.0.0.1", &port, 0);
 	int fillers[4];
@@ -321,7 +284,7 @@ static void test_connect_timeout(void **state)
 	assert_int_equal(pr.r->verdict, OA_STATUS_ERROR);
 	assert_string_equal(pr.r->error, "connect_timeout");
 	assert_in_range((long)pr.r->duration_ms, 390, 1500);
-	probed_free(&pr);
+	fx_probed_free(&pr);
 	for (int i = 0; i < 4; i++) {
 		close(fillers[i]);
 	}
@@ -356,7 +319,7 @@ static void *garbage_main(void *arg)
 	return NULL;
 }
 
-static void run_against_thread(struct env *e, struct garbage_server *g, struct probed *pr)
+static void run_against_thread(struct env *e, struct garbage_server *g, fx_probed *pr)
 {
 	pthread_t th;
 	unsigned port;
@@ -371,7 +334,7 @@ static void run_against_thread(struct env *e, struct garbage_server *g, struct p
 static void test_garbage_not_tls(void **state)
 {
 	struct env *e = *state;
-	struct probed pr;
+	fx_probed pr;
 	struct garbage_server g = {-1, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
 				   false};
 
@@ -379,25 +342,25 @@ static void test_garbage_not_tls(void **state)
 	assert_int_equal(pr.r->verdict, OA_STATUS_ERROR);
 	assert_string_equal(pr.r->error, "not_tls");
 	assert_non_null(strstr(pr.r->error_detail, "HTTP/1.1 400"));
-	probed_free(&pr);
+	fx_probed_free(&pr);
 }
 
 static void test_reset_during_handshake(void **state)
 {
 	struct env *e = *state;
-	struct probed pr;
+	fx_probed pr;
 	struct garbage_server g = {-1, NULL, true};
 
 	run_against_thread(e, &g, &pr);
 	assert_int_equal(pr.r->verdict, OA_STATUS_ERROR);
 	assert_string_equal(pr.r->error, "connection_reset");
-	probed_free(&pr);
+	fx_probed_free(&pr);
 }
 
 static void test_http_only_connect(void **state)
 {
 	struct env *e = *state;
-	struct probed pr;
+	fx_probed pr;
 	unsigned port;
 	int fd = listen_silent("127.0.0.1", &port, 4);
 
@@ -407,7 +370,7 @@ static void test_http_only_connect(void **state)
 	assert_null(pr.r->result);
 	/* An HTTP probe negotiates no TLS: no protocols check. */
 	assert_false(pr.r->protocols.present);
-	probed_free(&pr);
+	fx_probed_free(&pr);
 	close(fd);
 }
 
@@ -415,7 +378,7 @@ static void test_http_only_connect(void **state)
 static void test_http_refused_has_no_http_check(void **state)
 {
 	struct env *e = *state;
-	struct probed pr;
+	fx_probed pr;
 	unsigned port = fx_free_port("127.0.0.1");
 
 	probe_with(&pr, e->store, OA_PROBE_HTTP, "127.0.0.1", port, 0, false, 2000);
@@ -423,7 +386,7 @@ static void test_http_refused_has_no_http_check(void **state)
 	assert_string_equal(pr.r->error, "connection_refused");
 	assert_false(pr.r->http.present);
 	assert_false(pr.r->protocols.present);
-	probed_free(&pr);
+	fx_probed_free(&pr);
 }
 
 static void test_failed_probe_json(void **state)
