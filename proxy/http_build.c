@@ -319,7 +319,9 @@ int px_build_viewer_response(const px_head *resp, const px_response_opts *o, px_
 	if (rc == 0) {
 		rc = append_fields(out, resp, skip, sizeof(skip) / sizeof(skip[0]));
 	}
-	if (rc == 0 && o->chunked) {
+	if (resp->status < 200 || resp->status == 204) {
+		/* No framing field on a status that never has a body (RFC 9110 8.6, 6.4.1). */
+	} else if (rc == 0 && o->chunked) {
 		rc = px_buf_append_str(out, "Transfer-Encoding: chunked\r\n");
 	} else if (rc == 0 && o->content_length >= 0) {
 		rc = px_buf_appendf(out, "Content-Length: %lld\r\n", o->content_length);
