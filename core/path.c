@@ -337,6 +337,28 @@ static void aia_url(gnutls_x509_crt_t crt, char *buf, size_t size)
 	}
 }
 
+/*
+ * Whether crt has an extended key usage extension that lists no purpose. GnuTLS
+ * reads an empty one as "no extension" (any purpose) and lets it pass; RFC 5280
+ * 4.2.1.12 requires at least one purpose, and such a certificate is valid for
+ * nothing (x509-limbo rfc5280::eku::ee-eku-empty).
+ */
+static bool eku_empty(gnutls_x509_crt_t crt)
+{
+	gnutls_datum_t ext = {NULL, 0};
+	unsigned critical = 0;
+	char oid[128];
+	size_t size = sizeof(oid);
+
+	if (gnutls_x509_crt_get_extension_by_oid2(crt, GNUTLS_X509EXT_OID_EXTENDED_KEY_USAGE, 0,
+						  &ext, &critical) < 0) {
+		return false;
+	}
+	gnutls_free(ext.data);
+	return gnutls_x509_crt_get_key_purpose_oid(crt, 0, oid, &size, NULL) ==
+	       GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE;
+}
+
 void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chain,
 		     const oa_trust_store *store)
 {
@@ -412,6 +434,11 @@ void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chai
 		return;
 	}
 	oa__short_name(path->anchor, anchor, sizeof(anchor));
+	for (size_t k = 0; status == 0 && k < path->len; k++) {
+		if (eku_empty(list[k])) {
+			status = GNUTLS_CERT_PURPOSE_MISMATCH;
+		}
+	}
 	if (status == 0) {
 		oa_check_set(check, OA_STATUS_PASS, "trusted", "",
 			     "the path leads to the trusted root '%s'", anchor);

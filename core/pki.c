@@ -126,8 +126,15 @@ int oa_pki_issue(const oa_pki_spec *spec, const oa_pki_cert *issuer, oa_pki_cert
 	} else {
 		gnutls_x509_crt_set_key_usage(c->crt, GNUTLS_KEY_DIGITAL_SIGNATURE |
 							  GNUTLS_KEY_KEY_ENCIPHERMENT);
-		gnutls_x509_crt_set_key_purpose_oid(
-		    c->crt, spec->purpose_oid ? spec->purpose_oid : GNUTLS_KP_TLS_WWW_SERVER, 0);
+		if (spec->empty_eku) {
+			/* SEQUENCE {}: present, but not one purpose. */
+			gnutls_x509_crt_set_extension_by_oid(c->crt, GNUTLS_X509EXT_OID_EXTENDED_KEY_USAGE,
+							     "\x30\x00", 2, 0);
+		} else {
+			gnutls_x509_crt_set_key_purpose_oid(
+			    c->crt, spec->purpose_oid ? spec->purpose_oid : GNUTLS_KP_TLS_WWW_SERVER,
+			    0);
+		}
 	}
 	if (gnutls_x509_crt_get_key_id(c->crt, 0, keyid, &keyid_len) >= 0) {
 		gnutls_x509_crt_set_subject_key_id(c->crt, keyid, keyid_len);

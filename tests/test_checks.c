@@ -307,6 +307,25 @@ static void test_client_only_purpose(void **state)
 	fx_pki_free(&pki);
 }
 
+/* An extended key usage extension that lists nothing allows nothing (GnuTLS reads it as absent). */
+static void test_empty_eku(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("empty.example.com", "empty.example.com", 90);
+	spec.empty_eku = true;
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "empty.example.com");
+
+	expect(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "wrong_purpose");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
 static void test_chain_too_long(void **state)
 {
 	struct grading g = {0};
@@ -866,6 +885,7 @@ int main(void)
 	    cmocka_unit_test(test_not_a_ca),
 	    cmocka_unit_test(test_path_length_violation),
 	    cmocka_unit_test(test_client_only_purpose),
+	    cmocka_unit_test(test_empty_eku),
 	    cmocka_unit_test(test_chain_too_long),
 	    cmocka_unit_test(test_expiry_valid),
 	    cmocka_unit_test(test_expiry_soon_warns),

@@ -42,6 +42,8 @@ typedef struct oa_pki_spec {
 	const char *aia_ca_issuers;
 	/* Extended key usage of a leaf; NULL means TLS server authentication. */
 	const char *purpose_oid;
+	/* Tests: an extended key usage extension that lists no purpose at all (instead of purpose_oid). */
+	bool empty_eku;
 	/* Reuse this certificate's key instead of generating one (cross-signing). */
 	const struct oa_pki_cert *reuse_key_of;
 } oa_pki_spec;
