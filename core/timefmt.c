@@ -41,6 +41,24 @@ int oa_parse_time(const char *text, time_t *out)
 	int sec = 0;
 	size_t len = strlen(text);
 
+	/*
+	 * 2027-03-01, 2027-03-01T00:00:00Z, or with a fraction of a second
+	 * (2027-03-01T00:00:00.005Z: x509-limbo, JavaScript) that is dropped:
+	 * certificate times have one-second resolution.
+	 */
+	if (len > 21 && len <= 30 && text[19] == '.' && text[len - 1] == 'Z') {
+		char whole[21];
+
+		for (size_t i = 20; i < len - 1; i++) {
+			if (text[i] < '0' || text[i] > '9') {
+				return -EINVAL;
+			}
+		}
+		memcpy(whole, text, 19);
+		whole[19] = 'Z';
+		whole[20] = '\0';
+		return oa_parse_time(whole, out);
+	}
 	if (len != 10 && len != 20) {
 		return -EINVAL;
 	}

@@ -391,6 +391,27 @@ static long long json_int(json_t *root, const char *path)
 	return json_integer_value(v);
 }
 
+/* --at values: a date, a time, a time with a fraction of a second (dropped); anything else is refused. */
+static void test_parse_time(void **state)
+{
+	time_t t = 0;
+
+	(void)state;
+	assert_int_equal(oa_parse_time("2024-04-01", &t), 0);
+	assert_int_equal(t, 1711929600);
+	assert_int_equal(oa_parse_time("2024-04-01T00:00:01Z", &t), 0);
+	assert_int_equal(t, 1711929601);
+	assert_int_equal(oa_parse_time("2024-04-01T00:00:01.005Z", &t), 0);
+	assert_int_equal(t, 1711929601);
+	assert_int_equal(oa_parse_time("2024-04-01T00:00:01.999999999Z", &t), 0);
+	assert_int_equal(t, 1711929601);
+	assert_int_equal(oa_parse_time("2024-04-01T00:00:01.Z", &t), -EINVAL);
+	assert_int_equal(oa_parse_time("2024-04-01T00:00:01.5", &t), -EINVAL);
+	assert_int_equal(oa_parse_time("2024-04-01T00:00:01.5xZ", &t), -EINVAL);
+	assert_int_equal(oa_parse_time("2024-02-30", &t), -EINVAL);
+	assert_int_equal(oa_parse_time("yesterday", &t), -EINVAL);
+}
+
 static void test_json(void **state)
 {
 	struct fixture *f = *state;
@@ -1066,6 +1087,7 @@ static void test_output_stdout(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_parse_time),
 	    cmocka_unit_test(test_json),
 	    cmocka_unit_test(test_json_without_store),
 	    cmocka_unit_test(test_text),
