@@ -39,6 +39,16 @@ static int gen_key(gnutls_x509_privkey_t key, oa_pki_key_type type)
 		return gnutls_x509_privkey_generate(key, GNUTLS_PK_RSA, 1024, 0);
 	case OA_PKI_KEY_RSA_2048:
 		return gnutls_x509_privkey_generate(key, GNUTLS_PK_RSA, 2048, 0);
+	case OA_PKI_KEY_RSA_2052:
+		return gnutls_x509_privkey_generate(key, GNUTLS_PK_RSA, 2052, 0);
+	case OA_PKI_KEY_EC_P192:
+		return gnutls_x509_privkey_generate(
+		    key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP192R1), 0);
+	case OA_PKI_KEY_EC_P384:
+		return gnutls_x509_privkey_generate(
+		    key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP384R1), 0);
+	case OA_PKI_KEY_DSA_2048:
+		return gnutls_x509_privkey_generate(key, GNUTLS_PK_DSA, 2048, 0);
 	case OA_PKI_KEY_EC_P256:
 	default:
 		return gnutls_x509_privkey_generate(

@@ -215,9 +215,76 @@ static void check_self_signed(oa_check *check, const oa_chain *chain, const oa__
 	}
 }
 
+/*
+ * The key rules of the Web PKI (CA/Browser Forum Baseline Requirements 6.1.5):
+ * RSA of at least 2048 bits with a modulus a whole number of bytes, or ECDSA
+ * on P-256, P-384 or P-521; no DSA. Returns NULL for an acceptable key, else
+ * the reason code, with what the key is in what.
+ */
+static const char *key_problem(gnutls_x509_crt_t c, char *what, size_t size)
+{
+	unsigned bits = 0;
+	int pk = gnutls_x509_crt_get_pk_algorithm(c, &bits);
+
+	switch (pk) {
+	case GNUTLS_PK_RSA:
+	case GNUTLS_PK_RSA_PSS:
+		snprintf(what, size, "a %u-bit RSA key", bits);
+		if (bits < 2048) {
+			return "weak_rsa_key";
+		}
+		return bits % 8 != 0 ? "weak_key" : NULL;
+	case GNUTLS_PK_ECDSA: {
+		gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+
+		if (gnutls_x509_crt_get_pk_ecc_raw(c, &curve, NULL, NULL) < 0) {
+			snprintf(what, size, "an EC key on an unreadable curve");
+			return "weak_key";
+		}
+		snprintf(what, size, "an EC key on %s",
+			 gnutls_ecc_curve_get_name(curve) ? gnutls_ecc_curve_get_name(curve) : "?");
+		return curve == GNUTLS_ECC_CURVE_SECP256R1 || curve == GNUTLS_ECC_CURVE_SECP384R1 ||
+			       curve == GNUTLS_ECC_CURVE_SECP521R1
+			   ? NULL
+			   : "weak_key";
+	}
+	case GNUTLS_PK_DSA:
+		snprintf(what, size, "a DSA key");
+		return "forbidden_key_type";
+	default:
+		/* Ed25519 and others: not the Web PKI's, but no weakness to name. */
+		return NULL;
+	}
+}
+
+static bool key_fails(oa_check *check, gnutls_x509_crt_t c, const char *role)
+{
+	char name[256];
+	char what[96];
+	const char *problem = key_problem(c, what, sizeof(what));
+
+	if (problem == NULL) {
+		return false;
+	}
+	oa__short_name(c, name, sizeof(name));
+	if (strcmp(problem, "weak_rsa_key") == 0) {
+		oa_check_set(check, OA_STATUS_FAIL, problem,
+			     "Generate a new key of at least 2048 bits (or ECDSA P-256) and "
+			     "reissue the certificate",
+			     "the %s '%s' has %s (at least 2048 required)", role, name, what);
+	} else {
+		oa_check_set(check, OA_STATUS_FAIL, problem,
+			     "Use an RSA key of 2048 bits or more, or ECDSA on P-256 or P-384, "
+			     "and reissue the certificate",
+			     "the %s '%s' has %s, which no public CA may certify", role, name, what);
+	}
+	return true;
+}
+
 static void check_signature(oa_check *check, const oa_chain *chain, const oa__path *path)
 {
 	char name[256];
+	gnutls_x509_crt_t last = NULL;
 
 	for (size_t k = 0; k < path->len; k++) {
 		gnutls_x509_crt_t c = oa_chain_get(chain, path->pos[k]);
@@ -225,10 +292,9 @@ static void check_signature(oa_check *check, const oa_chain *chain, const oa__pa
 		gnutls_digest_algorithm_t dig =
 		    sig >= 0 ? gnutls_sign_get_hash_algorithm((gnutls_sign_algorithm_t)sig)
 			     : GNUTLS_DIG_UNKNOWN;
-		unsigned bits = 0;
-		int pk = gnutls_x509_crt_get_pk_algorithm(c, &bits);
 		bool self = oa__is_self_signed(c);
 
+		last = c;
 		oa__short_name(c, name, sizeof(name));
 		/* A root's signature on itself is never checked by clients. */
 		if (!self &&
@@ -242,18 +308,18 @@ static void check_signature(oa_check *check, const oa_chain *chain, const oa__pa
 			    gnutls_sign_get_name((gnutls_sign_algorithm_t)sig));
 			return;
 		}
-		if ((pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS) && bits < 2048) {
-			oa_check_set(
-			    check, OA_STATUS_FAIL, "weak_rsa_key",
-			    "Generate a new key of at least 2048 bits (or ECDSA P-256) and "
-			    "reissue the certificate",
-			    "the %s '%s' has a %u-bit RSA key (at least 2048 required)",
-			    k == 0 ? "leaf" : (self ? "root" : "intermediate"), name, bits);
+		if (key_fails(check, c, k == 0 ? "leaf" : (self ? "root" : "intermediate"))) {
 			return;
 		}
 	}
+	/* The trust anchor's key counts too, when it came from the trust store. */
+	if (path->anchor != NULL && (last == NULL || !gnutls_x509_crt_equals(path->anchor, last)) &&
+	    key_fails(check, path->anchor, "trusted root")) {
+		return;
+	}
 	oa_check_set(check, OA_STATUS_PASS, "strong", "",
-		     "no SHA-1 or MD5 signatures and no RSA key under 2048 bits on the path");
+		     "no SHA-1 or MD5 signatures, and only RSA keys of 2048 bits or more or ECDSA "
+		     "on P-256/P-384/P-521 on the path, its root included");
 }
 
 static void list_names(char *buf, size_t size, const oa_cert_info *leaf, const char *cn)

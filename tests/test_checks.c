@@ -807,6 +807,59 @@ static void test_sha1_root_self_signature_is_fine(void **state)
 	oa_pki_cert_destroy(root);
 }
 
+/* A leaf of key type under an intermediate of the standard PKI, graded: its signature check. */
+static void expect_leaf_key(oa_pki_key_type type, oa_status status, const char *reason,
+			    const char *detail)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("key.example.com", "key.example.com", 90);
+	spec.key_type = type;
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "key.example.com");
+
+	expect(r, OA_CHECK_SIGNATURE, status, reason);
+	if (detail != NULL) {
+		expect_detail(r, OA_CHECK_SIGNATURE, detail);
+	}
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
+/* The Web PKI's key rules (CA/B BR 6.1.5), as x509-limbo's webpki::forbidden-* cases ask. */
+static void test_key_rules(void **state)
+{
+	expect_leaf_key(OA_PKI_KEY_RSA_2052, OA_STATUS_FAIL, "weak_key", "2052-bit RSA");
+	expect_leaf_key(OA_PKI_KEY_EC_P192, OA_STATUS_FAIL, "weak_key", "SECP192R1");
+	expect_leaf_key(OA_PKI_KEY_DSA_2048, OA_STATUS_FAIL, "forbidden_key_type", "DSA key");
+	expect_leaf_key(OA_PKI_KEY_EC_P384, OA_STATUS_PASS, "strong", NULL);
+	expect_leaf_key(OA_PKI_KEY_RSA_2048, OA_STATUS_PASS, "strong", NULL);
+}
+
+/* The trust anchor's key counts although the server never sends it. */
+static void test_weak_key_in_trusted_root(void **state)
+{
+	struct grading g = {0};
+	oa_pki_spec rs = fx_ca_spec("Weak Root", 3650);
+	rs.key_type = OA_PKI_KEY_RSA_1024;
+	oa_pki_cert *root = fx_issue(&rs, NULL);
+	oa_pki_spec ls = fx_leaf_spec("wr.example.com", "wr.example.com", 90);
+	oa_pki_cert *leaf = fx_issue(&ls, root);
+	const oa_pki_cert *chain[] = {leaf};
+	const oa_result *r = grade(&g, chain, 1, root, "wr.example.com");
+
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	expect(r, OA_CHECK_SIGNATURE, OA_STATUS_FAIL, "weak_rsa_key");
+	expect_detail(r, OA_CHECK_SIGNATURE, "trusted root 'Weak Root' has a 1024-bit RSA key");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	oa_pki_cert_destroy(root);
+}
+
 static void test_rsa1024_leaf_fails(void **state)
 {
 	struct grading g = {0};
@@ -911,6 +964,8 @@ int main(void)
 	    cmocka_unit_test(test_sha1_leaf_fails),
 	    cmocka_unit_test(test_sha1_root_self_signature_is_fine),
 	    cmocka_unit_test(test_rsa1024_leaf_fails),
+	    cmocka_unit_test(test_key_rules),
+	    cmocka_unit_test(test_weak_key_in_trusted_root),
 	    cmocka_unit_test(test_key_match_and_mismatch),
 	    cmocka_unit_test(test_empty_chain_cannot_run),
 	};

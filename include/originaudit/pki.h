@@ -21,6 +21,11 @@ typedef enum oa_pki_key_type {
 	OA_PKI_KEY_EC_P256 = 0,
 	OA_PKI_KEY_RSA_1024,
 	OA_PKI_KEY_RSA_2048,
+	/* Keys no public CA may certify (tests of the key rules). */
+	OA_PKI_KEY_RSA_2052,
+	OA_PKI_KEY_EC_P192,
+	OA_PKI_KEY_DSA_2048,
+	OA_PKI_KEY_EC_P384,
 } oa_pki_key_type;
 
 typedef struct oa_pki_spec {
