@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config_internal.h"
+#include "originaudit/verify.h"
 
 const char *oa_proto_name(unsigned bit)
 {
@@ -86,8 +87,9 @@ oa_config *oa__cfg_new(void)
 	if (config == NULL) {
 		return NULL;
 	}
-	config->scan.expiry_warn_days = 30;
-	config->scan.expiry_critical_days = 7;
+	/* The default rule, relative to each certificate's lifetime (oa_policy). */
+	config->scan.expiry_warn_days = OA_POLICY_AUTO;
+	config->scan.expiry_critical_days = OA_POLICY_AUTO;
 	config->scan.concurrency = 64;
 	config->scan.connect_timeout_ms = 10000;
 	config->scan.handshake_timeout_ms = 10000;
@@ -192,6 +194,66 @@ static int opt_uint(const oa__cfg *c, const char *parent, const json_t *obj, con
 	return oa__cfg_uint(c, p, v, min, max, out);
 }
 
+/*
+ * Thresholds under which expiry would fail before it warns; the message blames
+ * the key the operator wrote (critical_given: expiry_critical_days), not the
+ * default it collides with.
+ */
+static int inconsistent_expiry(const oa__cfg *c, const oa_policy *p, bool critical_given)
+{
+	char warn[32];
+	char critical[32];
+
+	if (p->warn_percent > 0) {
+		snprintf(warn, sizeof(warn), "%d%%", p->warn_percent);
+	} else if (p->warn_days >= 0) {
+		snprintf(warn, sizeof(warn), "%d", p->warn_days);
+	} else {
+		snprintf(warn, sizeof(warn), "%d", OA_POLICY_DEFAULT_WARN_DAYS);
+	}
+	if (p->critical_percent > 0) {
+		snprintf(critical, sizeof(critical), "%d%%", p->critical_percent);
+	} else if (p->critical_days >= 0) {
+		snprintf(critical, sizeof(critical), "%d", p->critical_days);
+	} else {
+		snprintf(critical, sizeof(critical), "%d", OA_POLICY_DEFAULT_CRITICAL_DAYS);
+	}
+	if (critical_given) {
+		return oa__cfg_fail(c, "scan.expiry_critical_days",
+				    "%s is more than expiry_warn_days (%s)", critical, warn);
+	}
+	return oa__cfg_fail(c, "scan.expiry_warn_days",
+			    "%s is less than expiry_critical_days (%s by default)", warn, critical);
+}
+
+/* origins[].expiry_warn_days / expiry_critical_days: the scan's thresholds for this origin. */
+static int origin_expiry(const oa__cfg *c, const char *path, const json_t *obj, oa_origin_config *o)
+{
+	char p[OA__CFG_PATH_MAX];
+	const json_t *v = json_object_get(obj, "expiry_warn_days");
+	int rc;
+
+	if (v != NULL) {
+		oa__cfg_path_key(p, path, "expiry_warn_days");
+		rc = oa__cfg_threshold(c, p, v, &o->expiry_warn_days, &o->expiry_warn_percent);
+		if (rc < 0) {
+			return rc;
+		}
+		o->has_expiry_warn = true;
+	}
+	v = json_object_get(obj, "expiry_critical_days");
+	if (v != NULL) {
+		oa__cfg_path_key(p, path, "expiry_critical_days");
+		rc = oa__cfg_threshold(c, p, v, &o->expiry_critical_days,
+				       &o->expiry_critical_percent);
+		if (rc < 0) {
+			return rc;
+		}
+		o->has_expiry_critical = true;
+	}
+	return 0;
+}
+
 static int parse_origin(const oa__cfg *c, const char *path, const json_t *obj, oa_config *config,
 			size_t index)
 {
@@ -207,6 +269,8 @@ static int parse_origin(const oa__cfg *c, const char *path, const json_t *obj, o
 					   "connection_attempts",
 					   "read_timeout_s",
 					   "keepalive_timeout_s",
+					   "expiry_warn_days",
+					   "expiry_critical_days",
 					   NULL};
 	oa_origin_config *o = &config->origins[index];
 	char p[OA__CFG_PATH_MAX];
@@ -301,6 +365,9 @@ static int parse_origin(const oa__cfg *c, const char *path, const json_t *obj, o
 	}
 	if (rc == 0) {
 		rc = opt_uint(c, path, obj, "keepalive_timeout_s", 1, 120, &o->keepalive_timeout_s);
+	}
+	if (rc == 0) {
+		rc = origin_expiry(c, path, obj, o);
 	}
 	return rc;
 }
@@ -433,7 +500,6 @@ static int parse_scan(const oa__cfg *c, const json_t *obj, oa_scan_config *s)
 	    "concurrency", "connect_timeout_ms", "handshake_timeout_ms",
 	    NULL};
 	const json_t *v;
-	long long n = 0;
 	int rc = oa__cfg_expect_object(c, "scan", obj);
 
 	if (rc == 0) {
@@ -451,30 +517,24 @@ static int parse_scan(const oa__cfg *c, const json_t *obj, oa_scan_config *s)
 	}
 	v = json_object_get(obj, "expiry_warn_days");
 	if (v != NULL) {
-		rc = oa__cfg_integer(c, "scan.expiry_warn_days", v, 0, 36500, &n);
+		rc = oa__cfg_threshold(c, "scan.expiry_warn_days", v, &s->expiry_warn_days,
+				       &s->expiry_warn_percent);
 		if (rc < 0) {
 			return rc;
 		}
-		s->expiry_warn_days = (int)n;
 	}
 	v = json_object_get(obj, "expiry_critical_days");
 	if (v != NULL) {
-		rc = oa__cfg_integer(c, "scan.expiry_critical_days", v, 0, 36500, &n);
+		rc = oa__cfg_threshold(c, "scan.expiry_critical_days", v, &s->expiry_critical_days,
+				       &s->expiry_critical_percent);
 		if (rc < 0) {
 			return rc;
 		}
-		s->expiry_critical_days = (int)n;
 	}
-	/* Blame the key the operator wrote, not the default it collides with. */
-	if (s->expiry_critical_days > s->expiry_warn_days && v != NULL) {
-		return oa__cfg_fail(c, "scan.expiry_critical_days",
-				    "%d is more than expiry_warn_days (%d)",
-				    s->expiry_critical_days, s->expiry_warn_days);
-	}
-	if (s->expiry_critical_days > s->expiry_warn_days) {
-		return oa__cfg_fail(c, "scan.expiry_warn_days",
-				    "%d is less than expiry_critical_days (%d by default)",
-				    s->expiry_warn_days, s->expiry_critical_days);
+	oa_policy policy = {s->expiry_warn_days, s->expiry_critical_days, s->expiry_warn_percent,
+			    s->expiry_critical_percent};
+	if (!oa_policy_consistent(&policy)) {
+		return inconsistent_expiry(c, &policy, v != NULL);
 	}
 	rc = opt_uint(c, "scan", obj, "concurrency", 1, 10000, &s->concurrency);
 	if (rc == 0) {

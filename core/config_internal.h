@@ -123,6 +123,9 @@ int oa__cfg_integer(const oa__cfg *c, const char *path, const json_t *v, long lo
 int oa__cfg_uint(const oa__cfg *c, const char *path, const json_t *v, unsigned min, unsigned max,
 		 unsigned *out);
 int oa__cfg_bool(const oa__cfg *c, const char *path, const json_t *v, bool *out);
+/* An expiry threshold: whole days 0-36500, or a string "N%" (1-100). */
+int oa__cfg_threshold(const oa__cfg *c, const char *path, const json_t *v, int *days,
+		      int *percent);
 int oa__cfg_port(const oa__cfg *c, const char *path, const json_t *v, unsigned *out);
 int oa__cfg_origin_policy(const oa__cfg *c, const char *path, const json_t *v,
 			  oa_origin_protocol_policy *out);

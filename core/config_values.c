@@ -13,6 +13,7 @@
 
 #include "config_internal.h"
 #include "originaudit/names.h"
+#include "originaudit/verify.h"
 
 /* The longest value quoted in a message before it is cut short. */
 #define QUOTE_MAX 64
@@ -442,6 +443,29 @@ int oa__cfg_path_pattern(const oa__cfg *c, const char *path, const json_t *v, ch
 		return rc;
 	}
 	*out = s;
+	return 0;
+}
+
+int oa__cfg_threshold(const oa__cfg *c, const char *path, const json_t *v, int *days,
+		      int *percent)
+{
+	long long n;
+	int rc;
+
+	if (json_is_string(v)) {
+		if (oa_policy_parse_threshold(json_string_value(v), days, percent) < 0 ||
+		    *percent == 0) {
+			return oa__cfg_fail(c, path, "\"%s\" is not a share like \"33%%\" (1-100%%)",
+					    json_string_value(v));
+		}
+		return 0;
+	}
+	rc = oa__cfg_integer(c, path, v, 0, 36500, &n);
+	if (rc < 0) {
+		return rc;
+	}
+	*days = (int)n;
+	*percent = 0;
 	return 0;
 }
 

@@ -14,6 +14,23 @@ static json_t *time_json(time_t t)
 	return json_string(buf);
 }
 
+/* The expiry thresholds applied: seconds left under which it warns / fails, and their rules. */
+static json_t *thresholds_json(const oa_result *result)
+{
+	long long warn_s;
+	long long critical_s;
+	const char *warn_rule;
+	const char *critical_rule;
+
+	if (!oa_result_expiry_thresholds(result, &warn_s, &critical_s, &warn_rule,
+					 &critical_rule)) {
+		return json_null();
+	}
+	return json_pack("{s:{s:I,s:s},s:{s:I,s:s}}", "warn", "seconds_left", (json_int_t)warn_s,
+			 "rule", warn_rule, "critical", "seconds_left", (json_int_t)critical_s,
+			 "rule", critical_rule);
+}
+
 static json_t *check_json(const oa_result *result, oa_check_id id)
 {
 	const oa_check *check = oa_result_check(result, id);
@@ -35,6 +52,7 @@ static json_t *check_json(const oa_result *result, oa_check_id id)
 			json_object_set_new(obj, "days_left", json_integer(days));
 			json_object_set_new(obj, "not_after",
 					    time_json(oa_result_earliest_expiry(result)));
+			json_object_set_new(obj, "thresholds", thresholds_json(result));
 		} else {
 			json_object_set_new(obj, "days_left", json_null());
 			json_object_set_new(obj, "not_after", json_null());

@@ -93,6 +93,21 @@ void oa_scan_options_from_config(oa_scan_options *opts, const oa_config *config)
 	opts->at = time(NULL);
 	opts->policy.warn_days = config->scan.expiry_warn_days;
 	opts->policy.critical_days = config->scan.expiry_critical_days;
+	opts->policy.warn_percent = config->scan.expiry_warn_percent;
+	opts->policy.critical_percent = config->scan.expiry_critical_percent;
+}
+
+/* The scan's expiry policy with origin's own thresholds where it sets them. */
+static void origin_policy(const oa_origin_config *o, oa_policy *policy)
+{
+	if (o->has_expiry_warn) {
+		policy->warn_days = o->expiry_warn_days;
+		policy->warn_percent = o->expiry_warn_percent;
+	}
+	if (o->has_expiry_critical) {
+		policy->critical_days = o->expiry_critical_days;
+		policy->critical_percent = o->expiry_critical_percent;
+	}
 }
 
 /* Fills origin_use and sni_aliases; 0 or -ENOMEM. */
@@ -198,6 +213,7 @@ static struct target *address_target(struct scan_state *st, size_t origin, const
 	t->origin = origin;
 	snprintf(t->address, sizeof(t->address), "%s", address);
 	base_spec(st, &t->spec);
+	origin_policy(&st->config->origins[origin], &t->spec.policy);
 	t->spec.kind = kind;
 	t->spec.port = port;
 	return t;
@@ -260,6 +276,7 @@ static void fail_origin(struct scan_state *st, size_t origin, const char *error,
 	}
 	t->origin = origin;
 	base_spec(st, &t->spec);
+	origin_policy(o, &t->spec.policy);
 	t->spec.kind = o->protocol_policy == OA_ORIGIN_HTTP_ONLY ? OA_PROBE_HTTP : OA_PROBE_HTTPS;
 	t->spec.port = t->spec.kind == OA_PROBE_HTTP ? o->http_port : o->https_port;
 	t->spec.sni = t->spec.kind == OA_PROBE_HTTPS ? o->domain_name : NULL;

@@ -25,6 +25,10 @@ struct oa_result {
 	bool has_days_left;
 	long long days_left;
 	time_t earliest_expiry;
+	long long warn_s;
+	long long critical_s;
+	const char *warn_rule;
+	const char *critical_rule;
 	char matched[OA_NAME_MAX];
 	char anchor[512];
 	bool has_anchor;
@@ -65,8 +69,86 @@ void oa_verify_params_init(oa_verify_params *params)
 {
 	memset(params, 0, sizeof(*params));
 	params->at = time(NULL);
-	params->policy.warn_days = OA_POLICY_DEFAULT_WARN_DAYS;
-	params->policy.critical_days = OA_POLICY_DEFAULT_CRITICAL_DAYS;
+	oa_policy_init(&params->policy);
+}
+
+void oa_policy_init(oa_policy *policy)
+{
+	policy->warn_days = OA_POLICY_AUTO;
+	policy->critical_days = OA_POLICY_AUTO;
+	policy->warn_percent = 0;
+	policy->critical_percent = 0;
+}
+
+int oa_policy_parse_threshold(const char *text, int *days, int *percent)
+{
+	char *end = NULL;
+	long v;
+
+	if (text == NULL || text[0] < '0' || text[0] > '9') {
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno != 0 || end == text) {
+		return -EINVAL;
+	}
+	if (end[0] == '%' && end[1] == '\0') {
+		if (v < 1 || v > 100) {
+			return -EINVAL;
+		}
+		*days = OA_POLICY_AUTO;
+		*percent = (int)v;
+		return 0;
+	}
+	if (*end != '\0' || v > 36500) {
+		return -EINVAL;
+	}
+	*days = (int)v;
+	*percent = 0;
+	return 0;
+}
+
+bool oa_policy_consistent(const oa_policy *policy)
+{
+	bool warn_days = policy->warn_percent == 0 && policy->warn_days >= 0;
+	bool critical_days = policy->critical_percent == 0 && policy->critical_days >= 0;
+	bool warn_auto = policy->warn_percent == 0 && policy->warn_days < 0;
+	bool critical_auto = policy->critical_percent == 0 && policy->critical_days < 0;
+
+	if (policy->warn_percent > 0 && policy->critical_percent > 0) {
+		return policy->critical_percent <= policy->warn_percent;
+	}
+	if (warn_days && critical_days) {
+		return policy->critical_days <= policy->warn_days;
+	}
+	/* Against the default rule, its caps: it never warns before 30 days nor fails after 7. */
+	if (warn_auto && critical_days) {
+		return policy->critical_days <= OA_POLICY_DEFAULT_WARN_DAYS;
+	}
+	if (critical_auto && warn_days) {
+		return policy->warn_days >= OA_POLICY_DEFAULT_CRITICAL_DAYS;
+	}
+	return true;
+}
+
+/* One threshold in seconds left, for a certificate living lifetime seconds. */
+static long long threshold_secs(int days, int percent, int cap_days, long long share_div,
+				long long lifetime, const char **rule)
+{
+	if (percent > 0) {
+		*rule = "percent";
+		return lifetime * percent / 100;
+	}
+	if (days >= 0) {
+		*rule = "days";
+		return (long long)days * 86400;
+	}
+	*rule = "auto";
+	long long share = lifetime / share_div;
+	long long cap = (long long)cap_days * 86400;
+
+	return share < cap ? share : cap;
 }
 
 static char empty_text[] = "";
@@ -167,24 +249,38 @@ static void grade_expiry(oa_result *r, const oa_policy *policy)
 	r->has_days_left = true;
 	r->earliest_expiry = e->not_after;
 	long long secs = (long long)e->not_after - (long long)r->at;
+	long long lifetime = (long long)e->not_after - (long long)e->not_before;
 	r->days_left = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+	r->warn_s = threshold_secs(policy->warn_days, policy->warn_percent,
+				   OA_POLICY_DEFAULT_WARN_DAYS, 3, lifetime, &r->warn_rule);
+	r->critical_s = threshold_secs(policy->critical_days, policy->critical_percent,
+				       OA_POLICY_DEFAULT_CRITICAL_DAYS, 12, lifetime,
+				       &r->critical_rule);
 	if (check->present) {
 		return;
 	}
 	oa_format_time(e->not_after, when);
 	if (e->not_after < r->at) {
+		/* Whole days since: 2 days and 3 seconds ago is "2 days ago". */
+		long long ago = -secs / 86400;
+		char since[48];
+
+		if (ago == 0) {
+			snprintf(since, sizeof(since), "less than a day ago");
+		} else {
+			snprintf(since, sizeof(since), "%lld day%s ago", ago, ago == 1 ? "" : "s");
+		}
 		oa_check_set(check, OA_STATUS_FAIL, "expired",
 			     earliest_k == 0
 				 ? "Renew the certificate and deploy it with its chain"
 				 : "Replace the expired intermediate with the current one "
 				   "from your CA",
-			     "the %s '%s' expired on %s (%lld days ago)", e->label, e->name, when,
-			     -r->days_left);
-	} else if (r->days_left < policy->critical_days) {
+			     "the %s '%s' expired on %s (%s)", e->label, e->name, when, since);
+	} else if (secs < r->critical_s) {
 		oa_check_set(check, OA_STATUS_FAIL, "expiring_critical",
 			     "Renew the certificate now", "the %s '%s' expires on %s, in %lld days",
 			     e->label, e->name, when, r->days_left);
-	} else if (r->days_left < policy->warn_days) {
+	} else if (secs < r->warn_s) {
 		oa_check_set(check, OA_STATUS_WARN, "expiring_soon",
 			     "Renew the certificate before it expires",
 			     "the %s '%s' expires on %s, in %lld days", e->label, e->name, when,
@@ -551,6 +647,19 @@ bool oa_result_days_left(const oa_result *result, long long *days)
 time_t oa_result_earliest_expiry(const oa_result *result)
 {
 	return result->earliest_expiry;
+}
+
+bool oa_result_expiry_thresholds(const oa_result *result, long long *warn_s, long long *critical_s,
+				 const char **warn_rule, const char **critical_rule)
+{
+	if (!result->has_days_left || result->warn_rule == NULL) {
+		return false;
+	}
+	*warn_s = result->warn_s;
+	*critical_s = result->critical_s;
+	*warn_rule = result->warn_rule;
+	*critical_rule = result->critical_rule;
+	return true;
 }
 
 const char *oa_result_matched_name(const oa_result *result)

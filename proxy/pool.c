@@ -171,7 +171,7 @@ void px_pool_sweep(px_server *srv)
  * CloudFront refuses an expired certificate, not one that expires soon: the
  * proxy fails closed on expiry only once it has happened.
  */
-static const oa_policy proxy_policy = {OA_POLICY_DEFAULT_WARN_DAYS, 0};
+static const oa_policy proxy_policy = {.warn_days = OA_POLICY_AUTO, .critical_days = 0};
 
 const oa_result *px_verify_cached(px_server *srv, const oa_trust_store *store,
 				  const gnutls_datum_t *certs, unsigned n, const char *const *names,

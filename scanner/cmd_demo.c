@@ -93,7 +93,9 @@ static int make_pki(oa_pki_cert **c, oa_error *err)
 	s.dns_names = good;
 	s.n_dns_names = 1;
 	rc = rc < 0 ? rc : oa_pki_issue(&s, c[C_INT2], &c[C_LEAF], err);
+	/* A 90-day certificate with 12 days left (the default rule warns under 30 days). */
 	s.not_after = now + 12 * DAY + 3600;
+	s.not_before = s.not_after - 90 * DAY;
 	rc = rc < 0 ? rc : oa_pki_issue(&s, c[C_INT2], &c[C_SOON], err);
 	s.not_before = now - 93 * DAY;
 	s.not_after = now - 3 * DAY;

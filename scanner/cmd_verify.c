@@ -27,8 +27,7 @@ struct verify_opts {
 	const char *names[MAX_NAMES];
 	size_t n_names;
 	time_t at;
-	int warn_days;
-	int critical_days;
+	oa_policy policy;
 	bool json;
 };
 
@@ -49,8 +48,11 @@ void oa_cmd_verify_usage(void)
 	    "                          Without it the leaf's names are listed, name check skipped\n"
 	    "      --ca-bundle FILE    trusted roots (default: the bundled Mozilla list)\n"
 	    "      --at TIME           evaluate at TIME (2027-03-01T00:00:00Z or 2027-03-01)\n"
-	    "      --warn-days N       warn when the earliest expiry is within N days (30)\n"
-	    "      --critical-days N   fail when it is within N days (7)\n"
+	    "      --warn-days N|N%%    warn when the earliest expiry is within N days, or\n"
+	    "                          N%% of the certificate's lifetime (default: the\n"
+	    "                          lesser of 30 days and a third of its lifetime)\n"
+	    "      --critical-days N|N%% fail when it is within N days or N%% (default: the\n"
+	    "                          lesser of 7 days and a twelfth of its lifetime)\n"
 	    "  -f, --format FORMAT     text or json (default: text on a terminal, else json)\n"
 	    "  -h, --help              show this help\n"
 	    "\n"
@@ -71,18 +73,16 @@ static int usage_error(const char *fmt, ...)
 	return OA_EXIT_ERROR;
 }
 
-static bool parse_days(const char *text, int *out)
+/* A threshold as the user wrote it: "40", "33%", or the default rule's cap "30 by default". */
+static void threshold_text(int days, int percent, int cap, char *buf, size_t size)
 {
-	char *end = NULL;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || v < 0 || v > 36500) {
-		return false;
+	if (percent > 0) {
+		snprintf(buf, size, "%d%%", percent);
+	} else if (days >= 0) {
+		snprintf(buf, size, "%d", days);
+	} else {
+		snprintf(buf, size, "%d by default", cap);
 	}
-	*out = (int)v;
-	return true;
 }
 
 static int parse_opts(int argc, char **argv, struct verify_opts *o)
@@ -103,8 +103,7 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 	int c;
 
 	o->at = time(NULL);
-	o->warn_days = OA_POLICY_DEFAULT_WARN_DAYS;
-	o->critical_days = OA_POLICY_DEFAULT_CRITICAL_DAYS;
+	oa_policy_init(&o->policy);
 	o->json = !isatty(STDOUT_FILENO);
 	opterr = 0;
 	optind = 1;
@@ -133,14 +132,16 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 			}
 			break;
 		case OPT_WARN:
-			if (!parse_days(optarg, &o->warn_days)) {
-				return usage_error("--warn-days: '%s' is not a number of days",
+			if (oa_policy_parse_threshold(optarg, &o->policy.warn_days,
+						      &o->policy.warn_percent) < 0) {
+				return usage_error("--warn-days: '%s' is not a number of days (or N%%)",
 						   optarg);
 			}
 			break;
 		case OPT_CRIT:
-			if (!parse_days(optarg, &o->critical_days)) {
-				return usage_error("--critical-days: '%s' is not a number of days",
+			if (oa_policy_parse_threshold(optarg, &o->policy.critical_days,
+						      &o->policy.critical_percent) < 0) {
+				return usage_error("--critical-days: '%s' is not a number of days (or N%%)",
 						   optarg);
 			}
 			break;
@@ -175,11 +176,17 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 	if (o->chain == NULL) {
 		return usage_error("%s", "--chain FILE is required");
 	}
-	if (o->critical_days > o->warn_days) {
-		fprintf(
-		    stderr,
-		    "originaudit verify: --critical-days (%d) must not exceed --warn-days (%d)\n",
-		    o->critical_days, o->warn_days);
+	if (!oa_policy_consistent(&o->policy)) {
+		char warn[32];
+		char critical[32];
+
+		threshold_text(o->policy.warn_days, o->policy.warn_percent,
+			       OA_POLICY_DEFAULT_WARN_DAYS, warn, sizeof(warn));
+		threshold_text(o->policy.critical_days, o->policy.critical_percent,
+			       OA_POLICY_DEFAULT_CRITICAL_DAYS, critical, sizeof(critical));
+		fprintf(stderr,
+			"originaudit verify: --critical-days (%s) must not exceed --warn-days (%s)\n",
+			critical, warn);
 		return OA_EXIT_ERROR;
 	}
 	return 0;
@@ -260,8 +267,7 @@ int oa_cmd_verify(int argc, char **argv)
 	params.names = o.names;
 	params.n_names = o.n_names;
 	params.at = o.at;
-	params.policy.warn_days = o.warn_days;
-	params.policy.critical_days = o.critical_days;
+	params.policy = o.policy;
 	params.key = key;
 	if (oa_verify(chain, store, &params, &result, &err) < 0) {
 		fprintf(stderr, "originaudit verify: %s\n", err.msg);

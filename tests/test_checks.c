@@ -363,8 +363,9 @@ static void expiry_case(int leaf_days, oa_status status, const char *reason, lon
 
 	fx_pki_make(&pki);
 	oa_pki_spec spec = fx_leaf_spec("exp.example.com", "exp.example.com", leaf_days);
-	/* Shift by an hour so whole days are unambiguous. */
+	/* Shift by an hour so whole days are unambiguous; a 90-day certificate (default rule: 30/7 days). */
 	spec.not_after += 3600;
+	spec.not_before = spec.not_after - 90 * DAY;
 	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
 	const oa_pki_cert *chain[] = {leaf, pki.inter};
 	const oa_result *r = grade(&g, chain, 2, pki.root, "exp.example.com");
@@ -392,6 +393,115 @@ static void test_expiry_soon_warns(void **state)
 static void test_expiry_critical_fails(void **state)
 {
 	expiry_case(5, OA_STATUS_FAIL, "expiring_critical", 5);
+}
+
+/*
+ * The default expiry rule is relative to the certificate's lifetime: warn
+ * under min(30 days, lifetime / 3) left, fail under min(7 days, lifetime / 12).
+ * lifetime_s and left_s place the leaf; policy NULL is the default.
+ */
+static void lifetime_case(long long lifetime_s, long long left_s, const oa_policy *policy,
+			  oa_status status, const char *reason, long long want_warn_s,
+			  const char *want_rule)
+{
+	struct grading g = {0};
+	fx_pki pki;
+	time_t now = time(NULL);
+	oa_verify_params params;
+	oa_result *r = NULL;
+	oa_error err;
+	long long warn_s = 0;
+	long long critical_s = 0;
+	const char *warn_rule = NULL;
+	const char *critical_rule = NULL;
+
+	fx_pki_make(&pki);
+	oa_pki_spec spec = fx_leaf_spec("life.example.com", "life.example.com", 1);
+	spec.not_after = now + left_s;
+	spec.not_before = spec.not_after - lifetime_s;
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf, pki.inter};
+	const oa_result *first = grade(&g, chain, 2, pki.root, "life.example.com");
+
+	expect(first, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	oa_verify_params_init(&params);
+	if (policy != NULL) {
+		params.policy = *policy;
+	}
+	static const char *const names[] = {"life.example.com"};
+	params.names = names;
+	params.n_names = 1;
+	params.at = now;
+	assert_int_equal(oa_verify(g.chain, g.store, &params, &r, &err), 0);
+	expect(r, OA_CHECK_EXPIRY, status, reason);
+	assert_true(oa_result_expiry_thresholds(r, &warn_s, &critical_s, &warn_rule, &critical_rule));
+	assert_int_equal(warn_s, want_warn_s);
+	assert_string_equal(warn_rule, want_rule);
+	oa_result_destroy(r);
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
+static void test_expiry_relative_to_lifetime(void **state)
+{
+	const long long h = 3600;
+
+	/* A fresh 6-day certificate (Let's Encrypt's short-lived ones) passes. */
+	lifetime_case(6 * DAY, 6 * DAY - h, NULL, OA_STATUS_PASS, "valid", 2 * DAY, "auto");
+	/* A 6-day certificate with a day left warns (under 2 days), not yet critical (12 h). */
+	lifetime_case(6 * DAY, DAY, NULL, OA_STATUS_WARN, "expiring_soon", 2 * DAY, "auto");
+	/* ... and with 10 hours left it is critical. */
+	lifetime_case(6 * DAY, 10 * h, NULL, OA_STATUS_FAIL, "expiring_critical", 2 * DAY, "auto");
+	/* 90 days: 20 days left warns, 5 days left is critical (caps of 30 and 7 days). */
+	lifetime_case(90 * DAY, 20 * DAY, NULL, OA_STATUS_WARN, "expiring_soon", 30 * DAY, "auto");
+	lifetime_case(90 * DAY, 5 * DAY, NULL, OA_STATUS_FAIL, "expiring_critical", 30 * DAY,
+		      "auto");
+	/* 398 days with 25 left warns; 47 days with 20 left passes (warn under 15.7 days). */
+	lifetime_case(398 * DAY, 25 * DAY, NULL, OA_STATUS_WARN, "expiring_soon", 30 * DAY, "auto");
+	lifetime_case(47 * DAY, 20 * DAY, NULL, OA_STATUS_PASS, "valid", 47 * DAY / 3, "auto");
+}
+
+static void test_expiry_explicit_thresholds(void **state)
+{
+	oa_policy days = {.warn_days = 30, .critical_days = 7};
+	oa_policy share = {.warn_days = OA_POLICY_AUTO, .critical_days = OA_POLICY_AUTO,
+			   .warn_percent = 50, .critical_percent = 10};
+
+	/* Explicit days keep their absolute meaning: a fresh 6-day certificate is under 7 days. */
+	lifetime_case(6 * DAY, 6 * DAY - 3600, &days, OA_STATUS_FAIL, "expiring_critical", 30 * DAY,
+		      "days");
+	/* A share of the lifetime: 40 of 90 days left is under half. */
+	lifetime_case(90 * DAY, 40 * DAY, &share, OA_STATUS_WARN, "expiring_soon", 45 * DAY,
+		      "percent");
+	lifetime_case(90 * DAY, 50 * DAY, &share, OA_STATUS_PASS, "valid", 45 * DAY, "percent");
+	lifetime_case(90 * DAY, 8 * DAY, &share, OA_STATUS_FAIL, "expiring_critical", 45 * DAY,
+		      "percent");
+}
+
+static void test_policy_parse(void **state)
+{
+	int days = -5;
+	int percent = -5;
+	oa_policy p = {.warn_days = 7, .critical_days = 30};
+
+	assert_int_equal(oa_policy_parse_threshold("30", &days, &percent), 0);
+	assert_int_equal(days, 30);
+	assert_int_equal(percent, 0);
+	assert_int_equal(oa_policy_parse_threshold("33%", &days, &percent), 0);
+	assert_int_equal(days, OA_POLICY_AUTO);
+	assert_int_equal(percent, 33);
+	assert_int_equal(oa_policy_parse_threshold("0", &days, &percent), 0);
+	assert_int_equal(oa_policy_parse_threshold("0%", &days, &percent), -EINVAL);
+	assert_int_equal(oa_policy_parse_threshold("101%", &days, &percent), -EINVAL);
+	assert_int_equal(oa_policy_parse_threshold("-1", &days, &percent), -EINVAL);
+	assert_int_equal(oa_policy_parse_threshold("3d", &days, &percent), -EINVAL);
+	assert_int_equal(oa_policy_parse_threshold("", &days, &percent), -EINVAL);
+	assert_int_equal(oa_policy_parse_threshold("36501", &days, &percent), -EINVAL);
+	assert_false(oa_policy_consistent(&p));
+	p.warn_days = 30;
+	p.critical_days = 7;
+	assert_true(oa_policy_consistent(&p));
 }
 
 static void test_expired_leaf(void **state)
@@ -482,7 +592,7 @@ static void test_regrade_moves_only_expiry(void **state)
 {
 	struct grading g = {0};
 	fx_pki pki;
-	oa_policy policy = {30, 7};
+	oa_policy policy = {.warn_days = 30, .critical_days = 7};
 	time_t now = time(NULL);
 
 	fx_pki_make(&pki);
@@ -943,6 +1053,9 @@ int main(void)
 	    cmocka_unit_test(test_expiry_valid),
 	    cmocka_unit_test(test_expiry_soon_warns),
 	    cmocka_unit_test(test_expiry_critical_fails),
+	    cmocka_unit_test(test_expiry_relative_to_lifetime),
+	    cmocka_unit_test(test_expiry_explicit_thresholds),
+	    cmocka_unit_test(test_policy_parse),
 	    cmocka_unit_test(test_expired_leaf),
 	    cmocka_unit_test(test_expired_intermediate),
 	    cmocka_unit_test(test_not_yet_valid),

@@ -639,7 +639,9 @@ static void serve_mistakes(struct env *e, struct mistakes *m)
 	const oa_pki_cert *expired =
 	    leaf_between(e, HOST, -100 * DAY, -3 * DAY - DAY / 2, e->pki.inter);
 	const oa_pki_cert *other = leaf_for(e, "other.example.com", e->pki.inter);
-	const oa_pki_cert *soon = leaf_between(e, HOST, -DAY, 12 * DAY + DAY / 2, e->pki.inter);
+	/* A 90-day certificate with 12 days left: the default rule warns under 30 days. */
+	const oa_pki_cert *soon =
+	    leaf_between(e, HOST, -78 * DAY + DAY / 2, 12 * DAY + DAY / 2, e->pki.inter);
 	const oa_pki_cert *good_chain[] = {good, e->pki.inter};
 	const oa_pki_cert *wrong_order[] = {e->pki.leaf, e->pki.root, e->pki.inter};
 	const oa_pki_cert *missing[] = {e->pki.leaf};
@@ -733,6 +735,21 @@ static void test_classic_mistakes(void **state)
 	config = write_json(e, config_of(json_pack("[o]", origin_at("soon", HOST, m.soon))));
 	report = scan_json(e, config, 1);
 	expect_summary(report, (struct summary){1, 0, 1, 0, 0, 0, 1, "warn"});
+
+	/*
+	 * Per-origin thresholds: the same 12-days-left 90-day certificate passes
+	 * for an origin that warns only under 10 days, and warns for one that
+	 * warns under 20% of the lifetime (18 days).
+	 */
+	json_t *lax = origin_at("lax", HOST, m.soon);
+	json_object_set_new(lax, "expiry_warn_days", json_integer(10));
+	json_object_set_new(lax, "expiry_critical_days", json_integer(2));
+	json_t *share = origin_at("share", HOST, m.soon);
+	json_object_set_new(share, "expiry_warn_days", json_string("20%"));
+	config = write_json(e, config_of(json_pack("[o, o]", lax, share)));
+	report = scan_json(e, config, 1);
+	want_check(only_probe(report, "lax"), "expiry", "pass", "valid");
+	want_check(only_probe(report, "share"), "expiry", "warn", "expiring_soon");
 
 	/* The good origin alone: exit 0. */
 	config = write_json(e, config_of(json_pack("[o]", origin_at("good", HOST, m.good))));

@@ -380,6 +380,8 @@ static void test_expiring_soon(void **state)
 {
 	struct env *e = *state;
 	oa_pki_spec spec = fx_leaf_spec("origin.example.com", "origin.example.com", 20);
+	/* A 90-day certificate with 20 days left: the default rule warns under 30 days. */
+	spec.not_before = spec.not_after - 90 * 86400;
 	oa_pki_cert *leaf = fx_issue(&spec, e->pki.inter);
 	const oa_pki_cert *certs[] = {leaf, e->pki.inter};
 	char *chain = fx_chain_file(e->dir, "soon.pem", certs, 2);
@@ -689,6 +691,62 @@ static void test_bad_format(void **state)
 	run_clear(&r);
 }
 
+/* Let's Encrypt's 6-day certificates: fresh, one passes; the JSON names the thresholds applied. */
+static void test_short_lived_certificate(void **state)
+{
+	struct env *e = *state;
+	oa_pki_spec spec = fx_leaf_spec("origin.example.com", "origin.example.com", 6);
+	time_t now = time(NULL);
+	struct run r;
+
+	spec.not_before = now - 3600;
+	spec.not_after = spec.not_before + 6 * 86400;
+	oa_pki_cert *leaf = fx_issue(&spec, e->pki.inter);
+	const oa_pki_cert *certs[] = {leaf, e->pki.inter};
+	char *chain = fx_chain_file(e->dir, "six-day.pem", certs, 2);
+
+	const char *const plain[] = {"--chain", chain, "--name", "origin.example.com", NULL};
+	run_verify(&r, e->bundle, "json", plain);
+	assert_exit(&r, 0);
+	assert_check(&r, "expiry", "pass", "valid");
+	json_t *th = member(check_of(&r, "expiry"), "thresholds");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(th, "warn"), "rule")),
+			    "auto");
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(th, "warn"), "seconds_left")),
+			 2 * 86400);
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(th, "critical"), "seconds_left")),
+			 12 * 3600);
+	run_clear(&r);
+
+	/* The same certificate against absolute days: 7 days critical, as before. */
+	const char *const days[] = {"--chain", chain, "--name", "origin.example.com",
+				    "--warn-days", "30", "--critical-days", "7", NULL};
+	run_verify(&r, e->bundle, "json", days);
+	assert_exit(&r, 2);
+	assert_check(&r, "expiry", "fail", "expiring_critical");
+	run_clear(&r);
+
+	/* A share: warn when under 100% of its lifetime is left (always, once issued). */
+	const char *const share[] = {"--chain",	    chain, "--name", "origin.example.com",
+				     "--warn-days", "100%", NULL};
+	run_verify(&r, e->bundle, "json", share);
+	assert_exit(&r, 1);
+	assert_check(&r, "expiry", "warn", "expiring_soon");
+	th = member(check_of(&r, "expiry"), "thresholds");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(th, "warn"), "rule")),
+			    "percent");
+	run_clear(&r);
+
+	const char *const bad[] = {"--chain", chain, "--warn-days", "0%", NULL};
+	run_verify(&r, e->bundle, "json", bad);
+	assert_could_not_run(&r, "--warn-days", "0%");
+	run_clear(&r);
+	free(chain);
+	oa_pki_cert_destroy(leaf);
+}
+
 static void test_bad_critical_above_warn(void **state)
 {
 	struct env *e = *state;
@@ -814,6 +872,7 @@ int main(void)
 	    T(test_bad_at),
 	    T(test_bad_negative_warn_days),
 	    T(test_bad_format),
+	    T(test_short_lived_certificate),
 	    T(test_bad_critical_above_warn),
 	    T(test_long_chain),
 	    cmocka_unit_test(test_help),

@@ -23,6 +23,7 @@
 
 #include "fixtures.h"
 #include "originaudit/config.h"
+#include "originaudit/verify.h"
 
 static char *tmpdir;
 
@@ -270,8 +271,10 @@ static void test_load_defaults(void **state)
 	assert_null(c->behaviors);
 	assert_false(c->has_default_behavior);
 	assert_null(c->scan.ca_bundle);
-	assert_int_equal(c->scan.expiry_warn_days, 30);
-	assert_int_equal(c->scan.expiry_critical_days, 7);
+	/* The default rule, relative to each certificate's lifetime. */
+	assert_int_equal(c->scan.expiry_warn_days, OA_POLICY_AUTO);
+	assert_int_equal(c->scan.expiry_critical_days, OA_POLICY_AUTO);
+	assert_int_equal(c->scan.expiry_warn_percent, 0);
 	assert_int_equal(c->scan.concurrency, 64);
 	assert_int_equal(c->scan.connect_timeout_ms, 10000);
 	assert_int_equal(c->scan.handshake_timeout_ms, 10000);
@@ -302,6 +305,28 @@ static void test_load_behavior_defaults(void **state)
 	assert_false(c->default_behavior.forward_host_header);
 	assert_int_equal(c->n_aliases, 0);
 	assert_int_equal(c->scan.concurrency, 64);
+	oa_config_destroy(c);
+}
+
+/* Expiry thresholds as days or as a share of the lifetime, for the scan and per origin. */
+static void test_load_expiry_thresholds(void **state)
+{
+	oa_config *c = load_ok(
+	    "{'origins': [{'id': 'a', 'domain_name': 'a.example.com', 'expiry_warn_days': 60,"
+	    " 'expiry_critical_days': '5%'}, {'id': 'b', 'domain_name': 'b.example.com'}],"
+	    " 'scan': {'expiry_warn_days': '33%', 'expiry_critical_days': 3}}");
+
+	assert_int_equal(c->scan.expiry_warn_days, OA_POLICY_AUTO);
+	assert_int_equal(c->scan.expiry_warn_percent, 33);
+	assert_int_equal(c->scan.expiry_critical_days, 3);
+	assert_int_equal(c->scan.expiry_critical_percent, 0);
+	assert_true(c->origins[0].has_expiry_warn);
+	assert_int_equal(c->origins[0].expiry_warn_days, 60);
+	assert_int_equal(c->origins[0].expiry_warn_percent, 0);
+	assert_true(c->origins[0].has_expiry_critical);
+	assert_int_equal(c->origins[0].expiry_critical_percent, 5);
+	assert_false(c->origins[1].has_expiry_warn);
+	assert_false(c->origins[1].has_expiry_critical);
 	oa_config_destroy(c);
 }
 
@@ -962,6 +987,16 @@ static const struct invalid_case invalid_cases[] = {
      "scan.expiry_warn_days: 5 is less than expiry_critical_days (7 by default)"},
     {"scan_critical_above_default_warn", WITH_ORIGIN("'scan': {'expiry_critical_days': 31}"),
      "scan.expiry_critical_days: 31 is more than expiry_warn_days (30)"},
+    {"scan_warn_share_zero", WITH_ORIGIN("'scan': {'expiry_warn_days': '0%'}"),
+     "scan.expiry_warn_days: \"0%\" is not a share like \"33%\" (1-100%)"},
+    {"scan_warn_share_word", WITH_ORIGIN("'scan': {'expiry_warn_days': 'soon'}"),
+     "scan.expiry_warn_days: \"soon\" is not a share like \"33%\" (1-100%)"},
+    {"scan_critical_share_above_warn",
+     WITH_ORIGIN("'scan': {'expiry_warn_days': '10%', 'expiry_critical_days': '20%'}"),
+     "scan.expiry_critical_days: 20% is more than expiry_warn_days (10%)"},
+    {"origin_warn_share_high",
+     "{'origins': [{'id': 'a', 'domain_name': 'a.example.com', 'expiry_warn_days': '101%'}]}",
+     "origins[0].expiry_warn_days: \"101%\" is not a share like \"33%\" (1-100%)"},
     {"scan_concurrency_zero", WITH_ORIGIN("'scan': {'concurrency': 0}"),
      "scan.concurrency: 0 is out of range 1-10000"},
     {"scan_concurrency_high", WITH_ORIGIN("'scan': {'concurrency': 10001}"),
@@ -1438,7 +1473,7 @@ static void test_cloudfront_realistic(void **state)
 	assert_false(c->default_behavior.forward_host_header);
 
 	assert_null(c->scan.ca_bundle);
-	assert_int_equal(c->scan.expiry_warn_days, 30);
+	assert_int_equal(c->scan.expiry_warn_days, OA_POLICY_AUTO);
 	assert_int_equal(c->scan.concurrency, 64);
 	assert_false(c->proxy.present);
 	assert_int_equal(c->proxy.n_listen, 0);
@@ -2076,6 +2111,7 @@ int main(void)
 	    cmocka_unit_test(test_load_full),
 	    cmocka_unit_test(test_load_defaults),
 	    cmocka_unit_test(test_load_behavior_defaults),
+	    cmocka_unit_test(test_load_expiry_thresholds),
 	    cmocka_unit_test(test_load_limits),
 	    cmocka_unit_test(test_load_wildcard_alias),
 	    cmocka_unit_test(test_load_proxy),

@@ -61,6 +61,13 @@ typedef struct oa_origin_config {
 	unsigned keepalive_timeout_s;
 	/* Imported from CloudFront: an S3 origin, which is not probed. */
 	bool s3;
+	/* Per-origin expiry thresholds replacing the scan's (has_*), as in oa_scan_config. */
+	bool has_expiry_warn;
+	int expiry_warn_days;
+	int expiry_warn_percent;
+	bool has_expiry_critical;
+	int expiry_critical_days;
+	int expiry_critical_percent;
 } oa_origin_config;
 
 typedef struct oa_behavior_config {
@@ -76,8 +83,14 @@ typedef struct oa_behavior_config {
 typedef struct oa_scan_config {
 	/* NULL: the default bundle. Relative paths: see oa_config_load_file. */
 	char *ca_bundle;
+	/*
+	 * Expiry thresholds (see oa_policy): days (>= 0), a share of the
+	 * lifetime in percent (*_percent > 0), or -1 for the default rule.
+	 */
 	int expiry_warn_days;
 	int expiry_critical_days;
+	int expiry_warn_percent;
+	int expiry_critical_percent;
 	unsigned concurrency;
 	unsigned connect_timeout_ms;
 	unsigned handshake_timeout_ms;

@@ -83,14 +83,40 @@ int oa_check_set(oa_check *check, oa_status status, const char *reason, const ch
 /* Frees a check's texts and marks it not present. */
 void oa_check_clear(oa_check *check);
 
-/* Expiry thresholds in days. */
+/*
+ * Expiry thresholds. Each one is a number of days left (>= 0), a share of the
+ * earliest-expiring certificate's own lifetime (*_percent > 0, which then
+ * wins), or OA_POLICY_AUTO: the default rule, fit for short-lived
+ * certificates as ACME clients renew them — warn when less than
+ * min(30 days, lifetime / 3) is left, fail below min(7 days, lifetime / 12).
+ */
 typedef struct oa_policy {
 	int warn_days;
 	int critical_days;
+	int warn_percent;
+	int critical_percent;
 } oa_policy;
 
+#define OA_POLICY_AUTO (-1)
+/* The caps of the default rule, in days. */
 #define OA_POLICY_DEFAULT_WARN_DAYS 30
 #define OA_POLICY_DEFAULT_CRITICAL_DAYS 7
+
+/* The default policy (both thresholds OA_POLICY_AUTO). */
+void oa_policy_init(oa_policy *policy);
+
+/*
+ * Parses a threshold as given on a command line or in a configuration: "N"
+ * (days, 0-36500) or "N%" (1-100 percent of the lifetime) into *days and
+ * *percent (the other one is set to OA_POLICY_AUTO / 0). 0 or -EINVAL.
+ */
+int oa_policy_parse_threshold(const char *text, int *days, int *percent);
+
+/*
+ * Whether critical is not later than warn (both in days, or both in
+ * percent); false when warn would never come before critical.
+ */
+bool oa_policy_consistent(const oa_policy *policy);
 
 typedef struct oa_verify_params {
 	/* Acceptable names; any one suffices. n_names == 0 skips the name check. */
@@ -167,6 +193,13 @@ bool oa_result_days_left(const oa_result *result, long long *days);
 
 /* Earliest not_after on the path (the one days_left counts to); 0 if unknown. */
 time_t oa_result_earliest_expiry(const oa_result *result);
+
+/*
+ * The thresholds the expiry check applied, in seconds left, and the rule they
+ * came from ("auto", "days" or "percent"; static strings); false if unknown.
+ */
+bool oa_result_expiry_thresholds(const oa_result *result, long long *warn_s, long long *critical_s,
+				 const char **warn_rule, const char **critical_rule);
 
 /* Certificate name that matched an acceptable name, or NULL; owned by the result. */
 const char *oa_result_matched_name(const oa_result *result);
