@@ -446,8 +446,7 @@ int oa__cfg_path_pattern(const oa__cfg *c, const char *path, const json_t *v, ch
 	return 0;
 }
 
-int oa__cfg_threshold(const oa__cfg *c, const char *path, const json_t *v, int *days,
-		      int *percent)
+int oa__cfg_threshold(const oa__cfg *c, const char *path, const json_t *v, int *days, int *percent)
 {
 	long long n;
 	int rc;
@@ -455,7 +454,8 @@ int oa__cfg_threshold(const oa__cfg *c, const char *path, const json_t *v, int *
 	if (json_is_string(v)) {
 		if (oa_policy_parse_threshold(json_string_value(v), days, percent) < 0 ||
 		    *percent == 0) {
-			return oa__cfg_fail(c, path, "\"%s\" is not a share like \"33%%\" (1-100%%)",
+			return oa__cfg_fail(c, path,
+					    "\"%s\" is not a share like \"33%%\" (1-100%%)",
 					    json_string_value(v));
 		}
 		return 0;

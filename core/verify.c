@@ -253,9 +253,9 @@ static void grade_expiry(oa_result *r, const oa_policy *policy)
 	r->days_left = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 	r->warn_s = threshold_secs(policy->warn_days, policy->warn_percent,
 				   OA_POLICY_DEFAULT_WARN_DAYS, 3, lifetime, &r->warn_rule);
-	r->critical_s = threshold_secs(policy->critical_days, policy->critical_percent,
-				       OA_POLICY_DEFAULT_CRITICAL_DAYS, 12, lifetime,
-				       &r->critical_rule);
+	r->critical_s =
+	    threshold_secs(policy->critical_days, policy->critical_percent,
+			   OA_POLICY_DEFAULT_CRITICAL_DAYS, 12, lifetime, &r->critical_rule);
 	if (check->present) {
 		return;
 	}
@@ -372,7 +372,8 @@ static bool key_fails(oa_check *check, gnutls_x509_crt_t c, const char *role)
 		oa_check_set(check, OA_STATUS_FAIL, problem,
 			     "Use an RSA key of 2048 bits or more, or ECDSA on P-256 or P-384, "
 			     "and reissue the certificate",
-			     "the %s '%s' has %s, which no public CA may certify", role, name, what);
+			     "the %s '%s' has %s, which no public CA may certify", role, name,
+			     what);
 	}
 	return true;
 }

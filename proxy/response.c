@@ -35,8 +35,8 @@ void px__respond_local(px_viewer *v, int status, const char *reason)
 	bool body_pending = !ex->req_done && (ex->req_chunked || ex->req_length > 0);
 	/* A request that was refused as malformed (400, 505) ends the connection (RFC 9112 6.1). */
 	bool refused = status == 400 || status == 505;
-	bool keep_alive = llhttp_should_keep_alive(&v->parser) && !body_pending && !refused &&
-			  !v->srv->stopping;
+	bool keep_alive =
+	    llhttp_should_keep_alive(&v->parser) && !body_pending && !refused && !v->srv->stopping;
 	char xc[96];
 	px_buf out;
 	int rc;

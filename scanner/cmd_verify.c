@@ -134,15 +134,16 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 		case OPT_WARN:
 			if (oa_policy_parse_threshold(optarg, &o->policy.warn_days,
 						      &o->policy.warn_percent) < 0) {
-				return usage_error("--warn-days: '%s' is not a number of days (or N%%)",
-						   optarg);
+				return usage_error(
+				    "--warn-days: '%s' is not a number of days (or N%%)", optarg);
 			}
 			break;
 		case OPT_CRIT:
 			if (oa_policy_parse_threshold(optarg, &o->policy.critical_days,
 						      &o->policy.critical_percent) < 0) {
-				return usage_error("--critical-days: '%s' is not a number of days (or N%%)",
-						   optarg);
+				return usage_error(
+				    "--critical-days: '%s' is not a number of days (or N%%)",
+				    optarg);
 			}
 			break;
 		case 'f':
@@ -184,9 +185,10 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 			       OA_POLICY_DEFAULT_WARN_DAYS, warn, sizeof(warn));
 		threshold_text(o->policy.critical_days, o->policy.critical_percent,
 			       OA_POLICY_DEFAULT_CRITICAL_DAYS, critical, sizeof(critical));
-		fprintf(stderr,
-			"originaudit verify: --critical-days (%s) must not exceed --warn-days (%s)\n",
-			critical, warn);
+		fprintf(
+		    stderr,
+		    "originaudit verify: --critical-days (%s) must not exceed --warn-days (%s)\n",
+		    critical, warn);
 		return OA_EXIT_ERROR;
 	}
 	return 0;

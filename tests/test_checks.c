@@ -363,7 +363,8 @@ static void expiry_case(int leaf_days, oa_status status, const char *reason, lon
 
 	fx_pki_make(&pki);
 	oa_pki_spec spec = fx_leaf_spec("exp.example.com", "exp.example.com", leaf_days);
-	/* Shift by an hour so whole days are unambiguous; a 90-day certificate (default rule: 30/7 days). */
+	/* Shift by an hour so whole days are unambiguous; a 90-day certificate (default rule: 30/7
+	 * days). */
 	spec.not_after += 3600;
 	spec.not_before = spec.not_after - 90 * DAY;
 	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
@@ -434,7 +435,8 @@ static void lifetime_case(long long lifetime_s, long long left_s, const oa_polic
 	params.at = now;
 	assert_int_equal(oa_verify(g.chain, g.store, &params, &r, &err), 0);
 	expect(r, OA_CHECK_EXPIRY, status, reason);
-	assert_true(oa_result_expiry_thresholds(r, &warn_s, &critical_s, &warn_rule, &critical_rule));
+	assert_true(
+	    oa_result_expiry_thresholds(r, &warn_s, &critical_s, &warn_rule, &critical_rule));
 	assert_int_equal(warn_s, want_warn_s);
 	assert_string_equal(warn_rule, want_rule);
 	oa_result_destroy(r);
@@ -465,8 +467,10 @@ static void test_expiry_relative_to_lifetime(void **state)
 static void test_expiry_explicit_thresholds(void **state)
 {
 	oa_policy days = {.warn_days = 30, .critical_days = 7};
-	oa_policy share = {.warn_days = OA_POLICY_AUTO, .critical_days = OA_POLICY_AUTO,
-			   .warn_percent = 50, .critical_percent = 10};
+	oa_policy share = {.warn_days = OA_POLICY_AUTO,
+			   .critical_days = OA_POLICY_AUTO,
+			   .warn_percent = 50,
+			   .critical_percent = 10};
 
 	/* Explicit days keep their absolute meaning: a fresh 6-day certificate is under 7 days. */
 	lifetime_case(6 * DAY, 6 * DAY - 3600, &days, OA_STATUS_FAIL, "expiring_critical", 30 * DAY,

@@ -712,24 +712,25 @@ static void test_short_lived_certificate(void **state)
 	json_t *th = member(check_of(&r, "expiry"), "thresholds");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(th, "warn"), "rule")),
 			    "auto");
-	assert_int_equal(json_integer_value(
-			     json_object_get(json_object_get(th, "warn"), "seconds_left")),
-			 2 * 86400);
-	assert_int_equal(json_integer_value(
-			     json_object_get(json_object_get(th, "critical"), "seconds_left")),
-			 12 * 3600);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(th, "warn"), "seconds_left")),
+	    2 * 86400);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(th, "critical"), "seconds_left")),
+	    12 * 3600);
 	run_clear(&r);
 
 	/* The same certificate against absolute days: 7 days critical, as before. */
-	const char *const days[] = {"--chain", chain, "--name", "origin.example.com",
-				    "--warn-days", "30", "--critical-days", "7", NULL};
+	const char *const days[] = {"--chain",	   chain, "--name",	     "origin.example.com",
+				    "--warn-days", "30",  "--critical-days", "7",
+				    NULL};
 	run_verify(&r, e->bundle, "json", days);
 	assert_exit(&r, 2);
 	assert_check(&r, "expiry", "fail", "expiring_critical");
 	run_clear(&r);
 
 	/* A share: warn when under 100% of its lifetime is left (always, once issued). */
-	const char *const share[] = {"--chain",	    chain, "--name", "origin.example.com",
+	const char *const share[] = {"--chain",	    chain,  "--name", "origin.example.com",
 				     "--warn-days", "100%", NULL};
 	run_verify(&r, e->bundle, "json", share);
 	assert_exit(&r, 1);

@@ -10,7 +10,9 @@
  * read of freed memory shows as wrong bytes (glibc fills freed blocks) and
  * the assertions on the logged Host and the cached fields catch it too.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,15 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "proxy_harness.h"
 
-#define POST_CHUNKED                                                                       \
-	"POST /up HTTP/1.1\r\nHost: " PH_WWW "\r\nTransfer-Encoding: chunked\r\n\r\n"
+#define POST_CHUNKED "POST /up HTTP/1.1\r\nHost: " PH_WWW "\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 /* ---- a scripted origin: one fixed answer to every request head ---- */
 
@@ -38,7 +37,8 @@ struct scripted {
 	pthread_t thread;
 };
 
-/* Reads heads (requests without bodies) and answers each with s->answer; one connection at a time. */
+/* Reads heads (requests without bodies) and answers each with s->answer; one connection at a time.
+ */
 static void *scripted_run(void *arg)
 {
 	struct scripted *s = arg;
@@ -181,7 +181,8 @@ static void test_origin_trailer_cached(void **state)
 	for (int i = 0; i < 3; i++) {
 		ph_get(e, false, "/cached", r);
 		ph_expect_status(r, 200);
-		ph_expect_field(r->head, "X-Cache", i == 0 ? "Miss from originaudit" : "Hit from originaudit");
+		ph_expect_field(r->head, "X-Cache",
+				i == 0 ? "Miss from originaudit" : "Hit from originaudit");
 		ph_expect_field(r->head, "Cache-Control", "max-age=60");
 		ph_expect_field(r->head, "X-Kept", "kept-value");
 		ph_expect_field(r->head, "X-Trailer", NULL);
@@ -263,7 +264,8 @@ static void test_tls_receive_bounded(void **state)
 	assert_int_equal(rc, 0);
 	static const char head[] = "GET /stall HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n";
 	assert_int_equal(gnutls_record_send(session, head, sizeof(head) - 1), sizeof(head) - 1);
-	/* Pipelined garbage for 3 s: the proxy must stop reading, so sends stall (200 ms timeout). */
+	/* Pipelined garbage for 3 s: the proxy must stop reading, so sends stall (200 ms timeout).
+	 */
 	memset(chunk, 'G', sizeof(chunk));
 	uint64_t end = ph_now_ms() + 3000;
 	const void *data = chunk;
@@ -297,7 +299,8 @@ static void test_tls_receive_bounded(void **state)
 	ph_finish(e);
 }
 
-/* A ClientHello split over several TLS records in one TCP segment (openssl -max_send_frag 512 and a long ALPN list): the handshake goes on with what is buffered. */
+/* A ClientHello split over several TLS records in one TCP segment (openssl -max_send_frag 512 and a
+ * long ALPN list): the handshake goes on with what is buffered. */
 static void test_tls_fragmented_client_hello(void **state)
 {
 	ph_env *e = *state;
@@ -313,13 +316,15 @@ static void test_tls_fragmented_client_hello(void **state)
 	}
 	ph_start_http(e, o, ph_proxy_block(e, true, false, NULL));
 	for (int i = 0; i < 4; i++) {
-		len += (size_t)snprintf(alpn + len, sizeof(alpn) - len, "%sproto-%d-", i ? "," : "", i);
+		len += (size_t)snprintf(alpn + len, sizeof(alpn) - len, "%sproto-%d-", i ? "," : "",
+					i);
 		memset(alpn + len, 'x', 180);
 		len += 180;
 		alpn[len] = '\0';
 	}
 	snprintf(cmd, sizeof(cmd),
-		 "printf 'GET /frag HTTP/1.1\\r\\nHost: " PH_WWW "\\r\\nConnection: close\\r\\n\\r\\n' | "
+		 "printf 'GET /frag HTTP/1.1\\r\\nHost: " PH_WWW
+		 "\\r\\nConnection: close\\r\\n\\r\\n' | "
 		 "timeout 10 %s s_client -connect 127.0.0.1:%u -servername " PH_WWW
 		 " -max_send_frag 512 -alpn %s -quiet 2>/dev/null",
 		 e->openssl, e->tls_port, alpn);
@@ -337,7 +342,8 @@ static void test_tls_fragmented_client_hello(void **state)
 
 /* ---- 6, 7, 8. refusals: one response, then the connection ends ---- */
 
-/* Sends data; expects exactly one response (status, X-Cache of the proxy, Connection: close), then EOF; the origin sees nothing. */
+/* Sends data; expects exactly one response (status, X-Cache of the proxy, Connection: close), then
+ * EOF; the origin sees nothing. */
 static void expect_refused(ph_env *e, ph_eo *o, const char *data, int status)
 {
 	ph_resp *r = &e->resp;
@@ -388,9 +394,9 @@ static void test_framing_refusals_close(void **state)
 		       "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
 		       400);
 	/* A Host refusal with a pipelined request behind it: that one is not served either. */
-	expect_refused(e, o,
-		       "GET / HTTP/1.1\r\nHost: a b\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
-		       400);
+	expect_refused(
+	    e, o, "GET / HTTP/1.1\r\nHost: a b\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+	    400);
 	ph_finish(e);
 }
 
@@ -402,10 +408,11 @@ static void test_one_response_per_request(void **state)
 	expect_refused(e, o, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n",
 		       400);
 	expect_refused(e, o, "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 400);
-	/* CONNECT with an origin-form target, and a request behind it: refused, nothing forwarded. */
+	/* CONNECT with an origin-form target, and a request behind it: refused, nothing forwarded.
+	 */
 	expect_refused(e, o,
-		       "CONNECT /x HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\nGET /y HTTP/1.1\r\nHost: " PH_WWW
-		       "\r\n\r\n",
+		       "CONNECT /x HTTP/1.1\r\nHost: " PH_WWW
+		       "\r\n\r\nGET /y HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n",
 		       400);
 	/* A parse-level refusal carries the proxy's X-Cache like every other error. */
 	expect_refused(e, o, "GET /x HTTX/1.1\r\nHost: " PH_WWW "\r\n\r\n", 400);
@@ -465,9 +472,10 @@ static void test_upgrade_ignored(void **state)
 	ph_resp *r = &e->resp;
 	ph_vc *c = ph_vc_open(e->port, false);
 
-	ph_vc_sends(c, "GET /a HTTP/1.1\r\nHost: " PH_WWW "\r\nConnection: Upgrade, HTTP2-Settings\r\n"
-		       "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"
-		       "GET /b HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n");
+	ph_vc_sends(c,
+		    "GET /a HTTP/1.1\r\nHost: " PH_WWW "\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+		    "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"
+		    "GET /b HTTP/1.1\r\nHost: " PH_WWW "\r\n\r\n");
 	assert_int_equal(ph_vc_response(c, false, false, r), 0);
 	ph_expect_status(r, 200);
 	assert_true(ph_starts_with(r->body, "GET /a HTTP/1.1\r\n"));
@@ -611,8 +619,8 @@ static int slow_reader(unsigned port, const char *data, int wait_ms, size_t *byt
 	}
 	buf[len] = '\0';
 	close(fd);
-	for (const char *p = buf; (p = memmem(p, (size_t)(buf + len - p), "\r\nX-Cache: ", 11)) != NULL;
-	     p += 11) {
+	for (const char *p = buf;
+	     (p = memmem(p, (size_t)(buf + len - p), "\r\nX-Cache: ", 11)) != NULL; p += 11) {
 		responses++;
 	}
 	*bytes = len;
@@ -629,8 +637,10 @@ static void test_close_while_queued_no_more_requests(void **state)
 {
 	ph_env *e = *state;
 	ph_eo *o = ph_plain_origin(e, "plain", PH_EO_ECHO);
-	/* Where the tail stays in the proxy's queue depends on the kernel's buffers: several sizes. */
-	static const unsigned sizes[] = {400000, 1500000, 2500000, 2800000, 3000000, 3200000, 3500000, 4000000};
+	/* Where the tail stays in the proxy's queue depends on the kernel's buffers: several sizes.
+	 */
+	static const unsigned sizes[] = {400000,  1500000, 2500000, 2800000,
+					 3000000, 3200000, 3500000, 4000000};
 	char req[512];
 
 	ph_start_http(e, o, ph_proxy_block(e, false, false, NULL));
@@ -658,7 +668,8 @@ static void test_refusal_while_queued_single_answer(void **state)
 {
 	ph_env *e = *state;
 	ph_eo *o = ph_plain_origin(e, "plain", PH_EO_ECHO);
-	static const unsigned sizes[] = {400000, 1500000, 2500000, 2800000, 3000000, 3200000, 3500000, 4000000};
+	static const unsigned sizes[] = {400000,  1500000, 2500000, 2800000,
+					 3000000, 3200000, 3500000, 4000000};
 	char req[512];
 
 	ph_start_http(e, o, ph_proxy_block(e, false, false, NULL));
@@ -745,7 +756,8 @@ static void test_http10_truncated_reset(void **state)
 
 int main(void)
 {
-	/* glibc fills freed blocks with 0xa5 in the proxy: a read after free shows as wrong bytes. */
+	/* glibc fills freed blocks with 0xa5 in the proxy: a read after free shows as wrong bytes.
+	 */
 	setenv("MALLOC_PERTURB_", "165", 1);
 	const struct CMUnitTest tests[] = {
 	    PH_TEST(test_viewer_trailer),

@@ -391,7 +391,8 @@ static long long json_int(json_t *root, const char *path)
 	return json_integer_value(v);
 }
 
-/* --at values: a date, a time, a time with a fraction of a second (dropped); anything else is refused. */
+/* --at values: a date, a time, a time with a fraction of a second (dropped); anything else is
+ * refused. */
 static void test_parse_time(void **state)
 {
 	time_t t = 0;
