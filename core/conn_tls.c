@@ -128,6 +128,14 @@ static void tls_failure(oa_conn *c, int rc)
 		snprintf(error, sizeof(error), "tls_alert:%s", name);
 		oa__conn_set_error(c, error, "the server ended the handshake with the alert %s",
 				   name);
+	} else if (rc == GNUTLS_E_UNSUPPORTED_VERSION_PACKET) {
+		/*
+		 * The server answered with a version that was not offered (a TLS
+		 * 1.0-only server asked for 1.2): no common version, as when it says
+		 * so with an alert, and named the same.
+		 */
+		oa__conn_set_error(c, "tls_alert:protocol_version",
+				   "the server answered with a TLS version that was not offered");
 	} else if (rc == GNUTLS_E_HANDSHAKE_TOO_LARGE) {
 		handshake_too_large(c);
 	} else if (rc == GNUTLS_E_PREMATURE_TERMINATION) {

@@ -1019,6 +1019,28 @@ static void test_no_common_protocol(void **state)
 	ph_finish(e);
 }
 
+/*
+ * An origin that speaks only TLS 1.0 answers a TLS 1.2 offer with its own
+ * version instead of an alert: the same failure, named the same way
+ * (GnuTLS says "unsupported version packet").
+ */
+static void test_tls10_only_origin(void **state)
+{
+	ph_env *e = *state;
+	const oa_pki_cert *rest[] = {e->pki.inter};
+	static const char *const tls10[] = {"-www", "-tls1", "-cipher", "DEFAULT@SECLEVEL=0", NULL};
+	unsigned port = s_server(e, rest, 1, tls10);
+	ph_resp *r = &e->resp;
+
+	json_t *oj = ph_origin_json("o", port, 0, "https-only");
+	json_object_set_new(oj, "ssl_protocols", json_pack("[s]", "TLSv1.2"));
+	start_debug(e, oj);
+	ph_get(e, false, "/p", r);
+	ph_expect_error(r, 502, "tls_alert:protocol_version");
+	ph_resp_free(r);
+	ph_finish(e);
+}
+
 /* An origin domain that does not resolve: 502 dns_failed, and the proxy goes on serving. */
 static void test_dns_failure(void **state)
 {
@@ -1368,6 +1390,7 @@ int main(void)
 	    T(test_retries_connect_timeout),
 	    T(test_read_timeout),
 	    T(test_no_common_protocol),
+	    T(test_tls10_only_origin),
 	    T(test_dns_failure),
 	    T(test_resumption_and_verify_cache),
 	    T(test_refused_port),
