@@ -155,11 +155,22 @@ int oa_chain_from_pem(const void *data, size_t len, const char *label, oa_chain 
 				rc = oa_error_set(err, -ENOMEM, "%s: out of memory", label);
 				goto fail;
 			}
-			int grc = gnutls_x509_crt_import(crt, &block, GNUTLS_X509_FMT_PEM);
+			/*
+			 * Broken base64 or armour is a file problem (-EBADMSG); a block
+			 * that decodes to DER that is no valid certificate is a
+			 * malformed certificate (-EPROTO), which is a verdict.
+			 */
+			gnutls_datum_t der = {NULL, 0};
+			int grc = gnutls_pem_base64_decode2("CERTIFICATE", &block, &der);
+			bool decoded = grc >= 0;
+			if (decoded) {
+				grc = gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER);
+				gnutls_free(der.data);
+			}
 			if (grc < 0) {
 				gnutls_x509_crt_deinit(crt);
 				rc = oa_error_set(
-				    err, -EBADMSG,
+				    err, decoded ? -EPROTO : -EBADMSG,
 				    "%s: line %zu: certificate #%zu cannot be decoded: %s", label,
 				    line_of(data, (size_t)(begin - (const char *)data)),
 				    chain->n + 1, gnutls_strerror(grc));
@@ -277,7 +288,7 @@ int oa_chain_from_der(const gnutls_datum_t *certs, size_t n, oa_chain **out, oa_
 		int grc = gnutls_x509_crt_import(crt, &certs[i], GNUTLS_X509_FMT_DER);
 		if (grc < 0) {
 			gnutls_x509_crt_deinit(crt);
-			rc = oa_error_set(err, -EBADMSG, "certificate #%zu cannot be decoded: %s",
+			rc = oa_error_set(err, -EPROTO, "certificate #%zu cannot be decoded: %s",
 					  i + 1, gnutls_strerror(grc));
 			goto fail;
 		}

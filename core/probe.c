@@ -162,7 +162,14 @@ static void finish(oa_probe *p)
 		params.n_names = p->spec.n_names;
 		params.at = p->spec.at;
 		params.policy = p->spec.policy;
-		if (oa_chain_from_der(p->peer, p->n_peer, &chain, &err) < 0) {
+		int rc = oa_chain_from_der(p->peer, p->n_peer, &chain, &err);
+
+		if (rc == -EPROTO) {
+			/* A certificate that does not parse: graded as malformed, a failure. */
+			if (oa_result_malformed(&params, err.msg, &p->verified, &err) < 0) {
+				set_error(p, "bad_certificate", "%s", err.msg);
+			}
+		} else if (rc < 0) {
 			set_error(p, "bad_certificate", "%s", err.msg);
 		} else if (oa_verify(chain, p->store, &params, &p->verified, &err) < 0) {
 			set_error(p, "bad_certificate", "%s", err.msg);

@@ -559,6 +559,30 @@ void oa_result_regrade(oa_result *result, time_t at, const oa_policy *policy)
 	compute_verdict(result);
 }
 
+int oa_result_malformed(const oa_verify_params *params, const char *detail, oa_result **out,
+			oa_error *err)
+{
+	oa_result *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (r == NULL) {
+		return oa_error_set(err, -ENOMEM, "out of memory");
+	}
+	r->at = params->at;
+	rc = copy_names(r, params, err);
+	if (rc < 0) {
+		oa_result_destroy(r);
+		return rc;
+	}
+	oa_check_set(&r->checks[OA_CHECK_TRUST], OA_STATUS_FAIL, "malformed_certificate",
+		     "A certificate does not parse (CloudFront and every TLS client reject it); "
+		     "reinstall the files exactly as the CA issued them, or have it reissued",
+		     "%s", detail);
+	compute_verdict(r);
+	*out = r;
+	return 0;
+}
+
 int oa_verify(const oa_chain *chain, const oa_trust_store *store, const oa_verify_params *params,
 	      oa_result **out, oa_error *err)
 {

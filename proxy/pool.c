@@ -223,8 +223,15 @@ const oa_result *px_verify_cached(px_server *srv, const oa_trust_store *store,
 	params.names = names;
 	params.n_names = n_names;
 	params.policy = proxy_policy;
-	if (oa_chain_from_der(certs, n, &chain, &err) < 0 ||
-	    oa_verify(chain, store, &params, &result, &err) < 0) {
+	int rc = oa_chain_from_der(certs, n, &chain, &err);
+
+	if (rc == -EPROTO) {
+		/* A certificate that does not parse fails closed as malformed_certificate. */
+		rc = oa_result_malformed(&params, err.msg, &result, &err);
+	} else if (rc == 0) {
+		rc = oa_verify(chain, store, &params, &result, &err);
+	}
+	if (rc < 0) {
 		oa_chain_destroy(chain);
 		return NULL;
 	}

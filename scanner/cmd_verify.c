@@ -259,7 +259,10 @@ int oa_cmd_verify(int argc, char **argv)
 	}
 	oa_error_clear(&err);
 	const char *bundle = o.ca_bundle != NULL ? o.ca_bundle : oa_default_ca_bundle();
-	if (oa_chain_load_file(o.chain, &chain, &err) < 0 ||
+	/* A certificate that does not parse is a verdict (exit 2), not a failure to run. */
+	int chain_rc = oa_chain_load_file(o.chain, &chain, &err);
+	oa_error malformed = err;
+	if ((chain_rc < 0 && chain_rc != -EPROTO) ||
 	    (o.key != NULL && oa_key_load_file(o.key, &key, &err) < 0) ||
 	    oa_trust_store_load(bundle, &store, &err) < 0) {
 		fprintf(stderr, "originaudit verify: %s\n", err.msg);
@@ -271,7 +274,9 @@ int oa_cmd_verify(int argc, char **argv)
 	params.at = o.at;
 	params.policy = o.policy;
 	params.key = key;
-	if (oa_verify(chain, store, &params, &result, &err) < 0) {
+	if (chain_rc == -EPROTO
+		? oa_result_malformed(&params, malformed.msg, &result, &err) < 0
+		: oa_verify(chain, store, &params, &result, &err) < 0) {
 		fprintf(stderr, "originaudit verify: %s\n", err.msg);
 		goto out;
 	}

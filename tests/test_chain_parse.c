@@ -623,6 +623,23 @@ static void test_der_zero_certs(void **state)
 	assert_null(chain);
 }
 
+/* Valid armour and base64 around DER that is no certificate: -EPROTO (a verdict), not -EBADMSG. */
+static void test_pem_malformed_certificate(void **state)
+{
+	static const char pem[] = "-----BEGIN CERTIFICATE-----\n"
+				  "MIIBAAIBAA==\n"
+				  "-----END CERTIFICATE-----\n";
+	oa_chain *chain = NULL;
+	oa_error err;
+	int rc;
+
+	(void)state;
+	oa_error_clear(&err);
+	rc = oa_chain_from_pem(pem, sizeof(pem) - 1, LABEL, &chain, &err);
+	assert_failed(rc, &err, -EPROTO, LABEL, "line 1:", "certificate #1", NULL);
+	assert_null(chain);
+}
+
 static void test_der_garbage(void **state)
 {
 	static unsigned char junk[] = "definitely not DER";
@@ -634,7 +651,8 @@ static void test_der_garbage(void **state)
 	(void)state;
 	oa_error_clear(&err);
 	rc = oa_chain_from_der(certs, 1, &chain, &err);
-	assert_failed(rc, &err, -EBADMSG, "certificate #1", NULL);
+	/* A certificate that does not parse: -EPROTO, graded as malformed_certificate. */
+	assert_failed(rc, &err, -EPROTO, "certificate #1", NULL);
 	assert_null(chain);
 }
 
@@ -649,7 +667,7 @@ static void test_der_garbage_second(void **state)
 
 	oa_error_clear(&err);
 	rc = oa_chain_from_der(certs, 2, &chain, &err);
-	assert_failed(rc, &err, -EBADMSG, "certificate #2", NULL);
+	assert_failed(rc, &err, -EPROTO, "certificate #2", NULL);
 	assert_null(chain);
 }
 
@@ -853,6 +871,7 @@ int main(void)
 	    cmocka_unit_test(test_load_file_missing),
 	    cmocka_unit_test(test_load_file_directory),
 	    cmocka_unit_test(test_der_zero_certs),
+	    cmocka_unit_test(test_pem_malformed_certificate),
 	    cmocka_unit_test(test_der_garbage),
 	    cmocka_unit_test(test_der_garbage_second),
 	    cmocka_unit_test(test_der_two_in_order),

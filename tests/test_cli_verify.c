@@ -748,6 +748,31 @@ static void test_short_lived_certificate(void **state)
 	oa_pki_cert_destroy(leaf);
 }
 
+/* A certificate that does not parse is a verdict: trust fails, exit 2, in JSON and text. */
+static void test_malformed_certificate(void **state)
+{
+	struct env *e = *state;
+	char *path = fx_path(e->dir, "malformed.pem");
+	static const char pem[] = "-----BEGIN CERTIFICATE-----\n"
+				  "MIIBAAIBAA==\n"
+				  "-----END CERTIFICATE-----\n";
+	struct run r;
+
+	fx_write(path, pem, sizeof(pem) - 1);
+	const char *const args[] = {"--chain", path, "--name", "origin.example.com", NULL};
+	run_verify(&r, e->bundle, "json", args);
+	assert_exit(&r, 2);
+	assert_verdict(&r, "fail");
+	assert_check(&r, "trust", "fail", "malformed_certificate");
+	const char *detail = json_string_value(member(check_of(&r, "trust"), "detail"));
+	assert_non_null(strstr(detail, "certificate #1"));
+	run_clear(&r);
+	run_verify(&r, e->bundle, "text", args);
+	assert_exit(&r, 2);
+	run_clear(&r);
+	free(path);
+}
+
 static void test_bad_critical_above_warn(void **state)
 {
 	struct env *e = *state;
@@ -874,6 +899,7 @@ int main(void)
 	    T(test_bad_negative_warn_days),
 	    T(test_bad_format),
 	    T(test_short_lived_certificate),
+	    T(test_malformed_certificate),
 	    T(test_bad_critical_above_warn),
 	    T(test_long_chain),
 	    cmocka_unit_test(test_help),

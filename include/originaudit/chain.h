@@ -20,8 +20,11 @@ typedef struct oa_chain oa_chain;
 /*
  * Parses every "-----BEGIN CERTIFICATE-----" block of a PEM buffer, in order.
  * label names the input in error messages (a file name). Empty input, DER,
- * garbage, truncated or undecodable blocks fail with -EBADMSG and a message
- * naming the line. The caller owns *out (oa_chain_destroy).
+ * garbage, truncated blocks or broken base64 fail with -EBADMSG (the file
+ * cannot be used); a block that decodes to something that is no valid
+ * certificate (duplicate extensions, a malformed SAN, ...) fails with -EPROTO
+ * (a malformed certificate: a verdict, see oa_result_malformed). Both with a
+ * message naming the line and the certificate. The caller owns *out.
  */
 int oa_chain_from_pem(const void *data, size_t len, const char *label, oa_chain **out,
 		      oa_error *err);
@@ -29,7 +32,10 @@ int oa_chain_from_pem(const void *data, size_t len, const char *label, oa_chain 
 /* Reads and parses a PEM file (see oa_chain_from_pem); caller owns *out. */
 int oa_chain_load_file(const char *path, oa_chain **out, oa_error *err);
 
-/* Builds a chain from DER certificates as received in a TLS handshake; caller owns *out. */
+/*
+ * Builds a chain from DER certificates as received in a TLS handshake; caller
+ * owns *out. -EPROTO names a certificate that does not parse.
+ */
 int oa_chain_from_der(const gnutls_datum_t *certs, size_t n, oa_chain **out, oa_error *err);
 
 /* Number of certificates in the chain. */

@@ -176,6 +176,15 @@ int oa_verify(const oa_chain *chain, const oa_trust_store *store, const oa_verif
 	      oa_result **out, oa_error *err);
 
 /*
+ * The result for a chain that could not be graded because a certificate in it
+ * does not parse (oa_chain_* returned -EPROTO; detail is its message): trust
+ * fails with malformed_certificate, no other check runs, verdict fail. 0 with
+ * *out (caller owns it), or -ENOMEM / -EINVAL (an invalid name) with err.
+ */
+int oa_result_malformed(const oa_verify_params *params, const char *detail, oa_result **out,
+			oa_error *err);
+
+/*
  * Judges expiry again at another time with policy, and the verdict with it;
  * every other check depends only on the chain, the names and the trust store,
  * so a cached result stays valid for them (the proxy's verification cache).
