@@ -7,9 +7,21 @@
 
 #include "originaudit/names.h"
 
+/*
+ * A character of a name a viewer can ask for: letters, digits, '-', and '_'
+ * (Host headers and DNS carry it: _dmarc, foo_bar). A certificate name with
+ * '_' is no valid DNS name and never matches (oa_name_matches).
+ */
 static bool is_ldh(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/* A certificate's DNS name character: letter, digit or '-' (RFC 5280 4.2.1.6, RFC 1034 3.5). */
+static bool is_cert_ldh(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-';
 }
 
 static int check_ldh(const char *name, const char *orig, oa_error *err)
@@ -37,7 +49,7 @@ static int check_ldh(const char *name, const char *orig, oa_error *err)
 			return oa_error_set(
 			    err, -EINVAL,
 			    "host name '%s' has a character that is not a letter, digit, "
-			    "'-' or '.'",
+			    "'-', '_' or '.'",
 			    orig);
 		}
 		label++;
@@ -133,10 +145,19 @@ bool oa_name_matches(const char *pattern, const char *host)
 	if (plen == 0 || hlen == 0 || strchr(host, '*') != NULL) {
 		return false;
 	}
+	/*
+	 * Only a valid DNS name matches: letters, digits and '-' in non-empty
+	 * labels ('*' is judged below). An underscore or an empty label in a SAN
+	 * never matches, whatever the host (x509-limbo rfc5280::san::underscore-dns).
+	 */
 	for (size_t i = 0; i < plen; i++) {
-		unsigned char c = (unsigned char)pattern[i];
+		char c = pattern[i];
 
-		if (c <= ' ' || c >= 0x7f) {
+		if (c == '.') {
+			if (i == 0 || pattern[i - 1] == '.') {
+				return false;
+			}
+		} else if (c != '*' && !is_cert_ldh(c)) {
 			return false;
 		}
 	}

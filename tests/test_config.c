@@ -837,7 +837,7 @@ static const struct invalid_case invalid_cases[] = {
      "origins[0].domain_name: must not be empty"},
     {"domain_invalid", "{'origins': [{'id': 'a', 'domain_name': 'bad name.example.com'}]}",
      "origins[0].domain_name: host name 'bad name.example.com' has a character that is not a "
-     "letter, digit, '-' or '.'"},
+     "letter, digit, '-', '_' or '.'"},
     {"domain_not_string", "{'origins': [{'id': 'a', 'domain_name': ['a.test']}]}",
      "origins[0].domain_name: expected a string, got an array"},
     {"origin_path_relative", ORIGIN_WITH("'origin_path': 'api'"),
@@ -912,9 +912,9 @@ static const struct invalid_case invalid_cases[] = {
      "origins[0].keepalive_timeout_s: 0 is out of range 1-120"},
     {"aliases_not_array", WITH_ORIGIN("'aliases': 'www.example.com'"),
      "aliases: expected an array of host names, got a string"},
-    {"alias_invalid", WITH_ORIGIN("'aliases': ['www.example.com', 'shop_example.com']"),
-     "aliases[1]: host name 'shop_example.com' has a character that is not a letter, digit, "
-     "'-' or '.'"},
+    {"alias_invalid", WITH_ORIGIN("'aliases': ['www.example.com', 'shop example.com']"),
+     "aliases[1]: host name 'shop example.com' has a character that is not a letter, digit, "
+     "'-', '_' or '.'"},
     {"alias_duplicate", WITH_ORIGIN("'aliases': ['WWW.example.com', 'www.example.com.']"),
      "aliases[1]: duplicate alias \"www.example.com\""},
     {"behaviors_not_array", WITH_ORIGIN("'behaviors': {'path_pattern': '*'}"),
@@ -1605,7 +1605,7 @@ static void test_cloudfront_errors(void **state)
 			 "\"DomainName\"");
 	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b example'}"),
 			 "DistributionConfig.Origins.Items[1].DomainName: host name 'b example' "
-			 "has a character that is not a letter, digit, '-' or '.'");
+			 "has a character that is not a letter, digit, '-', '_' or '.'");
 	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.test', "
 					  "'ConnectionAttempts': 5}"),
 			 "DistributionConfig.Origins.Items[1].ConnectionAttempts: 5 is out of "
@@ -1621,7 +1621,7 @@ static void test_cloudfront_errors(void **state)
 	cloudfront_fails("{'DistributionConfig': {'Origins': {'Items': [" CF_O1 "]},"
 			 " 'Aliases': {'Quantity': 1, 'Items': ['www example']}}}",
 			 "DistributionConfig.Aliases.Items[0]: host name 'www example' has a "
-			 "character that is not a letter, digit, '-' or '.'");
+			 "character that is not a letter, digit, '-', '_' or '.'");
 	cloudfront_fails("{'DistributionConfig': {'Origins': {'Items': [" CF_O1 "]},"
 			 " 'CacheBehaviors': {'Quantity': 1, 'Items': [{'PathPattern': '/x/*',"
 			 " 'TargetOriginId': 'nope'}]}}}",

@@ -46,6 +46,11 @@ static const struct match_case match_cases[] = {
     {"XN--BCHER-KVA.example", "xn--bcher-kva.example", true},
     {"a-b.example.com", "a-b.example.com", true},
 
+    /* A certificate name that is not a valid DNS name never matches, even itself. */
+    {"foo_bar.example.com", "foo_bar.example.com", false},
+    {"*.foo_bar.example.com", "a.foo_bar.example.com", false},
+    {"a..example.com", "a..example.com", false},
+
     /* Exact names that differ somewhere. */
     {"www.example.org", "www.example.com", false},
     {"ample.com", "example.com", false},
@@ -157,8 +162,9 @@ static const struct norm_case norm_cases[] = {
     /* Characters outside letters, digits, '-' and '.'. */
     {"www.exa mple.com", NULL},
     {" example.com", NULL},
-    {"_dmarc.example.com", NULL},
-    {"foo_bar.example.com", NULL},
+    /* An underscore is in names viewers send (Host: foo_bar...): accepted to check against. */
+    {"_dmarc.example.com", "_dmarc.example.com"},
+    {"Foo_Bar.example.com", "foo_bar.example.com"},
     {"a/b", NULL},
 
     /* Operators give real host names, never patterns: '*' is refused anywhere. */
