@@ -79,6 +79,9 @@ void oa__path_clear(oa__path *path);
 /* Grades presented order against the path into check. */
 void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain *chain);
 
+/* The profile check (core/profile.c): public CA profile violations on the path, warn only. */
+void oa__check_profile(oa_check *check, const oa__path *path, const oa_chain *chain);
+
 /* Grades trust of the path into check. */
 void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chain,
 		     const oa_trust_store *store);

@@ -42,7 +42,7 @@ struct oa_result {
 
 static const char *const status_names[] = {"skip", "pass", "warn", "fail", "error"};
 static const char *const check_names[] = {"trust", "expiry",	"self_signed", "chain_order",
-					  "name",  "signature", "key"};
+					  "name",  "signature", "key",		"profile"};
 static const char *const role_names[] = {"leaf", "intermediate", "root", "duplicate", "unrelated"};
 
 const char *oa_status_name(oa_status status)
@@ -636,6 +636,7 @@ int oa_verify(const oa_chain *chain, const oa_trust_store *store, const oa_verif
 	oa__check_chain_order(&r->checks[OA_CHECK_CHAIN_ORDER], &path, chain);
 	check_name(r, chain, &path);
 	check_signature(&r->checks[OA_CHECK_SIGNATURE], chain, &path);
+	oa__check_profile(&r->checks[OA_CHECK_PROFILE], &path, chain);
 	if (params->key != NULL) {
 		check_key(&r->checks[OA_CHECK_KEY], chain, &path, params->key);
 	}

@@ -974,6 +974,49 @@ static void test_weak_key_in_trusted_root(void **state)
 	oa_pki_cert_destroy(root);
 }
 
+/* A leaf from spec under the standard intermediate: its profile check, which never fails. */
+static void expect_profile(oa_pki_spec spec, const char *name, oa_status status, const char *reason,
+			   const char *detail)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_cert *leaf = fx_issue(&spec, pki.inter);
+	const oa_pki_cert *chain[] = {leaf, pki.inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, name);
+
+	expect(r, OA_CHECK_PROFILE, status, reason);
+	if (detail != NULL) {
+		expect_detail(r, OA_CHECK_PROFILE, detail);
+	}
+	assert_true(oa_result_verdict(r) <= OA_STATUS_WARN);
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	fx_pki_free(&pki);
+}
+
+/* Public CA profile violations warn (CloudFront accepts them), with stable reasons. */
+static void test_profile(void **state)
+{
+	oa_pki_spec spec = fx_leaf_spec("p.example.com", "p.example.com", 90);
+
+	expect_profile(spec, "p.example.com", OA_STATUS_PASS, "conforming", NULL);
+	spec = fx_leaf_spec("other.example.com", "p.example.com", 90);
+	expect_profile(spec, "p.example.com", OA_STATUS_WARN, "cn_not_in_san",
+		       "common name 'other.example.com'");
+	spec = fx_leaf_spec("p.example.com", NULL, 90);
+	expect_profile(spec, "p.example.com", OA_STATUS_WARN, "no_san", "no subjectAltName");
+	spec = fx_leaf_spec("p.example.com", "p.example.com", 500);
+	expect_profile(spec, "p.example.com", OA_STATUS_WARN, "validity_too_long",
+		       "valid for 501 days");
+	/* Issued before 2020-09-01, when the 398-day limit began: no warning. */
+	spec = fx_leaf_spec("p.example.com", "p.example.com", 500);
+	spec.not_before = 1577836800;
+	spec.not_after = spec.not_before + 3650LL * DAY;
+	expect_profile(spec, "p.example.com", OA_STATUS_PASS, "conforming", NULL);
+}
+
 static void test_rsa1024_leaf_fails(void **state)
 {
 	struct grading g = {0};
@@ -1082,6 +1125,7 @@ int main(void)
 	    cmocka_unit_test(test_sha1_root_self_signature_is_fine),
 	    cmocka_unit_test(test_rsa1024_leaf_fails),
 	    cmocka_unit_test(test_key_rules),
+	    cmocka_unit_test(test_profile),
 	    cmocka_unit_test(test_weak_key_in_trusted_root),
 	    cmocka_unit_test(test_key_match_and_mismatch),
 	    cmocka_unit_test(test_empty_chain_cannot_run),

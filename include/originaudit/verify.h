@@ -40,6 +40,8 @@ typedef enum oa_check_id {
 	OA_CHECK_SIGNATURE,
 	/* Only run when a private key is given (originaudit verify --key). */
 	OA_CHECK_KEY,
+	/* RFC 5280 / CA/B Forum profile: pass or warn, never fail (CloudFront does not reject on it). */
+	OA_CHECK_PROFILE,
 	OA_CHECK_COUNT
 } oa_check_id;
 
