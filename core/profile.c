@@ -78,9 +78,12 @@ static void check_serial(struct findings *f, gnutls_x509_crt_t c, const char *wh
 
 	if (zero || negative || octets > 20) {
 		add(f, "bad_serial",
-		    "Public CAs issue positive serial numbers of at most 20 octets; have it reissued",
+		    "Public CAs issue positive serial numbers of at most 20 octets; have it "
+		    "reissued",
 		    "%s has a serial number that is %s", who,
-		    zero ? "zero" : negative ? "negative" : "longer than 20 octets");
+		    zero       ? "zero"
+		    : negative ? "negative"
+			       : "longer than 20 octets");
 	}
 }
 
@@ -130,6 +133,80 @@ static void check_leaf_names(struct findings *f, gnutls_x509_crt_t c, const char
 	}
 }
 
+/* Whether the extension oid is present and marked critical. */
+static bool critical_extension(gnutls_x509_crt_t c, const char *oid)
+{
+	gnutls_datum_t ext = {NULL, 0};
+	unsigned critical = 0;
+
+	if (gnutls_x509_crt_get_extension_by_oid2(c, oid, 0, &ext, &critical) < 0) {
+		return false;
+	}
+	gnutls_free(ext.data);
+	return critical != 0;
+}
+
+/* Extensions RFC 5280 says must not be critical (AKI, SKI, AIA), or must be (SAN with no subject).
+ */
+static void check_criticality(struct findings *f, gnutls_x509_crt_t c, const char *who)
+{
+	static const struct {
+		const char *oid;
+		const char *name;
+	} never[] = {{"2.5.29.35", "authority key identifier"},
+		     {"2.5.29.14", "subject key identifier"},
+		     {"1.3.6.1.5.5.7.1.1", "authority information access"}};
+	gnutls_datum_t dn = {NULL, 0};
+	bool empty_subject = false;
+
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+		if (critical_extension(c, never[i].oid)) {
+			add(f, "bad_critical_extension",
+			    "Public CAs never mark this extension critical; have it reissued",
+			    "%s marks its %s critical (RFC 5280 forbids it)", who, never[i].name);
+		}
+	}
+	if (gnutls_x509_crt_get_raw_dn(c, &dn) >= 0) {
+		/* An empty Name is the 2-byte SEQUENCE {}. */
+		empty_subject = dn.size <= 2;
+		gnutls_free(dn.data);
+	}
+	if (empty_subject && has_extension(c, "2.5.29.17") && !critical_extension(c, "2.5.29.17")) {
+		add(f, "bad_critical_extension",
+		    "With an empty subject the subjectAltName must be critical; have it reissued",
+		    "%s has an empty subject and a non-critical subjectAltName", who);
+	}
+}
+
+/* Leaf key usage and purposes of a subscriber certificate (CA/B BR 7.1.2.7). */
+static void check_leaf_usage(struct findings *f, gnutls_x509_crt_t c, const char *who)
+{
+	unsigned usage = 0;
+	unsigned critical = 0;
+
+	if (gnutls_x509_crt_get_key_usage(c, &usage, &critical) >= 0 &&
+	    (usage & GNUTLS_KEY_KEY_CERT_SIGN) != 0) {
+		add(f, "leaf_can_sign_certificates",
+		    "A server certificate must not carry keyCertSign; have it reissued",
+		    "%s has the key usage keyCertSign without being a CA", who);
+	}
+	for (unsigned i = 0;; i++) {
+		char oid[128];
+		size_t size = sizeof(oid);
+
+		if (gnutls_x509_crt_get_key_purpose_oid(c, i, oid, &size, NULL) < 0) {
+			break;
+		}
+		if (strcmp(oid, "2.5.29.37.0") == 0) {
+			add(f, "any_purpose",
+			    "Public CAs issue server certificates for serverAuth, never for any "
+			    "purpose; have it reissued",
+			    "%s allows anyExtendedKeyUsage", who);
+			break;
+		}
+	}
+}
+
 /* One certificate of the path: k is its place (0 the leaf); root: a self-signed CA. */
 static void check_one(struct findings *f, gnutls_x509_crt_t c, size_t k, bool root)
 {
@@ -140,18 +217,32 @@ static void check_one(struct findings *f, gnutls_x509_crt_t c, size_t k, bool ro
 	int version = gnutls_x509_crt_get_version(c);
 
 	oa__short_name(c, name, sizeof(name));
-	snprintf(who, sizeof(who), "the %s '%s'", k == 0 ? "leaf" : root ? "root" : "intermediate",
+	snprintf(who, sizeof(who), "the %s '%s'",
+		 k == 0 ? "leaf"
+		 : root ? "root"
+			: "intermediate",
 		 name);
 	check_serial(f, c, who);
+	check_criticality(f, c, who);
 	if (version >= 0 && version < 3 && (k > 0 || bc >= 0)) {
 		add(f, "v1_certificate",
-		    "Public CAs issue X.509 v3 certificates only; replace this one", "%s is X.509 v%d",
-		    who, version);
+		    "Public CAs issue X.509 v3 certificates only; replace this one",
+		    "%s is X.509 v%d", who, version);
 	}
 	if (!root && !has_extension(c, "2.5.29.35")) {
 		add(f, "missing_aki",
 		    "Public CAs always include the authority key identifier; have it reissued",
 		    "%s has no authority key identifier", who);
+	}
+	if (k > 0) {
+		gnutls_datum_t dn = {NULL, 0};
+
+		if (gnutls_x509_crt_get_raw_dn(c, &dn) >= 0 && dn.size <= 2) {
+			add(f, "empty_subject",
+			    "A CA certificate always has a subject name; replace this one",
+			    "%s has an empty subject", who);
+		}
+		gnutls_free(dn.data);
 	}
 	if (k > 0 && !has_extension(c, "2.5.29.14")) {
 		add(f, "missing_ski",
@@ -169,6 +260,9 @@ static void check_one(struct findings *f, gnutls_x509_crt_t c, size_t k, bool ro
 			    "%s is a CA certificate (basicConstraints CA:TRUE)", who);
 		}
 		check_leaf_names(f, c, who);
+		if (!(bc >= 0 && ca)) {
+			check_leaf_usage(f, c, who);
+		}
 		/* The 398-day limit binds certificates issued since 2020-09-01 (1598918400). */
 		if (nb >= 1598918400 && (long long)na - (long long)nb > MAX_LEAF_SECONDS) {
 			add(f, "validity_too_long",

@@ -1010,6 +1010,9 @@ static void test_profile(void **state)
 	spec = fx_leaf_spec("p.example.com", "p.example.com", 500);
 	expect_profile(spec, "p.example.com", OA_STATUS_WARN, "validity_too_long",
 		       "valid for 501 days");
+	spec = fx_leaf_spec("p.example.com", "p.example.com", 90);
+	spec.purpose_oid = "2.5.29.37.0";
+	expect_profile(spec, "p.example.com", OA_STATUS_WARN, "any_purpose", "anyExtendedKeyUsage");
 	/* Issued before 2020-09-01, when the 398-day limit began: no warning. */
 	spec = fx_leaf_spec("p.example.com", "p.example.com", 500);
 	spec.not_before = 1577836800;
