@@ -359,6 +359,35 @@ static bool eku_empty(gnutls_x509_crt_t crt)
 	       GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE;
 }
 
+/*
+ * Whether crt has a name constraints extension with neither permitted nor
+ * excluded subtrees: RFC 5280 4.2.1.10 forbids it, GnuTLS accepts it
+ * (x509-limbo webpki::nc::intermediate-permitted-excluded-subtrees-*).
+ */
+static bool name_constraints_empty(gnutls_x509_crt_t crt)
+{
+	gnutls_datum_t ext = {NULL, 0};
+	unsigned critical = 0;
+	bool empty;
+
+	if (gnutls_x509_crt_get_extension_by_oid2(crt, "2.5.29.30", 0, &ext, &critical) < 0) {
+		return false;
+	}
+	/* SEQUENCE {} with nothing inside, or only empty [0]/[1] subtree lists. */
+	empty = ext.size <= 2;
+	if (!empty && ext.size >= 2 && ext.data[0] == 0x30) {
+		empty = true;
+		for (size_t i = 2; i + 1 < ext.size; i += 2 + ext.data[i + 1]) {
+			if (ext.data[i + 1] != 0) {
+				empty = false;
+				break;
+			}
+		}
+	}
+	gnutls_free(ext.data);
+	return empty;
+}
+
 void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chain,
 		     const oa_trust_store *store)
 {
@@ -437,6 +466,9 @@ void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chai
 	for (size_t k = 0; status == 0 && k < path->len; k++) {
 		if (eku_empty(list[k])) {
 			status = GNUTLS_CERT_PURPOSE_MISMATCH;
+		}
+		if (k > 0 && name_constraints_empty(list[k])) {
+			status = GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE;
 		}
 	}
 	if (status == 0) {

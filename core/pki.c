@@ -138,13 +138,17 @@ int oa_pki_issue(const oa_pki_spec *spec, const oa_pki_cert *issuer, oa_pki_cert
 							  GNUTLS_KEY_KEY_ENCIPHERMENT);
 		if (spec->empty_eku) {
 			/* SEQUENCE {}: present, but not one purpose. */
-			gnutls_x509_crt_set_extension_by_oid(c->crt, GNUTLS_X509EXT_OID_EXTENDED_KEY_USAGE,
-							     "\x30\x00", 2, 0);
+			gnutls_x509_crt_set_extension_by_oid(
+			    c->crt, GNUTLS_X509EXT_OID_EXTENDED_KEY_USAGE, "\x30\x00", 2, 0);
 		} else {
 			gnutls_x509_crt_set_key_purpose_oid(
-			    c->crt, spec->purpose_oid ? spec->purpose_oid : GNUTLS_KP_TLS_WWW_SERVER,
-			    0);
+			    c->crt,
+			    spec->purpose_oid ? spec->purpose_oid : GNUTLS_KP_TLS_WWW_SERVER, 0);
 		}
+	}
+	if (spec->is_ca && spec->empty_name_constraints) {
+		/* NameConstraints ::= SEQUENCE {}: malformed (RFC 5280 4.2.1.10). */
+		gnutls_x509_crt_set_extension_by_oid(c->crt, "2.5.29.30", "\x30\x00", 2, 1);
 	}
 	if (gnutls_x509_crt_get_key_id(c->crt, 0, keyid, &keyid_len) >= 0) {
 		gnutls_x509_crt_set_subject_key_id(c->crt, keyid, keyid_len);

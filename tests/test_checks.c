@@ -326,6 +326,28 @@ static void test_empty_eku(void **state)
 	fx_pki_free(&pki);
 }
 
+/* A CA's name constraints that constrain nothing are malformed and fail the path. */
+static void test_empty_name_constraints(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	oa_pki_spec is = fx_ca_spec("Empty NC CA", 365);
+	is.empty_name_constraints = true;
+	oa_pki_cert *inter = fx_issue(&is, pki.root);
+	oa_pki_spec ls = fx_leaf_spec("nc.example.com", "nc.example.com", 90);
+	oa_pki_cert *leaf = fx_issue(&ls, inter);
+	const oa_pki_cert *chain[] = {leaf, inter};
+	const oa_result *r = grade(&g, chain, 2, pki.root, "nc.example.com");
+
+	expect(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "constraint_violation");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	oa_pki_cert_destroy(inter);
+	fx_pki_free(&pki);
+}
+
 static void test_chain_too_long(void **state)
 {
 	struct grading g = {0};
@@ -1099,6 +1121,7 @@ int main(void)
 	    cmocka_unit_test(test_path_length_violation),
 	    cmocka_unit_test(test_client_only_purpose),
 	    cmocka_unit_test(test_empty_eku),
+	    cmocka_unit_test(test_empty_name_constraints),
 	    cmocka_unit_test(test_chain_too_long),
 	    cmocka_unit_test(test_expiry_valid),
 	    cmocka_unit_test(test_expiry_soon_warns),

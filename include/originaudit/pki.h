@@ -49,6 +49,8 @@ typedef struct oa_pki_spec {
 	const char *purpose_oid;
 	/* Tests: an extended key usage extension that lists no purpose at all (instead of purpose_oid). */
 	bool empty_eku;
+	/* Tests: a CA's name constraints extension with neither permitted nor excluded subtrees. */
+	bool empty_name_constraints;
 	/* Reuse this certificate's key instead of generating one (cross-signing). */
 	const struct oa_pki_cert *reuse_key_of;
 } oa_pki_spec;
