@@ -133,6 +133,10 @@ int oa_pki_issue(const oa_pki_spec *spec, const oa_pki_cert *issuer, oa_pki_cert
 		gnutls_x509_crt_set_key_usage(c->crt, GNUTLS_KEY_KEY_CERT_SIGN |
 							  GNUTLS_KEY_CRL_SIGN |
 							  GNUTLS_KEY_DIGITAL_SIGNATURE);
+		/* A CA has no extended key usage unless a test asks for one. */
+		if (spec->purpose_oid != NULL) {
+			gnutls_x509_crt_set_key_purpose_oid(c->crt, spec->purpose_oid, 0);
+		}
 	} else {
 		gnutls_x509_crt_set_key_usage(c->crt, GNUTLS_KEY_DIGITAL_SIGNATURE |
 							  GNUTLS_KEY_KEY_ENCIPHERMENT);

@@ -273,22 +273,62 @@ static void check_one(struct findings *f, gnutls_x509_crt_t c, size_t k, bool ro
 	}
 }
 
+/* The rules for a root (see oa__check_profile for why only these). */
+static void check_root(struct findings *f, gnutls_x509_crt_t c)
+{
+	char name[256];
+	char who[300];
+	unsigned ca = 0;
+	gnutls_datum_t dn = {NULL, 0};
+
+	oa__short_name(c, name, sizeof(name));
+	snprintf(who, sizeof(who), "the root '%s'", name);
+	if (gnutls_x509_crt_get_basic_constraints(c, NULL, &ca, NULL) < 0) {
+		add(f, "root_without_basic_constraints",
+		    "A root certificate always says it is a CA (basicConstraints); this one is no "
+		    "public root",
+		    "%s has no basicConstraints extension", who);
+	}
+	if (has_extension(c, "2.5.29.37")) {
+		add(f, "root_has_eku",
+		    "Public roots carry no extended key usage; this one is no public root",
+		    "%s has an extended key usage extension", who);
+	}
+	if (critical_extension(c, "2.5.29.35")) {
+		add(f, "bad_critical_extension",
+		    "Public CAs never mark this extension critical; this one is no public root",
+		    "%s marks its authority key identifier critical (RFC 5280 forbids it)", who);
+	}
+	if (gnutls_x509_crt_get_raw_dn(c, &dn) >= 0 && dn.size <= 2) {
+		add(f, "empty_subject", "A CA certificate always has a subject name",
+		    "%s has an empty subject", who);
+	}
+	gnutls_free(dn.data);
+}
+
 void oa__check_profile(oa_check *check, const oa__path *path, const oa_chain *chain)
 {
 	struct findings f = {NULL, NULL, "", 0};
 
 	/*
-	 * Roots are left out: they are the root program's choice, and some in
-	 * Mozilla's list break the profile (a serial of zero, no subject key
-	 * identifier); an origin's operator can do nothing about them.
+	 * Roots get only the rules no root in Mozilla's list breaks: some have a
+	 * serial of zero, no subject key identifier, a non-critical
+	 * basicConstraints or an AKI that is not their SKI, and an origin's
+	 * operator can do nothing about its root.
 	 */
+	gnutls_x509_crt_t root = path->anchor;
+
 	for (size_t k = 0; k < path->len; k++) {
 		gnutls_x509_crt_t c = oa_chain_get(chain, path->pos[k]);
 
 		if (k > 0 && oa__is_self_signed(c)) {
+			root = c;
 			break;
 		}
 		check_one(&f, c, k, false);
+	}
+	if (root != NULL && path->len > 0 && root != oa_chain_get(chain, path->pos[0])) {
+		check_root(&f, root);
 	}
 	if (f.n == 0) {
 		oa_check_set(check, OA_STATUS_PASS, "conforming", "",

@@ -1018,6 +1018,26 @@ static void expect_profile(oa_pki_spec spec, const char *name, oa_status status,
 	fx_pki_free(&pki);
 }
 
+/* A root with an extended key usage: the root rules of the profile (roots get only a few). */
+static void test_profile_root(void **state)
+{
+	struct grading g = {0};
+	oa_pki_spec rs = fx_ca_spec("EKU Root", 3650);
+	rs.purpose_oid = GNUTLS_KP_TLS_WWW_SERVER;
+	oa_pki_cert *root = fx_issue(&rs, NULL);
+	oa_pki_spec ls = fx_leaf_spec("er.example.com", "er.example.com", 90);
+	oa_pki_cert *leaf = fx_issue(&ls, root);
+	const oa_pki_cert *chain[] = {leaf};
+	const oa_result *r = grade(&g, chain, 1, root, "er.example.com");
+
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	expect(r, OA_CHECK_PROFILE, OA_STATUS_WARN, "root_has_eku");
+	expect_detail(r, OA_CHECK_PROFILE, "the root 'EKU Root'");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	oa_pki_cert_destroy(root);
+}
+
 /* Public CA profile violations warn (CloudFront accepts them), with stable reasons. */
 static void test_profile(void **state)
 {
@@ -1152,6 +1172,7 @@ int main(void)
 	    cmocka_unit_test(test_rsa1024_leaf_fails),
 	    cmocka_unit_test(test_key_rules),
 	    cmocka_unit_test(test_profile),
+	    cmocka_unit_test(test_profile_root),
 	    cmocka_unit_test(test_weak_key_in_trusted_root),
 	    cmocka_unit_test(test_key_match_and_mismatch),
 	    cmocka_unit_test(test_empty_chain_cannot_run),

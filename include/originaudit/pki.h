@@ -45,7 +45,7 @@ typedef struct oa_pki_spec {
 	gnutls_digest_algorithm_t hash;
 	/* Authority Information Access caIssuers URI, or NULL. */
 	const char *aia_ca_issuers;
-	/* Extended key usage of a leaf; NULL means TLS server authentication. */
+	/* Extended key usage of a leaf (NULL: TLS server authentication); of a CA: none when NULL. */
 	const char *purpose_oid;
 	/* Tests: an extended key usage extension that lists no purpose at all (instead of purpose_oid). */
 	bool empty_eku;
