@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "internal.h"
 
@@ -87,7 +86,7 @@ static void check_serial(struct findings *f, gnutls_x509_crt_t c, const char *wh
 	}
 }
 
-/* The leaf's CN, when it has one, must be one of its DNS SANs (CA/B BR 7.1.4.3). */
+/* The leaf's CN, when it has one, must be one of its DNS SANs, byte for byte (CA/B BR 7.1.4.3). */
 static void check_leaf_names(struct findings *f, gnutls_x509_crt_t c, const char *who)
 {
 	char cn[256];
@@ -112,7 +111,7 @@ static void check_leaf_names(struct findings *f, gnutls_x509_crt_t c, const char
 
 			if (gnutls_x509_crt_get_dn_by_oid(c, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn,
 							  &cl) >= 0 &&
-			    strcasecmp(cn, san) == 0) {
+			    strcmp(cn, san) == 0) {
 				cn_in_san = true;
 			}
 		}
@@ -184,6 +183,17 @@ static void check_leaf_usage(struct findings *f, gnutls_x509_crt_t c, const char
 	unsigned usage = 0;
 	unsigned critical = 0;
 
+	if (critical_extension(c, "2.5.29.37")) {
+		add(f, "bad_critical_extension",
+		    "Public CAs never mark a server certificate's extended key usage critical",
+		    "%s marks its extended key usage critical", who);
+	}
+	if (has_extension(c, "2.5.29.30")) {
+		add(f, "leaf_name_constraints",
+		    "Name constraints belong in CA certificates only; have it reissued",
+		    "%s carries name constraints, which only a CA may (RFC 5280 4.2.1.10)", who);
+	}
+
 	if (gnutls_x509_crt_get_key_usage(c, &usage, &critical) >= 0 &&
 	    (usage & GNUTLS_KEY_KEY_CERT_SIGN) != 0) {
 		add(f, "leaf_can_sign_certificates",
@@ -224,6 +234,13 @@ static void check_one(struct findings *f, gnutls_x509_crt_t c, size_t k, bool ro
 		 name);
 	check_serial(f, c, who);
 	check_criticality(f, c, who);
+	gnutls_datum_t issuer = {NULL, 0};
+	if (gnutls_x509_crt_get_raw_issuer_dn(c, &issuer) >= 0 && issuer.size <= 2) {
+		add(f, "empty_issuer",
+		    "Every certificate names its issuer; this one was not issued by a public CA",
+		    "%s has an empty issuer name", who);
+	}
+	gnutls_free(issuer.data);
 	if (version >= 0 && version < 3 && (k > 0 || bc >= 0)) {
 		add(f, "v1_certificate",
 		    "Public CAs issue X.509 v3 certificates only; replace this one",

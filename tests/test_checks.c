@@ -1047,6 +1047,9 @@ static void test_profile(void **state)
 	spec = fx_leaf_spec("other.example.com", "p.example.com", 90);
 	expect_profile(spec, "p.example.com", OA_STATUS_WARN, "cn_not_in_san",
 		       "common name 'other.example.com'");
+	/* Byte for byte: a common name that differs only in case is not among the SANs. */
+	spec = fx_leaf_spec("P.Example.com", "p.example.com", 90);
+	expect_profile(spec, "p.example.com", OA_STATUS_WARN, "cn_not_in_san", "'P.Example.com'");
 	spec = fx_leaf_spec("p.example.com", NULL, 90);
 	expect_profile(spec, "p.example.com", OA_STATUS_WARN, "no_san", "no subjectAltName");
 	spec = fx_leaf_spec("p.example.com", "p.example.com", 500);
