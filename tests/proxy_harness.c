@@ -293,6 +293,29 @@ void ph_start_proxy(ph_env *e, json_t *doc)
 		fail_msg("the proxy logged no end of its start audit within %d ms",
 			 PH_AUDIT_TIMEOUT_MS);
 	}
+	/*
+	 * The audit's end is logged when its probes are done on the proxy's side;
+	 * an origin's own thread may still be counting that connection (its side
+	 * of the handshake, seen once on a loaded machine). Counting starts once
+	 * no origin's counters have moved for 150 ms (2 s at most).
+	 */
+	uint64_t deadline = ph_now_ms() + 2000;
+	uint64_t quiet_since = ph_now_ms();
+	size_t last = (size_t)-1;
+	while (ph_now_ms() < deadline && ph_now_ms() - quiet_since < 150) {
+		size_t sum = 0;
+
+		for (size_t i = 0; i < e->n_origins; i++) {
+			struct ph_eo_counts c = ph_eo_counts(e->origins[i]);
+
+			sum += c.connections * 1000003u + c.handshakes * 1009u + c.requests;
+		}
+		if (sum != last) {
+			last = sum;
+			quiet_since = ph_now_ms();
+		}
+		usleep(10000);
+	}
 	for (size_t i = 0; i < e->n_origins; i++) {
 		ph_eo_reset(e->origins[i]);
 	}
