@@ -132,6 +132,17 @@ bool oa_policy_consistent(const oa_policy *policy)
 	return true;
 }
 
+void oa_policy_threshold_text(int days, int percent, int cap, char *buf, size_t size)
+{
+	if (percent > 0) {
+		snprintf(buf, size, "%d%%", percent);
+	} else if (days >= 0) {
+		snprintf(buf, size, "%d", days);
+	} else {
+		snprintf(buf, size, "%d by default", cap);
+	}
+}
+
 /* One threshold in seconds left, for a certificate living lifetime seconds. */
 static long long threshold_secs(int days, int percent, int cap_days, long long share_div,
 				long long lifetime, const char **rule)

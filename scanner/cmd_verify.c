@@ -73,18 +73,6 @@ static int usage_error(const char *fmt, ...)
 	return OA_EXIT_ERROR;
 }
 
-/* A threshold as the user wrote it: "40", "33%", or the default rule's cap "30 by default". */
-static void threshold_text(int days, int percent, int cap, char *buf, size_t size)
-{
-	if (percent > 0) {
-		snprintf(buf, size, "%d%%", percent);
-	} else if (days >= 0) {
-		snprintf(buf, size, "%d", days);
-	} else {
-		snprintf(buf, size, "%d by default", cap);
-	}
-}
-
 static int parse_opts(int argc, char **argv, struct verify_opts *o)
 {
 	enum { OPT_CA = 256, OPT_AT, OPT_WARN, OPT_CRIT };
@@ -181,9 +169,9 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 		char warn[32];
 		char critical[32];
 
-		threshold_text(o->policy.warn_days, o->policy.warn_percent,
+		oa_policy_threshold_text(o->policy.warn_days, o->policy.warn_percent,
 			       OA_POLICY_DEFAULT_WARN_DAYS, warn, sizeof(warn));
-		threshold_text(o->policy.critical_days, o->policy.critical_percent,
+		oa_policy_threshold_text(o->policy.critical_days, o->policy.critical_percent,
 			       OA_POLICY_DEFAULT_CRITICAL_DAYS, critical, sizeof(critical));
 		fprintf(
 		    stderr,

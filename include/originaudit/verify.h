@@ -120,6 +120,12 @@ int oa_policy_parse_threshold(const char *text, int *days, int *percent);
  */
 bool oa_policy_consistent(const oa_policy *policy);
 
+/*
+ * One threshold as a person wrote it, into buf: "40", "33%", or, for the
+ * default rule, its cap ("30 by default" with cap 30).
+ */
+void oa_policy_threshold_text(int days, int percent, int cap, char *buf, size_t size);
+
 typedef struct oa_verify_params {
 	/* Acceptable names; any one suffices. n_names == 0 skips the name check. */
 	const char *const *names;
