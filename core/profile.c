@@ -44,16 +44,25 @@ static void add(struct findings *f, const char *reason, const char *hint, const 
 	va_end(ap);
 }
 
-static bool has_extension(gnutls_x509_crt_t c, const char *oid)
+/* Whether c has the extension oid; *critical (may be NULL) says whether it is marked critical. */
+static bool find_extension(gnutls_x509_crt_t c, const char *oid, bool *critical)
 {
 	gnutls_datum_t ext = {NULL, 0};
-	unsigned critical = 0;
+	unsigned crit = 0;
 
-	if (gnutls_x509_crt_get_extension_by_oid2(c, oid, 0, &ext, &critical) < 0) {
+	if (gnutls_x509_crt_get_extension_by_oid2(c, oid, 0, &ext, &crit) < 0) {
 		return false;
 	}
 	gnutls_free(ext.data);
+	if (critical != NULL) {
+		*critical = crit != 0;
+	}
 	return true;
+}
+
+static bool has_extension(gnutls_x509_crt_t c, const char *oid)
+{
+	return find_extension(c, oid, NULL);
 }
 
 /* Serial number: positive, not zero, at most 20 octets (RFC 5280 4.1.2.2). */
@@ -135,14 +144,9 @@ static void check_leaf_names(struct findings *f, gnutls_x509_crt_t c, const char
 /* Whether the extension oid is present and marked critical. */
 static bool critical_extension(gnutls_x509_crt_t c, const char *oid)
 {
-	gnutls_datum_t ext = {NULL, 0};
-	unsigned critical = 0;
+	bool critical = false;
 
-	if (gnutls_x509_crt_get_extension_by_oid2(c, oid, 0, &ext, &critical) < 0) {
-		return false;
-	}
-	gnutls_free(ext.data);
-	return critical != 0;
+	return find_extension(c, oid, &critical) && critical;
 }
 
 /* Extensions RFC 5280 says must not be critical (AKI, SKI, AIA), or must be (SAN with no subject).
