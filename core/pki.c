@@ -79,6 +79,34 @@ static int sign(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer_crt,
 	return rc;
 }
 
+/* Writes the spec's dNSName name constraints into crt (critical, as CA/B asks). */
+static int set_name_constraints(gnutls_x509_crt_t crt, const oa_pki_spec *spec)
+{
+	gnutls_x509_name_constraints_t nc;
+	int rc = gnutls_x509_name_constraints_init(&nc);
+
+	if (rc < 0) {
+		return rc;
+	}
+	for (size_t i = 0; rc >= 0 && i < spec->n_nc_permitted_dns; i++) {
+		gnutls_datum_t name = {(unsigned char *)spec->nc_permitted_dns[i],
+				       (unsigned)strlen(spec->nc_permitted_dns[i])};
+
+		rc = gnutls_x509_name_constraints_add_permitted(nc, GNUTLS_SAN_DNSNAME, &name);
+	}
+	for (size_t i = 0; rc >= 0 && i < spec->n_nc_excluded_dns; i++) {
+		gnutls_datum_t name = {(unsigned char *)spec->nc_excluded_dns[i],
+				       (unsigned)strlen(spec->nc_excluded_dns[i])};
+
+		rc = gnutls_x509_name_constraints_add_excluded(nc, GNUTLS_SAN_DNSNAME, &name);
+	}
+	if (rc >= 0) {
+		rc = gnutls_x509_crt_set_name_constraints(crt, nc, 1);
+	}
+	gnutls_x509_name_constraints_deinit(nc);
+	return rc;
+}
+
 int oa_pki_issue(const oa_pki_spec *spec, const oa_pki_cert *issuer, oa_pki_cert **out,
 		 oa_error *err)
 {
@@ -130,9 +158,9 @@ int oa_pki_issue(const oa_pki_spec *spec, const oa_pki_cert *issuer, oa_pki_cert
 	}
 	gnutls_x509_crt_set_basic_constraints(c->crt, spec->is_ca, spec->path_len);
 	if (spec->is_ca) {
-		gnutls_x509_crt_set_key_usage(c->crt, GNUTLS_KEY_KEY_CERT_SIGN |
-							  GNUTLS_KEY_CRL_SIGN |
-							  GNUTLS_KEY_DIGITAL_SIGNATURE);
+		gnutls_x509_crt_set_key_usage(
+		    c->crt, (spec->ca_without_cert_sign ? 0 : GNUTLS_KEY_KEY_CERT_SIGN) |
+				GNUTLS_KEY_CRL_SIGN | GNUTLS_KEY_DIGITAL_SIGNATURE);
 		/* A CA has no extended key usage unless a test asks for one. */
 		if (spec->purpose_oid != NULL) {
 			gnutls_x509_crt_set_key_purpose_oid(c->crt, spec->purpose_oid, 0);
@@ -154,7 +182,14 @@ int oa_pki_issue(const oa_pki_spec *spec, const oa_pki_cert *issuer, oa_pki_cert
 		/* NameConstraints ::= SEQUENCE {}: malformed (RFC 5280 4.2.1.10). */
 		gnutls_x509_crt_set_extension_by_oid(c->crt, "2.5.29.30", "\x30\x00", 2, 1);
 	}
-	if (gnutls_x509_crt_get_key_id(c->crt, 0, keyid, &keyid_len) >= 0) {
+	if (spec->is_ca && spec->n_nc_permitted_dns + spec->n_nc_excluded_dns > 0) {
+		rc = set_name_constraints(c->crt, spec);
+		if (rc < 0) {
+			rc = oa_error_set(err, -EIO, "name constraints: %s", gnutls_strerror(rc));
+			goto fail;
+		}
+	}
+	if (!spec->omit_key_ids && gnutls_x509_crt_get_key_id(c->crt, 0, keyid, &keyid_len) >= 0) {
 		gnutls_x509_crt_set_subject_key_id(c->crt, keyid, keyid_len);
 	}
 	if (spec->aia_ca_issuers != NULL) {
@@ -165,7 +200,8 @@ int oa_pki_issue(const oa_pki_spec *spec, const oa_pki_cert *issuer, oa_pki_cert
 	gnutls_digest_algorithm_t hash = spec->hash != 0 ? spec->hash : GNUTLS_DIG_SHA256;
 	if (issuer != NULL) {
 		keyid_len = sizeof(keyid);
-		if (gnutls_x509_crt_get_subject_key_id(issuer->crt, keyid, &keyid_len, NULL) >= 0) {
+		if (!spec->omit_key_ids &&
+		    gnutls_x509_crt_get_subject_key_id(issuer->crt, keyid, &keyid_len, NULL) >= 0) {
 			gnutls_x509_crt_set_authority_key_id(c->crt, keyid, keyid_len);
 		}
 		rc = sign(c->crt, issuer->crt, issuer->key, hash);

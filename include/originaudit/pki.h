@@ -51,6 +51,15 @@ typedef struct oa_pki_spec {
 	bool empty_eku;
 	/* Tests: a CA's name constraints extension with neither permitted nor excluded subtrees. */
 	bool empty_name_constraints;
+	/* A CA's name constraints: permitted and excluded dNSName subtrees (a leading '.' is kept). */
+	const char *const *nc_permitted_dns;
+	size_t n_nc_permitted_dns;
+	const char *const *nc_excluded_dns;
+	size_t n_nc_excluded_dns;
+	/* Tests: no subject or authority key identifier (issuers then match by name only). */
+	bool omit_key_ids;
+	/* Tests: a CA whose key usage lacks keyCertSign. */
+	bool ca_without_cert_sign;
 	/* Reuse this certificate's key instead of generating one (cross-signing). */
 	const struct oa_pki_cert *reuse_key_of;
 } oa_pki_spec;
