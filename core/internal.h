@@ -69,10 +69,49 @@ typedef struct oa__path {
 	gnutls_x509_crt_t anchor;
 	/* Per presented certificate: role, and which earlier one it duplicates. */
 	oa_cert_role *roles;
+	/*
+	 * Verification of an anchored path: GnuTLS's status bits, with the
+	 * constraint bit from the core's own checks (core/constraints.c), which
+	 * problem then explains; verify_rc < 0 when GnuTLS could not run.
+	 */
+	unsigned status;
+	int verify_rc;
+	char problem[512];
+	/* Anchored candidate paths verified, and whether the search hit its bounds. */
+	unsigned tried;
+	bool exhausted;
 } oa__path;
 
-/* Builds the path; returns 0 or -ENOMEM. Free with oa__path_clear. */
-int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *store);
+/* Bounds of the path search: candidate steps, and signature checks spent verifying paths. */
+#define OA__PATH_MAX_STEPS 2048
+#define OA__PATH_MAX_SIGNATURES 256
+
+/* GnuTLS verification flags of the trust check (time and weak algorithms are graded apart). */
+unsigned oa__path_flags(void);
+
+/*
+ * The constraints the core enforces itself on certs (leaf first, the trust
+ * anchor last): path length (self-issued not counted), name constraints,
+ * keyCertSign, empty EKU. Returns 0, or GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE
+ * or GNUTLS_CERT_PURPOSE_MISMATCH with problem saying which certificate and why.
+ */
+unsigned oa__path_constraints(gnutls_x509_crt_t const *certs, size_t n, char *problem,
+			      size_t size);
+
+/* Trust-store certificates that may have issued crt (name and key identifier match). */
+size_t oa__trust_store_issuers(const oa_trust_store *store, gnutls_x509_crt_t crt,
+			       gnutls_x509_crt_t *out, size_t max);
+
+/* Whether crt is itself in the store; *anchor is the store's copy. */
+bool oa__trust_store_has(const oa_trust_store *store, gnutls_x509_crt_t crt,
+			 gnutls_x509_crt_t *anchor);
+
+/*
+ * Builds and verifies the path over every candidate (see core/path.c), with
+ * validity judged at 'at'; returns 0 or -ENOMEM. Free with oa__path_clear.
+ */
+int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *store,
+		   time_t at);
 
 void oa__path_clear(oa__path *path);
 

@@ -75,25 +75,281 @@ static size_t choose_leaf(const oa_chain *chain, const bool *dup)
 	return fallback == n ? 0 : fallback;
 }
 
-static bool store_has_self(gnutls_x509_trust_list_t list, gnutls_x509_crt_t crt,
-			   gnutls_x509_crt_t *anchor)
-{
-	gnutls_x509_crt_t found = NULL;
+/* Candidate issuers looked at for one certificate; real chains have one or two. */
+#define MAX_CANDIDATES 32
 
-	if (gnutls_x509_trust_list_get_issuer(list, crt, &found, 0) < 0 || found == NULL) {
-		return false;
+/* The depth-first search over every candidate issuer (see oa__path_build). */
+struct search {
+	const oa_chain *chain;
+	const oa_trust_store *store;
+	time_t at;
+	size_t n;
+	const bool *dup;
+	/* Per presented certificate: 0 unknown, 1 self-signed, 2 not (computed when reached). */
+	unsigned char *self_signed;
+	/* Raw subject and issuer names, for a cheap first comparison. */
+	gnutls_datum_t *subject;
+	gnutls_datum_t *issuer;
+	bool *used;
+	/* The path being extended. */
+	size_t pos[OA__MAX_PATH + 1];
+	size_t len;
+	/* The best path so far, and its score (-1: none yet). */
+	oa__path *best;
+	int best_score;
+	unsigned steps;
+	unsigned signatures;
+	bool done;
+};
+
+static bool search_self_signed(struct search *s, size_t i)
+{
+	if (s->self_signed[i] == 0) {
+		s->self_signed[i] = oa__is_self_signed(oa_chain_get(s->chain, i)) ? 1 : 2;
 	}
-	if (!gnutls_x509_crt_equals(found, crt)) {
-		return false;
-	}
-	*anchor = found;
-	return true;
+	return s->self_signed[i] == 1;
 }
 
-int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *store)
+static unsigned verify_flags(void)
+{
+	/* Time and weak algorithms are graded by the expiry and signature checks. */
+	return GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS |
+	       GNUTLS_VERIFY_ALLOW_SIGN_WITH_SHA1 | GNUTLS_VERIFY_ALLOW_BROKEN |
+	       GNUTLS_VERIFY_DISABLE_CRL_CHECKS |
+	       GNUTLS_PROFILE_TO_VFLAGS(GNUTLS_PROFILE_VERY_WEAK);
+}
+
+unsigned oa__path_flags(void)
+{
+	return verify_flags();
+}
+
+static bool valid_at(gnutls_x509_crt_t c, time_t at)
+{
+	return gnutls_x509_crt_get_activation_time(c) <= at &&
+	       at <= gnutls_x509_crt_get_expiration_time(c);
+}
+
+/*
+ * Verifies the current path ending at anchor: GnuTLS for signatures, CA flags
+ * and purposes, the core (core/constraints.c) for the constraints GnuTLS gets
+ * wrong. Fills status and problem of out; returns whether every certificate,
+ * the anchor included, is within its validity at s->at.
+ */
+static bool search_verify(struct search *s, gnutls_x509_crt_t anchor, oa__path *out)
+{
+	gnutls_x509_crt_t list[OA__MAX_PATH + 2];
+	gnutls_x509_trust_list_t tl = NULL;
+	gnutls_typed_vdata_st purpose = {
+	    .type = GNUTLS_DT_KEY_PURPOSE_OID,
+	    .data = (void *)GNUTLS_KP_TLS_WWW_SERVER,
+	    .size = 0,
+	};
+	unsigned status = 0;
+	size_t n = s->len;
+	bool in_time = valid_at(anchor, s->at);
+
+	for (size_t k = 0; k < n; k++) {
+		list[k] = oa_chain_get(s->chain, s->pos[k]);
+		in_time = in_time && valid_at(list[k], s->at);
+	}
+	s->signatures += (unsigned)n;
+	out->verify_rc = gnutls_x509_trust_list_init(&tl, 0);
+	if (out->verify_rc >= 0) {
+		out->verify_rc = gnutls_x509_trust_list_add_cas(tl, &anchor, 1, 0);
+	}
+	if (out->verify_rc >= 0) {
+		out->verify_rc = gnutls_x509_trust_list_verify_crt2(
+		    tl, list, (unsigned)n, &purpose, 1, verify_flags(), &status, NULL);
+	}
+	if (tl != NULL) {
+		/* 0: the anchor belongs to the trust store, not to this list. */
+		gnutls_x509_trust_list_deinit(tl, 0);
+	}
+	/* Path length and name constraints are the core's (core/constraints.c). */
+	status &= ~(unsigned)GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE;
+	if ((status & ~(unsigned)GNUTLS_CERT_INVALID) == 0) {
+		status = 0;
+	}
+	if (!gnutls_x509_crt_equals(list[n - 1], anchor)) {
+		list[n++] = anchor;
+	}
+	unsigned own = oa__path_constraints(list, n, out->problem, sizeof(out->problem));
+	out->status = status | own | (own != 0 ? GNUTLS_CERT_INVALID : 0);
+	return in_time;
+}
+
+/* A path ended: scores it and keeps it when it is the best so far. */
+static void search_record(struct search *s, oa__path_end end, gnutls_x509_crt_t anchor)
+{
+	oa__path candidate;
+	int score;
+
+	memset(&candidate, 0, sizeof(candidate));
+	candidate.end = end;
+	candidate.anchor = anchor;
+	switch (end) {
+	case OA__PATH_ANCHORED:
+	case OA__PATH_SELF_ANCHORED: {
+		bool in_time = search_verify(s, anchor, &candidate);
+
+		s->best->tried++;
+		score = candidate.verify_rc < 0 || candidate.status != 0 ? 3 : in_time ? 5 : 4;
+		break;
+	}
+	case OA__PATH_UNTRUSTED_ROOT:
+		score = 2;
+		break;
+	case OA__PATH_TOO_LONG:
+		score = 1;
+		break;
+	default:
+		score = 0;
+		break;
+	}
+	if (score <= s->best_score) {
+		return;
+	}
+	s->best_score = score;
+	s->best->end = end;
+	s->best->anchor = anchor;
+	s->best->status = candidate.status;
+	s->best->verify_rc = candidate.verify_rc;
+	memcpy(s->best->problem, candidate.problem, sizeof(s->best->problem));
+	memcpy(s->best->pos, s->pos, sizeof(s->pos));
+	s->best->len = s->len;
+	s->done = score == 5;
+}
+
+/* Whether presented certificate j may have issued the top of the current path. */
+static bool search_issues(struct search *s, size_t top, size_t j)
+{
+	const gnutls_datum_t *want = &s->issuer[top];
+	const gnutls_datum_t *have = &s->subject[j];
+
+	return want->size == have->size && memcmp(want->data, have->data, want->size) == 0 &&
+	       oa__issued_by(oa_chain_get(s->chain, top), oa_chain_get(s->chain, j));
+}
+
+static void search_extend(struct search *s)
+{
+	size_t top = s->pos[s->len - 1];
+	gnutls_x509_crt_t c = oa_chain_get(s->chain, top);
+	gnutls_x509_crt_t trusted[MAX_CANDIDATES];
+	size_t candidates = 0;
+
+	if (s->steps >= OA__PATH_MAX_STEPS ||
+	    s->signatures + s->len + 1 > OA__PATH_MAX_SIGNATURES) {
+		s->best->exhausted = true;
+		return;
+	}
+	s->steps++;
+	if (search_self_signed(s, top)) {
+		gnutls_x509_crt_t anchor = NULL;
+
+		if (oa__trust_store_has(s->store, c, &anchor)) {
+			search_record(s, OA__PATH_SELF_ANCHORED, anchor);
+		} else {
+			search_record(s, OA__PATH_UNTRUSTED_ROOT, NULL);
+		}
+		return;
+	}
+	/* Trusted issuers first: the shortest path ends at the first trusted CA. */
+	size_t n_trusted = oa__trust_store_issuers(s->store, c, trusted, MAX_CANDIDATES);
+	for (size_t i = 0; i < n_trusted && !s->done; i++) {
+		if (s->signatures + s->len + 1 > OA__PATH_MAX_SIGNATURES) {
+			s->best->exhausted = true;
+			return;
+		}
+		search_record(s, OA__PATH_ANCHORED, trusted[i]);
+	}
+	candidates = n_trusted;
+	for (size_t j = 0; j < s->n && !s->done && candidates < MAX_CANDIDATES; j++) {
+		if (s->used[j] || s->dup[j] || !search_issues(s, top, j)) {
+			continue;
+		}
+		candidates++;
+		if (s->len == OA__MAX_PATH) {
+			search_record(s, OA__PATH_TOO_LONG, NULL);
+			break;
+		}
+		s->pos[s->len++] = j;
+		s->used[j] = true;
+		search_extend(s);
+		s->used[j] = false;
+		s->len--;
+	}
+	if (candidates == 0) {
+		search_record(s, OA__PATH_ISSUER_MISSING, NULL);
+	}
+}
+
+/*
+ * Builds the path depth-first over every candidate issuer, trusted ones
+ * first, then the presented certificates in the order sent; the first path
+ * that verifies with every certificate in its validity wins, else the first
+ * that verifies, else the first anchored one (for its verdict), else one to
+ * an untrusted root, else the first dead end. Bounded by OA__MAX_PATH,
+ * OA__PATH_MAX_STEPS and OA__PATH_MAX_SIGNATURES, so a hostile pool of
+ * look-alike certificates costs a bounded amount of work.
+ */
+static int search_run(oa__path *path, const oa_chain *chain, const oa_trust_store *store,
+		      time_t at, const bool *dup)
+{
+	struct search s;
+	int rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.chain = chain;
+	s.store = store;
+	s.at = at;
+	s.n = oa_chain_length(chain);
+	s.dup = dup;
+	s.best = path;
+	s.best_score = -1;
+	s.self_signed = calloc(s.n, 1);
+	s.used = calloc(s.n, sizeof(*s.used));
+	s.subject = calloc(s.n, sizeof(*s.subject));
+	s.issuer = calloc(s.n, sizeof(*s.issuer));
+	if (s.self_signed == NULL || s.used == NULL || s.subject == NULL || s.issuer == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < s.n; i++) {
+		gnutls_x509_crt_t c = oa_chain_get(chain, i);
+
+		if (gnutls_x509_crt_get_raw_dn(c, &s.subject[i]) < 0 ||
+		    gnutls_x509_crt_get_raw_issuer_dn(c, &s.issuer[i]) < 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	s.pos[0] = path->leaf;
+	s.len = 1;
+	s.used[path->leaf] = true;
+	search_extend(&s);
+	if (s.best_score < 0) {
+		/* The bounds stopped the search before any path ended. */
+		path->pos[0] = path->leaf;
+		path->len = 1;
+		path->end = OA__PATH_ISSUER_MISSING;
+	}
+out:
+	for (size_t i = 0; s.subject != NULL && s.issuer != NULL && i < s.n; i++) {
+		gnutls_free(s.subject[i].data);
+		gnutls_free(s.issuer[i].data);
+	}
+	free(s.subject);
+	free(s.issuer);
+	free(s.self_signed);
+	free(s.used);
+	return rc;
+}
+
+int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *store,
+		   time_t at)
 {
 	size_t n = oa_chain_length(chain);
-	gnutls_x509_trust_list_t list = oa__trust_store_list(store);
 	bool *dup = calloc(n, sizeof(*dup));
 	bool *used = calloc(n, sizeof(*used));
 	int rc = 0;
@@ -113,42 +369,12 @@ int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *
 		}
 	}
 	path->leaf = choose_leaf(chain, dup);
-	path->pos[0] = path->leaf;
-	path->len = 1;
-	used[path->leaf] = true;
-	for (;;) {
-		gnutls_x509_crt_t cur = oa_chain_get(chain, path->pos[path->len - 1]);
-		gnutls_x509_crt_t issuer = NULL;
-
-		if (oa__is_self_signed(cur)) {
-			path->end = store_has_self(list, cur, &path->anchor)
-					? OA__PATH_SELF_ANCHORED
-					: OA__PATH_UNTRUSTED_ROOT;
-			break;
-		}
-		if (gnutls_x509_trust_list_get_issuer(list, cur, &issuer, 0) >= 0 &&
-		    issuer != NULL) {
-			path->anchor = issuer;
-			path->end = OA__PATH_ANCHORED;
-			break;
-		}
-		size_t next = n;
-		for (size_t j = 0; j < n && next == n; j++) {
-			if (!used[j] && !dup[j] && oa__issued_by(cur, oa_chain_get(chain, j))) {
-				next = j;
-			}
-		}
-		if (next == n) {
-			path->end = OA__PATH_ISSUER_MISSING;
-			break;
-		}
-		if (path->len == OA__MAX_PATH) {
-			path->end = OA__PATH_TOO_LONG;
-			break;
-		}
-		path->pos[path->len] = next;
-		path->len++;
-		used[next] = true;
+	rc = search_run(path, chain, store, at, dup);
+	if (rc < 0) {
+		goto out;
+	}
+	for (size_t k = 0; k < path->len; k++) {
+		used[path->pos[k]] = true;
 	}
 
 	gnutls_x509_crt_t top = oa_chain_get(chain, path->pos[path->len - 1]);
@@ -279,234 +505,3 @@ void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain
 	}
 }
 
-static unsigned verify_flags(void)
-{
-	/* Time and weak algorithms are graded by the expiry and signature checks. */
-	return GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS |
-	       GNUTLS_VERIFY_ALLOW_SIGN_WITH_SHA1 | GNUTLS_VERIFY_ALLOW_BROKEN |
-	       GNUTLS_VERIFY_DISABLE_CRL_CHECKS |
-	       GNUTLS_PROFILE_TO_VFLAGS(GNUTLS_PROFILE_VERY_WEAK);
-}
-
-/* Finds the first link of the path whose own verification shows bits; names it. */
-static void blame_link(const oa__path *path, const oa_chain *chain, unsigned bits, char *who,
-		       size_t size)
-{
-	char name[NAME_BUF];
-	char issuer_name[NAME_BUF];
-
-	snprintf(who, size, "a certificate on the path");
-	for (size_t k = 0; k < path->len; k++) {
-		gnutls_x509_crt_t c = oa_chain_get(chain, path->pos[k]);
-		gnutls_x509_crt_t issuer =
-		    k + 1 < path->len ? oa_chain_get(chain, path->pos[k + 1]) : path->anchor;
-		unsigned status = 0;
-
-		if (issuer == NULL) {
-			continue;
-		}
-		if (gnutls_x509_crt_verify(c, &issuer, 1, verify_flags(), &status) < 0) {
-			continue;
-		}
-		if (status & bits) {
-			oa__short_name(c, name, sizeof(name));
-			oa__short_name(issuer, issuer_name, sizeof(issuer_name));
-			snprintf(who, size, "'%s' (issued by '%s')", name, issuer_name);
-			return;
-		}
-	}
-}
-
-static void aia_url(gnutls_x509_crt_t crt, char *buf, size_t size)
-{
-	buf[0] = '\0';
-	for (unsigned seq = 0; seq < 16; seq++) {
-		gnutls_datum_t uri = {NULL, 0};
-		int rc = gnutls_x509_crt_get_authority_info_access(
-		    crt, seq, GNUTLS_IA_CAISSUERS_URI, &uri, NULL);
-
-		if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
-			return;
-		}
-		if (rc >= 0 && uri.data != NULL) {
-			snprintf(buf, size, "%.*s", (int)uri.size, (const char *)uri.data);
-			gnutls_free(uri.data);
-			return;
-		}
-		gnutls_free(uri.data);
-	}
-}
-
-/*
- * Whether crt has an extended key usage extension that lists no purpose. GnuTLS
- * reads an empty one as "no extension" (any purpose) and lets it pass; RFC 5280
- * 4.2.1.12 requires at least one purpose, and such a certificate is valid for
- * nothing (x509-limbo rfc5280::eku::ee-eku-empty).
- */
-static bool eku_empty(gnutls_x509_crt_t crt)
-{
-	gnutls_datum_t ext = {NULL, 0};
-	unsigned critical = 0;
-	char oid[128];
-	size_t size = sizeof(oid);
-
-	if (gnutls_x509_crt_get_extension_by_oid2(crt, GNUTLS_X509EXT_OID_EXTENDED_KEY_USAGE, 0,
-						  &ext, &critical) < 0) {
-		return false;
-	}
-	gnutls_free(ext.data);
-	return gnutls_x509_crt_get_key_purpose_oid(crt, 0, oid, &size, NULL) ==
-	       GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE;
-}
-
-/*
- * Whether crt has a name constraints extension with neither permitted nor
- * excluded subtrees: RFC 5280 4.2.1.10 forbids it, GnuTLS accepts it
- * (x509-limbo webpki::nc::intermediate-permitted-excluded-subtrees-*).
- */
-static bool name_constraints_empty(gnutls_x509_crt_t crt)
-{
-	gnutls_datum_t ext = {NULL, 0};
-	unsigned critical = 0;
-	bool empty;
-
-	if (gnutls_x509_crt_get_extension_by_oid2(crt, "2.5.29.30", 0, &ext, &critical) < 0) {
-		return false;
-	}
-	/* SEQUENCE {} with nothing inside, or only empty [0]/[1] subtree lists. */
-	empty = ext.size <= 2;
-	if (!empty && ext.size >= 2 && ext.data[0] == 0x30) {
-		empty = true;
-		for (size_t i = 2; i + 1 < ext.size; i += 2 + ext.data[i + 1]) {
-			if (ext.data[i + 1] != 0) {
-				empty = false;
-				break;
-			}
-		}
-	}
-	gnutls_free(ext.data);
-	return empty;
-}
-
-void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chain,
-		     const oa_trust_store *store)
-{
-	gnutls_x509_crt_t top = oa_chain_get(chain, path->pos[path->len - 1]);
-	gnutls_x509_crt_t list[OA__MAX_PATH + 1];
-	char name[NAME_BUF];
-	char anchor[NAME_BUF];
-	char who[2 * NAME_BUF + 32];
-	unsigned status = 0;
-
-	oa__short_name(top, name, sizeof(name));
-	switch (path->end) {
-	case OA__PATH_ISSUER_MISSING: {
-		char url[512];
-		char hint[OA_TEXT_MAX];
-		char *issuer = oa__dn(top, true);
-
-		aia_url(top, url, sizeof(url));
-		snprintf(
-		    hint, sizeof(hint),
-		    "Append the intermediate certificate '%s' after '%s' in the chain file%s%s%s; "
-		    "CloudFront does not fetch missing intermediates (if '%s' is a private "
-		    "root, no chain will do: use a public CA)",
-		    issuer ? issuer : "?", name, url[0] ? " (download it from " : "",
-		    url[0] ? url : "", url[0] ? ")" : "", issuer ? issuer : "?");
-		oa_check_set(check, OA_STATUS_FAIL, "missing_intermediate", hint,
-			     "the issuer of '%s', '%s', was not sent and is not a trusted root%s%s",
-			     name, issuer ? issuer : "?", url[0] ? "; caIssuers URL: " : "",
-			     url[0] ? url : "");
-		free(issuer);
-		return;
-	}
-	case OA__PATH_UNTRUSTED_ROOT:
-		if (path->len == 1) {
-			oa_check_set(check, OA_STATUS_FAIL, "untrusted_root",
-				     "Use a certificate issued by a CA in Mozilla's included list; "
-				     "CloudFront accepts no self-signed or private-CA certificates",
-				     "the leaf '%s' is self-signed and is not in the trust store",
-				     name);
-		} else {
-			oa_check_set(check, OA_STATUS_FAIL, "untrusted_root",
-				     "Use a certificate issued by a CA in Mozilla's included list; "
-				     "CloudFront accepts no private CAs and you cannot add one",
-				     "the path ends at the root '%s', which is not among the %zu "
-				     "trusted roots",
-				     name, oa_trust_store_count(store));
-		}
-		return;
-	case OA__PATH_TOO_LONG:
-		oa_check_set(check, OA_STATUS_FAIL, "chain_too_long",
-			     "Serve only the leaf and the intermediates up to a trusted root",
-			     "the certification path is longer than %d certificates", OA__MAX_PATH);
-		return;
-	case OA__PATH_ANCHORED:
-	case OA__PATH_SELF_ANCHORED:
-		break;
-	}
-
-	for (size_t k = 0; k < path->len; k++) {
-		list[k] = oa_chain_get(chain, path->pos[k]);
-	}
-	gnutls_typed_vdata_st purpose = {
-	    .type = GNUTLS_DT_KEY_PURPOSE_OID,
-	    .data = (void *)GNUTLS_KP_TLS_WWW_SERVER,
-	    .size = 0,
-	};
-	int rc = gnutls_x509_trust_list_verify_crt2(oa__trust_store_list(store), list,
-						    (unsigned)path->len, &purpose, 1,
-						    verify_flags(), &status, NULL);
-	if (rc < 0) {
-		oa_check_set(check, OA_STATUS_FAIL, "invalid", "",
-			     "the path could not be verified: %s", gnutls_strerror(rc));
-		return;
-	}
-	oa__short_name(path->anchor, anchor, sizeof(anchor));
-	for (size_t k = 0; status == 0 && k < path->len; k++) {
-		if (eku_empty(list[k])) {
-			status = GNUTLS_CERT_PURPOSE_MISMATCH;
-		}
-		if (k > 0 && name_constraints_empty(list[k])) {
-			status = GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE;
-		}
-	}
-	if (status == 0) {
-		oa_check_set(check, OA_STATUS_PASS, "trusted", "",
-			     "the path leads to the trusted root '%s'", anchor);
-		return;
-	}
-	if (status & GNUTLS_CERT_SIGNATURE_FAILURE) {
-		blame_link(path, chain, GNUTLS_CERT_SIGNATURE_FAILURE, who, sizeof(who));
-		oa_check_set(check, OA_STATUS_FAIL, "bad_signature",
-			     "The certificate was altered or signed by a different key than its "
-			     "issuer's; reinstall the files exactly as the CA issued them",
-			     "the signature on %s does not verify", who);
-	} else if (status & GNUTLS_CERT_SIGNER_NOT_CA) {
-		blame_link(path, chain, GNUTLS_CERT_SIGNER_NOT_CA, who, sizeof(who));
-		oa_check_set(check, OA_STATUS_FAIL, "not_a_ca",
-			     "A certificate on the path is issued by a certificate that is not a "
-			     "CA; get the leaf from a real CA",
-			     "the issuer of %s is not allowed to issue certificates", who);
-	} else if (status & GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE) {
-		oa_check_set(check, OA_STATUS_FAIL, "constraint_violation",
-			     "An intermediate's path length or name constraints forbid this "
-			     "certificate; have it issued directly under an allowed intermediate",
-			     "a CA constraint on the path to '%s' is violated (path length or name "
-			     "constraints)",
-			     anchor);
-	} else if (status & GNUTLS_CERT_PURPOSE_MISMATCH) {
-		oa_check_set(
-		    check, OA_STATUS_FAIL, "wrong_purpose",
-		    "Reissue the certificate with extended key usage serverAuth",
-		    "a certificate on the path is not valid for TLS server authentication");
-	} else {
-		gnutls_datum_t out = {NULL, 0};
-
-		gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0);
-		oa_check_set(check, OA_STATUS_FAIL, "invalid", "",
-			     "the path to '%s' is invalid: %s", anchor,
-			     out.data ? (const char *)out.data : "unknown reason");
-		gnutls_free(out.data);
-	}
-}

@@ -12,6 +12,9 @@
 
 struct oa_trust_store {
 	gnutls_x509_trust_list_t list;
+	/* The same certificates, for path building over every candidate issuer. */
+	gnutls_x509_crt_t *certs;
+	unsigned n_certs;
 	char *path;
 	size_t count;
 	char sha256[65];
@@ -57,6 +60,15 @@ int oa_trust_store_load(const char *path, oa_trust_store **out, oa_error *err)
 		goto fail_store;
 	}
 	store->count = (size_t)added;
+	rc = gnutls_x509_crt_list_import2(&store->certs, &store->n_certs, &data,
+					  GNUTLS_X509_FMT_PEM, 0);
+	if (rc < 0) {
+		store->certs = NULL;
+		store->n_certs = 0;
+		rc = oa_error_set(err, -EBADMSG, "%s: cannot read the CA bundle: %s", path,
+				  gnutls_strerror(rc));
+		goto fail_store;
+	}
 	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data.data, data.size, digest) < 0) {
 		rc = oa_error_set(err, -EIO, "%s: cannot hash the CA bundle", path);
 		goto fail_store;
@@ -93,6 +105,40 @@ gnutls_x509_trust_list_t oa__trust_store_list(const oa_trust_store *store)
 	return store->list;
 }
 
+size_t oa__trust_store_issuers(const oa_trust_store *store, gnutls_x509_crt_t crt,
+			       gnutls_x509_crt_t *out, size_t max)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < store->n_certs && n < max; i++) {
+		gnutls_x509_crt_t c = store->certs[i];
+		bool seen = false;
+
+		if (!oa__issued_by(crt, c)) {
+			continue;
+		}
+		for (size_t j = 0; j < n && !seen; j++) {
+			seen = gnutls_x509_crt_equals(out[j], c) != 0;
+		}
+		if (!seen) {
+			out[n++] = c;
+		}
+	}
+	return n;
+}
+
+bool oa__trust_store_has(const oa_trust_store *store, gnutls_x509_crt_t crt,
+			 gnutls_x509_crt_t *anchor)
+{
+	for (unsigned i = 0; i < store->n_certs; i++) {
+		if (gnutls_x509_crt_equals(store->certs[i], crt)) {
+			*anchor = store->certs[i];
+			return true;
+		}
+	}
+	return false;
+}
+
 void oa_trust_store_destroy(oa_trust_store *store)
 {
 	if (store == NULL) {
@@ -101,6 +147,10 @@ void oa_trust_store_destroy(oa_trust_store *store)
 	if (store->list != NULL) {
 		gnutls_x509_trust_list_deinit(store->list, 1);
 	}
+	for (unsigned i = 0; i < store->n_certs; i++) {
+		gnutls_x509_crt_deinit(store->certs[i]);
+	}
+	gnutls_free(store->certs);
 	free(store->path);
 	free(store);
 }

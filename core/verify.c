@@ -619,7 +619,7 @@ int oa_verify(const oa_chain *chain, const oa_trust_store *store, const oa_verif
 		rc = oa_error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	rc = oa__path_build(&path, chain, store);
+	rc = oa__path_build(&path, chain, store, params->at);
 	if (rc < 0) {
 		oa_error_set(err, rc, "out of memory");
 		goto fail;

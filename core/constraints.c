@@ -1,0 +1,729 @@
+/*
+ * The CA constraints the core enforces itself on the path it built, because
+ * GnuTLS 3.7 gets them wrong or leaves them out:
+ *  - pathLenConstraint, with self-issued intermediates not counted
+ *    (RFC 5280 6.1.4 (l)); the trust anchor's own constraint applies too;
+ *  - name constraints on every name of every certificate below the CA (DNS,
+ *    IP, e-mail and URI subject alternative names, the subject DN, and the
+ *    CN of a leaf without subjectAltName, which name matching falls back on),
+ *    wildcards included: an excluded subtree covering any name a wildcard can
+ *    match rejects it (CVE-2025-61727); a constraint of a form the core
+ *    cannot evaluate rejects only a certificate that has a name of that form;
+ *    a malformed or empty constraint extension rejects the path;
+ *  - keyCertSign on every issuer that has a key usage extension;
+ *  - an extended key usage extension that lists no purpose (RFC 5280
+ *    4.2.1.12: valid for nothing; GnuTLS reads it as "any").
+ * The name constraints extension is parsed here, from its DER, with bounds
+ * checks on every length: it comes from the network.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define NAME_BUF 256
+/* More subtrees than any real CA uses; more is treated as malformed. */
+#define MAX_SUBTREES 64
+
+/* GeneralName tags, context-specific (RFC 5280 4.2.1.6). */
+enum gn_kind {
+	GN_OTHER_NAME = 0,
+	GN_RFC822 = 1,
+	GN_DNS = 2,
+	GN_X400 = 3,
+	GN_DIRECTORY = 4,
+	GN_EDI_PARTY = 5,
+	GN_URI = 6,
+	GN_IP = 7,
+	GN_REGISTERED_ID = 8,
+};
+
+struct subtree {
+	enum gn_kind kind;
+	/* The base's content octets (for a directoryName: the Name's SEQUENCE contents). */
+	const unsigned char *data;
+	size_t size;
+};
+
+struct constraints {
+	struct subtree permitted[MAX_SUBTREES];
+	size_t n_permitted;
+	struct subtree excluded[MAX_SUBTREES];
+	size_t n_excluded;
+	/* The extension's DER, owned (gnutls_free). */
+	gnutls_datum_t der;
+};
+
+/* One DER element: tag, content and what follows. */
+struct der {
+	unsigned tag;
+	const unsigned char *data;
+	size_t size;
+};
+
+/* Reads one element from *p..end; single-byte tags, definite lengths up to 4 octets. */
+static bool der_next(const unsigned char **p, const unsigned char *end, struct der *out)
+{
+	const unsigned char *q = *p;
+	size_t len;
+
+	if (end - q < 2 || (q[0] & 0x1f) == 0x1f) {
+		return false;
+	}
+	out->tag = q[0];
+	len = q[1];
+	q += 2;
+	if (len & 0x80) {
+		size_t octets = len & 0x7f;
+
+		if (octets == 0 || octets > 4 || (size_t)(end - q) < octets) {
+			return false;
+		}
+		len = 0;
+		for (size_t i = 0; i < octets; i++) {
+			len = (len << 8) | *q++;
+		}
+	}
+	if ((size_t)(end - q) < len) {
+		return false;
+	}
+	out->data = q;
+	out->size = len;
+	*p = q + len;
+	return true;
+}
+
+/* Parses GeneralSubtrees (content of [0] or [1]) into out; false when malformed. */
+static bool parse_subtrees(const unsigned char *p, const unsigned char *end, struct subtree *out,
+			   size_t *n)
+{
+	if (p == end) {
+		return false; /* SIZE (1..MAX) */
+	}
+	while (p < end) {
+		struct der subtree;
+		struct der base;
+		const unsigned char *q;
+
+		if (!der_next(&p, end, &subtree) || subtree.tag != 0x30 || *n == MAX_SUBTREES) {
+			return false;
+		}
+		q = subtree.data;
+		if (!der_next(&q, subtree.data + subtree.size, &base) || (base.tag & 0x80) == 0) {
+			return false;
+		}
+		/* minimum must be 0 and maximum absent (RFC 5280 4.2.1.10): nothing may follow. */
+		if (q != subtree.data + subtree.size) {
+			return false;
+		}
+		unsigned kind = base.tag & 0x1f;
+		bool constructed = (base.tag & 0x20) != 0;
+		struct subtree *t = &out[*n];
+
+		if (kind > GN_REGISTERED_ID ||
+		    constructed != (kind == GN_OTHER_NAME || kind == GN_X400 ||
+				    kind == GN_DIRECTORY || kind == GN_EDI_PARTY)) {
+			return false;
+		}
+		t->kind = (enum gn_kind)kind;
+		t->data = base.data;
+		t->size = base.size;
+		if (kind == GN_DIRECTORY) {
+			/* [4] EXPLICIT Name: one SEQUENCE inside. */
+			const unsigned char *r = base.data;
+			struct der name;
+
+			if (!der_next(&r, base.data + base.size, &name) || name.tag != 0x30 ||
+			    r != base.data + base.size) {
+				return false;
+			}
+			t->data = name.data;
+			t->size = name.size;
+		}
+		if (kind == GN_IP && base.size != 8 && base.size != 32) {
+			return false;
+		}
+		(*n)++;
+	}
+	return true;
+}
+
+/*
+ * Reads crt's name constraints. Returns 1 when it has some, 0 when it has no
+ * such extension, -1 when the extension is malformed or empty.
+ */
+static int constraints_read(gnutls_x509_crt_t crt, struct constraints *nc)
+{
+	unsigned critical = 0;
+	struct der seq;
+	const unsigned char *p;
+	const unsigned char *end;
+
+	memset(nc, 0, sizeof(*nc));
+	if (gnutls_x509_crt_get_extension_by_oid2(crt, "2.5.29.30", 0, &nc->der, &critical) < 0) {
+		return 0;
+	}
+	p = nc->der.data;
+	end = p + nc->der.size;
+	if (!der_next(&p, end, &seq) || seq.tag != 0x30 || p != end) {
+		return -1;
+	}
+	p = seq.data;
+	end = seq.data + seq.size;
+	unsigned last = 0;
+	while (p < end) {
+		struct der part;
+
+		if (!der_next(&p, end, &part)) {
+			return -1;
+		}
+		if (part.tag == 0xa0 && last < 0xa0) {
+			if (!parse_subtrees(part.data, part.data + part.size, nc->permitted,
+					    &nc->n_permitted)) {
+				return -1;
+			}
+		} else if (part.tag == 0xa1 && last < 0xa1) {
+			if (!parse_subtrees(part.data, part.data + part.size, nc->excluded,
+					    &nc->n_excluded)) {
+				return -1;
+			}
+		} else {
+			return -1;
+		}
+		last = part.tag;
+	}
+	/* Neither permitted nor excluded subtrees: forbidden (RFC 5280 4.2.1.10). */
+	return nc->n_permitted + nc->n_excluded > 0 ? 1 : -1;
+}
+
+static void constraints_clear(struct constraints *nc)
+{
+	gnutls_free(nc->der.data);
+	nc->der.data = NULL;
+}
+
+/* Case-insensitive: does s (n bytes) end with suffix (m bytes)? */
+static bool ends_with(const char *s, size_t n, const char *suffix, size_t m)
+{
+	return n >= m && strncasecmp(s + n - m, suffix, m) == 0;
+}
+
+/*
+ * Whether the DNS name (n bytes) lies in the subtree c (m bytes): c itself or
+ * below it; a constraint with a leading '.' covers only names below it.
+ */
+static bool dns_within(const char *name, size_t n, const char *c, size_t m)
+{
+	if (m == 0) {
+		return true;
+	}
+	if (c[0] == '.') {
+		return n > m && ends_with(name, n, c, m);
+	}
+	if (n == m) {
+		return strncasecmp(name, c, m) == 0;
+	}
+	return n > m && name[n - m - 1] == '.' && ends_with(name, n, c, m);
+}
+
+/* Whether every name one label below s (n bytes) lies in the subtree c. */
+static bool dns_children_within(const char *s, size_t n, const char *c, size_t m)
+{
+	if (m > 0 && c[0] == '.') {
+		c++;
+		m--;
+	}
+	return m == 0 || dns_within(s, n, c, m);
+}
+
+/* Whether some name one label below s lies in the subtree c. */
+static bool dns_some_child_within(const char *s, size_t n, const char *c, size_t m)
+{
+	if (dns_children_within(s, n, c, m)) {
+		return true;
+	}
+	if (m > 0 && c[0] == '.') {
+		c++;
+		m--;
+	}
+	/* c is one label below s ("x.s"): the wildcard can be c itself. */
+	return m > n + 1 && c[m - n - 1] == '.' && ends_with(c, m, s, n) &&
+	       memchr(c, '.', m - n - 1) == NULL;
+}
+
+/* The host of a URI ("scheme://[user@]host[:port]..."), or false when it has none. */
+static bool uri_host(const char *uri, size_t n, const char **host, size_t *len)
+{
+	const char *p = memchr(uri, ':', n);
+	const char *end = uri + n;
+
+	if (p == NULL || end - p < 3 || p[1] != '/' || p[2] != '/') {
+		return false;
+	}
+	p += 3;
+	const char *stop = p;
+	while (stop < end && *stop != '/' && *stop != '?' && *stop != '#') {
+		stop++;
+	}
+	const char *at = memchr(p, '@', (size_t)(stop - p));
+	if (at != NULL) {
+		p = at + 1;
+	}
+	const char *colon = memchr(p, ':', (size_t)(stop - p));
+	if (colon != NULL) {
+		stop = colon;
+	}
+	*host = p;
+	*len = (size_t)(stop - p);
+	return *len > 0 && p[0] != '[';
+}
+
+/* Whether the e-mail address lies in c: a mailbox, a host, or ".domain". */
+static bool email_within(const char *addr, size_t n, const char *c, size_t m)
+{
+	const char *at = memchr(addr, '@', n);
+
+	if (at == NULL) {
+		return false;
+	}
+	if (memchr(c, '@', m) != NULL) {
+		return n == m && strncasecmp(addr, c, m) == 0;
+	}
+	const char *host = at + 1;
+	size_t hn = (size_t)(addr + n - host);
+	if (m > 0 && c[0] == '.') {
+		return hn > m && ends_with(host, hn, c, m);
+	}
+	return hn == m && strncasecmp(host, c, m) == 0;
+}
+
+static bool ip_within(const unsigned char *ip, size_t n, const unsigned char *c, size_t m)
+{
+	if (m != 2 * n) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((ip[i] & c[n + i]) != (c[i] & c[n + i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Whether the Name (SEQUENCE contents) starts with the RDNs of the constraint
+ * c. DER elements delimit themselves, so a byte prefix made of c's whole RDNs
+ * is a prefix of whole RDNs.
+ */
+static bool dn_within(const unsigned char *dn, size_t n, const unsigned char *c, size_t m)
+{
+	return m <= n && memcmp(dn, c, m) == 0;
+}
+
+/* One name of a certificate below the CA. */
+struct name {
+	enum gn_kind kind;
+	const char *data;
+	size_t size;
+	/* A DNS name with a leftmost "*" label: data is the part after "*.". */
+	bool wildcard;
+};
+
+/* Whether name lies in the subtree t (same kind); for a wildcard, all = every name it covers. */
+static bool name_within(const struct name *name, const struct subtree *t, bool all)
+{
+	const char *c = (const char *)t->data;
+
+	switch (name->kind) {
+	case GN_DNS:
+		if (name->wildcard) {
+			return all ? dns_children_within(name->data, name->size, c, t->size)
+				   : dns_some_child_within(name->data, name->size, c, t->size);
+		}
+		return dns_within(name->data, name->size, c, t->size);
+	case GN_RFC822:
+		return email_within(name->data, name->size, c, t->size);
+	case GN_URI: {
+		const char *host;
+		size_t len;
+
+		return uri_host(name->data, name->size, &host, &len) &&
+		       dns_within(host, len, c, t->size);
+	}
+	case GN_IP:
+		return ip_within((const unsigned char *)name->data, name->size, t->data, t->size);
+	case GN_DIRECTORY:
+		return dn_within((const unsigned char *)name->data, name->size, t->data, t->size);
+	default:
+		return false;
+	}
+}
+
+static const char *kind_label(enum gn_kind kind)
+{
+	switch (kind) {
+	case GN_DNS:
+		return "DNS name";
+	case GN_RFC822:
+		return "e-mail address";
+	case GN_URI:
+		return "URI";
+	case GN_IP:
+		return "IP address";
+	case GN_DIRECTORY:
+		return "subject name";
+	default:
+		return "name";
+	}
+}
+
+static void name_text(const struct name *name, char *buf, size_t size)
+{
+	if (name->kind == GN_IP) {
+		const unsigned char *a = (const unsigned char *)name->data;
+
+		if (name->size == 4) {
+			snprintf(buf, size, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+		} else {
+			snprintf(buf, size, "an IPv6 address");
+		}
+	} else if (name->kind == GN_DIRECTORY) {
+		snprintf(buf, size, "its subject");
+	} else if (name->kind == GN_DNS || name->kind == GN_RFC822 || name->kind == GN_URI) {
+		snprintf(buf, size, "%s%.*s", name->wildcard ? "*." : "", (int)name->size,
+			 name->data);
+	} else {
+		snprintf(buf, size, "a name of type %d", (int)name->kind);
+	}
+}
+
+/*
+ * Checks one name against one CA's constraints; on a violation writes why
+ * (without the names of the certificates) and returns false.
+ */
+static bool name_allowed(const struct name *name, const struct constraints *nc, char *why,
+			 size_t size)
+{
+	bool any_permitted = false;
+	bool permitted = false;
+	char text[NAME_BUF];
+
+	for (size_t i = 0; i < nc->n_excluded; i++) {
+		const struct subtree *t = &nc->excluded[i];
+
+		if (t->kind != name->kind) {
+			continue;
+		}
+		if (t->kind != GN_DNS && t->kind != GN_RFC822 && t->kind != GN_URI &&
+		    t->kind != GN_IP && t->kind != GN_DIRECTORY) {
+			name_text(name, text, sizeof(text));
+			snprintf(why, size, "%s has a constraint of a form the core cannot evaluate",
+				 text);
+			return false;
+		}
+		if (name_within(name, t, false)) {
+			name_text(name, text, sizeof(text));
+			snprintf(why, size, "the %s %s is in an excluded subtree (%.*s)",
+				 kind_label(name->kind), text,
+				 t->kind == GN_IP || t->kind == GN_DIRECTORY ? 0 : (int)t->size,
+				 (const char *)t->data);
+			return false;
+		}
+	}
+	for (size_t i = 0; i < nc->n_permitted; i++) {
+		const struct subtree *t = &nc->permitted[i];
+
+		if (t->kind != name->kind) {
+			continue;
+		}
+		any_permitted = true;
+		if (t->kind != GN_DNS && t->kind != GN_RFC822 && t->kind != GN_URI &&
+		    t->kind != GN_IP && t->kind != GN_DIRECTORY) {
+			continue;
+		}
+		if (name_within(name, t, true)) {
+			permitted = true;
+			break;
+		}
+	}
+	if (any_permitted && !permitted) {
+		name_text(name, text, sizeof(text));
+		snprintf(why, size, "the %s %s is outside the permitted subtrees",
+			 kind_label(name->kind), text);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Reads one GeneralName of a subjectAltName into out (raw content octets: the
+ * IA5 text, the address octets, a directoryName's Name contents); false when
+ * malformed.
+ */
+static bool general_name(const struct der *gn, struct name *out)
+{
+	unsigned kind = gn->tag & 0x1f;
+
+	memset(out, 0, sizeof(*out));
+	if ((gn->tag & 0xc0) != 0x80 || kind > GN_REGISTERED_ID) {
+		return false;
+	}
+	out->kind = (enum gn_kind)kind;
+	out->data = (const char *)gn->data;
+	out->size = gn->size;
+	if (kind == GN_DIRECTORY) {
+		const unsigned char *p = gn->data;
+		struct der name;
+
+		if (!der_next(&p, gn->data + gn->size, &name) || name.tag != 0x30) {
+			return false;
+		}
+		out->data = (const char *)name.data;
+		out->size = name.size;
+	}
+	if (kind == GN_DNS && out->size >= 2 && out->data[0] == '*' && out->data[1] == '.') {
+		out->wildcard = true;
+		out->data += 2;
+		out->size -= 2;
+	}
+	return true;
+}
+
+/* The contents of crt's subject Name SEQUENCE (into *dn, owned by the caller), or size 0. */
+static void subject_contents(gnutls_x509_crt_t crt, gnutls_datum_t *raw, struct name *out)
+{
+	const unsigned char *p;
+	struct der seq;
+
+	memset(out, 0, sizeof(*out));
+	out->kind = GN_DIRECTORY;
+	raw->data = NULL;
+	raw->size = 0;
+	if (gnutls_x509_crt_get_raw_dn(crt, raw) < 0) {
+		return;
+	}
+	p = raw->data;
+	if (der_next(&p, raw->data + raw->size, &seq) && seq.tag == 0x30) {
+		out->data = (const char *)seq.data;
+		out->size = seq.size;
+	}
+}
+
+/*
+ * Checks every name of crt against nc; on a violation writes why and returns
+ * false. leaf: crt is the end-entity certificate (its CN counts when it has
+ * no subjectAltName).
+ */
+static bool cert_allowed(gnutls_x509_crt_t crt, bool leaf, const struct constraints *nc,
+			 char *why, size_t size)
+{
+	char buf[256];
+	struct name name;
+	bool any_san = false;
+	gnutls_datum_t raw = {NULL, 0};
+	unsigned critical = 0;
+	bool ok = true;
+
+	if (gnutls_x509_crt_get_extension_by_oid2(crt, "2.5.29.17", 0, &raw, &critical) >= 0) {
+		const unsigned char *p = raw.data;
+		const unsigned char *end = raw.data + raw.size;
+		struct der seq;
+
+		any_san = true;
+		ok = der_next(&p, end, &seq) && seq.tag == 0x30 && p == end;
+		p = ok ? seq.data : end;
+		end = ok ? seq.data + seq.size : end;
+		while (ok && p < end) {
+			struct der gn;
+
+			if (!der_next(&p, end, &gn) || !general_name(&gn, &name)) {
+				snprintf(why, size, "its subjectAltName does not parse");
+				ok = false;
+				break;
+			}
+			ok = name_allowed(&name, nc, why, size);
+		}
+		if (ok && p != end) {
+			snprintf(why, size, "its subjectAltName does not parse");
+			ok = false;
+		}
+		gnutls_free(raw.data);
+		if (!ok) {
+			return false;
+		}
+	}
+	subject_contents(crt, &raw, &name);
+	ok = name.size == 0 || name_allowed(&name, nc, why, size);
+	gnutls_free(raw.data);
+	if (!ok) {
+		return false;
+	}
+	if (leaf && !any_san) {
+		size_t len = sizeof(buf) - 1;
+
+		if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, buf,
+						  &len) >= 0 &&
+		    len > 0) {
+			memset(&name, 0, sizeof(name));
+			name.kind = GN_DNS;
+			name.data = buf;
+			name.size = len;
+			if (len >= 2 && buf[0] == '*' && buf[1] == '.') {
+				name.wildcard = true;
+				name.data = buf + 2;
+				name.size = len - 2;
+			}
+			return name_allowed(&name, nc, why, size);
+		}
+	}
+	return true;
+}
+
+/* Whether crt's subject and issuer names are identical (RFC 5280: self-issued). */
+static bool self_issued(gnutls_x509_crt_t crt)
+{
+	gnutls_datum_t s = {NULL, 0};
+	gnutls_datum_t i = {NULL, 0};
+	bool same = false;
+
+	if (gnutls_x509_crt_get_raw_dn(crt, &s) >= 0 &&
+	    gnutls_x509_crt_get_raw_issuer_dn(crt, &i) >= 0) {
+		same = s.size == i.size && memcmp(s.data, i.data, s.size) == 0;
+	}
+	gnutls_free(s.data);
+	gnutls_free(i.data);
+	return same;
+}
+
+/* Whether crt has an extended key usage extension that lists no purpose. */
+static bool eku_empty(gnutls_x509_crt_t crt)
+{
+	gnutls_datum_t ext = {NULL, 0};
+	unsigned critical = 0;
+	char oid[128];
+	size_t size = sizeof(oid);
+
+	if (gnutls_x509_crt_get_extension_by_oid2(crt, GNUTLS_X509EXT_OID_EXTENDED_KEY_USAGE, 0,
+						  &ext, &critical) < 0) {
+		return false;
+	}
+	gnutls_free(ext.data);
+	return gnutls_x509_crt_get_key_purpose_oid(crt, 0, oid, &size, NULL) ==
+	       GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE;
+}
+
+static unsigned fail(char *problem, size_t size, unsigned bit, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static unsigned fail(char *problem, size_t size, unsigned bit, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(problem, size, fmt, ap);
+	va_end(ap);
+	return bit;
+}
+
+/* pathLenConstraint over certs[1..n-1] (certs[n-1] the anchor), self-issued not counted. */
+static unsigned check_path_length(gnutls_x509_crt_t const *certs, size_t n, char *problem,
+				  size_t size)
+{
+	char name[NAME_BUF];
+	char ca_name[NAME_BUF];
+	long max = -1; /* unlimited */
+	size_t limiter = n;
+
+	for (size_t k = n; k-- > 1;) {
+		gnutls_x509_crt_t c = certs[k];
+		unsigned ca = 0;
+		int pathlen = -1;
+
+		/* An intermediate (not the anchor, not the leaf) uses up one step. */
+		if (k < n - 1 && !self_issued(c)) {
+			if (max == 0) {
+				oa__short_name(c, name, sizeof(name));
+				oa__short_name(certs[limiter], ca_name, sizeof(ca_name));
+				return fail(problem, size, GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE,
+					    "the path length constraint of '%s' allows no further "
+					    "intermediate, but '%s' is one",
+					    ca_name, name);
+			}
+			if (max > 0) {
+				max--;
+			}
+		}
+		if (gnutls_x509_crt_get_basic_constraints(c, NULL, &ca, &pathlen) >= 0 && ca &&
+		    pathlen >= 0 && (max < 0 || pathlen < max)) {
+			max = pathlen;
+			limiter = k;
+		}
+	}
+	return 0;
+}
+
+unsigned oa__path_constraints(gnutls_x509_crt_t const *certs, size_t n, char *problem,
+			      size_t size)
+{
+	char name[NAME_BUF];
+	char ca_name[NAME_BUF];
+	char why[2 * NAME_BUF];
+	unsigned bit;
+
+	problem[0] = '\0';
+	for (size_t k = 0; k < n; k++) {
+		if (eku_empty(certs[k])) {
+			oa__short_name(certs[k], name, sizeof(name));
+			return fail(problem, size, GNUTLS_CERT_PURPOSE_MISMATCH,
+				    "'%s' has an extended key usage extension that lists no "
+				    "purpose",
+				    name);
+		}
+	}
+	bit = check_path_length(certs, n, problem, size);
+	if (bit != 0) {
+		return bit;
+	}
+	for (size_t k = 1; k < n; k++) {
+		unsigned usage = 0;
+
+		if (gnutls_x509_crt_get_key_usage(certs[k], &usage, NULL) >= 0 &&
+		    (usage & GNUTLS_KEY_KEY_CERT_SIGN) == 0) {
+			oa__short_name(certs[k], ca_name, sizeof(ca_name));
+			oa__short_name(certs[k - 1], name, sizeof(name));
+			return fail(problem, size, GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE,
+				    "'%s' issued '%s' but its key usage lacks keyCertSign",
+				    ca_name, name);
+		}
+	}
+	/* Each CA's name constraints bind every certificate below it. */
+	for (size_t k = n; k-- > 1;) {
+		struct constraints nc;
+		int rc = constraints_read(certs[k], &nc);
+
+		oa__short_name(certs[k], ca_name, sizeof(ca_name));
+		if (rc < 0) {
+			constraints_clear(&nc);
+			return fail(problem, size, GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE,
+				    "the name constraints of '%s' are malformed or empty",
+				    ca_name);
+		}
+		for (size_t j = k; rc > 0 && j-- > 0;) {
+			/* Self-issued intermediates are exempt (RFC 5280 6.1.3 (b)). */
+			if (j > 0 && self_issued(certs[j])) {
+				continue;
+			}
+			if (!cert_allowed(certs[j], j == 0, &nc, why, sizeof(why))) {
+				oa__short_name(certs[j], name, sizeof(name));
+				constraints_clear(&nc);
+				return fail(problem, size, GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE,
+					    "the name constraints of '%s' forbid '%s': %s", ca_name,
+					    name, why);
+			}
+		}
+		constraints_clear(&nc);
+	}
+	return 0;
+}
