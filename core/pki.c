@@ -151,7 +151,11 @@ int oa_pki_issue(const oa_pki_spec *spec, const oa_pki_cert *issuer, oa_pki_cert
 		rc = oa_error_set(err, -EIO, "set key: %s", gnutls_strerror(rc));
 		goto fail;
 	}
-	for (size_t i = 0; i < spec->n_dns_names; i++) {
+	if (spec->san_der != NULL) {
+		gnutls_x509_crt_set_extension_by_oid(c->crt, "2.5.29.17", spec->san_der,
+						     spec->san_der_size, 0);
+	}
+	for (size_t i = 0; spec->san_der == NULL && i < spec->n_dns_names; i++) {
 		gnutls_x509_crt_set_subject_alt_name(c->crt, GNUTLS_SAN_DNSNAME, spec->dns_names[i],
 						     (unsigned)strlen(spec->dns_names[i]),
 						     GNUTLS_FSAN_APPEND);
@@ -182,7 +186,10 @@ int oa_pki_issue(const oa_pki_spec *spec, const oa_pki_cert *issuer, oa_pki_cert
 		/* NameConstraints ::= SEQUENCE {}: malformed (RFC 5280 4.2.1.10). */
 		gnutls_x509_crt_set_extension_by_oid(c->crt, "2.5.29.30", "\x30\x00", 2, 1);
 	}
-	if (spec->is_ca && spec->n_nc_permitted_dns + spec->n_nc_excluded_dns > 0) {
+	if (spec->is_ca && spec->nc_der != NULL) {
+		gnutls_x509_crt_set_extension_by_oid(c->crt, "2.5.29.30", spec->nc_der,
+						     spec->nc_der_size, 1);
+	} else if (spec->is_ca && spec->n_nc_permitted_dns + spec->n_nc_excluded_dns > 0) {
 		rc = set_name_constraints(c->crt, spec);
 		if (rc < 0) {
 			rc = oa_error_set(err, -EIO, "name constraints: %s", gnutls_strerror(rc));

@@ -58,6 +58,13 @@ typedef struct oa_pki_spec {
 	size_t n_nc_excluded_dns;
 	/* Tests: no subject or authority key identifier (issuers then match by name only). */
 	bool omit_key_ids;
+	/* Tests: a CA's name constraints extension as these DER bytes, verbatim (critical). */
+	const unsigned char *nc_der;
+	size_t nc_der_size;
+	/* Tests: extra subjectAltName entries beyond dns_names, as GeneralName DER, verbatim
+	 * (the whole SAN extension is then written by hand). */
+	const unsigned char *san_der;
+	size_t san_der_size;
 	/* Tests: a CA whose key usage lacks keyCertSign. */
 	bool ca_without_cert_sign;
 	/* Reuse this certificate's key instead of generating one (cross-signing). */
