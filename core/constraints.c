@@ -312,14 +312,102 @@ static bool ip_within(const unsigned char *ip, size_t n, const unsigned char *c,
 	return true;
 }
 
+/* Whether tag is a string type compared as text (UTF8String, PrintableString, IA5String). */
+static bool text_string(unsigned tag)
+{
+	return tag == 0x0c || tag == 0x13 || tag == 0x16;
+}
+
+/* Skips spaces; returns the next byte lowered, or -1 at the end. */
+static int next_folded(const unsigned char **p, const unsigned char *end, bool *space)
+{
+	*space = false;
+	while (*p < end && **p == ' ') {
+		(*p)++;
+		*space = true;
+	}
+	return *p < end ? tolower(*(*p)++) : -1;
+}
+
 /*
- * Whether the Name (SEQUENCE contents) starts with the RDNs of the constraint
- * c. DER elements delimit themselves, so a byte prefix made of c's whole RDNs
- * is a prefix of whole RDNs.
+ * Attribute values compare as RFC 5280 7.1 asks of the common cases: text in
+ * any of the three string types, case-insensitively, with runs of spaces
+ * folded and leading and trailing ones ignored; anything else byte for byte.
  */
+static bool value_equal(const struct der *a, const struct der *b)
+{
+	if (!text_string(a->tag) || !text_string(b->tag)) {
+		return a->tag == b->tag && a->size == b->size &&
+		       memcmp(a->data, b->data, a->size) == 0;
+	}
+	const unsigned char *p = a->data;
+	const unsigned char *q = b->data;
+	bool first = true;
+
+	for (;;) {
+		bool sp;
+		bool sq;
+		int x = next_folded(&p, a->data + a->size, &sp);
+		int y = next_folded(&q, b->data + b->size, &sq);
+
+		if (x != y || (x >= 0 && !first && sp != sq)) {
+			return false;
+		}
+		if (x < 0) {
+			return true;
+		}
+		first = false;
+	}
+}
+
+/* Whether two RDNs (SET contents) hold the same attributes in the same order. */
+static bool rdn_equal(const struct der *a, const struct der *b)
+{
+	const unsigned char *p = a->data;
+	const unsigned char *q = b->data;
+	const unsigned char *pe = a->data + a->size;
+	const unsigned char *qe = b->data + b->size;
+
+	while (p < pe && q < qe) {
+		struct der x;
+		struct der y;
+		struct der xo;
+		struct der yo;
+		struct der xv;
+		struct der yv;
+
+		if (!der_next(&p, pe, &x) || !der_next(&q, qe, &y) || x.tag != 0x30 ||
+		    y.tag != 0x30) {
+			return false;
+		}
+		const unsigned char *r = x.data;
+		const unsigned char *t = y.data;
+		if (!der_next(&r, x.data + x.size, &xo) || !der_next(&r, x.data + x.size, &xv) ||
+		    !der_next(&t, y.data + y.size, &yo) || !der_next(&t, y.data + y.size, &yv) ||
+		    xo.size != yo.size || memcmp(xo.data, yo.data, xo.size) != 0 ||
+		    !value_equal(&xv, &yv)) {
+			return false;
+		}
+	}
+	return p == pe && q == qe;
+}
+
+/* Whether the Name (SEQUENCE contents dn) starts with the RDNs of the constraint c. */
 static bool dn_within(const unsigned char *dn, size_t n, const unsigned char *c, size_t m)
 {
-	return m <= n && memcmp(dn, c, m) == 0;
+	const unsigned char *p = dn;
+	const unsigned char *q = c;
+
+	while (q < c + m) {
+		struct der want;
+		struct der have;
+
+		if (!der_next(&q, c + m, &want) || !der_next(&p, dn + n, &have) ||
+		    want.tag != 0x31 || have.tag != 0x31 || !rdn_equal(&want, &have)) {
+			return false;
+		}
+	}
+	return true;
 }
 
 /* One name of a certificate below the CA. */
@@ -379,23 +467,22 @@ static const char *kind_label(enum gn_kind kind)
 	}
 }
 
+/* "the DNS name www.example.com", "the subject name", ...: what a detail calls the name. */
 static void name_text(const struct name *name, char *buf, size_t size)
 {
-	if (name->kind == GN_IP) {
-		const unsigned char *a = (const unsigned char *)name->data;
+	const unsigned char *a = (const unsigned char *)name->data;
 
-		if (name->size == 4) {
-			snprintf(buf, size, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-		} else {
-			snprintf(buf, size, "an IPv6 address");
-		}
+	if (name->kind == GN_IP && name->size == 4) {
+		snprintf(buf, size, "the IP address %u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+	} else if (name->kind == GN_IP) {
+		snprintf(buf, size, "an IPv6 address");
 	} else if (name->kind == GN_DIRECTORY) {
-		snprintf(buf, size, "its subject");
+		snprintf(buf, size, "the subject name");
 	} else if (name->kind == GN_DNS || name->kind == GN_RFC822 || name->kind == GN_URI) {
-		snprintf(buf, size, "%s%.*s", name->wildcard ? "*." : "", (int)name->size,
-			 name->data);
+		snprintf(buf, size, "the %s %s%.*s", kind_label(name->kind),
+			 name->wildcard ? "*." : "", (int)name->size, name->data);
 	} else {
-		snprintf(buf, size, "a name of type %d", (int)name->kind);
+		snprintf(buf, size, "a name of form %d (GeneralName tag)", (int)name->kind);
 	}
 }
 
@@ -418,17 +505,20 @@ static bool name_allowed(const struct name *name, const struct constraints *nc, 
 		}
 		if (t->kind != GN_DNS && t->kind != GN_RFC822 && t->kind != GN_URI &&
 		    t->kind != GN_IP && t->kind != GN_DIRECTORY) {
-			name_text(name, text, sizeof(text));
-			snprintf(why, size, "%s has a constraint of a form the core cannot evaluate",
-				 text);
+			snprintf(why, size,
+				 "it has a name of a form the core cannot evaluate against the "
+				 "constraints (GeneralName tag %d)",
+				 (int)name->kind);
 			return false;
 		}
 		if (name_within(name, t, false)) {
 			name_text(name, text, sizeof(text));
-			snprintf(why, size, "the %s %s is in an excluded subtree (%.*s)",
-				 kind_label(name->kind), text,
-				 t->kind == GN_IP || t->kind == GN_DIRECTORY ? 0 : (int)t->size,
-				 (const char *)t->data);
+			if (t->kind == GN_IP || t->kind == GN_DIRECTORY) {
+				snprintf(why, size, "%s is in an excluded subtree", text);
+			} else {
+				snprintf(why, size, "%s is in an excluded subtree (%.*s)", text,
+					 (int)t->size, (const char *)t->data);
+			}
 			return false;
 		}
 	}
@@ -450,8 +540,7 @@ static bool name_allowed(const struct name *name, const struct constraints *nc, 
 	}
 	if (any_permitted && !permitted) {
 		name_text(name, text, sizeof(text));
-		snprintf(why, size, "the %s %s is outside the permitted subtrees",
-			 kind_label(name->kind), text);
+		snprintf(why, size, "%s is outside the permitted subtrees", text);
 		return false;
 	}
 	return true;
