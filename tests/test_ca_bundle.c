@@ -1,8 +1,8 @@
 /*
- * Checks the committed Mozilla root bundle against its MANIFEST and against
- * the trust store loader. It reads only the files in the source tree (paths
- * from OA_CA_BUNDLE_SRC and OA_CA_MANIFEST), never the host's
- * ca-certificates, so it gives the same answer on every machine.
+ * Checks the committed Mozilla root bundle against its MANIFEST, the trust
+ * store loader and the profile check's root rules. It reads only the files
+ * in the source tree (paths from OA_CA_BUNDLE_SRC and OA_CA_MANIFEST), never
+ * the host's ca-certificates, so it gives the same answer on every machine.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -22,7 +23,10 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
+#include "originaudit/chain.h"
 #include "originaudit/trust.h"
+#include "originaudit/verify.h"
 
 #define SHA256_LEN 32
 #define SHA256_HEX_LEN (2 * SHA256_LEN)
@@ -399,6 +403,136 @@ static void test_loader_garbage_file(void **state)
 	assert_non_null(strstr(err.msg, path));
 }
 
+/*
+ * A conforming leaf that names root as its issuer (and root's key identifier,
+ * when it has one, as its authority key identifier), signed with pk. No test
+ * holds a root's key, so the signature does not verify; the path still ends
+ * at root, which is all the profile check needs. Free with gnutls_free.
+ */
+static gnutls_datum_t leaf_naming(const oa_pki_cert *kit_leaf, gnutls_x509_crt_t root,
+				  gnutls_privkey_t pk)
+{
+	static const unsigned char any_id[20] = {0x6f, 0x61};
+	unsigned char id[64];
+	size_t id_size = sizeof(id);
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t der = {NULL, 0};
+
+	assert_int_equal(gnutls_x509_crt_init(&crt), 0);
+	assert_int_equal(
+	    gnutls_x509_crt_import(crt, oa_pki_cert_der(kit_leaf), GNUTLS_X509_FMT_DER), 0);
+	if (gnutls_x509_crt_get_subject_key_id(root, id, &id_size, NULL) < 0) {
+		memcpy(id, any_id, sizeof(any_id));
+		id_size = sizeof(any_id);
+	}
+	assert_int_equal(gnutls_x509_crt_set_authority_key_id(crt, id, id_size), 0);
+	assert_int_equal(gnutls_x509_crt_privkey_sign(crt, root, pk, GNUTLS_DIG_SHA256, 0), 0);
+	assert_int_equal(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der), 0);
+	gnutls_x509_crt_deinit(crt);
+	return der;
+}
+
+/* The profile check's verdict on a conforming leaf whose path ends at root, alone in a store. */
+static const oa_check *grade_under(const char *dir, gnutls_x509_crt_t root,
+				   const gnutls_datum_t *leaf, oa_result **result)
+{
+	char *path = fx_path(dir, "root.pem");
+	gnutls_datum_t pem = {NULL, 0};
+	oa_trust_store *store = NULL;
+	oa_chain *chain = NULL;
+	oa_verify_params params;
+	oa_error err;
+
+	assert_int_equal(gnutls_x509_crt_export2(root, GNUTLS_X509_FMT_PEM, &pem), 0);
+	fx_write(path, pem.data, pem.size);
+	gnutls_free(pem.data);
+	if (oa_trust_store_load(path, &store, &err) < 0) {
+		fail_msg("trust store: %s", err.msg);
+	}
+	free(path);
+	if (oa_chain_from_der(leaf, 1, &chain, &err) < 0) {
+		fail_msg("chain: %s", err.msg);
+	}
+	oa_verify_params_init(&params);
+	if (oa_verify(chain, store, &params, result, &err) < 0) {
+		fail_msg("oa_verify: %s", err.msg);
+	}
+	oa_chain_destroy(chain);
+	oa_trust_store_destroy(store);
+	/* The path reached the root: its rules were applied. */
+	assert_non_null(oa_result_anchor(*result));
+	return oa_result_check(*result, OA_CHECK_PROFILE);
+}
+
+/* A kit leaf and its key as a signer: one per key algorithm, as GnuTLS signs only under a CA of it.
+ */
+struct forger {
+	oa_pki_cert *leaf;
+	gnutls_x509_privkey_t key;
+	gnutls_privkey_t pk;
+};
+
+static void forger_init(struct forger *f, oa_pki_key_type type)
+{
+	oa_pki_spec spec = fx_leaf_spec("root-rules.example.com", "root-rules.example.com", 90);
+
+	spec.key_type = type;
+	f->leaf = fx_issue(&spec, NULL);
+	assert_int_equal(gnutls_x509_privkey_init(&f->key), 0);
+	assert_int_equal(gnutls_x509_privkey_import2(f->key, oa_pki_key_pem(f->leaf),
+						     GNUTLS_X509_FMT_PEM, NULL, 0),
+			 0);
+	assert_int_equal(gnutls_privkey_init(&f->pk), 0);
+	assert_int_equal(gnutls_privkey_import_x509(f->pk, f->key, 0), 0);
+}
+
+static void forger_clear(struct forger *f)
+{
+	gnutls_privkey_deinit(f->pk);
+	gnutls_x509_privkey_deinit(f->key);
+	oa_pki_cert_destroy(f->leaf);
+}
+
+/*
+ * (f) No root in the bundle draws a warning from the profile check's root
+ * rules (CA/B BR 7.1.2.1), once the legacy roots core/profile.c waives are
+ * waived. Each root is alone in its store, so the path ends at that very
+ * root. A bundle refresh that brings a new offender fails here, naming it.
+ */
+static void test_roots_follow_profile_root_rules(void **state)
+{
+	struct bundle *b = *state;
+	char *dir = fx_tempdir();
+	struct forger ec;
+	struct forger rsa;
+	size_t offenders = 0;
+	unsigned int i;
+
+	assert_int_equal(b->import_rc, GNUTLS_E_SUCCESS);
+	assert_int_equal(b->ncerts, b->nentries);
+	forger_init(&ec, OA_PKI_KEY_EC_P256);
+	forger_init(&rsa, OA_PKI_KEY_RSA_2048);
+	for (i = 0; i < b->ncerts; i++) {
+		int alg = gnutls_x509_crt_get_pk_algorithm(b->certs[i], NULL);
+		struct forger *f = alg == GNUTLS_PK_ECDSA ? &ec : &rsa;
+		gnutls_datum_t leaf = leaf_naming(f->leaf, b->certs[i], f->pk);
+		oa_result *r = NULL;
+		const oa_check *c = grade_under(dir, b->certs[i], &leaf, &r);
+
+		if (c->status != OA_STATUS_PASS) {
+			print_error("%s: profile %s/%s: %s\n", b->entries[i].sha256,
+				    oa_status_name(c->status), c->reason, c->detail);
+			offenders++;
+		}
+		oa_result_destroy(r);
+		gnutls_free(leaf.data);
+	}
+	forger_clear(&rsa);
+	forger_clear(&ec);
+	fx_tempdir_remove(dir);
+	assert_int_equal(offenders, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +542,7 @@ int main(void)
 	    cmocka_unit_test(test_loader_accepts_bundle),
 	    cmocka_unit_test(test_loader_missing_file),
 	    cmocka_unit_test(test_loader_garbage_file),
+	    cmocka_unit_test(test_roots_follow_profile_root_rules),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

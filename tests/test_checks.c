@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <gnutls/abstract.h>
+#include <gnutls/x509.h>
 
 #include "fixtures.h"
 #include "originaudit/chain.h"
@@ -1038,6 +1040,288 @@ static void test_profile_root(void **state)
 	oa_pki_cert_destroy(root);
 }
 
+/*
+ * Hand-made certificates for the profile rules the kit cannot express: base
+ * with extension oid set to value (an existing one is replaced), signed
+ * again with signer's key under signer's name (signer may be base itself).
+ * Name and key stay, so what base issued still verifies under the result.
+ * The caller frees the returned DER with gnutls_free.
+ */
+static gnutls_datum_t reissue(const oa_pki_cert *base, const char *oid, const void *value,
+			      size_t size, unsigned critical, const oa_pki_cert *signer)
+{
+	gnutls_x509_crt_t crt;
+	gnutls_x509_crt_t issuer;
+	gnutls_x509_privkey_t key;
+	gnutls_privkey_t pk;
+	gnutls_datum_t der = {NULL, 0};
+
+	assert_int_equal(gnutls_x509_crt_init(&crt), 0);
+	assert_int_equal(gnutls_x509_crt_init(&issuer), 0);
+	assert_int_equal(gnutls_x509_privkey_init(&key), 0);
+	assert_int_equal(gnutls_privkey_init(&pk), 0);
+	assert_int_equal(gnutls_x509_crt_import(crt, oa_pki_cert_der(base), GNUTLS_X509_FMT_DER),
+			 0);
+	assert_int_equal(
+	    gnutls_x509_crt_import(issuer, oa_pki_cert_der(signer), GNUTLS_X509_FMT_DER), 0);
+	assert_int_equal(
+	    gnutls_x509_privkey_import2(key, oa_pki_key_pem(signer), GNUTLS_X509_FMT_PEM, NULL, 0),
+	    0);
+	assert_int_equal(gnutls_privkey_import_x509(pk, key, 0), 0);
+	assert_int_equal(gnutls_x509_crt_set_extension_by_oid(crt, oid, value, size, critical), 0);
+	assert_int_equal(gnutls_x509_crt_privkey_sign(crt, issuer, pk, GNUTLS_DIG_SHA256, 0), 0);
+	assert_int_equal(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der), 0);
+	gnutls_privkey_deinit(pk);
+	gnutls_x509_privkey_deinit(key);
+	gnutls_x509_crt_deinit(issuer);
+	gnutls_x509_crt_deinit(crt);
+	return der;
+}
+
+/* Grades DER certificates (wire order) against a store holding the one DER root. */
+static const oa_result *grade_der(struct grading *g, const gnutls_datum_t *certs, size_t n,
+				  const gnutls_datum_t *root, const char *name)
+{
+	const char *names[1] = {name};
+	gnutls_datum_t pem = {NULL, 0};
+	oa_verify_params params;
+	oa_error err;
+
+	g->dir = fx_tempdir();
+	char *bundle = fx_path(g->dir, "roots.pem");
+	assert_int_equal(gnutls_pem_base64_encode2("CERTIFICATE", root, &pem), 0);
+	fx_write(bundle, pem.data, pem.size);
+	gnutls_free(pem.data);
+	if (oa_trust_store_load(bundle, &g->store, &err) < 0) {
+		fail_msg("trust store: %s", err.msg);
+	}
+	free(bundle);
+	if (oa_chain_from_der(certs, n, &g->chain, &err) < 0) {
+		fail_msg("chain: %s", err.msg);
+	}
+	oa_verify_params_init(&params);
+	params.names = names;
+	params.n_names = 1;
+	if (oa_verify(g->chain, g->store, &params, &g->result, &err) < 0) {
+		fail_msg("oa_verify: %s", err.msg);
+	}
+	return g->result;
+}
+
+/* The subject key identifier of cert; *size is its length. */
+static void subject_key_id(const oa_pki_cert *cert, unsigned char *id, size_t *size)
+{
+	gnutls_x509_crt_t crt;
+
+	assert_int_equal(gnutls_x509_crt_init(&crt), 0);
+	assert_int_equal(gnutls_x509_crt_import(crt, oa_pki_cert_der(cert), GNUTLS_X509_FMT_DER),
+			 0);
+	assert_int_equal(gnutls_x509_crt_get_subject_key_id(crt, id, size, NULL), 0);
+	gnutls_x509_crt_deinit(crt);
+}
+
+/* The profile of leaf under root once root's extension oid is set to value. */
+static void expect_root_profile(const oa_pki_cert *root, const oa_pki_cert *leaf, const char *oid,
+				const void *value, size_t size, unsigned critical,
+				const char *reason, const char *detail)
+{
+	struct grading g = {0};
+	gnutls_datum_t changed = reissue(root, oid, value, size, critical, root);
+	const oa_result *r = grade_der(&g, oa_pki_cert_der(leaf), 1, &changed, "rr.example.com");
+
+	expect(r, OA_CHECK_PROFILE,
+	       strcmp(reason, "conforming") == 0 ? OA_STATUS_PASS : OA_STATUS_WARN, reason);
+	if (detail != NULL) {
+		expect_detail(r, OA_CHECK_PROFILE, detail);
+	}
+	grading_free(&g);
+	gnutls_free(changed.data);
+}
+
+/* The root rules of CA/B BR 7.1.2.1: the authority key identifier and basicConstraints. */
+static void test_profile_root_key_ids(void **state)
+{
+	oa_pki_spec rs = fx_ca_spec("Rules Root", 3650);
+	oa_pki_cert *root = fx_issue(&rs, NULL);
+	oa_pki_spec ls = fx_leaf_spec("rr.example.com", "rr.example.com", 90);
+	oa_pki_cert *leaf = fx_issue(&ls, root);
+	unsigned char ski[64];
+	size_t ski_size = sizeof(ski);
+	unsigned char aki[128];
+	static const unsigned char other_id[] = {0x30, 0x16, 0x80, 0x14, 1,  2,	 3,  4,
+						 5,    6,    7,	   8,	 9,  10, 11, 12,
+						 13,   14,   15,   16,	 17, 18, 19, 20};
+
+	subject_key_id(root, ski, &ski_size);
+	assert_true(ski_size + 7 <= sizeof(aki));
+	/* SEQUENCE { [0] the root's own key identifier }: what a root may carry. */
+	aki[0] = 0x30;
+	aki[1] = (unsigned char)(ski_size + 2);
+	aki[2] = 0x80;
+	aki[3] = (unsigned char)ski_size;
+	memcpy(aki + 4, ski, ski_size);
+	expect_root_profile(root, leaf, "2.5.29.35", aki, ski_size + 4, 0, "conforming", NULL);
+	/* The same with [2] authorityCertSerialNumber 1 after it. */
+	aki[1] = (unsigned char)(ski_size + 5);
+	aki[ski_size + 4] = 0x82;
+	aki[ski_size + 5] = 0x01;
+	aki[ski_size + 6] = 0x01;
+	expect_root_profile(root, leaf, "2.5.29.35", aki, ski_size + 7, 0, "root_aki_issuer_serial",
+			    "the root 'Rules Root' has an authority key identifier with an "
+			    "authorityCertIssuer or authorityCertSerialNumber");
+	expect_root_profile(root, leaf, "2.5.29.35", "\x30\x00", 2, 0, "root_aki_without_key_id",
+			    "the root 'Rules Root' has an authority key identifier without a "
+			    "keyIdentifier");
+	/* A keyIdentifier claiming 5 octets where none follow. */
+	expect_root_profile(root, leaf, "2.5.29.35", "\x30\x02\x80\x05", 4, 0,
+			    "root_aki_without_key_id", "that does not parse");
+	expect_root_profile(root, leaf, "2.5.29.35", other_id, sizeof(other_id), 0,
+			    "root_aki_not_ski",
+			    "the root 'Rules Root' has an authority key identifier that is not its "
+			    "subject key identifier");
+	/* basicConstraints CA:TRUE, not marked critical. */
+	expect_root_profile(root, leaf, "2.5.29.19", "\x30\x03\x01\x01\xff", 5, 0,
+			    "basic_constraints_not_critical",
+			    "the root 'Rules Root' does not mark its basicConstraints critical");
+	oa_pki_cert_destroy(leaf);
+	oa_pki_cert_destroy(root);
+}
+
+/* A root without a subject key identifier (CA/B BR 7.1.2.1.2). */
+static void test_profile_root_missing_ski(void **state)
+{
+	struct grading g = {0};
+	oa_pki_spec rs = fx_ca_spec("No SKI Root", 3650);
+	rs.omit_key_ids = true;
+	oa_pki_cert *root = fx_issue(&rs, NULL);
+	oa_pki_spec ls = fx_leaf_spec("ns.example.com", "ns.example.com", 90);
+	oa_pki_cert *leaf = fx_issue(&ls, root);
+	/* The leaf's own AKI, so that only the root breaks a rule. */
+	static const unsigned char aki[] = {0x30, 0x16, 0x80, 0x14, 1,	2,  3,	4,  5,	6,  7,	8,
+					    9,	  10,	11,   12,   13, 14, 15, 16, 17, 18, 19, 20};
+	gnutls_datum_t with_aki = reissue(leaf, "2.5.29.35", aki, sizeof(aki), 0, root);
+	const oa_result *r = grade_der(&g, &with_aki, 1, oa_pki_cert_der(root), "ns.example.com");
+
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	expect(r, OA_CHECK_PROFILE, OA_STATUS_WARN, "missing_ski");
+	expect_detail(r, OA_CHECK_PROFILE, "the root 'No SKI Root' has no subject key identifier");
+	grading_free(&g);
+	gnutls_free(with_aki.data);
+	oa_pki_cert_destroy(leaf);
+	oa_pki_cert_destroy(root);
+}
+
+/* A trusted certificate that is not self-issued is held to the intermediate rules. */
+static void test_profile_trusted_intermediate(void **state)
+{
+	struct grading g = {0};
+	fx_pki pki;
+
+	fx_pki_make(&pki);
+	const oa_pki_cert *chain[] = {pki.leaf};
+	const oa_result *r = grade(&g, chain, 1, pki.inter, "origin.example.com");
+
+	expect(r, OA_CHECK_PROFILE, OA_STATUS_PASS, "conforming");
+	grading_free(&g);
+	fx_pki_free(&pki);
+
+	/* Its issuer has no SKI, so the trusted intermediate has no AKI. */
+	oa_pki_spec rs = fx_ca_spec("Keyless Root", 3650);
+	rs.omit_key_ids = true;
+	oa_pki_cert *root = fx_issue(&rs, NULL);
+	oa_pki_spec is = fx_ca_spec("Trusted Intermediate", 1825);
+	oa_pki_cert *inter = fx_issue(&is, root);
+	oa_pki_spec ls = fx_leaf_spec("ti.example.com", "ti.example.com", 90);
+	oa_pki_cert *leaf = fx_issue(&ls, inter);
+	const oa_pki_cert *chain2[] = {leaf};
+
+	r = grade(&g, chain2, 1, inter, "ti.example.com");
+	expect(r, OA_CHECK_PROFILE, OA_STATUS_WARN, "missing_aki");
+	expect_detail(r, OA_CHECK_PROFILE,
+		      "the trust anchor 'Trusted Intermediate' has no authority key identifier");
+	grading_free(&g);
+	oa_pki_cert_destroy(leaf);
+	oa_pki_cert_destroy(inter);
+	oa_pki_cert_destroy(root);
+}
+
+/* A self-signed leaf that is itself trusted is graded as a leaf, not also as a root. */
+static void test_profile_trusted_self_signed_leaf(void **state)
+{
+	struct grading g = {0};
+	oa_pki_spec spec = fx_leaf_spec("sl.example.com", "sl.example.com", 90);
+	oa_pki_cert *self = fx_issue(&spec, NULL);
+	const oa_pki_cert *chain[] = {self};
+	const oa_result *r = grade(&g, chain, 1, self, "sl.example.com");
+
+	/* The kit signs it with no AKI; its EKU is a leaf's and no root finding. */
+	expect(r, OA_CHECK_PROFILE, OA_STATUS_WARN, "missing_aki");
+	assert_string_equal(oa_result_check(r, OA_CHECK_PROFILE)->detail,
+			    "the leaf 'sl.example.com' has no authority key identifier");
+	grading_free(&g);
+	oa_pki_cert_destroy(self);
+}
+
+/* The profile of the standard path once one certificate's AIA extension is value. */
+static void expect_aia(bool on_intermediate, const void *value, size_t size, oa_status status,
+		       const char *reason, const char *detail)
+{
+	struct grading g = {0};
+	fx_pki pki;
+	gnutls_datum_t der[2];
+
+	fx_pki_make(&pki);
+	if (on_intermediate) {
+		der[0] = *oa_pki_cert_der(pki.leaf);
+		der[1] = reissue(pki.inter, "1.3.6.1.5.5.7.1.1", value, size, 0, pki.root);
+	} else {
+		der[0] = reissue(pki.leaf, "1.3.6.1.5.5.7.1.1", value, size, 0, pki.inter);
+		der[1] = *oa_pki_cert_der(pki.inter);
+	}
+	const oa_result *r = grade_der(&g, der, 2, oa_pki_cert_der(pki.root), "origin.example.com");
+
+	expect(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
+	expect(r, OA_CHECK_PROFILE, status, reason);
+	if (detail != NULL) {
+		expect_detail(r, OA_CHECK_PROFILE, detail);
+	}
+	grading_free(&g);
+	gnutls_free(der[on_intermediate ? 1 : 0].data);
+	fx_pki_free(&pki);
+}
+
+/* An AIA that does not parse, lists nothing or points at no URI (CA/B BR 7.1.2.7.7). */
+static void test_profile_malformed_aia(void **state)
+{
+	/* SEQUENCE { SEQUENCE { caIssuers, [6] "http://ca.example/i.crt" } } */
+	static const char uri[] = "\x30\x23\x30\x21\x06\x08\x2b\x06\x01\x05\x05\x07\x30\x02"
+				  "\x86\x15http://ca.example/i.c";
+	/* The same access description with a dNSName [2] "ca.example" for location. */
+	static const char dns[] = "\x30\x18\x30\x16\x06\x08\x2b\x06\x01\x05\x05\x07\x30\x02"
+				  "\x82\x0a"
+				  "ca.example";
+
+	expect_aia(false, uri, sizeof(uri) - 1, OA_STATUS_PASS, "conforming", NULL);
+	expect_aia(false, "malformed", 9, OA_STATUS_WARN, "malformed_aia",
+		   "the leaf 'origin.example.com' has an authority information access extension "
+		   "that does not parse");
+	expect_aia(false, "\x30\x00", 2, OA_STATUS_WARN, "malformed_aia",
+		   "that lists no access description");
+	expect_aia(false, dns, sizeof(dns) - 1, OA_STATUS_WARN, "malformed_aia",
+		   "that has an access location that is not a URI");
+	/* Cut short inside the URI, and a length far past the end. */
+	expect_aia(false, uri, sizeof(uri) - 5, OA_STATUS_WARN, "malformed_aia", "does not parse");
+	expect_aia(false, "\x30\x84\xff\xff\xff\xff\x30\x00", 8, OA_STATUS_WARN, "malformed_aia",
+		   "does not parse");
+	/* An empty URI, and trailing bytes after the SEQUENCE. */
+	expect_aia(false, "\x30\x0e\x30\x0c\x06\x08\x2b\x06\x01\x05\x05\x07\x30\x02\x86\x00", 16,
+		   OA_STATUS_WARN, "malformed_aia", "that has an empty URI");
+	expect_aia(false, "\x30\x00\x00", 3, OA_STATUS_WARN, "malformed_aia", "does not parse");
+	expect_aia(true, "malformed", 9, OA_STATUS_WARN, "malformed_aia",
+		   "the intermediate 'Test Intermediate CA' has an authority information access "
+		   "extension that does not parse");
+}
+
 /* Public CA profile violations warn (CloudFront accepts them), with stable reasons. */
 static void test_profile(void **state)
 {
@@ -1176,6 +1460,11 @@ int main(void)
 	    cmocka_unit_test(test_key_rules),
 	    cmocka_unit_test(test_profile),
 	    cmocka_unit_test(test_profile_root),
+	    cmocka_unit_test(test_profile_root_key_ids),
+	    cmocka_unit_test(test_profile_root_missing_ski),
+	    cmocka_unit_test(test_profile_trusted_intermediate),
+	    cmocka_unit_test(test_profile_trusted_self_signed_leaf),
+	    cmocka_unit_test(test_profile_malformed_aia),
 	    cmocka_unit_test(test_weak_key_in_trusted_root),
 	    cmocka_unit_test(test_key_match_and_mismatch),
 	    cmocka_unit_test(test_empty_chain_cannot_run),
