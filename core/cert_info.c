@@ -46,6 +46,8 @@ bool oa__is_self_signed(gnutls_x509_crt_t crt)
 	unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_ALLOW_SIGN_WITH_SHA1 |
 			 GNUTLS_VERIFY_ALLOW_BROKEN | GNUTLS_VERIFY_DISABLE_CA_SIGN |
 			 GNUTLS_VERIFY_ALLOW_ANY_X509_V1_CA_CRT |
+			 /* Check the signature even though crt is its own "trusted" CA. */
+			 GNUTLS_VERIFY_DO_NOT_ALLOW_SAME |
 			 GNUTLS_PROFILE_TO_VFLAGS(GNUTLS_PROFILE_VERY_WEAK);
 
 	if (!oa__issued_by(crt, crt)) {
@@ -55,6 +57,22 @@ bool oa__is_self_signed(gnutls_x509_crt_t crt)
 		return false;
 	}
 	return (status & GNUTLS_CERT_SIGNATURE_FAILURE) == 0;
+}
+
+bool oa__self_issued(gnutls_x509_crt_t crt)
+{
+	gnutls_datum_t subject = {NULL, 0};
+	gnutls_datum_t issuer = {NULL, 0};
+	bool same = false;
+
+	if (gnutls_x509_crt_get_raw_dn(crt, &subject) >= 0 &&
+	    gnutls_x509_crt_get_raw_issuer_dn(crt, &issuer) >= 0) {
+		same = subject.size == issuer.size &&
+		       memcmp(subject.data, issuer.data, subject.size) == 0;
+	}
+	gnutls_free(subject.data);
+	gnutls_free(issuer.data);
+	return same;
 }
 
 static int collect_sans(oa_cert_info *info, gnutls_x509_crt_t crt)

@@ -31,6 +31,26 @@ bool oa__is_self_signed(gnutls_x509_crt_t crt);
 /* True when issuer's subject/key identifier match crt's issuer fields. */
 bool oa__issued_by(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer);
 
+/*
+ * Whether crt names itself as its issuer (self-issued, RFC 5280 3.3.1),
+ * whatever key signed it and whatever its key identifiers say.
+ */
+bool oa__self_issued(gnutls_x509_crt_t crt);
+
+/* One DER element (core/der.c): its one-byte tag and its content. */
+typedef struct oa__tlv {
+	unsigned tag;
+	const unsigned char *data;
+	size_t size;
+} oa__tlv;
+
+/*
+ * Reads the element at *p (bounded by end) into out and advances *p past it;
+ * false when it does not parse: a multi-byte tag, an indefinite length, a
+ * length over 4 octets or past end. For DER that comes from the network.
+ */
+bool oa__der_read(const unsigned char **p, const unsigned char *end, oa__tlv *out);
+
 /* RFC 4514 subject (or issuer) of crt as a malloc'd string; never NULL unless out of memory. */
 char *oa__dn(gnutls_x509_crt_t crt, bool issuer);
 
@@ -95,8 +115,16 @@ unsigned oa__path_flags(void);
  * keyCertSign, empty EKU. Returns 0, or GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE
  * or GNUTLS_CERT_PURPOSE_MISMATCH with problem saying which certificate and why.
  */
-unsigned oa__path_constraints(gnutls_x509_crt_t const *certs, size_t n, char *problem,
-			      size_t size);
+unsigned oa__path_constraints(gnutls_x509_crt_t const *certs, size_t n, char *problem, size_t size);
+
+/*
+ * Name constraints of every CA in certs (leaf first, anchor last) on the
+ * certificates below it (core/name_constraints.c): 0, or
+ * GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE with problem naming the CA, the
+ * certificate and the name.
+ */
+unsigned oa__check_name_constraints(gnutls_x509_crt_t const *certs, size_t n, char *problem,
+				    size_t size);
 
 /* Trust-store certificates that may have issued crt (name and key identifier match). */
 size_t oa__trust_store_issuers(const oa_trust_store *store, gnutls_x509_crt_t crt,
@@ -110,8 +138,7 @@ bool oa__trust_store_has(const oa_trust_store *store, gnutls_x509_crt_t crt,
  * Builds and verifies the path over every candidate (see core/path.c), with
  * validity judged at 'at'; returns 0 or -ENOMEM. Free with oa__path_clear.
  */
-int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *store,
-		   time_t at);
+int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *store, time_t at);
 
 void oa__path_clear(oa__path *path);
 

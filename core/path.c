@@ -293,8 +293,8 @@ static void search_extend(struct search *s)
  * OA__PATH_MAX_STEPS and OA__PATH_MAX_SIGNATURES, so a hostile pool of
  * look-alike certificates costs a bounded amount of work.
  */
-static int search_run(oa__path *path, const oa_chain *chain, const oa_trust_store *store,
-		      time_t at, const bool *dup)
+static int search_run(oa__path *path, const oa_chain *chain, const oa_trust_store *store, time_t at,
+		      const bool *dup)
 {
 	struct search s;
 	int rc = 0;
@@ -346,8 +346,7 @@ out:
 	return rc;
 }
 
-int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *store,
-		   time_t at)
+int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *store, time_t at)
 {
 	size_t n = oa_chain_length(chain);
 	bool *dup = calloc(n, sizeof(*dup));
@@ -504,4 +503,3 @@ void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain
 			     "%zu certificate(s), leaf first, each followed by its issuer", n);
 	}
 }
-

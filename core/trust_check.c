@@ -118,7 +118,8 @@ static void grade_trust(oa_check *check, const oa__path *path, const oa_chain *c
 
 	if (path->verify_rc < 0) {
 		oa_check_set(check, OA_STATUS_FAIL, "invalid", "",
-			     "the path could not be verified: %s", gnutls_strerror(path->verify_rc));
+			     "the path could not be verified: %s",
+			     gnutls_strerror(path->verify_rc));
 		return;
 	}
 	oa__short_name(path->anchor, anchor, sizeof(anchor));
@@ -148,10 +149,10 @@ static void grade_trust(oa_check *check, const oa__path *path, const oa_chain *c
 			     anchor);
 	} else if (status & GNUTLS_CERT_PURPOSE_MISMATCH) {
 		oa_check_set(check, OA_STATUS_FAIL, "wrong_purpose",
-			     "Reissue the certificate with extended key usage serverAuth",
-			     "%s", path->problem[0] ? path->problem
-						    : "a certificate on the path is not valid for "
-						      "TLS server authentication");
+			     "Reissue the certificate with extended key usage serverAuth", "%s",
+			     path->problem[0] ? path->problem
+					      : "a certificate on the path is not valid for "
+						"TLS server authentication");
 	} else {
 		gnutls_datum_t out = {NULL, 0};
 

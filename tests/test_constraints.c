@@ -285,8 +285,8 @@ static void test_directory_name_permitted(void **state)
 /* otherName: [0] { OID 1.3.6.1.5.5.7.8.7 (SRVName), [0] { IA5String } }. */
 static struct der other_name(void)
 {
-	static const unsigned char oid[] = {0x06, 0x08, 0x2b, 0x06, 0x01, 0x05,
-					    0x05, 0x07, 0x08, 0x07};
+	static const unsigned char oid[] = {0x06, 0x08, 0x2b, 0x06, 0x01,
+					    0x05, 0x05, 0x07, 0x08, 0x07};
 	static const char value[] = "_https.example.com";
 	struct der ia5 = {.n = 0};
 	struct der wrapped = {.n = 0};
@@ -314,7 +314,8 @@ static void test_other_name_constraint(void **state)
 	graded_free(&g);
 	leaf = leaf_with(&san, &base);
 	expect_trust(grade(&g, nc.b, nc.n, &leaf), OA_STATUS_FAIL, "constraint_violation",
-		     "it has a name of a form the core cannot evaluate against the constraints (GeneralName tag 0)");
+		     "it has a name of a form the core cannot evaluate against the constraints "
+		     "(GeneralName tag 0)");
 	graded_free(&g);
 }
 
