@@ -176,7 +176,7 @@ int oa_pki_issue(const oa_pki_spec *spec, const oa_pki_cert *issuer, oa_pki_cert
 			/* SEQUENCE {}: present, but not one purpose. */
 			gnutls_x509_crt_set_extension_by_oid(
 			    c->crt, GNUTLS_X509EXT_OID_EXTENDED_KEY_USAGE, "\x30\x00", 2, 0);
-		} else {
+		} else if (!spec->omit_eku) {
 			gnutls_x509_crt_set_key_purpose_oid(
 			    c->crt,
 			    spec->purpose_oid ? spec->purpose_oid : GNUTLS_KP_TLS_WWW_SERVER, 0);

@@ -284,6 +284,14 @@ static void check_leaf_usage(struct oa__findings *f, gnutls_x509_crt_t c, const 
 		    "Public CAs never mark a server certificate's extended key usage critical",
 		    "%s marks its extended key usage critical", who);
 	}
+	if (!oa__has_extension(c, "2.5.29.37")) {
+		/* CA/B BR 7.1.2.7.10: a subscriber certificate always lists its purposes. */
+		oa__finding_add(
+		    f, "missing_eku",
+		    "Public CAs always give a server certificate the extended key usage "
+		    "serverAuth; have it reissued",
+		    "%s has no extended key usage extension", who);
+	}
 	if (oa__has_extension(c, "2.5.29.30")) {
 		oa__finding_add(
 		    f, "leaf_name_constraints",

@@ -1342,6 +1342,11 @@ static void test_profile(void **state)
 	spec = fx_leaf_spec("p.example.com", "p.example.com", 90);
 	spec.purpose_oid = "2.5.29.37.0";
 	expect_profile(spec, "p.example.com", OA_STATUS_WARN, "any_purpose", "anyExtendedKeyUsage");
+	/* No extended key usage at all: valid for TLS (trust passes), but no public CA issues it. */
+	spec = fx_leaf_spec("p.example.com", "p.example.com", 90);
+	spec.omit_eku = true;
+	expect_profile(spec, "p.example.com", OA_STATUS_WARN, "missing_eku",
+		       "the leaf 'p.example.com' has no extended key usage extension");
 	/* Issued before 2020-09-01, when the 398-day limit began: no warning. */
 	spec = fx_leaf_spec("p.example.com", "p.example.com", 500);
 	spec.not_before = 1577836800;

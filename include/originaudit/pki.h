@@ -49,6 +49,8 @@ typedef struct oa_pki_spec {
 	const char *purpose_oid;
 	/* Tests: an extended key usage extension that lists no purpose at all (instead of purpose_oid). */
 	bool empty_eku;
+	/* Tests: a leaf without any extended key usage extension. */
+	bool omit_eku;
 	/* Tests: a CA's name constraints extension with neither permitted nor excluded subtrees. */
 	bool empty_name_constraints;
 	/* A CA's name constraints: permitted and excluded dNSName subtrees (a leading '.' is kept). */
