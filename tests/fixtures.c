@@ -588,13 +588,23 @@ void fx_probed_free(fx_probed *pr)
 	assert_int_equal(uv_loop_close(&pr->loop), 0);
 }
 
+void fx_assert_detail(const oa_result *r, oa_check_id id, const char *needle)
+{
+	const oa_check *c = oa_result_check(r, id);
+
+	if (c->detail == NULL || strstr(c->detail, needle) == NULL) {
+		fail_msg("%s detail '%s' lacks '%s'", oa_check_name(id),
+			 c->detail ? c->detail : "(none)", needle);
+	}
+}
+
 void fx_assert_check(const oa_result *r, oa_check_id id, oa_status status, const char *reason)
 {
 	const oa_check *c;
 
 	assert_non_null(r);
 	c = oa_result_check(r, id);
-	if (c->status != status || strcmp(c->reason, reason) != 0) {
+	if (!c->present || c->status != status || strcmp(c->reason, reason) != 0) {
 		fail_msg("%s: got %s/%s (%s), want %s/%s", oa_check_name(id),
 			 oa_status_name(c->status), c->reason, c->detail, oa_status_name(status),
 			 reason);

@@ -139,6 +139,9 @@ void fx_probe_run(fx_probed *pr, const oa_probe_spec *spec, const oa_trust_store
 void fx_probed_free(fx_probed *pr);
 
 /* Asserts check id of r has status and reason, showing the detail when not. */
+/* Fails unless check id's detail contains needle. */
+void fx_assert_detail(const oa_result *r, oa_check_id id, const char *needle);
+
 void fx_assert_check(const oa_result *r, oa_check_id id, oa_status status, const char *reason);
 
 #endif
