@@ -12,7 +12,7 @@
 
 struct oa_trust_store {
 	gnutls_x509_trust_list_t list;
-	/* The same certificates, for path building over every candidate issuer. */
+	/* The trust list's certificates (owned by it), for path building over every candidate. */
 	gnutls_x509_crt_t *certs;
 	unsigned n_certs;
 	char *path;
@@ -51,24 +51,29 @@ int oa_trust_store_load(const char *path, oa_trust_store **out, oa_error *err)
 		rc = oa_error_set(err, -ENOMEM, "%s: out of memory", path);
 		goto fail_store;
 	}
-	int added = gnutls_x509_trust_list_add_trust_mem(store->list, &data, NULL,
-							 GNUTLS_X509_FMT_PEM, 0, 0);
-	if (added <= 0) {
-		rc =
-		    oa_error_set(err, -EBADMSG, "%s: no PEM certificate in the CA bundle%s%s", path,
-				 added < 0 ? ": " : "", added < 0 ? gnutls_strerror(added) : "");
+	/* Parsed once: the trust list owns the certificates, the store indexes them too. */
+	rc = gnutls_x509_crt_list_import2(&store->certs, &store->n_certs, &data,
+					  GNUTLS_X509_FMT_PEM, 0);
+	if (rc < 0 || store->n_certs == 0) {
+		gnutls_free(store->certs);
+		store->certs = NULL;
+		store->n_certs = 0;
+		rc = oa_error_set(err, -EBADMSG, "%s: no PEM certificate in the CA bundle%s%s", path,
+				  rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
+		goto fail_store;
+	}
+	int added = gnutls_x509_trust_list_add_cas(store->list, store->certs, store->n_certs, 0);
+	if (added < 0) {
+		for (unsigned i = 0; i < store->n_certs; i++) {
+			gnutls_x509_crt_deinit(store->certs[i]);
+		}
+		gnutls_free(store->certs);
+		store->certs = NULL;
+		store->n_certs = 0;
+		rc = oa_error_set(err, -ENOMEM, "%s: out of memory", path);
 		goto fail_store;
 	}
 	store->count = (size_t)added;
-	rc = gnutls_x509_crt_list_import2(&store->certs, &store->n_certs, &data,
-					  GNUTLS_X509_FMT_PEM, 0);
-	if (rc < 0) {
-		store->certs = NULL;
-		store->n_certs = 0;
-		rc = oa_error_set(err, -EBADMSG, "%s: cannot read the CA bundle: %s", path,
-				  gnutls_strerror(rc));
-		goto fail_store;
-	}
 	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data.data, data.size, digest) < 0) {
 		rc = oa_error_set(err, -EIO, "%s: cannot hash the CA bundle", path);
 		goto fail_store;
@@ -147,9 +152,7 @@ void oa_trust_store_destroy(oa_trust_store *store)
 	if (store->list != NULL) {
 		gnutls_x509_trust_list_deinit(store->list, 1);
 	}
-	for (unsigned i = 0; i < store->n_certs; i++) {
-		gnutls_x509_crt_deinit(store->certs[i]);
-	}
+	/* The certificates themselves belong to the trust list (deinit with all = 1). */
 	gnutls_free(store->certs);
 	free(store->path);
 	free(store);
