@@ -79,6 +79,14 @@ static size_t choose_leaf(const oa_chain *chain, const bool *dup)
 #define MAX_CANDIDATES 32
 
 /* The depth-first search over every candidate issuer (see oa__path_build). */
+/* The candidate issuers of one presented certificate, computed once per search. */
+struct issuers {
+	size_t n_trusted;
+	gnutls_x509_crt_t trusted[MAX_CANDIDATES];
+	size_t n_sent;
+	size_t sent[MAX_CANDIDATES];
+};
+
 struct search {
 	const oa_chain *chain;
 	const oa_trust_store *store;
@@ -91,6 +99,8 @@ struct search {
 	gnutls_datum_t *subject;
 	gnutls_datum_t *issuer;
 	bool *used;
+	/* Per presented certificate, once reached: its candidate issuers (see issuers_of). */
+	struct issuers **issuers;
 	/* The path being extended. */
 	size_t pos[OA__MAX_PATH + 1];
 	size_t len;
@@ -100,6 +110,8 @@ struct search {
 	unsigned steps;
 	unsigned signatures;
 	bool done;
+	/* Out of memory: the search stopped and its result is not to be used. */
+	bool failed;
 };
 
 static bool search_self_signed(struct search *s, size_t i)
@@ -231,11 +243,38 @@ static bool search_issues(struct search *s, size_t top, size_t j)
 	       oa__issued_by(oa_chain_get(s->chain, top), oa_chain_get(s->chain, j));
 }
 
+/*
+ * The candidate issuers of presented certificate i: trusted ones, then sent
+ * ones in wire order, at most MAX_CANDIDATES each. Computed when i is first
+ * reached and kept, so a pool of look-alikes costs one comparison per pair,
+ * not one per step; NULL when out of memory.
+ */
+static const struct issuers *issuers_of(struct search *s, size_t i)
+{
+	struct issuers *is = s->issuers[i];
+	gnutls_x509_crt_t c = oa_chain_get(s->chain, i);
+
+	if (is != NULL) {
+		return is;
+	}
+	is = calloc(1, sizeof(*is));
+	if (is == NULL) {
+		return NULL;
+	}
+	is->n_trusted = oa__trust_store_issuers(s->store, c, is->trusted, MAX_CANDIDATES);
+	for (size_t j = 0; j < s->n && is->n_sent < MAX_CANDIDATES; j++) {
+		if (j != i && !s->dup[j] && search_issues(s, i, j)) {
+			is->sent[is->n_sent++] = j;
+		}
+	}
+	s->issuers[i] = is;
+	return is;
+}
+
 static void search_extend(struct search *s)
 {
 	size_t top = s->pos[s->len - 1];
 	gnutls_x509_crt_t c = oa_chain_get(s->chain, top);
-	gnutls_x509_crt_t trusted[MAX_CANDIDATES];
 	size_t candidates = 0;
 
 	if (s->steps >= OA__PATH_MAX_STEPS ||
@@ -254,18 +293,25 @@ static void search_extend(struct search *s)
 		}
 		return;
 	}
+	const struct issuers *is = issuers_of(s, top);
+	if (is == NULL) {
+		s->failed = true;
+		s->done = true;
+		return;
+	}
 	/* Trusted issuers first: the shortest path ends at the first trusted CA. */
-	size_t n_trusted = oa__trust_store_issuers(s->store, c, trusted, MAX_CANDIDATES);
-	for (size_t i = 0; i < n_trusted && !s->done; i++) {
+	for (size_t i = 0; i < is->n_trusted && !s->done; i++) {
 		if (s->signatures + s->len + 1 > OA__PATH_MAX_SIGNATURES) {
 			s->best->exhausted = true;
 			return;
 		}
-		search_record(s, OA__PATH_ANCHORED, trusted[i]);
+		search_record(s, OA__PATH_ANCHORED, is->trusted[i]);
 	}
-	candidates = n_trusted;
-	for (size_t j = 0; j < s->n && !s->done && candidates < MAX_CANDIDATES; j++) {
-		if (s->used[j] || s->dup[j] || !search_issues(s, top, j)) {
+	candidates = is->n_trusted;
+	for (size_t k = 0; k < is->n_sent && !s->done; k++) {
+		size_t j = is->sent[k];
+
+		if (s->used[j]) {
 			continue;
 		}
 		candidates++;
@@ -309,9 +355,11 @@ static int search_run(oa__path *path, const oa_chain *chain, const oa_trust_stor
 	s.best_score = -1;
 	s.self_signed = calloc(s.n, 1);
 	s.used = calloc(s.n, sizeof(*s.used));
+	s.issuers = calloc(s.n, sizeof(*s.issuers));
 	s.subject = calloc(s.n, sizeof(*s.subject));
 	s.issuer = calloc(s.n, sizeof(*s.issuer));
-	if (s.self_signed == NULL || s.used == NULL || s.subject == NULL || s.issuer == NULL) {
+	if (s.self_signed == NULL || s.used == NULL || s.subject == NULL || s.issuer == NULL ||
+	    s.issuers == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -328,6 +376,10 @@ static int search_run(oa__path *path, const oa_chain *chain, const oa_trust_stor
 	s.len = 1;
 	s.used[path->leaf] = true;
 	search_extend(&s);
+	if (s.failed) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	if (s.best_score < 0) {
 		/* The bounds stopped the search before any path ended. */
 		path->pos[0] = path->leaf;
@@ -339,6 +391,10 @@ out:
 		gnutls_free(s.subject[i].data);
 		gnutls_free(s.issuer[i].data);
 	}
+	for (size_t i = 0; s.issuers != NULL && i < s.n; i++) {
+		free(s.issuers[i]);
+	}
+	free(s.issuers);
 	free(s.subject);
 	free(s.issuer);
 	free(s.self_signed);
