@@ -12,11 +12,41 @@
 
 #include "conn_internal.h"
 
-void oa__conn_set_error(oa_conn *c, const char *error, const char *fmt, ...)
+const char *oa_conn_failure_name(oa_conn_failure failure)
+{
+	switch (failure) {
+	case OA_CONN_OK:
+		return "";
+	case OA_CONN_REFUSED:
+		return "connection_refused";
+	case OA_CONN_CONNECT_TIMEOUT:
+		return "connect_timeout";
+	case OA_CONN_HANDSHAKE_TIMEOUT:
+		return "handshake_timeout";
+	case OA_CONN_RESET:
+		return "connection_reset";
+	case OA_CONN_CLOSED:
+		return "connection_closed";
+	case OA_CONN_TLS_ALERT:
+		return "tls_alert";
+	case OA_CONN_NOT_TLS:
+		return "not_tls";
+	case OA_CONN_TLS_ERROR:
+		return "tls_error";
+	case OA_CONN_HANDSHAKE_TOO_LARGE:
+		return "handshake_too_large";
+	case OA_CONN_NETWORK_ERROR:
+		return "network_error";
+	}
+	return "network_error";
+}
+
+void oa__conn_set_error(oa_conn *c, oa_conn_failure failure, const char *fmt, ...)
 {
 	va_list ap;
 
-	snprintf(c->error, sizeof(c->error), "%s", error);
+	c->failure = failure;
+	snprintf(c->error, sizeof(c->error), "%s", oa_conn_failure_name(failure));
 	va_start(ap, fmt);
 	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
 	va_end(ap);
@@ -87,12 +117,12 @@ static void on_timeout(uv_timer_t *timer)
 	oa_conn *c = timer->data;
 
 	if (!c->connected) {
-		oa__conn_set_error(c, "connect_timeout",
+		oa__conn_set_error(c, OA_CONN_CONNECT_TIMEOUT,
 				   "no TCP connection to %s port %u within %u ms", c->opts.address,
 				   c->opts.port, c->opts.connect_timeout_ms);
 	} else {
 		oa__conn_set_error(
-		    c, "handshake_timeout",
+		    c, OA_CONN_HANDSHAKE_TIMEOUT,
 		    "the TLS handshake with %s port %u did not complete within %u ms%s",
 		    c->opts.address, c->opts.port, c->opts.handshake_timeout_ms,
 		    !c->any_read ? " (the server sent nothing)" : "");
@@ -173,17 +203,18 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		if (!c->ready) {
 			if (nread == UV_ECONNRESET) {
 				oa__conn_set_error(
-				    c, "connection_reset",
+				    c, OA_CONN_RESET,
 				    "the server reset the connection during the TLS handshake");
 			} else {
-				oa__conn_set_error(c, "network_error",
+				oa__conn_set_error(c, OA_CONN_NETWORK_ERROR,
 						   "reading from the server failed: %s",
 						   uv_strerror((int)nread));
 			}
 			oa__conn_fail(c);
 			return;
 		}
-		oa__conn_set_error(c, nread == UV_ECONNRESET ? "connection_reset" : "network_error",
+		oa__conn_set_error(c,
+				   nread == UV_ECONNRESET ? OA_CONN_RESET : OA_CONN_NETWORK_ERROR,
 				   "reading from the server failed: %s", uv_strerror((int)nread));
 		uv_read_stop(stream);
 		c->cbs.on_data(c, NULL, nread, c->data);
@@ -218,15 +249,14 @@ static void on_connect(uv_connect_t *req, int status)
 	}
 	if (status < 0) {
 		if (status == UV_ECONNREFUSED) {
-			oa__conn_set_error(c, "connection_refused",
-					   "%s port %u refused the connection", c->opts.address,
-					   c->opts.port);
+			oa__conn_set_error(c, OA_CONN_REFUSED, "%s port %u refused the connection",
+					   c->opts.address, c->opts.port);
 		} else if (status == UV_ETIMEDOUT) {
-			oa__conn_set_error(c, "connect_timeout",
+			oa__conn_set_error(c, OA_CONN_CONNECT_TIMEOUT,
 					   "connecting to %s port %u timed out", c->opts.address,
 					   c->opts.port);
 		} else {
-			oa__conn_set_error(c, "network_error",
+			oa__conn_set_error(c, OA_CONN_NETWORK_ERROR,
 					   "connecting to %s port %u failed: %s", c->opts.address,
 					   c->opts.port, uv_strerror(status));
 		}
@@ -238,7 +268,7 @@ static void on_connect(uv_connect_t *req, int status)
 	uv_tcp_nodelay(&c->tcp, 1);
 	int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 	if (rc < 0) {
-		oa__conn_set_error(c, "network_error", "cannot read: %s", uv_strerror(rc));
+		oa__conn_set_error(c, OA_CONN_NETWORK_ERROR, "cannot read: %s", uv_strerror(rc));
 		oa__conn_fail(c);
 		return;
 	}
@@ -336,7 +366,7 @@ int oa_conn_start(uv_loop_t *loop, const oa_conn_opts *opts, const oa_conn_cbs *
 		rc = uv_tcp_open(&c->tcp, opts->fd);
 		if (rc < 0) {
 			close(opts->fd);
-			oa__conn_set_error(c, "network_error", "cannot use the socket: %s",
+			oa__conn_set_error(c, OA_CONN_NETWORK_ERROR, "cannot use the socket: %s",
 					   uv_strerror(rc));
 			uv_timer_start(&c->timer, on_start_failed, 0, 0);
 		} else {
@@ -348,7 +378,7 @@ int oa_conn_start(uv_loop_t *loop, const oa_conn_opts *opts, const oa_conn_cbs *
 	rc = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&ss, on_connect);
 	if (rc < 0) {
 		oa__conn_set_error(c,
-				   rc == UV_ECONNREFUSED ? "connection_refused" : "network_error",
+				   rc == UV_ECONNREFUSED ? OA_CONN_REFUSED : OA_CONN_NETWORK_ERROR,
 				   "connecting to port %u failed: %s", opts->port, uv_strerror(rc));
 		/* on_ready must not run from within this call: report on the next loop turn. */
 		uv_timer_start(&c->timer, on_start_failed, 0, 0);
@@ -408,6 +438,11 @@ void oa_conn_resume(oa_conn *c)
 	    (c->rlen > 0 || gnutls_record_check_pending(c->session) > 0 || c->eof)) {
 		uv_timer_start(&c->timer, on_resume, 0, 0);
 	}
+}
+
+oa_conn_failure oa_conn_failure_of(const oa_conn *c)
+{
+	return c->failure;
 }
 
 const char *oa_conn_error(const oa_conn *c)

@@ -46,6 +46,7 @@ struct oa_conn {
 	bool paused;
 	bool eof;
 	bool any_read;
+	oa_conn_failure failure;
 	char error[48];
 	char detail[256];
 	char version[16];
@@ -53,7 +54,7 @@ struct oa_conn {
 };
 
 /* Sets the error code and its formatted detail, both copied into c. */
-void oa__conn_set_error(oa_conn *c, const char *error, const char *fmt, ...)
+void oa__conn_set_error(oa_conn *c, oa_conn_failure failure, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Reports a failure before ready (on_ready with -ECONNABORTED), once, then closes. */

@@ -112,7 +112,7 @@ static void alert_name(gnutls_session_t session, char *buf, size_t size)
 
 static void handshake_too_large(oa_conn *c)
 {
-	oa__conn_set_error(c, "handshake_too_large",
+	oa__conn_set_error(c, OA_CONN_HANDSHAKE_TOO_LARGE,
 			   "the server's TLS handshake is larger than %d bytes: its certificate "
 			   "chain is too large to be accepted",
 			   MAX_HANDSHAKE);
@@ -122,27 +122,28 @@ static void tls_failure(oa_conn *c, int rc)
 {
 	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED) {
 		char name[32];
-		char error[48];
 
 		alert_name(c->session, name, sizeof(name));
-		snprintf(error, sizeof(error), "tls_alert:%s", name);
-		oa__conn_set_error(c, error, "the server ended the handshake with the alert %s",
-				   name);
+		oa__conn_set_error(c, OA_CONN_TLS_ALERT,
+				   "the server ended the handshake with the alert %s", name);
+		snprintf(c->error, sizeof(c->error), "tls_alert:%s", name);
 	} else if (rc == GNUTLS_E_UNSUPPORTED_VERSION_PACKET) {
 		/*
 		 * The server answered with a version that was not offered (a TLS
 		 * 1.0-only server asked for 1.2): no common version, as when it says
 		 * so with an alert, and named the same.
 		 */
-		oa__conn_set_error(c, "tls_alert:protocol_version",
+		oa__conn_set_error(c, OA_CONN_TLS_ALERT,
 				   "the server answered with a TLS version that was not offered");
+		snprintf(c->error, sizeof(c->error), "tls_alert:protocol_version");
 	} else if (rc == GNUTLS_E_HANDSHAKE_TOO_LARGE) {
 		handshake_too_large(c);
 	} else if (rc == GNUTLS_E_PREMATURE_TERMINATION) {
-		oa__conn_set_error(c, "connection_closed",
+		oa__conn_set_error(c, OA_CONN_CLOSED,
 				   "the server closed the connection during the TLS handshake");
 	} else {
-		oa__conn_set_error(c, "tls_error", "TLS handshake failed: %s", gnutls_strerror(rc));
+		oa__conn_set_error(c, OA_CONN_TLS_ERROR, "TLS handshake failed: %s",
+				   gnutls_strerror(rc));
 	}
 }
 
@@ -182,7 +183,7 @@ void oa__conn_drive_handshake(oa_conn *c)
 	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
 		if (c->eof) {
 			oa__conn_set_error(
-			    c, "connection_closed",
+			    c, OA_CONN_CLOSED,
 			    "the server closed the connection during the TLS handshake");
 			oa__conn_fail(c);
 		}
@@ -230,7 +231,8 @@ static bool deliver_one(oa_conn *c, const char *buf, ssize_t n)
 		return false;
 	}
 	if (n < 0) {
-		oa__conn_set_error(c, "tls_error", "TLS record error: %s", gnutls_strerror((int)n));
+		oa__conn_set_error(c, OA_CONN_TLS_ERROR, "TLS record error: %s",
+				   gnutls_strerror((int)n));
 		c->cbs.on_data(c, NULL, UV_EPROTO, c->data);
 		return false;
 	}
@@ -267,7 +269,8 @@ static void not_tls(oa_conn *c, const char *data, size_t len)
 		shown[i] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '.';
 	}
 	shown[n] = '\0';
-	oa__conn_set_error(c, "not_tls", "the server answered with non-TLS data: \"%s\"", shown);
+	oa__conn_set_error(c, OA_CONN_NOT_TLS, "the server answered with non-TLS data: \"%s\"",
+			   shown);
 	oa__conn_fail(c);
 }
 
@@ -316,8 +319,8 @@ bool oa__conn_tls_buffer(oa_conn *c, const char *data, size_t len)
 		}
 	}
 	if (c->rlen + len > RECV_MAX) {
-		oa__conn_set_error(c, "tls_error", "the server sent more than %d bytes unread",
-				   RECV_MAX);
+		oa__conn_set_error(c, OA_CONN_TLS_ERROR,
+				   "the server sent more than %d bytes unread", RECV_MAX);
 		if (!c->ready) {
 			oa__conn_fail(c);
 		} else {
@@ -326,7 +329,7 @@ bool oa__conn_tls_buffer(oa_conn *c, const char *data, size_t len)
 		return false;
 	}
 	if (append(c, data, len) < 0) {
-		oa__conn_set_error(c, "network_error", "out of memory");
+		oa__conn_set_error(c, OA_CONN_NETWORK_ERROR, "out of memory");
 		if (!c->ready) {
 			oa__conn_fail(c);
 		} else {
@@ -398,13 +401,13 @@ int oa__conn_start_tls(oa_conn *c)
 
 	pthread_once(&shared_cred_once, make_shared_cred);
 	if (shared_cred_rc < 0) {
-		oa__conn_set_error(c, "tls_error", "cannot allocate TLS credentials");
+		oa__conn_set_error(c, OA_CONN_TLS_ERROR, "cannot allocate TLS credentials");
 		return -ENOMEM;
 	}
 	rc = gnutls_init(&c->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
 	if (rc < 0) {
 		c->session = NULL;
-		oa__conn_set_error(c, "tls_error", "gnutls_init: %s", gnutls_strerror(rc));
+		oa__conn_set_error(c, OA_CONN_TLS_ERROR, "gnutls_init: %s", gnutls_strerror(rc));
 		return -ENOMEM;
 	}
 	rc = priority_for(c->opts.versions, &priority, prio, sizeof(prio));
@@ -413,8 +416,9 @@ int oa__conn_start_tls(oa_conn *c)
 	}
 	if (rc < 0) {
 		/* This GnuTLS may not know a version (SSLv3): say so instead of failing blind. */
-		oa__conn_set_error(c, "tls_error", "cannot offer the requested versions (%s): %s",
-				   prio, gnutls_strerror(rc));
+		oa__conn_set_error(c, OA_CONN_TLS_ERROR,
+				   "cannot offer the requested versions (%s): %s", prio,
+				   gnutls_strerror(rc));
 		return -EINVAL;
 	}
 	gnutls_credentials_set(c->session, GNUTLS_CRD_CERTIFICATE, shared_cred);
@@ -442,7 +446,7 @@ int oa__conn_tls_send(oa_conn *c, const void *buf, size_t len)
 			continue;
 		}
 		if (n < 0) {
-			oa__conn_set_error(c, "tls_error", "TLS write failed: %s",
+			oa__conn_set_error(c, OA_CONN_TLS_ERROR, "TLS write failed: %s",
 					   gnutls_strerror((int)n));
 			return -EPIPE;
 		}

@@ -43,6 +43,8 @@ struct oa_probe {
 	unsigned enum_current;
 	gnutls_datum_t *peer;
 	size_t n_peer;
+	/* How the current attempt's connection failed (OA_CONN_OK when it did not). */
+	oa_conn_failure conn_failure;
 	char main_error[OA_PROBE_ERROR_MAX];
 	char main_detail[256];
 	oa_probe_result result;
@@ -195,10 +197,10 @@ static void finish(oa_probe *p)
 }
 
 /* Failures after TCP connected that a server may use to refuse a TLS version. */
-static bool tls_level_error(const char *error)
+static bool tls_level_failure(oa_conn_failure failure)
 {
-	return strncmp(error, "tls_alert:", 10) == 0 || strcmp(error, "tls_error") == 0 ||
-	       strcmp(error, "connection_closed") == 0 || strcmp(error, "connection_reset") == 0;
+	return failure == OA_CONN_TLS_ALERT || failure == OA_CONN_TLS_ERROR ||
+	       failure == OA_CONN_CLOSED || failure == OA_CONN_RESET;
 }
 
 /* One connection attempt ended: ok, or with an error already set in the result. */
@@ -209,7 +211,7 @@ static void attempt_done(oa_probe *p, bool ok)
 
 	switch (p->attempt) {
 	case ATTEMPT_MAIN:
-		if (!ok && tls_level_error(p->result.error)) {
+		if (!ok && tls_level_failure(p->conn_failure)) {
 			snprintf(p->main_error, sizeof(p->main_error), "%s", p->result.error);
 			snprintf(p->main_detail, sizeof(p->main_detail), "%s",
 				 p->result.error_detail);
@@ -300,6 +302,7 @@ static void on_ready(oa_conn *conn, int status, void *data)
 	if (status < 0) {
 		/* The connection closes itself after a failure. */
 		p->conn = NULL;
+		p->conn_failure = oa_conn_failure_of(conn);
 		set_error(p, oa_conn_error(conn), "%s", oa_conn_error_detail(conn));
 		attempt_done(p, false);
 		return;
@@ -340,6 +343,7 @@ static void start_attempt(oa_probe *p, enum attempt attempt, unsigned versions)
 	int rc;
 
 	p->attempt = attempt;
+	p->conn_failure = OA_CONN_OK;
 	rc = oa_conn_start(p->loop, &opts, &cbs, p, &p->conn);
 	if (rc < 0) {
 		p->conn = NULL;

@@ -184,10 +184,10 @@ static void on_origin_ready(oa_conn *conn, int status, void *data)
 		       ex->port, error, oa_conn_error_detail(conn));
 		/* The origin was too slow to connect or to finish the handshake: 504, like
 		 * CloudFront. */
-		bool timeout = strcmp(error, "connect_timeout") == 0 ||
-			       strcmp(error, "handshake_timeout") == 0;
-		if (timeout || strcmp(error, "connection_refused") == 0 ||
-		    strcmp(error, "network_error") == 0) {
+		oa_conn_failure failure = oa_conn_failure_of(conn);
+		bool timeout =
+		    failure == OA_CONN_CONNECT_TIMEOUT || failure == OA_CONN_HANDSHAKE_TIMEOUT;
+		if (timeout || failure == OA_CONN_REFUSED || failure == OA_CONN_NETWORK_ERROR) {
 			if (px__retry(v, true)) {
 				return;
 			}

@@ -79,10 +79,33 @@ void oa_conn_resume(oa_conn *conn);
  */
 void oa_conn_close(oa_conn *conn);
 
+/* Why a connection failed: what control flow looks at (never the strings). */
+typedef enum oa_conn_failure {
+	OA_CONN_OK = 0,
+	OA_CONN_REFUSED,
+	OA_CONN_CONNECT_TIMEOUT,
+	OA_CONN_HANDSHAKE_TIMEOUT,
+	OA_CONN_RESET,
+	/* The peer closed before the handshake completed. */
+	OA_CONN_CLOSED,
+	/* The peer sent a TLS alert (or answered with a version not offered). */
+	OA_CONN_TLS_ALERT,
+	OA_CONN_NOT_TLS,
+	OA_CONN_TLS_ERROR,
+	OA_CONN_HANDSHAKE_TOO_LARGE,
+	OA_CONN_NETWORK_ERROR,
+} oa_conn_failure;
+
+/* The stable name of a failure ("connection_refused", ..., "tls_alert"); "" for OA_CONN_OK. */
+const char *oa_conn_failure_name(oa_conn_failure failure);
+
+/* Why the connection failed; OA_CONN_OK while it has not. */
+oa_conn_failure oa_conn_failure_of(const oa_conn *conn);
+
 /*
- * Why the connection failed: "" or connection_refused, connect_timeout,
- * handshake_timeout, connection_reset, connection_closed, tls_alert:<name>,
- * not_tls, tls_error, network_error. Static or owned by conn.
+ * Why the connection failed, as reports and logs spell it: "" or the
+ * failure's name, with the alert's for an alert (tls_alert:<name>). Owned by
+ * conn.
  */
 const char *oa_conn_error(const oa_conn *conn);
 
