@@ -243,7 +243,7 @@ static int optional_uint(const oa__cfg *c, const json_t *obj, const char *key, u
 static int parse_operations(const oa__cfg *c, const json_t *obj, oa_proxy_config *p)
 {
 	const json_t *item;
-	int rc = optional_uint(c, obj, "workers", 1, 64, &p->workers);
+	int rc = optional_uint(c, obj, "workers", 1, OA_PROXY_MAX_WORKERS, &p->workers);
 
 	if (rc == 0) {
 		rc = optional_uint(c, obj, "audit_interval_s", 0, 86400, &p->audit_interval_s);

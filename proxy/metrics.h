@@ -25,13 +25,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "originaudit/config.h"
+
 #define PXM_MAX_ORIGINS 256
 #define PXM_ORIGIN_MAX_LEN 255
 #define PXM_MAX_REASONS 128
 #define PXM_REASON_MAX_LEN 63
 #define PXM_STATUS_MIN 100
 #define PXM_STATUS_MAX 599
-#define PXM_MAX_WORKERS 64
+#define PXM_MAX_WORKERS OA_PROXY_MAX_WORKERS
 
 /* The mapped region; opaque. */
 typedef struct pxm pxm;

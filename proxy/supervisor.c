@@ -17,7 +17,7 @@
 #include "originaudit/scan.h"
 #include "supervisor.h"
 
-#define MAX_WORKERS 64
+#define MAX_WORKERS OA_PROXY_MAX_WORKERS
 /* A worker's inherited descriptors: the counters, the configuration, the listeners. */
 #define WORKER_METRICS_FD 3
 #define WORKER_CONFIG_FD 4

@@ -17,6 +17,9 @@
 extern "C" {
 #endif
 
+/* The most worker processes the proxy runs: the config's bound, the supervisor's and the metrics' tables. */
+#define OA_PROXY_MAX_WORKERS 64
+
 typedef enum oa_origin_protocol_policy {
 	OA_ORIGIN_HTTP_ONLY,
 	OA_ORIGIN_HTTPS_ONLY,
@@ -122,7 +125,7 @@ typedef struct oa_proxy_config {
 	char *x_cache_name;
 	/* Send the reason of a refused origin certificate to the viewer; default false. */
 	bool debug_headers;
-	/* Worker processes; 0: as many as online CPUs (the key was absent). 1-64. */
+	/* Worker processes; 0: as many as online CPUs (the key was absent). 1-OA_PROXY_MAX_WORKERS. */
 	unsigned workers;
 	/* The admin listener (proxy.admin {address, port}); has_admin false when absent. */
 	bool has_admin;
