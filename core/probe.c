@@ -55,6 +55,7 @@ struct oa_probe {
 static const unsigned all_versions =
     OA_PROTO_TLS1_0 | OA_PROTO_TLS1_1 | OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3;
 
+static int try_attempt(oa_probe *p, enum attempt attempt, unsigned versions);
 static void start_attempt(oa_probe *p, enum attempt attempt, unsigned versions);
 
 static void set_error(oa_probe *p, const char *error, const char *fmt, ...)
@@ -328,7 +329,8 @@ static void on_data(oa_conn *conn, const char *buf, ssize_t nread, void *data)
 	/* A probe sends no request: whatever the server says after the handshake is ignored. */
 }
 
-static void start_attempt(oa_probe *p, enum attempt attempt, unsigned versions)
+/* Starts one connection attempt; a negative errno value when it could not even start. */
+static int try_attempt(oa_probe *p, enum attempt attempt, unsigned versions)
 {
 	static const oa_conn_cbs cbs = {on_ready, on_data, NULL, on_conn_closed};
 	oa_conn_opts opts = {
@@ -347,12 +349,22 @@ static void start_attempt(oa_probe *p, enum attempt attempt, unsigned versions)
 	rc = oa_conn_start(p->loop, &opts, &cbs, p, &p->conn);
 	if (rc < 0) {
 		p->conn = NULL;
+		return rc;
+	}
+	p->open_conns++;
+	return 0;
+}
+
+/* A later attempt, from a callback of the loop: a failure to start finishes the probe. */
+static void start_attempt(oa_probe *p, enum attempt attempt, unsigned versions)
+{
+	int rc = try_attempt(p, attempt, versions);
+
+	if (rc < 0) {
 		set_error(p, "network_error", "cannot connect to %s port %u: %s", p->address,
 			  p->spec.port, strerror(-rc));
 		finish(p);
-		return;
 	}
-	p->open_conns++;
 }
 
 static int copy_spec(oa_probe *p, const oa_probe_spec *spec)
@@ -435,8 +447,14 @@ int oa_probe_start(uv_loop_t *loop, const oa_probe_spec *spec, const oa_trust_st
 	p->data = data;
 	p->start_ms = uv_now(loop);
 	p->enum_left = spec->enumerate_protocols ? all_versions : 0;
+	/* done_cb only ever runs later, on the loop: a failure to start is returned. */
+	int rc = try_attempt(p, ATTEMPT_MAIN, spec->ssl_protocols);
+	if (rc < 0) {
+		p->done_cb = NULL;
+		oa_probe_destroy(p);
+		return rc;
+	}
 	*out = p;
-	start_attempt(p, ATTEMPT_MAIN, spec->ssl_protocols);
 	return 0;
 }
 

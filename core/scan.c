@@ -371,14 +371,11 @@ static void pump(struct scan_state *st)
 			}
 			t->spec.address = t->address;
 			t->spec.names = t->names;
-			/* Counted first: a probe may finish inside oa_probe_start. */
-			st->in_flight++;
 			int rc = oa_probe_start(st->loop, &t->spec, st->store, on_probe_done, st,
 						&t->probe);
 			if (rc < 0) {
 				char detail[128];
 
-				st->in_flight--;
 				snprintf(detail, sizeof(detail), "cannot start the probe: %s",
 					 strerror(-rc));
 				t->spec.address = t->address;
@@ -390,6 +387,7 @@ static void pump(struct scan_state *st)
 				st->finished++;
 				continue;
 			}
+			st->in_flight++;
 			continue;
 		}
 		if (st->next_lookup < st->n_lookups) {

@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <uv.h>
 
 #include "fixtures.h"
 #include "originaudit/config.h"
@@ -389,6 +391,68 @@ static void test_http_refused_has_no_http_check(void **state)
 	fx_probed_free(&pr);
 }
 
+/* Counts done_cb calls. */
+static void count_done(oa_probe *probe, void *data)
+{
+	(*(int *)data)++;
+}
+
+/*
+ * A probe whose connection cannot get a socket (no file descriptor left):
+ * done_cb runs later, on the loop, never inside oa_probe_start, and the
+ * probe reports network_error. Run in a child process, whose descriptors it
+ * exhausts.
+ */
+static void test_start_without_fds_reports_later(void **state)
+{
+	pid_t pid = fork();
+	int status = 0;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static const char *const names[] = {HOST};
+		uv_loop_t loop;
+		oa_probe_spec spec;
+		oa_probe *probe = NULL;
+		int calls = 0;
+
+		if (uv_loop_init(&loop) != 0) {
+			_exit(10);
+		}
+		memset(&spec, 0, sizeof(spec));
+		spec.kind = OA_PROBE_HTTPS;
+		spec.address = "127.0.0.1";
+		spec.port = fx_free_port("127.0.0.1");
+		spec.sni = HOST;
+		spec.names = names;
+		spec.n_names = 1;
+		spec.ssl_protocols = OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3;
+		spec.connect_timeout_ms = 1000;
+		spec.handshake_timeout_ms = 1000;
+		spec.at = time(NULL);
+		/* Every descriptor taken: the connection cannot make its socket. */
+		while (dup(0) >= 0) {
+		}
+		if (errno != EMFILE) {
+			_exit(11);
+		}
+		if (oa_probe_start(&loop, &spec, NULL, count_done, &calls, &probe) != 0 ||
+		    calls != 0) {
+			_exit(12);
+		}
+		uv_run(&loop, UV_RUN_DEFAULT);
+		const oa_probe_result *r = oa_probe_get_result(probe);
+		/* _exit: the child's descriptors and loop go with it. */
+		_exit(calls == 1 && strcmp(r->error, "network_error") == 0 &&
+			      r->verdict == OA_STATUS_ERROR
+			  ? 0
+			  : 13);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_failed_probe_json(void **state)
 {
 	oa_probe_spec spec;
@@ -428,6 +492,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_http_only_connect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_http_refused_has_no_http_check, setup, teardown),
 	    cmocka_unit_test(test_failed_probe_json),
+	    cmocka_unit_test(test_start_without_fds_reports_later),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

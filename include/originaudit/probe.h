@@ -83,8 +83,10 @@ typedef void (*oa_probe_done_cb)(oa_probe *probe, void *data);
 
 /*
  * Starts a probe on loop. spec's strings are copied; store must outlive the
- * probe. Returns 0 (done_cb will be called exactly once, later, on the loop)
- * or a negative errno value. The caller owns *out and frees it with
+ * probe. Returns 0 (done_cb will be called exactly once, later, on the loop,
+ * never from within this call) or a negative errno value: a bad spec, or a
+ * connection that could not even start (no file descriptor left: -EMFILE);
+ * then *out is untouched and done_cb is never called. The caller owns *out and frees it with
  * oa_probe_destroy after done_cb (destroying earlier cancels the probe and
  * done_cb is not called).
  */
