@@ -142,6 +142,14 @@ int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *
 
 void oa__path_clear(oa__path *path);
 
+/*
+ * One expiry threshold in seconds left for a certificate living lifetime
+ * seconds (core/policy.c): percent of it, else days, else the default share
+ * (lifetime / share_div) capped at cap_days; *rule names which applied.
+ */
+long long oa__threshold_secs(int days, int percent, int cap_days, long long share_div,
+			     long long lifetime, const char **rule);
+
 /* Grades presented order against the path into check. */
 void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain *chain);
 

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "internal.h"
-#include "originaudit/exitcode.h"
 #include "originaudit/names.h"
 #include "originaudit/report.h"
 
@@ -40,166 +39,11 @@ struct oa_result {
 	size_t n_validity;
 };
 
-static const char *const status_names[] = {"skip", "pass", "warn", "fail", "error"};
-static const char *const check_names[] = {"trust", "expiry",	"self_signed", "chain_order",
-					  "name",  "signature", "key",		"profile"};
-static const char *const role_names[] = {"leaf", "intermediate", "root", "duplicate", "unrelated"};
-
-const char *oa_status_name(oa_status status)
-{
-	return (unsigned)status <= OA_STATUS_ERROR ? status_names[status] : "unknown";
-}
-
-oa_status oa_status_worst(oa_status a, oa_status b)
-{
-	return a > b ? a : b;
-}
-
-const char *oa_check_name(oa_check_id id)
-{
-	return (unsigned)id < OA_CHECK_COUNT ? check_names[id] : "unknown";
-}
-
-const char *oa_cert_role_name(oa_cert_role role)
-{
-	return (unsigned)role <= OA_ROLE_UNRELATED ? role_names[role] : "unknown";
-}
-
 void oa_verify_params_init(oa_verify_params *params)
 {
 	memset(params, 0, sizeof(*params));
 	params->at = time(NULL);
 	oa_policy_init(&params->policy);
-}
-
-void oa_policy_init(oa_policy *policy)
-{
-	policy->warn_days = OA_POLICY_AUTO;
-	policy->critical_days = OA_POLICY_AUTO;
-	policy->warn_percent = 0;
-	policy->critical_percent = 0;
-}
-
-int oa_policy_parse_threshold(const char *text, int *days, int *percent)
-{
-	char *end = NULL;
-	long v;
-
-	if (text == NULL || text[0] < '0' || text[0] > '9') {
-		return -EINVAL;
-	}
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno != 0 || end == text) {
-		return -EINVAL;
-	}
-	if (end[0] == '%' && end[1] == '\0') {
-		if (v < 1 || v > 100) {
-			return -EINVAL;
-		}
-		*days = OA_POLICY_AUTO;
-		*percent = (int)v;
-		return 0;
-	}
-	if (*end != '\0' || v > 36500) {
-		return -EINVAL;
-	}
-	*days = (int)v;
-	*percent = 0;
-	return 0;
-}
-
-bool oa_policy_consistent(const oa_policy *policy)
-{
-	bool warn_days = policy->warn_percent == 0 && policy->warn_days >= 0;
-	bool critical_days = policy->critical_percent == 0 && policy->critical_days >= 0;
-	bool warn_auto = policy->warn_percent == 0 && policy->warn_days < 0;
-	bool critical_auto = policy->critical_percent == 0 && policy->critical_days < 0;
-
-	if (policy->warn_percent > 0 && policy->critical_percent > 0) {
-		return policy->critical_percent <= policy->warn_percent;
-	}
-	if (warn_days && critical_days) {
-		return policy->critical_days <= policy->warn_days;
-	}
-	/* Against the default rule, its caps: it never warns before 30 days nor fails after 7. */
-	if (warn_auto && critical_days) {
-		return policy->critical_days <= OA_POLICY_DEFAULT_WARN_DAYS;
-	}
-	if (critical_auto && warn_days) {
-		return policy->warn_days >= OA_POLICY_DEFAULT_CRITICAL_DAYS;
-	}
-	return true;
-}
-
-void oa_policy_threshold_text(int days, int percent, int cap, char *buf, size_t size)
-{
-	if (percent > 0) {
-		snprintf(buf, size, "%d%%", percent);
-	} else if (days >= 0) {
-		snprintf(buf, size, "%d", days);
-	} else {
-		snprintf(buf, size, "%d by default", cap);
-	}
-}
-
-/* One threshold in seconds left, for a certificate living lifetime seconds. */
-static long long threshold_secs(int days, int percent, int cap_days, long long share_div,
-				long long lifetime, const char **rule)
-{
-	if (percent > 0) {
-		*rule = "percent";
-		return lifetime * percent / 100;
-	}
-	if (days >= 0) {
-		*rule = "days";
-		return (long long)days * 86400;
-	}
-	*rule = "auto";
-	long long share = lifetime / share_div;
-	long long cap = (long long)cap_days * 86400;
-
-	return share < cap ? share : cap;
-}
-
-static char empty_text[] = "";
-
-int oa_check_set(oa_check *check, oa_status status, const char *reason, const char *hint,
-		 const char *fmt, ...)
-{
-	va_list ap;
-	char buf[OA_TEXT_MAX];
-
-	oa_check_clear(check);
-	check->present = true;
-	check->status = status;
-	snprintf(check->reason, sizeof(check->reason), "%s", reason);
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	check->detail = strdup(buf);
-	check->hint = strdup(hint != NULL ? hint : "");
-	if (check->detail == NULL || check->hint == NULL) {
-		free(check->detail);
-		free(check->hint);
-		check->detail = empty_text;
-		check->hint = empty_text;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-void oa_check_clear(oa_check *check)
-{
-	if (check->detail != empty_text) {
-		free(check->detail);
-	}
-	if (check->hint != empty_text) {
-		free(check->hint);
-	}
-	check->detail = NULL;
-	check->hint = NULL;
-	check->present = false;
 }
 
 static const char *cert_label(const oa__path *path, size_t k)
@@ -262,11 +106,11 @@ static void grade_expiry(oa_result *r, const oa_policy *policy)
 	long long secs = (long long)e->not_after - (long long)r->at;
 	long long lifetime = (long long)e->not_after - (long long)e->not_before;
 	r->days_left = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-	r->warn_s = threshold_secs(policy->warn_days, policy->warn_percent,
-				   OA_POLICY_DEFAULT_WARN_DAYS, 3, lifetime, &r->warn_rule);
+	r->warn_s = oa__threshold_secs(policy->warn_days, policy->warn_percent,
+				       OA_POLICY_DEFAULT_WARN_DAYS, 3, lifetime, &r->warn_rule);
 	r->critical_s =
-	    threshold_secs(policy->critical_days, policy->critical_percent,
-			   OA_POLICY_DEFAULT_CRITICAL_DAYS, 12, lifetime, &r->critical_rule);
+	    oa__threshold_secs(policy->critical_days, policy->critical_percent,
+			       OA_POLICY_DEFAULT_CRITICAL_DAYS, 12, lifetime, &r->critical_rule);
 	if (check->present) {
 		return;
 	}
@@ -747,17 +591,4 @@ void oa_result_destroy(oa_result *result)
 	}
 	free(result->names);
 	free(result);
-}
-
-int oa_exit_code(oa_status verdict)
-{
-	switch (verdict) {
-	case OA_STATUS_SKIP:
-	case OA_STATUS_PASS:
-		return OA_EXIT_PASS;
-	case OA_STATUS_WARN:
-		return OA_EXIT_WARN;
-	default:
-		return OA_EXIT_FAIL;
-	}
 }

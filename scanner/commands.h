@@ -2,6 +2,11 @@
 #ifndef ORIGINAUDIT_SCANNER_COMMANDS_H
 #define ORIGINAUDIT_SCANNER_COMMANDS_H
 
+#include "originaudit/verify.h"
+
+/* The CLI's policy: the exit code of a verdict: pass/skip 0, warn 1, fail/error 2 (main.c). */
+int oa_exit_code(oa_status verdict);
+
 /* originaudit verify: offline check of certificate files. Returns the exit code. */
 int oa_cmd_verify(int argc, char **argv);
 

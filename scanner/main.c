@@ -6,6 +6,19 @@
 #include "originaudit/exitcode.h"
 #include "originaudit/version.h"
 
+int oa_exit_code(oa_status verdict)
+{
+	switch (verdict) {
+	case OA_STATUS_SKIP:
+	case OA_STATUS_PASS:
+		return OA_EXIT_PASS;
+	case OA_STATUS_WARN:
+		return OA_EXIT_WARN;
+	default:
+		return OA_EXIT_FAIL;
+	}
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,

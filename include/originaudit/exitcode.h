@@ -2,8 +2,6 @@
 #ifndef ORIGINAUDIT_EXITCODE_H
 #define ORIGINAUDIT_EXITCODE_H
 
-#include "originaudit/verify.h"
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -16,9 +14,6 @@ enum {
 	/* Could not run: unreadable or malformed input, bad usage. */
 	OA_EXIT_ERROR = 3,
 };
-
-/* Exit code for a verdict: pass/skip 0, warn 1, fail/error 2. */
-int oa_exit_code(oa_status verdict);
 
 #ifdef __cplusplus
 }
