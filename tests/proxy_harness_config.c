@@ -1,6 +1,6 @@
 /*
  * The configuration builders of the proxy test harness (proxy_harness.h):
- * JSON documents in the format the proxy reads (core/config_proxy.c), with
+ * JSON documents in the format the proxy reads (core/config/config_proxy.c), with
  * the test's PKI, listeners on free loopback ports, and timeouts short enough
  * for loopback, written to the test's directory.
  */

@@ -34,7 +34,7 @@
 /* Probe timeouts: loopback needs far less; a stalled handshake shows as handshake_timeout. */
 #define TIMEOUT_MS 5000
 #define KIB 1024
-/* The largest handshake the core accepts (core/conn_tls.c, MAX_HANDSHAKE). */
+/* The largest handshake the core accepts (core/net/conn_tls.c, MAX_HANDSHAKE). */
 #define MAX_HANDSHAKE (256 * KIB)
 /*
  * Each padding SAN is this long (a valid DNS name: labels of at most 63),

@@ -495,7 +495,7 @@ static void forger_clear(struct forger *f)
 
 /*
  * (f) No root in the bundle draws a warning from the profile check's root
- * rules (CA/B BR 7.1.2.1), once the legacy roots core/profile.c waives are
+ * rules (CA/B BR 7.1.2.1), once the legacy roots core/verify/profile.c waives are
  * waived. Each root is alone in its store, so the path ends at that very
  * root. A bundle refresh that brings a new offender fails here, naming it.
  */

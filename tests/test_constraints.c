@@ -1,5 +1,5 @@
 /*
- * The name constraints the core enforces itself (core/constraints.c) in the
+ * The name constraints the core enforces itself (core/verify/constraints.c) in the
  * forms a DNS-only test kit cannot write: IP, e-mail, URI and directory-name
  * subtrees, a form the core cannot evaluate, and malformed extensions. Each
  * constraints extension is written here as DER, byte by byte, into a CA the

@@ -1,6 +1,6 @@
 /*
- * Path building and the constraints the core enforces itself (core/path.c,
- * core/constraints.c, core/trust_check.c): cross-signed alternates, expired
+ * Path building and the constraints the core enforces itself (core/verify/path.c,
+ * core/verify/constraints.c, core/verify/trust_check.c): cross-signed alternates, expired
  * cross-signs, key rollover, path length with self-issued certificates, name
  * constraints (wildcards, intermediates, trust anchors), keyCertSign, and a
  * hostile pool of look-alike CAs. Each test builds its own PKI at test time.

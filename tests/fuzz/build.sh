@@ -54,11 +54,11 @@ write_if_changed "$out/gen/oa_config.h" <<EOF
 #define OA_VERSION "fuzz"
 EOF
 
-# The production code: core without its test kits, proxy without its process
+# The production code: core without its test kit (core/testkit), proxy without its process
 # plumbing (main, supervisor, worker), llhttp as proxy/meson.build builds it.
 lib_srcs=()
-for f in "$src"/core/*.c; do
-	case ${f##*/} in test_origin*.c | pki.c) continue ;; esac
+for f in "$src"/core/*/*.c; do
+	case $f in "$src"/core/testkit/*) continue ;; esac
 	lib_srcs+=("$f")
 done
 for f in "$src"/proxy/*.c; do
@@ -80,7 +80,7 @@ ninja_required_version = 1.8
 cc = $clang
 san = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 common = -g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer \$san -fsanitize=fuzzer-no-link
-incs = -I$src/include -I$src/core -I$src/proxy -I$out/gen -I$llhttp_inc
+incs = -I$src/include -I$src/core/verify -I$src/core/config -I$src/core/net -I$src/proxy -I$out/gen -I$llhttp_inc
 libs = $(pkg-config --libs gnutls libuv jansson)
 cflags_lib = \$common \$incs -w $(pkg-config --cflags gnutls libuv jansson)
 cflags_llhttp = \$common -I$llhttp_inc -DLLHTTP_STRICT_MODE=1 -w

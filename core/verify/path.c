@@ -144,7 +144,7 @@ static bool valid_at(gnutls_x509_crt_t c, time_t at)
 
 /*
  * Verifies the current path ending at anchor: GnuTLS for signatures, CA flags
- * and purposes, the core (core/constraints.c) for the constraints GnuTLS gets
+ * and purposes, the core (core/verify/constraints.c) for the constraints GnuTLS gets
  * wrong. Fills status and problem of out; returns whether every certificate,
  * the anchor included, is within its validity at s->at.
  */
@@ -178,7 +178,7 @@ static bool search_verify(struct search *s, gnutls_x509_crt_t anchor, oa__path *
 		/* 0: the anchor belongs to the trust store, not to this list. */
 		gnutls_x509_trust_list_deinit(tl, 0);
 	}
-	/* Path length and name constraints are the core's (core/constraints.c). */
+	/* Path length and name constraints are the core's (core/verify/constraints.c). */
 	status &= ~(unsigned)GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE;
 	if ((status & ~(unsigned)GNUTLS_CERT_INVALID) == 0) {
 		status = 0;

@@ -1,5 +1,5 @@
 /*
- * What the profile check's two files (core/profile.c, core/profile_root.c)
+ * What the profile check's two files (core/verify/profile.c, core/verify/profile_root.c)
  * share: the findings being collected, and small readers of extensions.
  */
 #ifndef OA_CORE_PROFILE_H
@@ -26,7 +26,7 @@ bool oa__has_extension(gnutls_x509_crt_t c, const char *oid);
 /* Whether the extension oid is present and marked critical. */
 bool oa__critical_extension(gnutls_x509_crt_t c, const char *oid);
 
-/* A cursor over DER the certificate's sender chose (core/der.c reads each element). */
+/* A cursor over DER the certificate's sender chose (core/verify/der.c reads each element). */
 struct oa__der {
 	const unsigned char *p;
 	size_t left;
@@ -42,7 +42,7 @@ bool oa__extension_der(gnutls_x509_crt_t c, const char *oid, gnutls_datum_t *ext
 /* malformed_aia: an authority information access, when present, is well formed. */
 void oa__check_aia(struct oa__findings *f, gnutls_x509_crt_t c, const char *who);
 
-/* The root rules (core/profile_root.c). */
+/* The root rules (core/verify/profile_root.c). */
 void oa__check_root(struct oa__findings *f, gnutls_x509_crt_t c);
 
 #endif

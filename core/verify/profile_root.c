@@ -2,7 +2,7 @@
  * The profile rules for a root (the self-issued trust anchor, or the
  * self-signed top of the presented path): CA/B BR 7.1.2.1, with the roots in
  * Mozilla's list that predate it waived, by SHA-256, from the rules they
- * break. Part of the profile check (core/profile.c).
+ * break. Part of the profile check (core/verify/profile.c).
  */
 #include <stdbool.h>
 #include <stdio.h>

@@ -37,7 +37,7 @@ bool oa__issued_by(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer);
  */
 bool oa__self_issued(gnutls_x509_crt_t crt);
 
-/* One DER element (core/der.c): its one-byte tag and its content. */
+/* One DER element (core/verify/der.c): its one-byte tag and its content. */
 typedef struct oa__tlv {
 	unsigned tag;
 	const unsigned char *data;
@@ -91,7 +91,7 @@ typedef struct oa__path {
 	oa_cert_role *roles;
 	/*
 	 * Verification of an anchored path: GnuTLS's status bits, with the
-	 * constraint bit from the core's own checks (core/constraints.c), which
+	 * constraint bit from the core's own checks (core/verify/constraints.c), which
 	 * problem then explains; verify_rc < 0 when GnuTLS could not run.
 	 */
 	unsigned status;
@@ -119,7 +119,7 @@ unsigned oa__path_constraints(gnutls_x509_crt_t const *certs, size_t n, char *pr
 
 /*
  * Name constraints of every CA in certs (leaf first, anchor last) on the
- * certificates below it (core/name_constraints.c): 0, or
+ * certificates below it (core/verify/name_constraints.c): 0, or
  * GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE with problem naming the CA, the
  * certificate and the name.
  */
@@ -135,7 +135,7 @@ bool oa__trust_store_has(const oa_trust_store *store, gnutls_x509_crt_t crt,
 			 gnutls_x509_crt_t *anchor);
 
 /*
- * Builds and verifies the path over every candidate (see core/path.c), with
+ * Builds and verifies the path over every candidate (see core/verify/path.c), with
  * validity judged at 'at'; returns 0 or -ENOMEM. Free with oa__path_clear.
  */
 int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *store, time_t at);
@@ -144,7 +144,7 @@ void oa__path_clear(oa__path *path);
 
 /*
  * One expiry threshold in seconds left for a certificate living lifetime
- * seconds (core/policy.c): percent of it, else days, else the default share
+ * seconds (core/verify/policy.c): percent of it, else days, else the default share
  * (lifetime / share_div) capped at cap_days; *rule names which applied.
  */
 long long oa__threshold_secs(int days, int percent, int cap_days, long long share_div,
@@ -153,7 +153,7 @@ long long oa__threshold_secs(int days, int percent, int cap_days, long long shar
 /* Grades presented order against the path into check. */
 void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain *chain);
 
-/* The profile check (core/profile.c): public CA profile violations on the path, warn only. */
+/* The profile check (core/verify/profile.c): public CA profile violations on the path, warn only. */
 void oa__check_profile(oa_check *check, const oa__path *path, const oa_chain *chain);
 
 /* Grades trust of the path into check. */

@@ -10,7 +10,7 @@
  * A constraint of a form the core cannot evaluate rejects only a certificate
  * that has a name of that form; a malformed or empty extension rejects the
  * path. The extension and the SANs are parsed here from their DER, with the
- * bounded reader of core/der.c: they come from the network.
+ * bounded reader of core/verify/der.c: they come from the network.
  */
 #include <ctype.h>
 #include <stdarg.h>

@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "originaudit/chain.h"
+#include "originaudit/verify.h"
 #include "originaudit/config.h"
 #include "originaudit/conn.h"
 #include "originaudit/probe.h"

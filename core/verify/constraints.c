@@ -3,7 +3,7 @@
  * GnuTLS 3.7 gets them wrong or leaves them out:
  *  - pathLenConstraint, with self-issued intermediates not counted
  *    (RFC 5280 6.1.4 (l)); the trust anchor's own constraint applies too;
- *  - name constraints (core/name_constraints.c);
+ *  - name constraints (core/verify/name_constraints.c);
  *  - keyCertSign on every issuer that has a key usage extension;
  *  - an extended key usage extension that lists no purpose (RFC 5280
  *    4.2.1.12: valid for nothing; GnuTLS reads it as "any").

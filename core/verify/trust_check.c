@@ -1,5 +1,5 @@
 /*
- * The trust check: whether the path core/path.c built reaches a trusted root
+ * The trust check: whether the path core/verify/path.c built reaches a trusted root
  * and verifies, with a reason code, the certificate to blame and a fix.
  */
 #include <stdio.h>
