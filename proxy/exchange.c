@@ -14,7 +14,7 @@
 #include <strings.h>
 
 #include "originaudit/names.h"
-#include "originaudit/route.h"
+#include "route.h"
 #include "proxy.h"
 
 static void connect_origin(px_viewer *v);

@@ -21,7 +21,7 @@
 
 #include "originaudit/config.h"
 #include "originaudit/error.h"
-#include "originaudit/route.h"
+#include "route.h"
 
 struct pattern_case {
 	const char *pattern;

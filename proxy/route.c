@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "originaudit/route.h"
+#include "route.h"
 
 /*
  * Both the pattern and the path are compared as if they began with '/'. Once

@@ -2,8 +2,8 @@
  * Cache behaviour routing as CloudFront's edge does it: path patterns with
  * '*' and '?', evaluated in the listed order, the default behaviour last.
  */
-#ifndef ORIGINAUDIT_ROUTE_H
-#define ORIGINAUDIT_ROUTE_H
+#ifndef ORIGINAUDIT_PROXY_ROUTE_H
+#define ORIGINAUDIT_PROXY_ROUTE_H
 
 #include <stdbool.h>
 
