@@ -67,14 +67,8 @@ oa_conn *px_pool_take(px_server *srv, const char *key)
 
 void px_verified_clear(px_server *srv)
 {
-	while (srv->verified != NULL) {
-		px_verified *vf = srv->verified;
-
-		srv->verified = vf->next;
-		oa_result_destroy(vf->result);
-		free(vf);
-	}
-	srv->n_verified = 0;
+	oa_verify_cache_destroy(srv->verified);
+	srv->verified = NULL;
 }
 
 void px_pool_clear(px_server *srv)
@@ -177,86 +171,12 @@ const oa_result *px_verify_cached(px_server *srv, const oa_trust_store *store,
 				  const gnutls_datum_t *certs, unsigned n, const char *const *names,
 				  size_t n_names, bool *cached)
 {
-	unsigned char digest[32];
-	char key[600];
-	gnutls_hash_hd_t hash;
-	size_t len = 0;
-
-	if (gnutls_hash_init(&hash, GNUTLS_DIG_SHA256) < 0) {
-		return NULL;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		/* Each certificate's length first, so two chains never hash alike by concatenation.
-		 */
-		uint32_t size = certs[i].size;
-
-		gnutls_hash(hash, &size, sizeof(size));
-		gnutls_hash(hash, certs[i].data, certs[i].size);
-	}
-	gnutls_hash_deinit(hash, digest);
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < sizeof(digest); i++) {
-		key[len++] = hex[digest[i] >> 4];
-		key[len++] = hex[digest[i] & 15];
-	}
-	key[len] = '\0';
-	for (size_t i = 0; i < n_names && len < sizeof(key); i++) {
-		len += (size_t)snprintf(key + len, sizeof(key) - len, "|%s", names[i]);
-	}
-	for (px_verified *vf = srv->verified; vf != NULL; vf = vf->next) {
-		if (vf->store == store && strcmp(vf->key, key) == 0) {
-			/* Cached, but expiry is judged again at the current time. */
-			*cached = true;
-			oa_result_regrade(vf->result, time(NULL), &proxy_policy);
-			return vf->result;
+	if (srv->verified == NULL) {
+		srv->verified = oa_verify_cache_new(PX_MAX_VERIFIED, &proxy_policy);
+		if (srv->verified == NULL) {
+			return NULL;
 		}
 	}
-	oa_chain *chain = NULL;
-	oa_result *result = NULL;
-	oa_verify_params params;
-
-	*cached = false;
-	oa_error err;
-
-	oa_verify_params_init(&params);
-	params.names = names;
-	params.n_names = n_names;
-	params.policy = proxy_policy;
-	int rc = oa_chain_from_der(certs, n, &chain, &err);
-
-	if (rc == -EPROTO) {
-		/* A certificate that does not parse fails closed as malformed_certificate. */
-		rc = oa_result_malformed(&params, err.msg, &result, &err);
-	} else if (rc == 0) {
-		rc = oa_verify(chain, store, &params, &result, &err);
-	}
-	if (rc < 0) {
-		oa_chain_destroy(chain);
-		return NULL;
-	}
-	oa_chain_destroy(chain);
-	px_verified *vf = calloc(1, sizeof(*vf));
-	if (vf == NULL) {
-		oa_result_destroy(result);
-		return NULL;
-	}
-	snprintf(vf->key, sizeof(vf->key), "%s", key);
-	vf->result = result;
-	vf->store = store;
-	vf->next = srv->verified;
-	srv->verified = vf;
-	srv->n_verified++;
-	if (srv->n_verified > PX_MAX_VERIFIED) {
-		px_verified **pp = &srv->verified;
-
-		while ((*pp)->next != NULL) {
-			pp = &(*pp)->next;
-		}
-		oa_result_destroy((*pp)->result);
-		free(*pp);
-		*pp = NULL;
-		srv->n_verified--;
-	}
-	return result;
+	return oa_verify_cache_get(srv->verified, store, certs, n, names, n_names, time(NULL),
+				   cached);
 }

@@ -17,6 +17,7 @@
 #include "originaudit/conn.h"
 #include "originaudit/trust.h"
 #include "originaudit/verify.h"
+#include "originaudit/verify_cache.h"
 
 /* Request line (method + target + version) longer than this: 414. */
 #define PX_MAX_REQUEST_LINE 8192
@@ -130,15 +131,6 @@ typedef struct px_session {
 	gnutls_datum_t data;
 } px_session;
 
-/* A verified chain: the core's result for (chain SHA-256, acceptable names). */
-typedef struct px_verified {
-	struct px_verified *next;
-	char key[600];
-	/* The bundle it was judged against. */
-	const oa_trust_store *store;
-	oa_result *result;
-} px_verified;
-
 struct px_server {
 	uv_loop_t *loop;
 	/* The current generation (one reference held here). */
@@ -153,8 +145,8 @@ struct px_server {
 	px_idle *idle;
 	px_session *sessions;
 	size_t n_sessions;
-	px_verified *verified;
-	size_t n_verified;
+	/* Verdicts on origin chains (core/verify/verify_cache.c), made when first needed. */
+	oa_verify_cache *verified;
 	uv_timer_t sweep;
 	/* Every open viewer connection, for draining. */
 	px_viewer *viewer_list;
