@@ -26,22 +26,6 @@ static void on_alloc_linger(uv_handle_t *handle, size_t suggested, uv_buf_t *buf
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static void start_reading(px_viewer *v);
 
-void px_log(const char *fmt, ...)
-{
-	char when[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	va_list ap;
-
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s ", when);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* ---- writing to the viewer ---- */
 
 struct write_req {
