@@ -316,6 +316,26 @@ static bool host_name(const px_header *host, char *out, size_t size)
 	return oa_name_normalize(buf, out, NULL) == 0;
 }
 
+void px_exchange_init(px_exchange *ex)
+{
+	px_buf_init(&ex->cache_key);
+	px_buf_init(&ex->cache_body);
+	px_buf_init(&ex->head);
+	px_buf_init(&ex->early_body);
+	px_head_collect_init(&ex->resp_collect);
+}
+
+void px_exchange_finish(px_exchange *ex)
+{
+	px_gen_unref(ex->gen);
+	ex->gen = NULL;
+	px_buf_free(&ex->cache_key);
+	px_buf_free(&ex->cache_body);
+	px_buf_free(&ex->head);
+	px_buf_free(&ex->early_body);
+	px_head_collect_free(&ex->resp_collect);
+}
+
 void px_exchange_start(px_viewer *v)
 {
 	px_exchange *ex = &v->ex;

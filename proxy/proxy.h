@@ -398,6 +398,14 @@ void px_cache_body(px_viewer *v, const char *data, size_t len);
 /* The response is complete: stores the kept copy. */
 void px_cache_store(px_viewer *v);
 
+/*
+ * The exchange's own memory: its buffers and response collector, made when
+ * its viewer is (px_exchange_init) and released with it (px_exchange_finish,
+ * which also drops the configuration generation it holds).
+ */
+void px_exchange_init(px_exchange *ex);
+void px_exchange_finish(px_exchange *ex);
+
 /* Exchange entry points, called by the viewer. */
 void px_exchange_start(px_viewer *v);
 void px_exchange_body(px_viewer *v, const char *data, size_t len);

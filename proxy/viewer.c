@@ -198,18 +198,13 @@ static void on_handle_closed(uv_handle_t *handle)
 	if (srv->metrics != NULL) {
 		pxm_conn_close(srv->metrics, srv->worker);
 	}
-	px_gen_unref(v->ex.gen);
-	px_buf_free(&v->ex.cache_key);
-	px_buf_free(&v->ex.cache_body);
+	px_exchange_finish(&v->ex);
 	if (v->session != NULL) {
 		gnutls_deinit(v->session);
 	}
 	px_buf_free(&v->held);
 	px_buf_free(&v->out);
 	px_head_collect_free(&v->collect);
-	px_buf_free(&v->ex.head);
-	px_buf_free(&v->ex.early_body);
-	px_head_collect_free(&v->ex.resp_collect);
 	free(v->rbuf);
 	free(v);
 	px_server_viewer_gone(srv);
@@ -826,14 +821,10 @@ static px_viewer *viewer_new(px_listener *l)
 		v->next->prev = v;
 	}
 	srv->viewer_list = v;
-	px_buf_init(&v->ex.cache_key);
-	px_buf_init(&v->ex.cache_body);
+	px_exchange_init(&v->ex);
 	px_buf_init(&v->held);
 	px_buf_init(&v->out);
 	px_head_collect_init(&v->collect);
-	px_buf_init(&v->ex.head);
-	px_buf_init(&v->ex.early_body);
-	px_head_collect_init(&v->ex.resp_collect);
 	return v;
 }
 
