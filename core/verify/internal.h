@@ -126,6 +126,25 @@ unsigned oa__path_constraints(gnutls_x509_crt_t const *certs, size_t n, char *pr
 unsigned oa__check_name_constraints(gnutls_x509_crt_t const *certs, size_t n, char *problem,
 				    size_t size);
 
+/*
+ * Subtree membership for name constraints (core/verify/subtree.c); n and m
+ * are the lengths of the name and of the constraint c.
+ */
+/* The DNS name lies in c: c itself or below it ("." first: only below). */
+bool oa__dns_within(const char *name, size_t n, const char *c, size_t m);
+/* Every name one label below s lies in c (a wildcard "*.s" is permitted). */
+bool oa__dns_children_within(const char *s, size_t n, const char *c, size_t m);
+/* Some name one label below s lies in c (a wildcard "*.s" is excluded). */
+bool oa__dns_some_child_within(const char *s, size_t n, const char *c, size_t m);
+/* The host of a URI ("scheme://[user@]host[:port]..."); false when it has none. */
+bool oa__uri_host(const char *uri, size_t n, const char **host, size_t *len);
+/* The e-mail address lies in c: a mailbox, a host, or ".domain". */
+bool oa__email_within(const char *addr, size_t n, const char *c, size_t m);
+/* The address (4 or 16 octets) lies in c (address then mask, 8 or 32 octets). */
+bool oa__ip_within(const unsigned char *ip, size_t n, const unsigned char *c, size_t m);
+/* The Name (SEQUENCE contents) starts with the RDNs of c (text compared case-folded). */
+bool oa__dn_within(const unsigned char *dn, size_t n, const unsigned char *c, size_t m);
+
 /* Trust-store certificates that may have issued crt (name and key identifier match). */
 size_t oa__trust_store_issuers(const oa_trust_store *store, gnutls_x509_crt_t crt,
 			       gnutls_x509_crt_t *out, size_t max);
@@ -153,7 +172,8 @@ long long oa__threshold_secs(int days, int percent, int cap_days, long long shar
 /* Grades presented order against the path into check. */
 void oa__check_chain_order(oa_check *check, const oa__path *path, const oa_chain *chain);
 
-/* The profile check (core/verify/profile.c): public CA profile violations on the path, warn only. */
+/* The profile check (core/verify/profile.c): public CA profile violations on the path, warn only.
+ */
 void oa__check_profile(oa_check *check, const oa__path *path, const oa_chain *chain);
 
 /* Grades trust of the path into check. */
