@@ -1,14 +1,13 @@
 /*
  * What a worker keeps about origins between requests: idle keep-alive
  * connections per key, the last TLS session per key (resumption), and the
- * core's verdict per (chain, names, CA bundle) so a chain is graded once.
+ * core's verdict cache (core/verify/verify_cache.c) with the proxy's expiry
+ * policy, so a chain is graded once.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <gnutls/crypto.h>
 
 #include "proxy.h"
 

@@ -35,6 +35,17 @@ void oa__short_name(gnutls_x509_crt_t crt, char *buf, size_t size)
 	free(dn);
 }
 
+void oa__hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 bool oa__issued_by(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer)
 {
 	return gnutls_x509_crt_check_issuer(crt, issuer) != 0;
@@ -163,7 +174,6 @@ int oa__cert_info_fill(oa_cert_info *info, gnutls_x509_crt_t crt, size_t positio
 	if (gnutls_x509_crt_get_basic_constraints(crt, &critical, &ca, &pathlen) >= 0) {
 		info->is_ca = ca != 0;
 	}
-	info->self_signed = oa__is_self_signed(crt);
 	return collect_sans(info, crt);
 }
 

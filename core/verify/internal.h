@@ -19,9 +19,6 @@ struct oa_key {
 	gnutls_x509_privkey_t key;
 };
 
-/* The GnuTLS trust list behind a store; owned by the store. */
-gnutls_x509_trust_list_t oa__trust_store_list(const oa_trust_store *store);
-
 /* Reads a whole file into memory; caller frees data. */
 int oa__read_file(const char *path, gnutls_datum_t *data, oa_error *err);
 
@@ -54,10 +51,13 @@ bool oa__der_read(const unsigned char **p, const unsigned char *end, oa__tlv *ou
 /* RFC 4514 subject (or issuer) of crt as a malloc'd string; never NULL unless out of memory. */
 char *oa__dn(gnutls_x509_crt_t crt, bool issuer);
 
+/* Lowercase hex of n bytes into out (2 * n + 1 bytes). */
+void oa__hex(const unsigned char *in, size_t n, char *out);
+
 /* A short human name for crt: its CN if it has one, else its subject. Writes into buf. */
 void oa__short_name(gnutls_x509_crt_t crt, char *buf, size_t size);
 
-/* Fills info with the facts about crt; returns 0 or -ENOMEM. */
+/* Fills info with the facts about crt but self_signed (the path's); returns 0 or -ENOMEM. */
 int oa__cert_info_fill(oa_cert_info *info, gnutls_x509_crt_t crt, size_t position, time_t at);
 
 /* Frees what oa__cert_info_fill allocated. */
@@ -89,6 +89,8 @@ typedef struct oa__path {
 	gnutls_x509_crt_t anchor;
 	/* Per presented certificate: role, and which earlier one it duplicates. */
 	oa_cert_role *roles;
+	/* Per presented certificate: whether it is self-signed (checked once per verification). */
+	bool *self_signed;
 	/*
 	 * Verification of an anchored path: GnuTLS's status bits, with the
 	 * constraint bit from the core's own checks (core/verify/constraints.c), which

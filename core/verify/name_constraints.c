@@ -203,6 +203,13 @@ static bool name_within(const struct name *name, const struct subtree *t, bool a
 	}
 }
 
+/* Whether the core can tell if a name of this form lies in a subtree. */
+static bool evaluable(enum gn_kind kind)
+{
+	return kind == GN_DNS || kind == GN_RFC822 || kind == GN_URI || kind == GN_IP ||
+	       kind == GN_DIRECTORY;
+}
+
 static const char *kind_label(enum gn_kind kind)
 {
 	switch (kind) {
@@ -257,8 +264,7 @@ static bool name_allowed(const struct name *name, const struct constraints *nc, 
 		if (t->kind != name->kind) {
 			continue;
 		}
-		if (t->kind != GN_DNS && t->kind != GN_RFC822 && t->kind != GN_URI &&
-		    t->kind != GN_IP && t->kind != GN_DIRECTORY) {
+		if (!evaluable(t->kind)) {
 			snprintf(why, size,
 				 "it has a name of a form the core cannot evaluate against the "
 				 "constraints (GeneralName tag %d)",
@@ -283,11 +289,7 @@ static bool name_allowed(const struct name *name, const struct constraints *nc, 
 			continue;
 		}
 		any_permitted = true;
-		if (t->kind != GN_DNS && t->kind != GN_RFC822 && t->kind != GN_URI &&
-		    t->kind != GN_IP && t->kind != GN_DIRECTORY) {
-			continue;
-		}
-		if (name_within(name, t, true)) {
+		if (evaluable(t->kind) && name_within(name, t, true)) {
 			permitted = true;
 			break;
 		}
@@ -298,6 +300,24 @@ static bool name_allowed(const struct name *name, const struct constraints *nc, 
 		return false;
 	}
 	return true;
+}
+
+/*
+ * A DNS name as constraints see it: a trailing dot dropped (it names the same
+ * host, and name matching ignores it too), a leftmost "*." label noted as a
+ * wildcard.
+ */
+static void dns_name(struct name *out, const char *data, size_t size)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = GN_DNS;
+	out->data = data;
+	out->size = size > 1 && data[size - 1] == '.' ? size - 1 : size;
+	if (out->size >= 2 && data[0] == '*' && data[1] == '.') {
+		out->wildcard = true;
+		out->data += 2;
+		out->size -= 2;
+	}
 }
 
 /*
@@ -326,14 +346,8 @@ static bool general_name(const oa__tlv *gn, struct name *out)
 		out->data = (const char *)name.data;
 		out->size = name.size;
 	}
-	/* A trailing dot names the same host (name matching ignores it too). */
-	if (kind == GN_DNS && out->size > 1 && out->data[out->size - 1] == '.') {
-		out->size--;
-	}
-	if (kind == GN_DNS && out->size >= 2 && out->data[0] == '*' && out->data[1] == '.') {
-		out->wildcard = true;
-		out->data += 2;
-		out->size -= 2;
+	if (kind == GN_DNS) {
+		dns_name(out, (const char *)gn->data, gn->size);
 	}
 	return true;
 }
@@ -414,15 +428,7 @@ static bool cert_allowed(gnutls_x509_crt_t crt, bool leaf, const struct constrai
 		if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, buf,
 						  &len) >= 0 &&
 		    len > 0) {
-			memset(&name, 0, sizeof(name));
-			name.kind = GN_DNS;
-			name.data = buf;
-			name.size = len > 1 && buf[len - 1] == '.' ? len - 1 : len;
-			if (name.size >= 2 && buf[0] == '*' && buf[1] == '.') {
-				name.wildcard = true;
-				name.data = buf + 2;
-				name.size -= 2;
-			}
+			dns_name(&name, buf, len);
 			return name_allowed(&name, nc, why, size);
 		}
 	}
@@ -441,7 +447,9 @@ unsigned oa__check_name_constraints(gnutls_x509_crt_t const *certs, size_t n, ch
 		struct constraints nc;
 		int rc = constraints_read(certs[k], &nc);
 
-		oa__short_name(certs[k], ca_name, sizeof(ca_name));
+		if (rc != 0) {
+			oa__short_name(certs[k], ca_name, sizeof(ca_name));
+		}
 		if (rc < 0) {
 			constraints_clear(&nc);
 			snprintf(problem, size,

@@ -1,9 +1,10 @@
 /*
  * Building the certification path from the certificates an origin sends, and
- * grading two things about it: the order they were sent in and whether the
- * path reaches a trusted root. GnuTLS would silently sort an unordered chain,
- * so the path is built here first, from the presented positions, and only the
- * sorted path is handed to GnuTLS for signature and constraint checks.
+ * grading the order they were sent in. GnuTLS would silently sort an
+ * unordered chain, so the path is built here: depth-first over every
+ * candidate issuer (trusted, then sent), each anchored candidate verified in
+ * full (GnuTLS for signatures, CA flags and purposes; core/verify/constraints.c
+ * for the constraints), and the best one kept (see search_run).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -33,7 +34,7 @@ static void append(char *buf, size_t size, const char *fmt, ...)
 }
 
 /* Leaf choice: position 0 unless it issues another presented certificate. */
-static size_t choose_leaf(const oa_chain *chain, const bool *dup)
+static size_t choose_leaf(const oa_chain *chain, const bool *dup, const bool *self_signed)
 {
 	size_t n = oa_chain_length(chain);
 	size_t fallback = n;
@@ -51,7 +52,7 @@ static size_t choose_leaf(const oa_chain *chain, const bool *dup)
 			}
 			gnutls_x509_crt_t cj = oa_chain_get(chain, j);
 			if (!gnutls_x509_crt_equals(ci, cj) && oa__issued_by(cj, ci) &&
-			    !oa__is_self_signed(cj)) {
+			    !self_signed[j]) {
 				issues = true;
 			}
 		}
@@ -78,7 +79,6 @@ static size_t choose_leaf(const oa_chain *chain, const bool *dup)
 /* Candidate issuers looked at for one certificate; real chains have one or two. */
 #define MAX_CANDIDATES 32
 
-/* The depth-first search over every candidate issuer (see oa__path_build). */
 /* The candidate issuers of one presented certificate, computed once per search. */
 struct issuers {
 	size_t n_trusted;
@@ -87,15 +87,19 @@ struct issuers {
 	size_t sent[MAX_CANDIDATES];
 };
 
+/* The depth-first search over every candidate issuer (see search_run). */
 struct search {
 	const oa_chain *chain;
 	const oa_trust_store *store;
 	time_t at;
 	size_t n;
 	const bool *dup;
-	/* Per presented certificate: 0 unknown, 1 self-signed, 2 not (computed when reached). */
-	unsigned char *self_signed;
-	/* Raw subject and issuer names, for a cheap first comparison. */
+	const bool *self_signed;
+	/*
+	 * Raw subject and issuer names: compared first, since
+	 * gnutls_x509_crt_check_issuer costs far more on a mismatch (a pool of
+	 * look-alikes took three times as long without this).
+	 */
 	gnutls_datum_t *subject;
 	gnutls_datum_t *issuer;
 	bool *used;
@@ -114,26 +118,13 @@ struct search {
 	bool failed;
 };
 
-static bool search_self_signed(struct search *s, size_t i)
-{
-	if (s->self_signed[i] == 0) {
-		s->self_signed[i] = oa__is_self_signed(oa_chain_get(s->chain, i)) ? 1 : 2;
-	}
-	return s->self_signed[i] == 1;
-}
-
-static unsigned verify_flags(void)
+unsigned oa__path_flags(void)
 {
 	/* Time and weak algorithms are graded by the expiry and signature checks. */
 	return GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS |
 	       GNUTLS_VERIFY_ALLOW_SIGN_WITH_SHA1 | GNUTLS_VERIFY_ALLOW_BROKEN |
 	       GNUTLS_VERIFY_DISABLE_CRL_CHECKS |
 	       GNUTLS_PROFILE_TO_VFLAGS(GNUTLS_PROFILE_VERY_WEAK);
-}
-
-unsigned oa__path_flags(void)
-{
-	return verify_flags();
 }
 
 static bool valid_at(gnutls_x509_crt_t c, time_t at)
@@ -172,7 +163,7 @@ static bool search_verify(struct search *s, gnutls_x509_crt_t anchor, oa__path *
 	}
 	if (out->verify_rc >= 0) {
 		out->verify_rc = gnutls_x509_trust_list_verify_crt2(
-		    tl, list, (unsigned)n, &purpose, 1, verify_flags(), &status, NULL);
+		    tl, list, (unsigned)n, &purpose, 1, oa__path_flags(), &status, NULL);
 	}
 	if (tl != NULL) {
 		/* 0: the anchor belongs to the trust store, not to this list. */
@@ -233,14 +224,14 @@ static void search_record(struct search *s, oa__path_end end, gnutls_x509_crt_t 
 	s->done = score == 5;
 }
 
-/* Whether presented certificate j may have issued the top of the current path. */
-static bool search_issues(struct search *s, size_t top, size_t j)
+/* Whether presented certificate j may have issued presented certificate i. */
+static bool search_issues(struct search *s, size_t i, size_t j)
 {
-	const gnutls_datum_t *want = &s->issuer[top];
+	const gnutls_datum_t *want = &s->issuer[i];
 	const gnutls_datum_t *have = &s->subject[j];
 
 	return want->size == have->size && memcmp(want->data, have->data, want->size) == 0 &&
-	       oa__issued_by(oa_chain_get(s->chain, top), oa_chain_get(s->chain, j));
+	       oa__issued_by(oa_chain_get(s->chain, i), oa_chain_get(s->chain, j));
 }
 
 /*
@@ -283,7 +274,7 @@ static void search_extend(struct search *s)
 		return;
 	}
 	s->steps++;
-	if (search_self_signed(s, top)) {
+	if (s->self_signed[top]) {
 		gnutls_x509_crt_t anchor = NULL;
 
 		if (oa__trust_store_has(s->store, c, &anchor)) {
@@ -340,7 +331,7 @@ static void search_extend(struct search *s)
  * look-alike certificates costs a bounded amount of work.
  */
 static int search_run(oa__path *path, const oa_chain *chain, const oa_trust_store *store, time_t at,
-		      const bool *dup)
+		      const bool *dup, const bool *self_signed)
 {
 	struct search s;
 	int rc = 0;
@@ -351,15 +342,14 @@ static int search_run(oa__path *path, const oa_chain *chain, const oa_trust_stor
 	s.at = at;
 	s.n = oa_chain_length(chain);
 	s.dup = dup;
+	s.self_signed = self_signed;
 	s.best = path;
 	s.best_score = -1;
-	s.self_signed = calloc(s.n, 1);
 	s.used = calloc(s.n, sizeof(*s.used));
 	s.issuers = calloc(s.n, sizeof(*s.issuers));
 	s.subject = calloc(s.n, sizeof(*s.subject));
 	s.issuer = calloc(s.n, sizeof(*s.issuer));
-	if (s.self_signed == NULL || s.used == NULL || s.subject == NULL || s.issuer == NULL ||
-	    s.issuers == NULL) {
+	if (s.used == NULL || s.issuers == NULL || s.subject == NULL || s.issuer == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -397,7 +387,6 @@ out:
 	free(s.issuers);
 	free(s.subject);
 	free(s.issuer);
-	free(s.self_signed);
 	free(s.used);
 	return rc;
 }
@@ -411,9 +400,14 @@ int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *
 
 	memset(path, 0, sizeof(*path));
 	path->roles = calloc(n, sizeof(*path->roles));
-	if (dup == NULL || used == NULL || path->roles == NULL) {
+	path->self_signed = calloc(n, sizeof(*path->self_signed));
+	if (dup == NULL || used == NULL || path->roles == NULL || path->self_signed == NULL) {
 		rc = -ENOMEM;
 		goto out;
+	}
+	/* One signature check per self-issued certificate, for every use below and after. */
+	for (size_t i = 0; i < n; i++) {
+		path->self_signed[i] = oa__is_self_signed(oa_chain_get(chain, i));
 	}
 	for (size_t i = 1; i < n; i++) {
 		for (size_t j = 0; j < i && !dup[i]; j++) {
@@ -423,8 +417,8 @@ int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *
 			}
 		}
 	}
-	path->leaf = choose_leaf(chain, dup);
-	rc = search_run(path, chain, store, at, dup);
+	path->leaf = choose_leaf(chain, dup, path->self_signed);
+	rc = search_run(path, chain, store, at, dup, path->self_signed);
 	if (rc < 0) {
 		goto out;
 	}
@@ -441,9 +435,8 @@ int oa__path_build(oa__path *path, const oa_chain *chain, const oa_trust_store *
 		} else if (i == path->leaf) {
 			path->roles[i] = OA_ROLE_LEAF;
 		} else if (used[i]) {
-			path->roles[i] =
-			    oa__is_self_signed(c) ? OA_ROLE_ROOT : OA_ROLE_INTERMEDIATE;
-		} else if (oa__is_self_signed(c)) {
+			path->roles[i] = path->self_signed[i] ? OA_ROLE_ROOT : OA_ROLE_INTERMEDIATE;
+		} else if (path->self_signed[i]) {
 			bool issues_top =
 			    oa__issued_by(top, c) ||
 			    (path->anchor != NULL && gnutls_x509_crt_equals(path->anchor, c));
@@ -465,6 +458,8 @@ void oa__path_clear(oa__path *path)
 {
 	free(path->roles);
 	path->roles = NULL;
+	free(path->self_signed);
+	path->self_signed = NULL;
 }
 
 static void order_hint(char *hint, size_t size, const oa__path *path, const oa_chain *chain)

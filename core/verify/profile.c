@@ -429,7 +429,7 @@ void oa__check_profile(oa_check *check, const oa__path *path, const oa_chain *ch
 		/* A self-issued top is a root unless the path goes on to a trusted issuer. */
 		bool top = k + 1 == path->len && path->end != OA__PATH_ANCHORED;
 
-		if (k > 0 && (oa__is_self_signed(c) || (top && oa__self_issued(c)))) {
+		if (k > 0 && (path->self_signed[path->pos[k]] || (top && oa__self_issued(c)))) {
 			root = c;
 			break;
 		}

@@ -53,7 +53,6 @@ static const struct {
 /* The root rules c is waived from (enum root_rule bits); 0 for a root not in legacy_roots. */
 static unsigned root_waivers(gnutls_x509_crt_t c)
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char digest[32];
 	char hex[2 * sizeof(digest) + 1];
 	size_t size = sizeof(digest);
@@ -62,11 +61,7 @@ static unsigned root_waivers(gnutls_x509_crt_t c)
 	    size != sizeof(digest)) {
 		return 0;
 	}
-	for (size_t i = 0; i < size; i++) {
-		hex[2 * i] = digits[digest[i] >> 4];
-		hex[2 * i + 1] = digits[digest[i] & 0x0f];
-	}
-	hex[2 * size] = '\0';
+	oa__hex(digest, size, hex);
 	for (size_t i = 0; i < sizeof(legacy_roots) / sizeof(legacy_roots[0]); i++) {
 		if (strcmp(hex, legacy_roots[i].sha256) == 0) {
 			return legacy_roots[i].waived;

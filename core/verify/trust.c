@@ -20,17 +20,6 @@ struct oa_trust_store {
 	char sha256[65];
 };
 
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 int oa_trust_store_load(const char *path, oa_trust_store **out, oa_error *err)
 {
 	gnutls_datum_t data = {NULL, 0};
@@ -58,8 +47,8 @@ int oa_trust_store_load(const char *path, oa_trust_store **out, oa_error *err)
 		gnutls_free(store->certs);
 		store->certs = NULL;
 		store->n_certs = 0;
-		rc = oa_error_set(err, -EBADMSG, "%s: no PEM certificate in the CA bundle%s%s", path,
-				  rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
+		rc = oa_error_set(err, -EBADMSG, "%s: no PEM certificate in the CA bundle%s%s",
+				  path, rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
 		goto fail_store;
 	}
 	int added = gnutls_x509_trust_list_add_cas(store->list, store->certs, store->n_certs, 0);
@@ -78,7 +67,7 @@ int oa_trust_store_load(const char *path, oa_trust_store **out, oa_error *err)
 		rc = oa_error_set(err, -EIO, "%s: cannot hash the CA bundle", path);
 		goto fail_store;
 	}
-	hex(digest, sizeof(digest), store->sha256);
+	oa__hex(digest, sizeof(digest), store->sha256);
 	free(data.data);
 	*out = store;
 	return 0;
@@ -103,11 +92,6 @@ size_t oa_trust_store_count(const oa_trust_store *store)
 const char *oa_trust_store_sha256(const oa_trust_store *store)
 {
 	return store->sha256;
-}
-
-gnutls_x509_trust_list_t oa__trust_store_list(const oa_trust_store *store)
-{
-	return store->list;
 }
 
 size_t oa__trust_store_issuers(const oa_trust_store *store, gnutls_x509_crt_t crt,

@@ -168,15 +168,21 @@ void oa__check_trust(oa_check *check, const oa__path *path, const oa_chain *chai
 		     const oa_trust_store *store)
 {
 	grade_trust(check, path, chain, store);
-	if (path->exhausted && check->status != OA_STATUS_PASS && check->detail != NULL) {
-		char *more = NULL;
+	if (!path->exhausted || check->status == OA_STATUS_PASS) {
+		return;
+	}
+	/* Said again through oa_check_set, which owns the check's text. */
+	char reason[OA_REASON_MAX];
+	char *detail = strdup(check->detail);
+	char *hint = strdup(check->hint);
 
-		if (asprintf(&more,
+	snprintf(reason, sizeof(reason), "%s", check->reason);
+	if (detail != NULL && hint != NULL) {
+		oa_check_set(check, check->status, reason, hint,
 			     "%s; the path search stopped at its bounds (%u candidate paths "
 			     "verified, at most %d signature checks)",
-			     check->detail, path->tried, OA__PATH_MAX_SIGNATURES) >= 0) {
-			free(check->detail);
-			check->detail = more;
-		}
+			     detail, path->tried, OA__PATH_MAX_SIGNATURES);
 	}
+	free(detail);
+	free(hint);
 }

@@ -154,7 +154,7 @@ static void check_self_signed(oa_check *check, const oa_chain *chain, const oa__
 	char name[256];
 
 	oa__short_name(leaf, name, sizeof(name));
-	if (oa__is_self_signed(leaf)) {
+	if (path->self_signed[path->leaf]) {
 		oa_check_set(
 		    check, OA_STATUS_FAIL, "self_signed",
 		    "CloudFront never accepts a self-signed certificate; use one issued by "
@@ -244,7 +244,7 @@ static void check_signature(oa_check *check, const oa_chain *chain, const oa__pa
 		gnutls_digest_algorithm_t dig =
 		    sig >= 0 ? gnutls_sign_get_hash_algorithm((gnutls_sign_algorithm_t)sig)
 			     : GNUTLS_DIG_UNKNOWN;
-		bool self = oa__is_self_signed(c);
+		bool self = path->self_signed[path->pos[k]];
 
 		last = c;
 		oa__short_name(c, name, sizeof(name));
@@ -476,6 +476,7 @@ int oa_verify(const oa_chain *chain, const oa_trust_store *store, const oa_verif
 			goto fail_path;
 		}
 		r->certs[i].role = path.roles[i];
+		r->certs[i].self_signed = path.self_signed[i];
 	}
 	if (path.anchor != NULL) {
 		char *dn = oa__dn(path.anchor, false);

@@ -11,6 +11,7 @@
 
 #include <gnutls/crypto.h>
 
+#include "internal.h"
 #include "originaudit/chain.h"
 #include "originaudit/verify_cache.h"
 
@@ -65,7 +66,6 @@ size_t oa_verify_cache_count(const oa_verify_cache *cache)
 static bool make_key(const gnutls_datum_t *certs, unsigned n, const char *const *names,
 		     size_t n_names, char *key, size_t size)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char digest[32];
 	gnutls_hash_hd_t hash;
 	size_t len = 0;
@@ -80,11 +80,8 @@ static bool make_key(const gnutls_datum_t *certs, unsigned n, const char *const 
 		gnutls_hash(hash, certs[i].data, certs[i].size);
 	}
 	gnutls_hash_deinit(hash, digest);
-	for (size_t i = 0; i < sizeof(digest); i++) {
-		key[len++] = hex[digest[i] >> 4];
-		key[len++] = hex[digest[i] & 15];
-	}
-	key[len] = '\0';
+	oa__hex(digest, sizeof(digest), key);
+	len = 2 * sizeof(digest);
 	for (size_t i = 0; i < n_names && len < size; i++) {
 		int w = snprintf(key + len, size - len, "|%s", names[i]);
 
