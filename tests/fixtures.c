@@ -610,3 +610,45 @@ void fx_assert_check(const oa_result *r, oa_check_id id, oa_status status, const
 			 reason);
 	}
 }
+
+/* Grades certs (wire order) against a store holding only the given roots. */
+const oa_result *fx_grade_at(fx_grading *g, const oa_pki_cert *const *certs, size_t n,
+			     const oa_pki_cert *const *roots, size_t n_roots,
+			     const char *const *names, size_t n_names, time_t at, const oa_key *key)
+{
+	gnutls_datum_t der[128];
+	oa_verify_params params;
+	oa_error err;
+
+	assert_true(n <= 128);
+	g->dir = fx_tempdir();
+	char *bundle = fx_chain_file(g->dir, "roots.pem", roots, n_roots);
+	if (oa_trust_store_load(bundle, &g->store, &err) < 0) {
+		fail_msg("trust store: %s", err.msg);
+	}
+	free(bundle);
+	for (size_t i = 0; i < n; i++) {
+		der[i] = *oa_pki_cert_der(certs[i]);
+	}
+	if (oa_chain_from_der(der, n, &g->chain, &err) < 0) {
+		fail_msg("chain: %s", err.msg);
+	}
+	oa_verify_params_init(&params);
+	params.names = names;
+	params.n_names = n_names;
+	params.at = at;
+	params.key = key;
+	if (oa_verify(g->chain, g->store, &params, &g->result, &err) < 0) {
+		fail_msg("oa_verify: %s", err.msg);
+	}
+	return g->result;
+}
+
+void fx_grading_free(fx_grading *g)
+{
+	oa_result_destroy(g->result);
+	oa_chain_destroy(g->chain);
+	oa_trust_store_destroy(g->store);
+	fx_tempdir_remove(g->dir);
+	memset(g, 0, sizeof(*g));
+}

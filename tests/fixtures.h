@@ -12,10 +12,14 @@
 
 #include <uv.h>
 
+#include "originaudit/chain.h"
 #include "originaudit/error.h"
+#include "originaudit/key.h"
 #include "originaudit/pki.h"
 #include "originaudit/probe.h"
 #include "originaudit/testorigin.h"
+#include "originaudit/trust.h"
+#include "originaudit/verify.h"
 
 /* Creates a fresh directory under $TMPDIR (or /tmp); returns a malloc'd path. */
 char *fx_tempdir(void);
@@ -139,6 +143,26 @@ void fx_probe_run(fx_probed *pr, const oa_probe_spec *spec, const oa_trust_store
 void fx_probed_free(fx_probed *pr);
 
 /* Asserts check id of r has status and reason, showing the detail when not. */
+/* One grading by fx_grade_at: its temporary folder, store, chain and result. */
+typedef struct fx_grading {
+	char *dir;
+	oa_trust_store *store;
+	oa_chain *chain;
+	oa_result *result;
+} fx_grading;
+
+/*
+ * Grades certs (wire order) against a store holding only roots, for names at
+ * at (key: NULL for no key check); the result is g's.
+ */
+const oa_result *fx_grade_at(fx_grading *g, const oa_pki_cert *const *certs, size_t n,
+			     const oa_pki_cert *const *roots, size_t n_roots,
+			     const char *const *names, size_t n_names, time_t at,
+			     const oa_key *key);
+
+/* Frees what fx_grade_at made (and its folder). */
+void fx_grading_free(fx_grading *g);
+
 /* Fails unless check id's detail contains needle. */
 void fx_assert_detail(const oa_result *r, oa_check_id id, const char *needle);
 

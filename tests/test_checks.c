@@ -23,63 +23,13 @@
 
 #define DAY 86400
 
-struct grading {
-	char *dir;
-	oa_trust_store *store;
-	oa_chain *chain;
-	oa_result *result;
-};
-
-/* Grades certs (wire order) against a store holding only the given roots. */
-static const oa_result *grade_at(struct grading *g, const oa_pki_cert *const *certs, size_t n,
-				 const oa_pki_cert *const *roots, size_t n_roots,
-				 const char *const *names, size_t n_names, time_t at,
-				 const oa_key *key)
-{
-	gnutls_datum_t der[128];
-	oa_verify_params params;
-	oa_error err;
-
-	assert_true(n <= 128);
-	g->dir = fx_tempdir();
-	char *bundle = fx_chain_file(g->dir, "roots.pem", roots, n_roots);
-	if (oa_trust_store_load(bundle, &g->store, &err) < 0) {
-		fail_msg("trust store: %s", err.msg);
-	}
-	free(bundle);
-	for (size_t i = 0; i < n; i++) {
-		der[i] = *oa_pki_cert_der(certs[i]);
-	}
-	if (oa_chain_from_der(der, n, &g->chain, &err) < 0) {
-		fail_msg("chain: %s", err.msg);
-	}
-	oa_verify_params_init(&params);
-	params.names = names;
-	params.n_names = n_names;
-	params.at = at;
-	params.key = key;
-	if (oa_verify(g->chain, g->store, &params, &g->result, &err) < 0) {
-		fail_msg("oa_verify: %s", err.msg);
-	}
-	return g->result;
-}
-
-static const oa_result *grade(struct grading *g, const oa_pki_cert *const *certs, size_t n,
+static const oa_result *grade(fx_grading *g, const oa_pki_cert *const *certs, size_t n,
 			      const oa_pki_cert *root, const char *name)
 {
 	const char *names[1] = {name};
 	const oa_pki_cert *roots[1] = {root};
 
-	return grade_at(g, certs, n, roots, 1, names, name != NULL ? 1 : 0, time(NULL), NULL);
-}
-
-static void grading_free(struct grading *g)
-{
-	oa_result_destroy(g->result);
-	oa_chain_destroy(g->chain);
-	oa_trust_store_destroy(g->store);
-	fx_tempdir_remove(g->dir);
-	memset(g, 0, sizeof(*g));
+	return fx_grade_at(g, certs, n, roots, 1, names, name != NULL ? 1 : 0, time(NULL), NULL);
 }
 
 static void expect_hint(const oa_result *r, oa_check_id id, const char *needle)
@@ -93,7 +43,7 @@ static void expect_hint(const oa_result *r, oa_check_id id, const char *needle)
 
 static void test_good_chain_passes_every_check(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -122,13 +72,13 @@ static void test_good_chain_passes_every_check(void **state)
 	assert_false(oa_result_cert(r, 0)->is_ca);
 	assert_true(oa_result_cert(r, 1)->is_ca);
 	assert_int_equal(strlen(oa_result_cert(r, 0)->sha256), 64);
-	grading_free(&g);
+	fx_grading_free(&g);
 	fx_pki_free(&pki);
 }
 
 static void test_missing_intermediate_names_issuer_and_aia(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -145,14 +95,14 @@ static void test_missing_intermediate_names_issuer_and_aia(void **state)
 	fx_assert_check(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
 	fx_assert_check(r, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
 	assert_int_equal(oa_result_verdict(r), OA_STATUS_FAIL);
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
 
 static void test_untrusted_root_sent(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 	fx_pki other;
 
@@ -165,14 +115,14 @@ static void test_untrusted_root_sent(void **state)
 	fx_assert_detail(r, OA_CHECK_TRUST, "Test Root CA");
 	fx_assert_check(r, OA_CHECK_SELF_SIGNED, OA_STATUS_PASS, "not_self_signed");
 	assert_null(oa_result_anchor(r));
-	grading_free(&g);
+	fx_grading_free(&g);
 	fx_pki_free(&other);
 	fx_pki_free(&pki);
 }
 
 static void test_self_signed_leaf(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -187,14 +137,14 @@ static void test_self_signed_leaf(void **state)
 	fx_assert_check(r, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
 	fx_assert_check(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
 	assert_true(oa_result_cert(r, 0)->self_signed);
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(self);
 	fx_pki_free(&pki);
 }
 
 static void test_bad_signature(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 	gnutls_datum_t der[2];
 	oa_error err;
@@ -223,13 +173,13 @@ static void test_bad_signature(void **state)
 	fx_assert_check(g.result, OA_CHECK_TRUST, OA_STATUS_FAIL, "bad_signature");
 	fx_assert_detail(g.result, OA_CHECK_TRUST, "origin.example.com");
 	free(copy);
-	grading_free(&g);
+	fx_grading_free(&g);
 	fx_pki_free(&pki);
 }
 
 static void test_not_a_ca(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -241,14 +191,14 @@ static void test_not_a_ca(void **state)
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "not_a_ca");
 	fx_assert_detail(r, OA_CHECK_TRUST, "sub.example.com");
 	fx_assert_check(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(sub);
 	fx_pki_free(&pki);
 }
 
 static void test_path_length_violation(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	oa_pki_spec root_spec = fx_ca_spec("PL Root", 3650);
 	oa_pki_spec i1_spec = fx_ca_spec("PL Intermediate 1", 1000);
 	oa_pki_spec i2_spec = fx_ca_spec("PL Intermediate 2", 900);
@@ -264,7 +214,7 @@ static void test_path_length_violation(void **state)
 
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "constraint_violation");
 	fx_assert_check(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	oa_pki_cert_destroy(i2);
 	oa_pki_cert_destroy(i1);
@@ -273,7 +223,7 @@ static void test_path_length_violation(void **state)
 
 static void test_client_only_purpose(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -284,7 +234,7 @@ static void test_client_only_purpose(void **state)
 	const oa_result *r = grade(&g, chain, 2, pki.root, "client.example.com");
 
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "wrong_purpose");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
@@ -292,7 +242,7 @@ static void test_client_only_purpose(void **state)
 /* An extended key usage extension that lists nothing allows nothing (GnuTLS reads it as absent). */
 static void test_empty_eku(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -303,7 +253,7 @@ static void test_empty_eku(void **state)
 	const oa_result *r = grade(&g, chain, 2, pki.root, "empty.example.com");
 
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "wrong_purpose");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
@@ -311,7 +261,7 @@ static void test_empty_eku(void **state)
 /* A CA's name constraints that constrain nothing are malformed and fail the path. */
 static void test_empty_name_constraints(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -324,7 +274,7 @@ static void test_empty_name_constraints(void **state)
 	const oa_result *r = grade(&g, chain, 2, pki.root, "nc.example.com");
 
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "constraint_violation");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	oa_pki_cert_destroy(inter);
 	fx_pki_free(&pki);
@@ -332,7 +282,7 @@ static void test_empty_name_constraints(void **state)
 
 static void test_chain_too_long(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	oa_pki_cert *certs[20];
 	const oa_pki_cert *chain[20];
 	char cn[20][32];
@@ -353,7 +303,7 @@ static void test_chain_too_long(void **state)
 	const oa_result *r = grade(&g, chain, depth, certs[depth], "deep.example.com");
 
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_FAIL, "chain_too_long");
-	grading_free(&g);
+	fx_grading_free(&g);
 	for (size_t i = 0; i <= depth; i++) {
 		oa_pki_cert_destroy(certs[i]);
 	}
@@ -362,7 +312,7 @@ static void test_chain_too_long(void **state)
 /* Leaf valid for days_left more days, graded now. */
 static void expiry_case(int leaf_days, oa_status status, const char *reason, long long want_days)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -380,7 +330,7 @@ static void expiry_case(int leaf_days, oa_status status, const char *reason, lon
 	assert_true(oa_result_days_left(r, &days));
 	assert_int_equal(days, want_days);
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
@@ -409,7 +359,7 @@ static void lifetime_case(long long lifetime_s, long long left_s, const oa_polic
 			  oa_status status, const char *reason, long long want_warn_s,
 			  const char *want_rule)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 	time_t now = time(NULL);
 	oa_verify_params params;
@@ -444,7 +394,7 @@ static void lifetime_case(long long lifetime_s, long long left_s, const oa_polic
 	assert_int_equal(warn_s, want_warn_s);
 	assert_string_equal(warn_rule, want_rule);
 	oa_result_destroy(r);
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
@@ -514,7 +464,7 @@ static void test_policy_parse(void **state)
 
 static void test_expired_leaf(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -532,14 +482,14 @@ static void test_expired_leaf(void **state)
 	assert_int_equal(days, -4);
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	assert_int_equal(oa_result_verdict(r), OA_STATUS_FAIL);
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
 
 static void test_expired_intermediate(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	oa_pki_spec root_spec = fx_ca_spec("Exp Root", 3650);
 	oa_pki_spec int_spec = fx_ca_spec("Expired Intermediate", 0);
 	oa_pki_spec leaf_spec = fx_leaf_spec("ei.example.com", "ei.example.com", 90);
@@ -554,7 +504,7 @@ static void test_expired_intermediate(void **state)
 
 	fx_assert_check(r, OA_CHECK_EXPIRY, OA_STATUS_FAIL, "expired");
 	fx_assert_detail(r, OA_CHECK_EXPIRY, "intermediate 'Expired Intermediate'");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	oa_pki_cert_destroy(inter);
 	oa_pki_cert_destroy(root);
@@ -562,7 +512,7 @@ static void test_expired_intermediate(void **state)
 
 static void test_not_yet_valid(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -573,14 +523,14 @@ static void test_not_yet_valid(void **state)
 	const oa_result *r = grade(&g, chain, 2, pki.root, "new.example.com");
 
 	fx_assert_check(r, OA_CHECK_EXPIRY, OA_STATUS_FAIL, "not_yet_valid");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
 
 static void test_evaluation_time_is_honoured(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 	const char *names[] = {"origin.example.com"};
 
@@ -588,17 +538,17 @@ static void test_evaluation_time_is_honoured(void **state)
 	const oa_pki_cert *chain[] = {pki.leaf, pki.inter};
 	const oa_pki_cert *roots[] = {pki.root};
 	const oa_result *r =
-	    grade_at(&g, chain, 2, roots, 1, names, 1, time(NULL) + 85 * DAY, NULL);
+	    fx_grade_at(&g, chain, 2, roots, 1, names, 1, time(NULL) + 85 * DAY, NULL);
 
 	fx_assert_check(r, OA_CHECK_EXPIRY, OA_STATUS_FAIL, "expiring_critical");
-	grading_free(&g);
+	fx_grading_free(&g);
 	fx_pki_free(&pki);
 }
 
 /* A cached result judged again later: only expiry (and so the verdict) moves. */
 static void test_regrade_moves_only_expiry(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 	oa_policy policy = {.warn_days = 30, .critical_days = 7};
 	time_t now = time(NULL);
@@ -619,13 +569,13 @@ static void test_regrade_moves_only_expiry(void **state)
 	fx_assert_check(g.result, OA_CHECK_EXPIRY, OA_STATUS_PASS, "valid");
 	fx_assert_check(g.result, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	assert_int_equal(oa_result_verdict(g.result), OA_STATUS_PASS);
-	grading_free(&g);
+	fx_grading_free(&g);
 	fx_pki_free(&pki);
 }
 
 static void test_root_sent_warns(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -636,13 +586,13 @@ static void test_root_sent_warns(void **state)
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	assert_int_equal(oa_result_cert(r, 2)->role, OA_ROLE_ROOT);
 	assert_int_equal(oa_result_verdict(r), OA_STATUS_WARN);
-	grading_free(&g);
+	fx_grading_free(&g);
 	fx_pki_free(&pki);
 }
 
 static void test_duplicate_warns(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -652,13 +602,13 @@ static void test_duplicate_warns(void **state)
 	fx_assert_check(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_WARN, "duplicate_certificate");
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	assert_int_equal(oa_result_cert(r, 2)->role, OA_ROLE_DUPLICATE);
-	grading_free(&g);
+	fx_grading_free(&g);
 	fx_pki_free(&pki);
 }
 
 static void test_unrelated_warns(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 	fx_pki other;
 
@@ -670,7 +620,7 @@ static void test_unrelated_warns(void **state)
 	fx_assert_check(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_WARN, "unrelated_certificate");
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	assert_int_equal(oa_result_cert(r, 2)->role, OA_ROLE_UNRELATED);
-	grading_free(&g);
+	fx_grading_free(&g);
 	fx_pki_free(&other);
 	fx_pki_free(&pki);
 }
@@ -678,7 +628,7 @@ static void test_unrelated_warns(void **state)
 /* Like Let's Encrypt's chain: the root's cross-signed twin sent after the path is fine. */
 static void test_cross_signed_root_is_not_a_warning(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -693,7 +643,7 @@ static void test_cross_signed_root_is_not_a_warning(void **state)
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	fx_assert_check(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
 	assert_int_equal(oa_result_cert(r, 2)->role, OA_ROLE_INTERMEDIATE);
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(cross);
 	oa_pki_cert_destroy(old);
 	fx_pki_free(&pki);
@@ -702,7 +652,7 @@ static void test_cross_signed_root_is_not_a_warning(void **state)
 /* Two intermediate levels sent reversed: trust is fine once reordered. */
 static void test_reversed_intermediates(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	oa_pki_spec root_spec = fx_ca_spec("Order Root", 3650);
 	oa_pki_spec i1_spec = fx_ca_spec("Order CA 1", 2000);
 	oa_pki_spec i2_spec = fx_ca_spec("Order CA 2", 1500);
@@ -719,7 +669,7 @@ static void test_reversed_intermediates(void **state)
 		    "1) 'order.example.com', 2) 'Order CA 2', 3) 'Order CA 1'");
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	assert_int_equal(oa_result_verdict(r), OA_STATUS_FAIL);
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	oa_pki_cert_destroy(i2);
 	oa_pki_cert_destroy(i1);
@@ -728,7 +678,7 @@ static void test_reversed_intermediates(void **state)
 
 static void test_leaf_not_first(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -739,13 +689,13 @@ static void test_leaf_not_first(void **state)
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	fx_assert_check(r, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
 	assert_int_equal(oa_result_cert(r, 1)->role, OA_ROLE_LEAF);
-	grading_free(&g);
+	fx_grading_free(&g);
 	fx_pki_free(&pki);
 }
 
 static void test_cn_only_warns(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -756,14 +706,14 @@ static void test_cn_only_warns(void **state)
 
 	fx_assert_check(r, OA_CHECK_NAME, OA_STATUS_WARN, "matched_cn_only");
 	assert_string_equal(oa_result_matched_name(r), "cn.example.com");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
 
 static void test_cn_ignored_when_san_present(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -775,14 +725,14 @@ static void test_cn_ignored_when_san_present(void **state)
 	fx_assert_check(r, OA_CHECK_NAME, OA_STATUS_FAIL, "name_mismatch");
 	fx_assert_detail(r, OA_CHECK_NAME, "san.example.com");
 	expect_hint(r, OA_CHECK_NAME, "cn-only.example.com");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
 
 static void test_wildcard_one_level(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -793,14 +743,14 @@ static void test_wildcard_one_level(void **state)
 
 	fx_assert_check(r, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
 	assert_string_equal(oa_result_matched_name(r), "*.example.com");
-	grading_free(&g);
+	fx_grading_free(&g);
 	r = grade(&g, chain, 2, pki.root, "a.b.example.com");
 	fx_assert_check(r, OA_CHECK_NAME, OA_STATUS_FAIL, "name_mismatch");
-	grading_free(&g);
+	fx_grading_free(&g);
 	r = grade(&g, chain, 2, pki.root, "example.com");
 	fx_assert_check(r, OA_CHECK_NAME, OA_STATUS_FAIL, "name_mismatch");
 	assert_null(oa_result_matched_name(r));
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
@@ -808,24 +758,24 @@ static void test_wildcard_one_level(void **state)
 /* CloudFront accepts the origin domain or the forwarded Host: any one name suffices. */
 static void test_any_acceptable_name_suffices(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 	const char *names[] = {"origin-lb.internal.example", "www.example.com"};
 
 	fx_pki_make(&pki);
 	const oa_pki_cert *chain[] = {pki.leaf, pki.inter};
 	const oa_pki_cert *roots[] = {pki.root};
-	const oa_result *r = grade_at(&g, chain, 2, roots, 1, names, 2, time(NULL), NULL);
+	const oa_result *r = fx_grade_at(&g, chain, 2, roots, 1, names, 2, time(NULL), NULL);
 
 	fx_assert_check(r, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
 	assert_string_equal(oa_result_matched_name(r), "www.example.com");
-	grading_free(&g);
+	fx_grading_free(&g);
 	fx_pki_free(&pki);
 }
 
 static void test_idn_name_compared_as_a_label(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -837,14 +787,14 @@ static void test_idn_name_compared_as_a_label(void **state)
 				   "cher.example");
 
 	fx_assert_check(r, OA_CHECK_NAME, OA_STATUS_PASS, "matched");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
 
 static void test_no_names_skips(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -854,7 +804,7 @@ static void test_no_names_skips(void **state)
 	fx_assert_check(r, OA_CHECK_NAME, OA_STATUS_SKIP, "no_names_given");
 	fx_assert_detail(r, OA_CHECK_NAME, "origin.example.com, www.example.com");
 	assert_int_equal(oa_result_verdict(r), OA_STATUS_PASS);
-	grading_free(&g);
+	fx_grading_free(&g);
 	fx_pki_free(&pki);
 }
 
@@ -888,7 +838,7 @@ static void test_invalid_name_cannot_run(void **state)
 
 static void test_sha1_leaf_fails(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -901,14 +851,14 @@ static void test_sha1_leaf_fails(void **state)
 	fx_assert_check(r, OA_CHECK_SIGNATURE, OA_STATUS_FAIL, "sha1_signature");
 	fx_assert_detail(r, OA_CHECK_SIGNATURE, "leaf 'sha1.example.com'");
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
 
 static void test_sha1_root_self_signature_is_fine(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	oa_pki_spec root_spec = fx_ca_spec("SHA1 Root", 3650);
 	oa_pki_spec leaf_spec = fx_leaf_spec("s.example.com", "s.example.com", 90);
 
@@ -920,7 +870,7 @@ static void test_sha1_root_self_signature_is_fine(void **state)
 
 	fx_assert_check(r, OA_CHECK_SIGNATURE, OA_STATUS_PASS, "strong");
 	fx_assert_check(r, OA_CHECK_CHAIN_ORDER, OA_STATUS_WARN, "root_sent");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	oa_pki_cert_destroy(root);
 }
@@ -929,7 +879,7 @@ static void test_sha1_root_self_signature_is_fine(void **state)
 static void expect_leaf_key(oa_pki_key_type type, oa_status status, const char *reason,
 			    const char *detail)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -943,7 +893,7 @@ static void expect_leaf_key(oa_pki_key_type type, oa_status status, const char *
 	if (detail != NULL) {
 		fx_assert_detail(r, OA_CHECK_SIGNATURE, detail);
 	}
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
@@ -961,7 +911,7 @@ static void test_key_rules(void **state)
 /* The trust anchor's key counts although the server never sends it. */
 static void test_weak_key_in_trusted_root(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	oa_pki_spec rs = fx_ca_spec("Weak Root", 3650);
 	rs.key_type = OA_PKI_KEY_RSA_1024;
 	oa_pki_cert *root = fx_issue(&rs, NULL);
@@ -973,7 +923,7 @@ static void test_weak_key_in_trusted_root(void **state)
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	fx_assert_check(r, OA_CHECK_SIGNATURE, OA_STATUS_FAIL, "weak_rsa_key");
 	fx_assert_detail(r, OA_CHECK_SIGNATURE, "trusted root 'Weak Root' has a 1024-bit RSA key");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	oa_pki_cert_destroy(root);
 }
@@ -982,7 +932,7 @@ static void test_weak_key_in_trusted_root(void **state)
 static void expect_profile(oa_pki_spec spec, const char *name, oa_status status, const char *reason,
 			   const char *detail)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -995,7 +945,7 @@ static void expect_profile(oa_pki_spec spec, const char *name, oa_status status,
 		fx_assert_detail(r, OA_CHECK_PROFILE, detail);
 	}
 	assert_true(oa_result_verdict(r) <= OA_STATUS_WARN);
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
@@ -1003,7 +953,7 @@ static void expect_profile(oa_pki_spec spec, const char *name, oa_status status,
 /* A root with an extended key usage: the root rules of the profile (roots get only a few). */
 static void test_profile_root(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	oa_pki_spec rs = fx_ca_spec("EKU Root", 3650);
 	rs.purpose_oid = GNUTLS_KP_TLS_WWW_SERVER;
 	oa_pki_cert *root = fx_issue(&rs, NULL);
@@ -1015,7 +965,7 @@ static void test_profile_root(void **state)
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	fx_assert_check(r, OA_CHECK_PROFILE, OA_STATUS_WARN, "root_has_eku");
 	fx_assert_detail(r, OA_CHECK_PROFILE, "the root 'EKU Root'");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	oa_pki_cert_destroy(root);
 }
@@ -1059,7 +1009,7 @@ static gnutls_datum_t reissue(const oa_pki_cert *base, const char *oid, const vo
 }
 
 /* Grades DER certificates (wire order) against a store holding the one DER root. */
-static const oa_result *grade_der(struct grading *g, const gnutls_datum_t *certs, size_t n,
+static const oa_result *grade_der(fx_grading *g, const gnutls_datum_t *certs, size_t n,
 				  const gnutls_datum_t *root, const char *name)
 {
 	const char *names[1] = {name};
@@ -1105,7 +1055,7 @@ static void expect_root_profile(const oa_pki_cert *root, const oa_pki_cert *leaf
 				const void *value, size_t size, unsigned critical,
 				const char *reason, const char *detail)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	gnutls_datum_t changed = reissue(root, oid, value, size, critical, root);
 	const oa_result *r = grade_der(&g, oa_pki_cert_der(leaf), 1, &changed, "rr.example.com");
 
@@ -1115,7 +1065,7 @@ static void expect_root_profile(const oa_pki_cert *root, const oa_pki_cert *leaf
 	if (detail != NULL) {
 		fx_assert_detail(r, OA_CHECK_PROFILE, detail);
 	}
-	grading_free(&g);
+	fx_grading_free(&g);
 	gnutls_free(changed.data);
 }
 
@@ -1171,7 +1121,7 @@ static void test_profile_root_key_ids(void **state)
 /* A root without a subject key identifier (CA/B BR 7.1.2.1.2). */
 static void test_profile_root_missing_ski(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	oa_pki_spec rs = fx_ca_spec("No SKI Root", 3650);
 	rs.omit_key_ids = true;
 	oa_pki_cert *root = fx_issue(&rs, NULL);
@@ -1187,7 +1137,7 @@ static void test_profile_root_missing_ski(void **state)
 	fx_assert_check(r, OA_CHECK_PROFILE, OA_STATUS_WARN, "missing_ski");
 	fx_assert_detail(r, OA_CHECK_PROFILE,
 			 "the root 'No SKI Root' has no subject key identifier");
-	grading_free(&g);
+	fx_grading_free(&g);
 	gnutls_free(with_aki.data);
 	oa_pki_cert_destroy(leaf);
 	oa_pki_cert_destroy(root);
@@ -1196,7 +1146,7 @@ static void test_profile_root_missing_ski(void **state)
 /* A trusted certificate that is not self-issued is held to the intermediate rules. */
 static void test_profile_trusted_intermediate(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -1204,7 +1154,7 @@ static void test_profile_trusted_intermediate(void **state)
 	const oa_result *r = grade(&g, chain, 1, pki.inter, "origin.example.com");
 
 	fx_assert_check(r, OA_CHECK_PROFILE, OA_STATUS_PASS, "conforming");
-	grading_free(&g);
+	fx_grading_free(&g);
 	fx_pki_free(&pki);
 
 	/* Its issuer has no SKI, so the trusted intermediate has no AKI. */
@@ -1221,7 +1171,7 @@ static void test_profile_trusted_intermediate(void **state)
 	fx_assert_check(r, OA_CHECK_PROFILE, OA_STATUS_WARN, "missing_aki");
 	fx_assert_detail(r, OA_CHECK_PROFILE,
 			 "the trust anchor 'Trusted Intermediate' has no authority key identifier");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	oa_pki_cert_destroy(inter);
 	oa_pki_cert_destroy(root);
@@ -1230,7 +1180,7 @@ static void test_profile_trusted_intermediate(void **state)
 /* A self-signed leaf that is itself trusted is graded as a leaf, not also as a root. */
 static void test_profile_trusted_self_signed_leaf(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	oa_pki_spec spec = fx_leaf_spec("sl.example.com", "sl.example.com", 90);
 	oa_pki_cert *self = fx_issue(&spec, NULL);
 	const oa_pki_cert *chain[] = {self};
@@ -1240,7 +1190,7 @@ static void test_profile_trusted_self_signed_leaf(void **state)
 	fx_assert_check(r, OA_CHECK_PROFILE, OA_STATUS_WARN, "missing_aki");
 	assert_string_equal(oa_result_check(r, OA_CHECK_PROFILE)->detail,
 			    "the leaf 'sl.example.com' has no authority key identifier");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(self);
 }
 
@@ -1248,7 +1198,7 @@ static void test_profile_trusted_self_signed_leaf(void **state)
 static void expect_aia(bool on_intermediate, const void *value, size_t size, oa_status status,
 		       const char *reason, const char *detail)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 	gnutls_datum_t der[2];
 
@@ -1267,7 +1217,7 @@ static void expect_aia(bool on_intermediate, const void *value, size_t size, oa_
 	if (detail != NULL) {
 		fx_assert_detail(r, OA_CHECK_PROFILE, detail);
 	}
-	grading_free(&g);
+	fx_grading_free(&g);
 	gnutls_free(der[on_intermediate ? 1 : 0].data);
 	fx_pki_free(&pki);
 }
@@ -1339,7 +1289,7 @@ static void test_profile(void **state)
 
 static void test_rsa1024_leaf_fails(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 
 	fx_pki_make(&pki);
@@ -1353,14 +1303,14 @@ static void test_rsa1024_leaf_fails(void **state)
 	fx_assert_detail(r, OA_CHECK_SIGNATURE, "1024-bit");
 	fx_assert_check(r, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	assert_int_equal(oa_result_cert(r, 0)->key_bits, 1024);
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_pki_cert_destroy(leaf);
 	fx_pki_free(&pki);
 }
 
 static void test_key_match_and_mismatch(void **state)
 {
-	struct grading g = {0};
+	fx_grading g = {0};
 	fx_pki pki;
 	oa_key *key = NULL;
 	oa_error err;
@@ -1374,18 +1324,18 @@ static void test_key_match_and_mismatch(void **state)
 
 	assert_int_equal(oa_pki_write_key(path, pki.leaf, &err), 0);
 	assert_int_equal(oa_key_load_file(path, &key, &err), 0);
-	const oa_result *r = grade_at(&g, chain, 2, roots, 1, names, 1, time(NULL), key);
+	const oa_result *r = fx_grade_at(&g, chain, 2, roots, 1, names, 1, time(NULL), key);
 	fx_assert_check(r, OA_CHECK_KEY, OA_STATUS_PASS, "key_matches");
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_key_destroy(key);
 	key = NULL;
 
 	assert_int_equal(oa_pki_write_key(path, pki.inter, &err), 0);
 	assert_int_equal(oa_key_load_file(path, &key, &err), 0);
-	r = grade_at(&g, chain, 2, roots, 1, names, 1, time(NULL), key);
+	r = fx_grade_at(&g, chain, 2, roots, 1, names, 1, time(NULL), key);
 	fx_assert_check(r, OA_CHECK_KEY, OA_STATUS_FAIL, "key_mismatch");
 	assert_int_equal(oa_result_verdict(r), OA_STATUS_FAIL);
-	grading_free(&g);
+	fx_grading_free(&g);
 	oa_key_destroy(key);
 	free(path);
 	fx_tempdir_remove(dir);

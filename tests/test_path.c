@@ -24,13 +24,6 @@
 #define DAY 86400
 #define MAX_CERTS 128
 
-struct grading {
-	char *dir;
-	oa_trust_store *store;
-	oa_chain *chain;
-	oa_result *result;
-};
-
 /* Every certificate a test issued, freed together. */
 struct pki {
 	oa_pki_cert *certs[MAX_CERTS];
@@ -72,48 +65,10 @@ static oa_pki_spec leaf_spec(const char *cn, const char *const *dns, size_t n)
 	return spec;
 }
 
-/* Grades certs (wire order) against a store holding only the given roots. */
-static const oa_result *grade_at(struct grading *g, const oa_pki_cert *const *certs, size_t n,
-				 const oa_pki_cert *const *roots, size_t n_roots, time_t at)
-{
-	gnutls_datum_t der[MAX_CERTS];
-	oa_verify_params params;
-	oa_error err;
-
-	assert_true(n <= MAX_CERTS);
-	g->dir = fx_tempdir();
-	char *bundle = fx_chain_file(g->dir, "roots.pem", roots, n_roots);
-	if (oa_trust_store_load(bundle, &g->store, &err) < 0) {
-		fail_msg("trust store: %s", err.msg);
-	}
-	free(bundle);
-	for (size_t i = 0; i < n; i++) {
-		der[i] = *oa_pki_cert_der(certs[i]);
-	}
-	if (oa_chain_from_der(der, n, &g->chain, &err) < 0) {
-		fail_msg("chain: %s", err.msg);
-	}
-	oa_verify_params_init(&params);
-	params.at = at;
-	if (oa_verify(g->chain, g->store, &params, &g->result, &err) < 0) {
-		fail_msg("oa_verify: %s", err.msg);
-	}
-	return g->result;
-}
-
-static const oa_result *grade(struct grading *g, const oa_pki_cert *const *certs, size_t n,
+static const oa_result *grade(fx_grading *g, const oa_pki_cert *const *certs, size_t n,
 			      const oa_pki_cert *const *roots, size_t n_roots)
 {
-	return grade_at(g, certs, n, roots, n_roots, time(NULL));
-}
-
-static void grading_free(struct grading *g)
-{
-	oa_result_destroy(g->result);
-	oa_chain_destroy(g->chain);
-	oa_trust_store_destroy(g->store);
-	fx_tempdir_remove(g->dir);
-	memset(g, 0, sizeof(*g));
+	return fx_grade_at(g, certs, n, roots, n_roots, NULL, 0, time(NULL), NULL);
 }
 
 static void expect_no_detail(const oa_result *r, oa_check_id id, const char *needle)
@@ -151,7 +106,7 @@ static void expect_anchor(const oa_result *r, const char *dn)
 static void test_cross_signed_alternate(void **state)
 {
 	struct pki pki = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 	const char *dns[] = {"www.example.com"};
 	oa_pki_spec root_r = ca_spec("Root R", -1);
 	oa_pki_spec root_x = ca_spec("Root X", -1);
@@ -177,7 +132,7 @@ static void test_cross_signed_alternate(void **state)
 	expect_hint(res, OA_CHECK_CHAIN_ORDER, "1) 'www.example.com', 2) 'Cross ICA' (leaf first");
 	assert_int_equal(oa_result_cert(res, 2)->role, OA_ROLE_INTERMEDIATE);
 	assert_int_equal(oa_result_cert(res, 1)->role, OA_ROLE_UNRELATED);
-	grading_free(&g);
+	fx_grading_free(&g);
 
 	/* The path first, the X-signed alternate after it: an extra certificate, not disorder. */
 	const oa_pki_cert *r_first[] = {ee, ica_r, ica_x};
@@ -187,7 +142,7 @@ static void test_cross_signed_alternate(void **state)
 	fx_assert_check(res, OA_CHECK_CHAIN_ORDER, OA_STATUS_WARN, "unrelated_certificate");
 	fx_assert_detail(res, OA_CHECK_CHAIN_ORDER, "#3 unrelated 'Cross ICA'");
 	assert_int_equal(oa_result_verdict(res), OA_STATUS_WARN);
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&pki);
 }
 
@@ -199,7 +154,7 @@ static void test_cross_signed_alternate(void **state)
 static void test_nc_forbids_alternate_chain_ica(void **state)
 {
 	struct pki pki = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 	const char *ee_dns[] = {"x.example"};
 	const char *b_dns[] = {"y.example"};
 	const char *excluded[] = {"y.example"};
@@ -230,7 +185,7 @@ static void test_nc_forbids_alternate_chain_ica(void **state)
 	fx_assert_check(res, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	expect_anchor(res, "CN=NC Root");
 	fx_assert_check(res, OA_CHECK_CHAIN_ORDER, OA_STATUS_FAIL, "wrong_order");
-	grading_free(&g);
+	fx_grading_free(&g);
 
 	/* Control: ICA_B' (with the excluded SAN) under ICA_A is the only way up. */
 	b_spec.dns_names = b_dns;
@@ -245,14 +200,14 @@ static void test_nc_forbids_alternate_chain_ica(void **state)
 	    "the name constraints of 'ICA A' forbid 'ICA B': the DNS name y.example is "
 	    "in an excluded subtree (y.example) (path to 'NC Root')");
 	expect_no_detail(res, OA_CHECK_TRUST, "path search stopped");
-	grading_free(&g);
+	fx_grading_free(&g);
 
 	/* Both under ICA_A, the forbidden one sent first: the search moves on to the good one. */
 	const oa_pki_cert *bad_first[] = {ee, b1_under_a, b2, a};
 	res = grade(&g, bad_first, 4, roots, 1);
 	fx_assert_check(res, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	expect_anchor(res, "CN=NC Root");
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&pki);
 }
 
@@ -265,7 +220,7 @@ static void test_nc_forbids_alternate_chain_ica(void **state)
 static void test_expired_cross_sign_avoided(void **state)
 {
 	struct pki pki = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 	time_t now = time(NULL);
 	const char *dns[] = {"www.example.com"};
 	oa_pki_spec old_spec = ca_spec("Old Root", -1);
@@ -293,7 +248,7 @@ static void test_expired_cross_sign_avoided(void **state)
 	expect_anchor(res, "CN=New Root");
 	fx_assert_check(res, OA_CHECK_EXPIRY, OA_STATUS_PASS, "valid");
 	fx_assert_check(res, OA_CHECK_CHAIN_ORDER, OA_STATUS_FAIL, "wrong_order");
-	grading_free(&g);
+	fx_grading_free(&g);
 
 	/* The only path goes through the expired root. */
 	const oa_pki_cert *old_only[] = {ee, ica_old};
@@ -306,7 +261,7 @@ static void test_expired_cross_sign_avoided(void **state)
 	expect_hint(res, OA_CHECK_EXPIRY, "Replace the expired intermediate");
 	assert_int_equal(oa_result_earliest_expiry(res), old_spec.not_after);
 	assert_int_equal(oa_result_verdict(res), OA_STATUS_FAIL);
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&pki);
 }
 
@@ -318,7 +273,7 @@ static void test_expired_cross_sign_avoided(void **state)
 static void check_rollover(bool omit_key_ids)
 {
 	struct pki pki = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 	time_t now = time(NULL);
 	const char *dns[] = {"www.example.com"};
 	oa_pki_spec old_spec = ca_spec("Rollover Root", -1);
@@ -350,7 +305,7 @@ static void check_rollover(bool omit_key_ids)
 	if (!omit_key_ids) {
 		assert_int_equal(oa_result_verdict(res), OA_STATUS_PASS);
 	}
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&pki);
 }
 
@@ -370,7 +325,7 @@ static void test_key_rollover_name_only_matching(void **state)
 static void test_path_length_exceeded(void **state)
 {
 	struct pki pki = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 	const char *dns[] = {"www.example.com"};
 	oa_pki_spec root_spec = ca_spec("PL Root", -1);
 	oa_pki_spec ica1_spec = ca_spec("PL ICA1", 0);
@@ -391,7 +346,7 @@ static void test_path_length_exceeded(void **state)
 			 "the path length constraint of 'PL ICA1' allows no further intermediate, "
 			 "but 'PL ICA2' is one (path to 'PL Root')");
 	fx_assert_check(res, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&pki);
 }
 
@@ -403,7 +358,7 @@ static void test_path_length_exceeded(void **state)
 static void test_path_length_self_issued_not_counted(void **state)
 {
 	struct pki pki = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 	const char *dns[] = {"www.example.com"};
 	oa_pki_spec root_spec = ca_spec("SI Root", -1);
 	oa_pki_spec ica1_spec = ca_spec("SI ICA1", 1);
@@ -426,7 +381,7 @@ static void test_path_length_self_issued_not_counted(void **state)
 	fx_assert_check(res, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
 	assert_int_equal(oa_result_cert(res, 2)->role, OA_ROLE_INTERMEDIATE);
 	assert_int_equal(oa_result_cert(res, 3)->role, OA_ROLE_INTERMEDIATE);
-	grading_free(&g);
+	fx_grading_free(&g);
 
 	/* Control: a second, not self-issued ICA in the same place exceeds ICA1's budget. */
 	oa_pki_spec other_spec = ca_spec("SI Other", 1);
@@ -439,7 +394,7 @@ static void test_path_length_self_issued_not_counted(void **state)
 	fx_assert_detail(res, OA_CHECK_TRUST,
 			 "the path length constraint of 'SI ICA1' allows no further intermediate, "
 			 "but 'SI ICA2' is one (path to 'SI Root')");
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&pki);
 }
 
@@ -447,7 +402,7 @@ static void test_path_length_self_issued_not_counted(void **state)
 static void test_path_length_of_trust_anchor(void **state)
 {
 	struct pki pki = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 	const char *dns[] = {"www.example.com"};
 	oa_pki_spec root_spec = ca_spec("PL0 Root", 0);
 	oa_pki_spec ica_spec = ca_spec("PL0 ICA", -1);
@@ -465,14 +420,14 @@ static void test_path_length_of_trust_anchor(void **state)
 	fx_assert_detail(res, OA_CHECK_TRUST,
 			 "the path length constraint of 'PL0 Root' allows no further intermediate, "
 			 "but 'PL0 ICA' is one (path to 'PL0 Root')");
-	grading_free(&g);
+	fx_grading_free(&g);
 
 	/* The same root issuing the leaf directly is fine. */
 	oa_pki_cert *direct = issue(&pki, &leaf, root);
 	const oa_pki_cert *chain2[] = {direct};
 	res = grade(&g, chain2, 1, roots, 1);
 	fx_assert_check(res, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&pki);
 }
 
@@ -495,7 +450,7 @@ struct nc_case {
 };
 
 /* Issues and grades one case; the caller frees g and pki. */
-static const oa_result *nc_grade(struct grading *g, struct pki *pki, const struct nc_case *c)
+static const oa_result *nc_grade(fx_grading *g, struct pki *pki, const struct nc_case *c)
 {
 	const char *dns[] = {c->san};
 	oa_pki_spec root_spec = ca_spec("NC Test Root", -1);
@@ -534,10 +489,10 @@ static void expect_nc_case(const oa_result *res, const struct nc_case *c)
 static void run_nc_case(const struct nc_case *c)
 {
 	struct pki pki = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 
 	expect_nc_case(nc_grade(&g, &pki, c), c);
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&pki);
 }
 
@@ -674,7 +629,7 @@ static void test_name_constraints_wildcard_beside_dot_subtree(void **state)
 static void test_name_constraints_bind_intermediate(void **state)
 {
 	struct pki pki = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 	const char *ee_dns[] = {"x.example"};
 	const char *b_dns[] = {"y.example"};
 	const char *excluded[] = {"y.example"};
@@ -701,7 +656,7 @@ static void test_name_constraints_bind_intermediate(void **state)
 	    res, OA_CHECK_TRUST,
 	    "the name constraints of 'NCI A' forbid 'NCI B': the DNS name y.example is "
 	    "in an excluded subtree (y.example) (path to 'NCI Root')");
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&pki);
 }
 
@@ -709,7 +664,7 @@ static void test_name_constraints_bind_intermediate(void **state)
 static void test_name_constraints_of_trust_anchor(void **state)
 {
 	struct pki pki = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 	const char *dns_other[] = {"www.other.com"};
 	const char *dns_ok[] = {"www.example.com"};
 	const char *permitted[] = {"example.com"};
@@ -733,12 +688,12 @@ static void test_name_constraints_of_trust_anchor(void **state)
 	fx_assert_detail(res, OA_CHECK_TRUST,
 			 "the name constraints of 'NCR Root' forbid 'www.other.com': the DNS name "
 			 "www.other.com is outside the permitted subtrees (path to 'NCR Root')");
-	grading_free(&g);
+	fx_grading_free(&g);
 
 	const oa_pki_cert *chain_ok[] = {ee_ok, ica};
 	res = grade(&g, chain_ok, 2, roots, 1);
 	fx_assert_check(res, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&pki);
 }
 
@@ -746,7 +701,7 @@ static void test_name_constraints_of_trust_anchor(void **state)
 static void test_issuer_without_key_cert_sign(void **state)
 {
 	struct pki pki = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 	const char *dns[] = {"www.example.com"};
 	oa_pki_spec root_spec = ca_spec("KU Root", -1);
 	oa_pki_spec ica_spec = ca_spec("KU ICA", -1);
@@ -765,7 +720,7 @@ static void test_issuer_without_key_cert_sign(void **state)
 	fx_assert_detail(res, OA_CHECK_TRUST,
 			 "'KU ICA' issued 'www.example.com' but its key usage lacks keyCertSign "
 			 "(path to 'KU Root')");
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&pki);
 }
 
@@ -843,7 +798,7 @@ static void pool_make(struct pool *p, bool two_subjects, bool lookalike_root)
 }
 
 /* Grades the pool, printing how long oa_verify took (not asserted: machines differ). */
-static const oa_result *pool_grade(struct grading *g, struct pool *p, const char *label)
+static const oa_result *pool_grade(fx_grading *g, struct pool *p, const char *label)
 {
 	struct timespec t0;
 	struct timespec t1;
@@ -864,7 +819,7 @@ static const oa_result *pool_grade(struct grading *g, struct pool *p, const char
 static void test_hostile_pool_two_subjects(void **state)
 {
 	struct pool p = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 
 	(void)state;
 	pool_make(&p, true, false);
@@ -875,7 +830,7 @@ static void test_hostile_pool_two_subjects(void **state)
 			 "stopped at its bounds (0 candidate paths verified, at most 256 signature "
 			 "checks)");
 	assert_int_equal(oa_result_verdict(res), OA_STATUS_FAIL);
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&p.pki);
 }
 
@@ -887,7 +842,7 @@ static void test_hostile_pool_two_subjects(void **state)
 static void test_hostile_pool_lookalike_root(void **state)
 {
 	struct pool p = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 
 	(void)state;
 	pool_make(&p, true, true);
@@ -898,7 +853,7 @@ static void test_hostile_pool_lookalike_root(void **state)
 	    "the signature on 'www.example.com' (issued by 'Pool CA') does not verify; "
 	    "the path search stopped at its bounds (");
 	fx_assert_detail(res, OA_CHECK_TRUST, "at most 256 signature checks)");
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&p.pki);
 }
 
@@ -911,7 +866,7 @@ static void test_hostile_pool_lookalike_root(void **state)
 static void test_hostile_pool_one_subject(void **state)
 {
 	struct pool p = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 
 	(void)state;
 	pool_make(&p, false, false);
@@ -922,7 +877,7 @@ static void test_hostile_pool_one_subject(void **state)
 			 "the certification path is longer than 16 certificates; the path search "
 			 "stopped at its bounds (0 candidate paths verified, at most 256 signature "
 			 "checks)");
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&p.pki);
 }
 
@@ -933,7 +888,7 @@ static void test_hostile_pool_one_subject(void **state)
 static void test_self_issued_intermediate_without_key_ids(void **state)
 {
 	struct pki pki = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 	const char *dns[] = {"www.example.com"};
 	oa_pki_spec root_spec = ca_spec("SK Root", -1);
 	oa_pki_spec ica1_spec = ca_spec("SK ICA1", -1);
@@ -955,7 +910,7 @@ static void test_self_issued_intermediate_without_key_ids(void **state)
 	expect_anchor(res, "CN=SK Root");
 	fx_assert_check(res, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
 	assert_int_equal(oa_result_cert(res, 2)->role, OA_ROLE_INTERMEDIATE);
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&pki);
 }
 
@@ -969,7 +924,7 @@ static void test_self_issued_intermediate_without_key_ids(void **state)
 static void test_valid_path_after_failing_candidate(void **state)
 {
 	struct pki pki = {0};
-	struct grading g = {0};
+	fx_grading g = {0};
 	const char *dns[] = {"www.example.com"};
 	oa_pki_spec root_spec = ca_spec("Alt Root", -1);
 	oa_pki_spec ica1_spec = ca_spec("Alt ICA1", 0);
@@ -991,14 +946,14 @@ static void test_valid_path_after_failing_candidate(void **state)
 	fx_assert_check(res, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	expect_anchor(res, "CN=Alt Root");
 	fx_assert_check(res, OA_CHECK_CHAIN_ORDER, OA_STATUS_FAIL, "wrong_order");
-	grading_free(&g);
+	fx_grading_free(&g);
 
 	/* Control: without the good alternative, the path length verdict stands. */
 	const oa_pki_cert *bad_only[] = {ee, ica2, ica1_bad};
 	res = grade(&g, bad_only, 3, roots, 1);
 	fx_assert_check(res, OA_CHECK_TRUST, OA_STATUS_FAIL, "constraint_violation");
 	fx_assert_detail(res, OA_CHECK_TRUST, "the path length constraint of 'Alt ICA1'");
-	grading_free(&g);
+	fx_grading_free(&g);
 
 	/* (b) The same subject and key twice in the store, the pathlen 0 one first. */
 	oa_pki_spec tight_spec = ca_spec("Twin Root", 0);
@@ -1017,7 +972,7 @@ static void test_valid_path_after_failing_candidate(void **state)
 	fx_assert_check(res, OA_CHECK_TRUST, OA_STATUS_PASS, "trusted");
 	expect_anchor(res, "CN=Twin Root");
 	fx_assert_check(res, OA_CHECK_CHAIN_ORDER, OA_STATUS_PASS, "ordered");
-	grading_free(&g);
+	fx_grading_free(&g);
 
 	/* Control: only the tight root trusted. */
 	const oa_pki_cert *tight_only[] = {tight};
@@ -1027,7 +982,7 @@ static void test_valid_path_after_failing_candidate(void **state)
 	    res, OA_CHECK_TRUST,
 	    "the path length constraint of 'Twin Root' allows no further intermediate, "
 	    "but 'Twin ICA1' is one (path to 'Twin Root')");
-	grading_free(&g);
+	fx_grading_free(&g);
 	pki_free(&pki);
 }
 
