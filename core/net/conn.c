@@ -1,7 +1,9 @@
 /*
- * A client connection: libuv TCP, optionally TLS through GnuTLS push/pull.
- * This file owns the lifecycle: connect, timers, reads, writes, pause and
- * resume, close. The TLS side (session, handshake, records) is conn_tls.c.
+ * A client connection: connect and handshake under timers, on an oa_stream
+ * (stream.c, the transport: reads, writes, TLS records, back-pressure).
+ * This file owns the lifecycle: connect, timers, failures before ready,
+ * pause and resume, close. The TLS session and the names of handshake
+ * failures are conn_tls.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -63,10 +65,6 @@ static void on_handle_closed(uv_handle_t *handle)
 	if (c->cbs.on_closed != NULL) {
 		c->cbs.on_closed(c, c->data);
 	}
-	if (c->session != NULL) {
-		gnutls_deinit(c->session);
-	}
-	free(c->rbuf);
 	free(c->sni);
 	free(c->resume.data);
 	free(c);
@@ -78,7 +76,7 @@ void oa_conn_close(oa_conn *c)
 		return;
 	}
 	c->closing = true;
-	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+	oa_stream_close(&c->stream, false);
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
@@ -99,10 +97,12 @@ void oa__conn_become_ready(oa_conn *c)
 {
 	uv_timer_stop(&c->timer);
 	c->ready = true;
-	if (c->session != NULL) {
+	gnutls_session_t session = oa_stream_session(&c->stream);
+
+	if (session != NULL) {
 		const char *version =
-		    gnutls_protocol_get_name(gnutls_protocol_get_version(c->session));
-		const char *suite = gnutls_ciphersuite_get(c->session);
+		    gnutls_protocol_get_name(gnutls_protocol_get_version(session));
+		const char *suite = gnutls_ciphersuite_get(session);
 
 		snprintf(c->version, sizeof(c->version), "%s", version ? version : "unknown");
 		snprintf(c->cipher, sizeof(c->cipher), "%s", suite ? suite : "unknown");
@@ -125,120 +125,83 @@ static void on_timeout(uv_timer_t *timer)
 		    c, OA_CONN_HANDSHAKE_TIMEOUT,
 		    "the TLS handshake with %s port %u did not complete within %u ms%s",
 		    c->opts.address, c->opts.port, c->opts.handshake_timeout_ms,
-		    !c->any_read ? " (the server sent nothing)" : "");
+		    !oa_stream_any_read(&c->stream) ? " (the server sent nothing)" : "");
 	}
 	oa__conn_fail(c);
 }
 
-struct write_req {
-	uv_write_t req;
-	oa_conn *conn;
-	char data[];
-};
-
-static void on_written(uv_write_t *req, int status)
+/* The stream's callbacks: the handshake's end, data, drain and close. */
+static void on_stream_handshake(oa_stream *s, int status)
 {
-	struct write_req *w = (struct write_req *)req;
-	oa_conn *c = w->conn;
-
-	free(w);
-	if (status == UV_ECANCELED || c->closing) {
-		return;
-	}
-	if (c->ready && c->cbs.on_drain != NULL &&
-	    uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
-		c->cbs.on_drain(c, c->data);
-	}
-}
-
-int oa__conn_raw_write(oa_conn *c, const void *data, size_t len)
-{
-	uv_buf_t direct = uv_buf_init((char *)data, (unsigned)len);
-	/* Most writes go at once (nothing queued, room in the socket): no copy then. */
-	int sent = uv_try_write((uv_stream_t *)&c->tcp, &direct, 1);
-
-	if (sent >= 0 && (size_t)sent == len) {
-		return 0;
-	}
-	if (sent > 0) {
-		data = (const char *)data + sent;
-		len -= (size_t)sent;
-	}
-	/* The rest (or all of it, whatever try_write said) is queued; uv_write reports errors. */
-	struct write_req *w = malloc(sizeof(*w) + len);
-
-	if (w == NULL) {
-		return -ENOMEM;
-	}
-	w->conn = c;
-	memcpy(w->data, data, len);
-	uv_buf_t buf = uv_buf_init(w->data, (unsigned)len);
-	int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written);
-	if (rc < 0) {
-		free(w);
-		return rc;
-	}
-	return 0;
-}
-
-static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
-{
-	static _Thread_local char slab[65536];
-
-	/* One read at a time on a loop thread; the bytes are used or copied in on_read. */
-	*buf = uv_buf_init(slab, sizeof(slab));
-}
-
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
-{
-	oa_conn *c = stream->data;
+	oa_conn *c = s->data;
 
 	if (c->closing || c->failed) {
 		return;
 	}
-	if (nread == 0) {
+	if (status == 0) {
+		oa__conn_become_ready(c);
 		return;
 	}
-	if (nread < 0 && nread != UV_EOF) {
-		if (!c->ready) {
-			if (nread == UV_ECONNRESET) {
-				oa__conn_set_error(
-				    c, OA_CONN_RESET,
-				    "the server reset the connection during the TLS handshake");
-			} else {
-				oa__conn_set_error(c, OA_CONN_NETWORK_ERROR,
-						   "reading from the server failed: %s",
-						   uv_strerror((int)nread));
-			}
-			oa__conn_fail(c);
-			return;
-		}
-		oa__conn_set_error(c,
-				   nread == UV_ECONNRESET ? OA_CONN_RESET : OA_CONN_NETWORK_ERROR,
-				   "reading from the server failed: %s", uv_strerror((int)nread));
-		uv_read_stop(stream);
-		c->cbs.on_data(c, NULL, nread, c->data);
-		return;
-	}
-	if (nread == UV_EOF) {
-		c->eof = true;
-		uv_read_stop(stream);
-		if (c->session == NULL) {
-			c->cbs.on_data(c, NULL, UV_EOF, c->data);
-			return;
-		}
-	} else if (c->session == NULL) {
-		c->cbs.on_data(c, buf->base, nread, c->data);
-		return;
-	} else if (!oa__conn_tls_buffer(c, buf->base, (size_t)nread)) {
+	oa__conn_handshake_failure(c, status);
+	oa__conn_fail(c);
+}
+
+static void on_stream_data(oa_stream *s, const char *buf, ssize_t nread)
+{
+	oa_conn *c = s->data;
+
+	if (c->closing || c->failed) {
 		return;
 	}
 	if (!c->ready) {
-		oa__conn_drive_handshake(c);
-	} else {
-		oa__conn_deliver_tls(c);
+		/* Before ready only a transport failure arrives here. */
+		if (nread == UV_ECONNRESET) {
+			oa__conn_set_error(
+			    c, OA_CONN_RESET,
+			    "the server reset the connection during the TLS handshake");
+		} else if (nread == UV_EOF) {
+			oa__conn_set_error(
+			    c, OA_CONN_CLOSED,
+			    "the server closed the connection during the TLS handshake");
+		} else {
+			oa__conn_set_error(c, OA_CONN_NETWORK_ERROR,
+					   "reading from the server failed: %s",
+					   uv_strerror((int)nread));
+		}
+		oa__conn_fail(c);
+		return;
+	}
+	if (nread == UV_EPROTO && oa_stream_tls_error(s) != 0) {
+		oa__conn_set_error(c, OA_CONN_TLS_ERROR, "TLS record error: %s",
+				   gnutls_strerror(oa_stream_tls_error(s)));
+	} else if (nread < 0 && nread != UV_EOF) {
+		oa__conn_set_error(c,
+				   nread == UV_ECONNRESET ? OA_CONN_RESET : OA_CONN_NETWORK_ERROR,
+				   "reading from the server failed: %s", uv_strerror((int)nread));
+	}
+	c->cbs.on_data(c, buf, nread, c->data);
+}
+
+static void on_stream_drain(oa_stream *s)
+{
+	oa_conn *c = s->data;
+
+	if (c->ready && !c->closing && c->cbs.on_drain != NULL) {
+		c->cbs.on_drain(c, c->data);
 	}
 }
+
+static void on_stream_closed(oa_stream *s)
+{
+	on_handle_closed((uv_handle_t *)&((oa_conn *)s->data)->timer);
+}
+
+static const oa_stream_cbs stream_cbs = {
+    .on_handshake = on_stream_handshake,
+    .on_data = on_stream_data,
+    .on_drain = on_stream_drain,
+    .on_closed = on_stream_closed,
+};
 
 static void on_connect(uv_connect_t *req, int status)
 {
@@ -265,8 +228,16 @@ static void on_connect(uv_connect_t *req, int status)
 	}
 	c->connected = true;
 	/* A TLS flight is several small writes: Nagle would hold them back. */
-	uv_tcp_nodelay(&c->tcp, 1);
-	int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	uv_tcp_nodelay(oa_stream_tcp(&c->stream), 1);
+	if (c->opts.tls) {
+		uv_timer_start(&c->timer, on_timeout, c->opts.handshake_timeout_ms, 0);
+		if (oa__conn_start_tls(c) < 0) {
+			oa__conn_fail(c);
+			return;
+		}
+	}
+	/* With TLS this sends the ClientHello; the handshake's end comes to on_stream_handshake. */
+	int rc = oa_stream_start(&c->stream);
 	if (rc < 0) {
 		oa__conn_set_error(c, OA_CONN_NETWORK_ERROR, "cannot read: %s", uv_strerror(rc));
 		oa__conn_fail(c);
@@ -274,14 +245,7 @@ static void on_connect(uv_connect_t *req, int status)
 	}
 	if (!c->opts.tls) {
 		oa__conn_become_ready(c);
-		return;
 	}
-	uv_timer_start(&c->timer, on_timeout, c->opts.handshake_timeout_ms, 0);
-	if (oa__conn_start_tls(c) < 0) {
-		oa__conn_fail(c);
-		return;
-	}
-	oa__conn_drive_handshake(c);
 }
 
 static int parse_address(const char *address, unsigned port, struct sockaddr_storage *ss)
@@ -348,7 +312,7 @@ int oa_conn_start(uv_loop_t *loop, const oa_conn_opts *opts, const oa_conn_cbs *
 		memcpy(c->resume.data, opts->session_data->data, opts->session_data->size);
 		c->resume.size = opts->session_data->size;
 	}
-	rc = uv_tcp_init(loop, &c->tcp);
+	rc = oa_stream_init(loop, &c->stream, &stream_cbs, c);
 	if (rc < 0) {
 		free(c->resume.data);
 		free(c->sni);
@@ -356,14 +320,13 @@ int oa_conn_start(uv_loop_t *loop, const oa_conn_opts *opts, const oa_conn_cbs *
 		return rc;
 	}
 	uv_timer_init(loop, &c->timer);
-	c->tcp.data = c;
 	c->timer.data = c;
 	c->connect_req.data = c;
 	c->open_handles = 2;
 	snprintf(c->detail, sizeof(c->detail), "%s", "");
 	*out = c;
 	if (opts->adopt_fd) {
-		rc = uv_tcp_open(&c->tcp, opts->fd);
+		rc = uv_tcp_open(oa_stream_tcp(&c->stream), opts->fd);
 		if (rc < 0) {
 			close(opts->fd);
 			oa__conn_set_error(c, OA_CONN_NETWORK_ERROR, "cannot use the socket: %s",
@@ -375,7 +338,8 @@ int oa_conn_start(uv_loop_t *loop, const oa_conn_opts *opts, const oa_conn_cbs *
 		return 0;
 	}
 	uv_timer_start(&c->timer, on_timeout, opts->connect_timeout_ms, 0);
-	rc = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&ss, on_connect);
+	rc = uv_tcp_connect(&c->connect_req, oa_stream_tcp(&c->stream),
+			    (const struct sockaddr *)&ss, on_connect);
 	if (rc < 0) {
 		oa__conn_set_error(c,
 				   rc == UV_ECONNREFUSED ? OA_CONN_REFUSED : OA_CONN_NETWORK_ERROR,
@@ -391,15 +355,18 @@ int oa_conn_write(oa_conn *c, const void *buf, size_t len)
 	if (c->closing || c->failed || !c->ready) {
 		return -EPIPE;
 	}
-	if (c->session == NULL) {
-		return len > 0 ? oa__conn_raw_write(c, buf, len) : 0;
+	int rc = oa_stream_write(&c->stream, buf, len);
+
+	if (rc == -EPIPE && oa_stream_tls_error(&c->stream) != 0) {
+		oa__conn_set_error(c, OA_CONN_TLS_ERROR, "TLS write failed: %s",
+				   gnutls_strerror(oa_stream_tls_error(&c->stream)));
 	}
-	return oa__conn_tls_send(c, buf, len);
+	return rc;
 }
 
 size_t oa_conn_pending(const oa_conn *c)
 {
-	return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+	return oa_stream_pending(&c->stream);
 }
 
 void oa_conn_pause(oa_conn *c)
@@ -408,15 +375,15 @@ void oa_conn_pause(oa_conn *c)
 		return;
 	}
 	c->paused = true;
-	uv_read_stop((uv_stream_t *)&c->tcp);
+	oa_stream_pause(&c->stream);
 }
 
 static void on_resume(uv_timer_t *timer)
 {
 	oa_conn *c = timer->data;
 
-	if (!c->closing && !c->paused && c->session != NULL) {
-		oa__conn_deliver_tls(c);
+	if (!c->closing && !c->paused) {
+		oa_stream_deliver(&c->stream);
 	}
 }
 
@@ -426,16 +393,13 @@ void oa_conn_resume(oa_conn *c)
 		return;
 	}
 	c->paused = false;
-	if (!c->eof) {
-		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-	}
+	oa_stream_resume(&c->stream);
 	/*
 	 * Records already buffered are delivered on the next loop turn, not from
 	 * here. Before ready the timer runs the connect or handshake timeout and
 	 * the handshake reads on its own.
 	 */
-	if (c->ready && c->session != NULL &&
-	    (c->rlen > 0 || gnutls_record_check_pending(c->session) > 0 || c->eof)) {
+	if (c->ready && oa_stream_buffered(&c->stream)) {
 		uv_timer_start(&c->timer, on_resume, 0, 0);
 	}
 }
