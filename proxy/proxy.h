@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "originaudit/config.h"
 #include "originaudit/conn.h"
+#include "originaudit/stream.h"
 #include "originaudit/trust.h"
 #include "originaudit/verify.h"
 #include "originaudit/verify_cache.h"
@@ -28,7 +29,8 @@
 /* Bytes queued toward a peer before reading from the other side pauses. */
 #define PX_HIGH_WATER (256 * 1024)
 /* Bytes gathered between px_viewer_cork and px_viewer_uncork at most. */
-#define PX_CORK_MAX (64 * 1024)
+/* What a viewer may send before its TLS handshake completes. */
+#define PX_MAX_CLIENT_HELLO (256 * 1024)
 /* Interim (1xx) responses an origin may send before its response; one more is a 502. */
 #define PX_MAX_INTERIM 8
 /* A chunked request body is held until complete or this long before its head goes. */
@@ -304,31 +306,23 @@ struct px_viewer {
 	px_viewer *prev;
 	px_viewer *next;
 	px_listener *listener;
-	uv_tcp_t tcp;
+	/* The connection (TCP, or TLS on a TLS listener). */
+	oa_stream stream;
 	/* Header timeout; then, during an exchange, the origin's connect/read timeout. */
 	uv_timer_t timer;
 	uv_timer_t origin_timer;
+	/* The stream and the two timers, while not closed. */
 	int open_handles;
 	/* Origin connections still attached (closing ones included). */
 	int open_conns;
 	bool closing;
 	bool close_after_response;
 	bool tls;
-	gnutls_session_t session;
-	bool tls_ready;
-	/* Ciphertext not yet pulled by GnuTLS: rlen bytes from rbuf + roff (capacity rcap). */
-	unsigned char *rbuf;
-	size_t roff;
-	size_t rlen;
-	size_t rcap;
+	/* The viewer ended its side (everything it sent before was delivered). */
 	bool eof;
-	bool reading;
-	/* Inside tls_deliver: a continue only resumes the parser; the loop goes on decrypting. */
-	bool in_deliver;
 	/* The last response is written and the write side shut: input is read and dropped. */
 	bool finishing;
 	bool lingering;
-	uv_shutdown_t shutdown_req;
 	char address[64];
 	llhttp_t parser;
 	bool parser_paused;
@@ -343,9 +337,6 @@ struct px_viewer {
 	bool any_request_byte;
 	int reject_status;
 	px_head head;
-	/* Writes gathered while corked (plain TCP), sent as one at px_viewer_uncork. */
-	bool corked;
-	px_buf out;
 	/* Bytes received since the last request started (what a refused request sent). */
 	uint64_t bytes_in;
 	px_exchange ex;
@@ -365,7 +356,7 @@ void px_viewer_drain(px_viewer *v);
 
 /* The viewer side, used by the exchange. */
 int px_viewer_write(px_viewer *v, const void *buf, size_t len);
-/* Gathers writes (up to PX_CORK_MAX) until px_viewer_uncork sends them together. */
+/* Gathers writes (up to OA_STREAM_CORK_MAX) until px_viewer_uncork sends them together. */
 void px_viewer_cork(px_viewer *v);
 void px_viewer_uncork(px_viewer *v);
 size_t px_viewer_pending(const px_viewer *v);

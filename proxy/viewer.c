@@ -22,136 +22,31 @@ static void viewer_feed(px_viewer *v, const char *data, size_t len);
 static void viewer_close(px_viewer *v);
 static void viewer_finish(px_viewer *v);
 static void end_after_response(px_viewer *v);
-static void on_alloc_linger(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
-static void start_reading(px_viewer *v);
 
 /* ---- writing to the viewer ---- */
 
-struct write_req {
-	uv_write_t req;
-	px_viewer *v;
-	char data[];
-};
-
-static void on_written(uv_write_t *req, int status)
-{
-	struct write_req *w = (struct write_req *)req;
-	px_viewer *v = w->v;
-
-	free(w);
-	if (status < 0 || v->closing) {
-		return;
-	}
-	if (uv_stream_get_write_queue_size((uv_stream_t *)&v->tcp) == 0) {
-		if (v->close_after_response && !v->ex.active) {
-			viewer_finish(v);
-			return;
-		}
-		if (v->ex.active) {
-			px_exchange_viewer_drained(v);
-		}
-	}
-}
-
-static int raw_write(px_viewer *v, const void *data, size_t len)
-{
-	uv_buf_t direct = uv_buf_init((char *)data, (unsigned)len);
-	/* Most writes go at once (nothing queued, room in the socket): no copy then. */
-	int sent = uv_try_write((uv_stream_t *)&v->tcp, &direct, 1);
-
-	if (sent >= 0 && (size_t)sent == len) {
-		return 0;
-	}
-	if (sent > 0) {
-		data = (const char *)data + sent;
-		len -= (size_t)sent;
-	}
-	struct write_req *w = malloc(sizeof(*w) + len);
-
-	if (w == NULL) {
-		return -ENOMEM;
-	}
-	w->v = v;
-	memcpy(w->data, data, len);
-	uv_buf_t buf = uv_buf_init(w->data, (unsigned)len);
-	int rc = uv_write(&w->req, (uv_stream_t *)&v->tcp, &buf, 1, on_written);
-	if (rc < 0) {
-		free(w);
-	}
-	return rc;
-}
-
 void px_viewer_cork(px_viewer *v)
 {
-	v->corked = true;
-	if (v->tls && v->session != NULL) {
-		gnutls_record_cork(v->session);
-	}
+	oa_stream_cork(&v->stream);
 }
 
 void px_viewer_uncork(px_viewer *v)
 {
-	if (!v->corked) {
-		return;
-	}
-	v->corked = false;
-	if (v->closing) {
-		px_buf_reset(&v->out);
-		return;
-	}
-	if (v->tls && v->session != NULL) {
-		int rc;
-
-		/* The push function never blocks (it queues), so this flushes everything. */
-		do {
-			rc = gnutls_record_uncork(v->session, 0);
-		} while (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED);
-		return;
-	}
-	if (v->out.len > 0) {
-		raw_write(v, v->out.data, v->out.len);
-		px_buf_reset(&v->out);
-	}
+	oa_stream_uncork(&v->stream);
 }
 
 int px_viewer_write(px_viewer *v, const void *buf, size_t len)
 {
-	const char *p = buf;
-
 	if (v->closing) {
 		return -EPIPE;
 	}
 	v->ex.bytes_out += len;
-	if (!v->tls && v->corked && v->out.len + len <= PX_CORK_MAX) {
-		/* Gathered: what one origin read produces leaves in one write. */
-		return px_buf_append(&v->out, buf, len);
-	}
-	if (!v->tls) {
-		if (v->out.len > 0) {
-			raw_write(v, v->out.data, v->out.len);
-			px_buf_reset(&v->out);
-		}
-		return len > 0 ? raw_write(v, buf, len) : 0;
-	}
-	while (len > 0) {
-		ssize_t n = gnutls_record_send(v->session, p, len);
-
-		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
-			continue;
-		}
-		if (n < 0) {
-			return -EPIPE;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return oa_stream_write(&v->stream, buf, len);
 }
 
 size_t px_viewer_pending(const px_viewer *v)
 {
-	return uv_stream_get_write_queue_size((const uv_stream_t *)&v->tcp) + v->out.len;
+	return oa_stream_pending(&v->stream);
 }
 
 /* A response the proxy makes itself, then the connection closes. */
@@ -176,11 +71,9 @@ static void reject(px_viewer *v, int status, const char *why)
 
 /* ---- closing ---- */
 
-static void on_handle_closed(uv_handle_t *handle)
+/* Frees v once its handles are closed and no origin connection is attached any more. */
+static void viewer_maybe_free(px_viewer *v)
 {
-	px_viewer *v = handle->data;
-
-	v->open_handles--;
 	if (v->open_handles > 0 || v->open_conns > 0) {
 		return;
 	}
@@ -199,24 +92,24 @@ static void on_handle_closed(uv_handle_t *handle)
 		pxm_conn_close(srv->metrics, srv->worker);
 	}
 	px_exchange_finish(&v->ex);
-	if (v->session != NULL) {
-		gnutls_deinit(v->session);
-	}
 	px_buf_free(&v->held);
-	px_buf_free(&v->out);
 	px_head_collect_free(&v->collect);
-	free(v->rbuf);
 	free(v);
 	px_server_viewer_gone(srv);
+}
+
+static void on_handle_closed(uv_handle_t *handle)
+{
+	px_viewer *v = handle->data;
+
+	v->open_handles--;
+	viewer_maybe_free(v);
 }
 
 void px_viewer_conn_closed(px_viewer *v)
 {
 	v->open_conns--;
-	if (v->open_handles == 0 && v->open_conns == 0) {
-		v->open_handles = 1;
-		on_handle_closed((uv_handle_t *)&v->tcp);
-	}
+	viewer_maybe_free(v);
 }
 
 /* Closes the connection; reset: with a TCP reset (SO_LINGER 0) instead of an orderly FIN. */
@@ -227,9 +120,7 @@ static void viewer_close_how(px_viewer *v, bool reset)
 	}
 	v->closing = true;
 	px_exchange_cancel(v);
-	if (!reset || uv_tcp_close_reset(&v->tcp, on_handle_closed) < 0) {
-		uv_close((uv_handle_t *)&v->tcp, on_handle_closed);
-	}
+	oa_stream_close(&v->stream, reset);
 	uv_close((uv_handle_t *)&v->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&v->origin_timer, on_handle_closed);
 }
@@ -247,9 +138,9 @@ static void on_linger_timeout(uv_timer_t *timer)
 	viewer_close_how(v, !v->lingering);
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status)
+static void on_shutdown(oa_stream *s, int status)
 {
-	px_viewer *v = req->data;
+	px_viewer *v = s->data;
 
 	/* A close cancels the shutdown (UV_ECANCELED) before the viewer is freed. */
 	if (v->closing) {
@@ -267,13 +158,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 	 * or PX_LINGER_MS pass.
 	 */
 	v->lingering = true;
-	v->reading = false;
-	uv_read_stop((uv_stream_t *)&v->tcp);
-	v->reading = uv_read_start((uv_stream_t *)&v->tcp, on_alloc_linger, on_read) == 0;
-	if (!v->reading) {
-		viewer_close(v);
-		return;
-	}
+	oa_stream_discard(&v->stream);
 	uv_timer_start(&v->timer, on_linger_timeout, PX_LINGER_MS, 0);
 }
 
@@ -284,8 +169,7 @@ static void viewer_finish(px_viewer *v)
 		return;
 	}
 	v->finishing = true;
-	v->shutdown_req.data = v;
-	if (v->eof || uv_shutdown(&v->shutdown_req, (uv_stream_t *)&v->tcp, on_shutdown) < 0) {
+	if (v->eof || oa_stream_shutdown(&v->stream, on_shutdown) < 0) {
 		viewer_close(v);
 	}
 }
@@ -317,163 +201,31 @@ void px_viewer_abort(px_viewer *v)
 	viewer_close_how(v, true);
 }
 
-/* ---- reading ---- */
+/* ---- the transport's callbacks ---- */
 
-static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+static void on_stream_handshake(oa_stream *s, int status)
 {
-	static char slab[65536];
+	px_viewer *v = s->data;
 
-	*buf = uv_buf_init(slab, sizeof(slab));
-}
-
-static void on_alloc_linger(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
-{
-	static char drop[16384];
-
-	*buf = uv_buf_init(drop, sizeof(drop));
-}
-
-static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
-{
-	px_viewer *v = ptr;
-
-	if (v->rlen == 0) {
-		if (v->eof) {
-			return 0;
-		}
-		gnutls_transport_set_errno(v->session, EAGAIN);
-		return -1;
-	}
-	size_t n = len < v->rlen ? len : v->rlen;
-	memcpy(data, v->rbuf + v->roff, n);
-	v->roff += n;
-	v->rlen -= n;
-	if (v->rlen == 0) {
-		v->roff = 0;
-	}
-	return (ssize_t)n;
-}
-
-static ssize_t tls_push(gnutls_transport_ptr_t ptr, const void *data, size_t len)
-{
-	px_viewer *v = ptr;
-
-	if (v->closing || raw_write(v, data, len) < 0) {
-		gnutls_transport_set_errno(v->session, EPIPE);
-		return -1;
-	}
-	return (ssize_t)len;
-}
-
-/* Decrypts what is buffered and parses it, until the parser pauses. */
-static void tls_deliver_loop(px_viewer *v);
-
-static void tls_deliver(px_viewer *v)
-{
-	if (v->in_deliver) {
-		/* Asked again from inside (a continue): the running loop goes on. */
+	if (status == 0 || v->closing) {
 		return;
 	}
-	v->in_deliver = true;
-	tls_deliver_loop(v);
-	v->in_deliver = false;
+	if (status != GNUTLS_E_PREMATURE_TERMINATION) {
+		px_log("%s - TLS handshake failed: %s", v->address, gnutls_strerror(status));
+	}
+	viewer_close(v);
 }
 
-static void tls_deliver_loop(px_viewer *v)
+static void on_stream_data(oa_stream *s, const char *buf, ssize_t nread)
 {
-	char buf[16384];
+	px_viewer *v = s->data;
 
-	while (!v->closing && !v->parse_failed) {
-		/*
-		 * GnuTLS takes one record per call and says "again" when that record
-		 * completed no message (a ClientHello over several records, a TLS 1.3
-		 * post-handshake record) even though more is buffered: it is called
-		 * again as long as it consumed something.
-		 */
-		size_t before = v->rlen;
-
-		if (!v->tls_ready) {
-			int rc = gnutls_handshake(v->session);
-
-			if ((rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) && v->rlen > 0 &&
-			    v->rlen < before) {
-				continue;
-			}
-			if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-				if (v->eof) {
-					viewer_close(v);
-				}
-				return;
-			}
-			if (rc < 0) {
-				px_log("%s - TLS handshake failed: %s", v->address,
-				       gnutls_strerror(rc));
-				viewer_close(v);
-				return;
-			}
-			v->tls_ready = true;
-			continue;
-		}
-		if (v->parser_paused) {
-			return;
-		}
-		ssize_t n = gnutls_record_recv(v->session, buf, sizeof(buf));
-		if ((n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) && v->rlen > 0 &&
-		    v->rlen < before) {
-			continue;
-		}
-		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
-			if (v->eof && v->rlen == 0) {
-				viewer_close(v);
-			}
-			return;
-		}
-		if (n <= 0) {
-			viewer_close(v);
-			return;
-		}
-		viewer_feed(v, buf, (size_t)n);
-	}
-}
-
-/* Appends ciphertext after what GnuTLS has not pulled yet (moved to the front first). */
-static int tls_buffer(px_viewer *v, const char *data, size_t len)
-{
-	if (v->roff > 0) {
-		memmove(v->rbuf, v->rbuf + v->roff, v->rlen);
-		v->roff = 0;
-	}
-	if (v->rlen + len > v->rcap) {
-		size_t cap = v->rcap < 16384 ? 16384 : v->rcap;
-		unsigned char *nb;
-
-		while (cap < v->rlen + len) {
-			cap *= 2;
-		}
-		nb = realloc(v->rbuf, cap);
-		if (nb == NULL) {
-			return -ENOMEM;
-		}
-		v->rbuf = nb;
-		v->rcap = cap;
-	}
-	memcpy(v->rbuf + v->rlen, data, len);
-	v->rlen += len;
-	return 0;
-}
-
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
-{
-	px_viewer *v = stream->data;
-
-	if (v->closing || nread == 0) {
+	if (v->closing) {
 		return;
 	}
 	if (v->lingering) {
-		/* After the last response: dropped, until the viewer closes. */
-		if (nread < 0) {
-			viewer_close(v);
-		}
+		/* After the last response only the end is delivered (input is dropped). */
+		viewer_close(v);
 		return;
 	}
 	if (nread < 0) {
@@ -482,56 +234,59 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 			return;
 		}
 		v->eof = true;
-		uv_read_stop(stream);
-		v->reading = false;
-		if (!v->tls) {
-			/* A viewer that closes mid-request never gets its request forwarded. */
-			if (!v->ex.active || !v->ex.req_done) {
-				viewer_close(v);
-			}
-			return;
+		/* A viewer that closes mid-request never gets its request forwarded. */
+		if (!v->ex.active || !v->ex.req_done) {
+			viewer_close(v);
 		}
-		tls_deliver(v);
 		return;
 	}
-	if (!v->tls) {
-		viewer_feed(v, buf->base, (size_t)nread);
+	viewer_feed(v, buf, (size_t)nread);
+}
+
+static void on_stream_drain(oa_stream *s)
+{
+	px_viewer *v = s->data;
+
+	if (v->closing) {
 		return;
 	}
-	if (tls_buffer(v, buf->base, (size_t)nread) < 0) {
-		viewer_close(v);
+	if (v->close_after_response && !v->ex.active) {
+		viewer_finish(v);
 		return;
 	}
-	tls_deliver(v);
-	/* Ciphertext waits while a request is answered: past the mark, TCP holds the rest. */
-	if (v->rlen > PX_HIGH_WATER) {
-		px_viewer_pause_reading(v);
+	if (v->ex.active) {
+		px_exchange_viewer_drained(v);
 	}
 }
 
-static void start_reading(px_viewer *v)
+static void on_stream_closed(oa_stream *s)
 {
-	/* TLS: ciphertext past the mark is decrypted first (px_viewer_continue). */
-	if (v->tls && v->rlen > PX_HIGH_WATER) {
-		return;
-	}
-	if (!v->reading && !v->closing && !v->eof) {
-		v->reading = uv_read_start((uv_stream_t *)&v->tcp, on_alloc, on_read) == 0;
-	}
+	px_viewer *v = s->data;
+
+	v->open_handles--;
+	viewer_maybe_free(v);
 }
+
+static const oa_stream_cbs stream_cbs = {
+    .on_handshake = on_stream_handshake,
+    .on_data = on_stream_data,
+    .on_drain = on_stream_drain,
+    .on_closed = on_stream_closed,
+};
+
+/* ---- reading ---- */
 
 void px_viewer_pause_reading(px_viewer *v)
 {
-	if (v->reading) {
-		uv_read_stop((uv_stream_t *)&v->tcp);
-		v->reading = false;
-	}
+	oa_stream_pause(&v->stream);
 }
 
 void px_viewer_resume_reading(px_viewer *v)
 {
-	if (!v->parser_paused) {
-		start_reading(v);
+	if (!v->parser_paused && !v->closing && !v->parse_failed) {
+		oa_stream_resume(&v->stream);
+		/* TLS: records that arrived before the pause are parsed now. */
+		oa_stream_deliver(&v->stream);
 	}
 }
 
@@ -767,11 +522,22 @@ void px_viewer_continue(px_viewer *v)
 	llhttp_resume(&v->parser);
 	viewer_feed(v, held.data, held.len);
 	px_buf_free(&held);
-	if (!v->parser_paused && !v->closing) {
-		if (v->tls && v->tls_ready) {
-			tls_deliver(v);
-		}
-		start_reading(v);
+	if (v->parser_paused || v->closing || v->parse_failed) {
+		return;
+	}
+	if (!v->eof) {
+		px_viewer_resume_reading(v);
+		return;
+	}
+	/*
+	 * The viewer has ended its side and everything it sent is parsed: a
+	 * request it left incomplete is never forwarded whole; after a complete
+	 * one the connection ends once that one is answered.
+	 */
+	if (v->ex.active && !v->ex.req_done) {
+		viewer_close(v);
+	} else if (!v->ex.active) {
+		end_after_response(v);
 	}
 }
 
@@ -780,8 +546,12 @@ void px_viewer_response_done(px_viewer *v, bool keep_alive)
 	if (v->closing) {
 		return;
 	}
-	/* A viewer that already closed its side gets no further request; nor one while stopping. */
-	if (!keep_alive || v->close_after_response || v->eof || v->srv->stopping) {
+	/*
+	 * A viewer that already closed its side gets no further request, unless
+	 * it sent one before closing (pipelined); nor one while stopping.
+	 */
+	if (!keep_alive || v->close_after_response || v->srv->stopping ||
+	    (v->eof && v->held.len == 0)) {
 		end_after_response(v);
 		return;
 	}
@@ -808,10 +578,9 @@ static px_viewer *viewer_new(px_listener *l)
 	}
 	v->srv = srv;
 	v->listener = l;
-	uv_tcp_init(srv->loop, &v->tcp);
+	oa_stream_init(srv->loop, &v->stream, &stream_cbs, v);
 	uv_timer_init(srv->loop, &v->timer);
 	uv_timer_init(srv->loop, &v->origin_timer);
-	v->tcp.data = v;
 	v->timer.data = v;
 	v->origin_timer.data = v;
 	v->open_handles = 3;
@@ -823,40 +592,45 @@ static px_viewer *viewer_new(px_listener *l)
 	srv->viewer_list = v;
 	px_exchange_init(&v->ex);
 	px_buf_init(&v->held);
-	px_buf_init(&v->out);
 	px_head_collect_init(&v->collect);
 	return v;
 }
 
-/* The connection is open on v->tcp: parser, TLS session, header timer, reading. */
+/* The connection is open: parser, TLS session, header timer, reading. */
 static void viewer_begin(px_viewer *v)
 {
 	px_listener *l = v->listener;
+	uv_tcp_t *tcp = oa_stream_tcp(&v->stream);
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 
 	/* Small responses go out at once, not after the viewer's delayed ACK. */
-	uv_tcp_nodelay(&v->tcp, 1);
-	if (uv_tcp_getpeername(&v->tcp, (struct sockaddr *)&ss, &len) == 0) {
+	uv_tcp_nodelay(tcp, 1);
+	if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &len) == 0) {
 		uv_ip_name((struct sockaddr *)&ss, v->address, sizeof(v->address));
 	}
 	llhttp_init(&v->parser, HTTP_REQUEST, &request_settings);
 	v->parser.data = v;
 	if (l->cred != NULL) {
+		gnutls_session_t session;
+
 		v->tls = true;
-		if (gnutls_init(&v->session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) <
-			0 ||
-		    gnutls_set_default_priority(v->session) < 0 ||
-		    gnutls_credentials_set(v->session, GNUTLS_CRD_CERTIFICATE, l->cred) < 0) {
+		if (gnutls_init(&session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0) {
 			viewer_close(v);
 			return;
 		}
-		gnutls_transport_set_ptr(v->session, v);
-		gnutls_transport_set_push_function(v->session, tls_push);
-		gnutls_transport_set_pull_function(v->session, tls_pull);
+		if (gnutls_set_default_priority(session) < 0 ||
+		    gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, l->cred) < 0) {
+			gnutls_deinit(session);
+			viewer_close(v);
+			return;
+		}
+		oa_stream_set_tls(&v->stream, session, PX_MAX_CLIENT_HELLO, false);
 	}
 	uv_timer_start(&v->timer, on_header_timeout, v->srv->header_timeout_ms, 0);
-	start_reading(v);
+	if (oa_stream_start(&v->stream) < 0) {
+		viewer_close(v);
+	}
 }
 
 void px_viewer_accept(px_listener *l, uv_stream_t *server)
@@ -886,7 +660,7 @@ void px_viewer_accept(px_listener *l, uv_stream_t *server)
 	if (v == NULL) {
 		return;
 	}
-	if (uv_accept(server, (uv_stream_t *)&v->tcp) < 0) {
+	if (uv_accept(server, (uv_stream_t *)oa_stream_tcp(&v->stream)) < 0) {
 		viewer_close(v);
 		return;
 	}
@@ -906,7 +680,7 @@ int px_viewer_adopt(px_listener *l, int fd)
 		close(fd);
 		return -ENOMEM;
 	}
-	rc = uv_tcp_open(&v->tcp, fd);
+	rc = uv_tcp_open(oa_stream_tcp(&v->stream), fd);
 	if (rc < 0) {
 		close(fd);
 		viewer_close(v);
