@@ -25,7 +25,7 @@ static void update_gauges(px_server *srv)
 
 bool px_cache_serve(px_viewer *v)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 	px_server *srv = v->srv;
 	bool head_request = v->parser.method == HTTP_HEAD;
 	const char *host = NULL;
@@ -37,11 +37,11 @@ bool px_cache_serve(px_viewer *v)
 	px_buf_reset(&ex->cache_body);
 	/* A request with credentials is answered for that viewer alone: no shared copy. */
 	if (srv->cache == NULL || !ex->idempotent || has_request_body(ex) ||
-	    px_head_find(&v->head, "Authorization") != NULL ||
-	    px_request_host(&v->head, &host, &host_len) < 0 || host == NULL) {
+	    px_head_find(&ex->req, "Authorization") != NULL ||
+	    px_request_host(&ex->req, &host, &host_len) < 0 || host == NULL) {
 		return false;
 	}
-	if (px_cache_key(host, host_len, v->head.target, v->head.target_len, &ex->cache_key) < 0) {
+	if (px_cache_key(host, host_len, ex->req.target, ex->req.target_len, &ex->cache_key) < 0) {
 		return false;
 	}
 	ex->cache_lookup = true;
@@ -70,7 +70,7 @@ bool px_cache_serve(px_viewer *v)
 	o.x_cache = xc;
 	o.has_age = true;
 	o.age = px_cache_obj_age(obj, now);
-	o.http_minor = v->head.http_minor;
+	o.http_minor = ex->req.http_minor;
 	o.keep_alive = llhttp_should_keep_alive(&v->parser) && !srv->stopping;
 	o.content_length = (long long)body_len;
 	px_buf_init(&out);
@@ -87,7 +87,7 @@ bool px_cache_serve(px_viewer *v)
 		px_viewer_write(v, body, body_len);
 	}
 	px_request_log(v, ex->status, "");
-	ex->active = false;
+	px_exchange_release(v);
 	px_viewer_response_done(v, o.keep_alive);
 	return true;
 }
@@ -95,7 +95,7 @@ bool px_cache_serve(px_viewer *v)
 void px_cache_consider(px_viewer *v, const px_head *resp, bool has_length,
 		       unsigned long long length)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 	px_server *srv = v->srv;
 	long long age = 0;
 
@@ -123,7 +123,7 @@ void px_cache_consider(px_viewer *v, const px_head *resp, bool has_length,
 
 void px_cache_body(px_viewer *v, const char *data, size_t len)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 
 	if (!ex->caching) {
 		return;
@@ -138,14 +138,14 @@ void px_cache_body(px_viewer *v, const char *data, size_t len)
 
 void px_cache_store(px_viewer *v)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 	px_server *srv = v->srv;
 
 	if (!ex->caching || srv->cache == NULL) {
 		return;
 	}
 	ex->caching = false;
-	px_cache_put(srv->cache, ex->cache_key.data, ex->cache_key.len, &ex->resp,
+	px_cache_put(srv->cache, ex->cache_key.data, ex->cache_key.len, &ex->client.head,
 		     ex->cache_body.data, ex->cache_body.len, time(NULL), ex->cache_age,
 		     ex->cache_lifetime);
 	px_buf_reset(&ex->cache_body);

@@ -14,22 +14,25 @@
 #include <strings.h>
 
 #include "originaudit/names.h"
-#include "route.h"
 #include "proxy.h"
+#include "route.h"
 
 static void connect_origin(px_viewer *v);
 
 void px__detach_conn(px_viewer *v)
 {
-	oa_conn *conn = v->ex.conn;
+	if (v->ex == NULL) {
+		return;
+	}
+	oa_conn *conn = v->ex->conn;
 
-	v->ex.conn = NULL;
+	v->ex->conn = NULL;
 	oa_conn_close(conn);
 }
 
 bool px__retry(px_viewer *v, bool count_attempt)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 	bool has_body = ex->req_chunked || ex->req_length > 0;
 
 	if (!ex->idempotent || has_body || ex->resp_started) {
@@ -53,7 +56,7 @@ static void on_origin_drain(oa_conn *conn, void *data)
 {
 	px_viewer *v = data;
 
-	if (v->ex.active && conn == v->ex.conn) {
+	if (px_viewer_busy(v) && conn == v->ex->conn) {
 		px_viewer_resume_reading(v);
 	}
 }
@@ -66,7 +69,7 @@ static void on_origin_closed(oa_conn *conn, void *data)
 /* The request head and the body bytes that arrived before it go up. */
 static void write_head(px_viewer *v)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 
 	if (oa_conn_write(ex->conn, ex->head.data, ex->head.len) < 0) {
 		px__respond_local(v, 502, "origin_write_failed");
@@ -94,7 +97,7 @@ static bool head_may_go(const px_exchange *ex)
 
 static void send_head_when_due(px_viewer *v)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 
 	if (ex->active && ex->origin_ready && !ex->head_sent && ex->conn != NULL &&
 	    head_may_go(ex)) {
@@ -105,7 +108,7 @@ static void send_head_when_due(px_viewer *v)
 /* The origin is ready: the head goes (or waits, see head_may_go) and the body may come. */
 static void send_request(px_viewer *v)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 
 	px__response_begin(v);
 	ex->origin_ready = true;
@@ -116,11 +119,11 @@ static void send_request(px_viewer *v)
 		}
 	}
 	if (!ex->req_done) {
-		const px_header *expect = px_head_find(&v->head, "Expect");
+		const px_header *expect = px_head_find(&ex->req, "Expect");
 		bool has_body = ex->req_chunked || ex->req_length > 0;
 
 		/* The origin is ready for the body: tell a viewer that waits for it. */
-		if (has_body && expect != NULL && v->head.http_minor >= 1 &&
+		if (has_body && expect != NULL && ex->req.http_minor >= 1 &&
 		    expect->value_len == 12 &&
 		    strncasecmp(expect->value, "100-continue", 12) == 0) {
 			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -134,7 +137,7 @@ static void send_request(px_viewer *v)
 /* Judges the origin's certificate exactly as the scanner does (cached per chain and names). */
 static bool certificate_ok(px_viewer *v, oa_conn *conn, char *reason, size_t size)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 	unsigned n = 0;
 	const gnutls_datum_t *certs = oa_conn_peer_certs(conn, &n);
 	bool cached = false;
@@ -169,10 +172,10 @@ static bool certificate_ok(px_viewer *v, oa_conn *conn, char *reason, size_t siz
 static void on_origin_ready(oa_conn *conn, int status, void *data)
 {
 	px_viewer *v = data;
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 	char reason[48];
 
-	if (!ex->active || conn != ex->conn) {
+	if (ex == NULL || !ex->active || conn != ex->conn) {
 		return;
 	}
 	if (status < 0) {
@@ -212,7 +215,7 @@ static const oa_conn_cbs origin_cbs = {on_origin_ready, px__on_origin_data, on_o
 
 static void start_conn(px_viewer *v)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 	const oa_origin_config *o = ex->origin;
 	oa_conn_opts opts = {
 	    .address = ex->address,
@@ -251,14 +254,15 @@ static void start_conn(px_viewer *v)
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
 	px_viewer *v = req->data;
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 
-	ex->dns_pending = false;
-	if (status == UV_ECANCELED || !ex->active) {
+	free(req);
+	if (status == UV_ECANCELED || ex == NULL || !ex->active || ex->dns != req) {
 		uv_freeaddrinfo(res);
 		px_viewer_conn_closed(v);
 		return;
 	}
+	ex->dns = NULL;
 	v->open_conns--;
 	if (status < 0 || res == NULL ||
 	    uv_ip_name(res->ai_addr, ex->address, sizeof(ex->address)) != 0) {
@@ -272,7 +276,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 static void connect_origin(px_viewer *v)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 	const oa_origin_config *o = ex->origin;
 
 	if (o->n_addresses > 0) {
@@ -288,12 +292,19 @@ static void connect_origin(px_viewer *v)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	ex->dns.data = v;
-	if (uv_getaddrinfo(v->srv->loop, &ex->dns, on_resolved, o->domain_name, NULL, &hints) < 0) {
+	uv_getaddrinfo_t *req = malloc(sizeof(*req));
+	if (req == NULL) {
 		px__respond_local(v, 502, "dns_failed");
 		return;
 	}
-	ex->dns_pending = true;
+	req->data = v;
+	if (uv_getaddrinfo(v->srv->loop, req, on_resolved, o->domain_name, NULL, &hints) < 0) {
+		free(req);
+		px__respond_local(v, 502, "dns_failed");
+		return;
+	}
+	/* The lookup holds the viewer (not the exchange) until its callback. */
+	ex->dns = req;
 	v->open_conns++;
 }
 
@@ -316,71 +327,89 @@ static bool host_name(const px_header *host, char *out, size_t size)
 	return oa_name_normalize(buf, out, NULL) == 0;
 }
 
-void px_exchange_init(px_exchange *ex)
+px_exchange *px_exchange_new(px_viewer *v)
 {
+	px_exchange *ex = calloc(1, sizeof(*ex));
+
+	if (ex == NULL) {
+		return NULL;
+	}
+	ex->viewer = v;
+	px_head_collect_init(&ex->req_collect);
 	px_buf_init(&ex->cache_key);
 	px_buf_init(&ex->cache_body);
 	px_buf_init(&ex->head);
 	px_buf_init(&ex->early_body);
-	px_head_collect_init(&ex->resp_collect);
+	px_origin_client_init(&ex->client);
+	ex->x_cache_kind = "-";
+	ex->verify = "-";
+	ex->req_length = -1;
+	return ex;
 }
 
-void px_exchange_finish(px_exchange *ex)
+void px_exchange_free(px_exchange *ex)
 {
+	if (ex == NULL) {
+		return;
+	}
 	px_gen_unref(ex->gen);
-	ex->gen = NULL;
+	px_head_collect_free(&ex->req_collect);
 	px_buf_free(&ex->cache_key);
 	px_buf_free(&ex->cache_body);
 	px_buf_free(&ex->head);
 	px_buf_free(&ex->early_body);
-	px_head_collect_free(&ex->resp_collect);
+	px_origin_client_free(&ex->client);
+	free(ex);
+}
+
+void px_exchange_release(px_viewer *v)
+{
+	px_exchange *ex = v->ex;
+	px_server *srv = v->srv;
+
+	if (ex == NULL) {
+		return;
+	}
+	v->ex = NULL;
+	ex->active = false;
+	ex->viewer = NULL;
+	ex->next_dead = srv->dead;
+	srv->dead = ex;
+}
+
+void px_exchange_reap(px_server *srv)
+{
+	while (srv->dead != NULL) {
+		px_exchange *ex = srv->dead;
+
+		srv->dead = ex->next_dead;
+		px_exchange_free(ex);
+	}
 }
 
 void px_exchange_start(px_viewer *v)
 {
-	px_exchange *ex = &v->ex;
-	px_head *head = &v->head;
+	px_exchange *ex = v->ex;
+	px_head *head = &ex->req;
 	long long length = -1;
 	bool chunked = false;
 	int status = 0;
 	char path[PX_MAX_REQUEST_LINE + 1];
 
 	/* This request runs to its end on the configuration current now. */
-	px_gen_unref(ex->gen);
 	ex->gen = px_gen_ref(v->srv->gen);
 	const oa_config *config = ex->gen->config;
 	ex->active = true;
-	ex->x_cache_kind = "-";
-	ex->bytes_out = 0;
 	/* The head in its canonical form: request line, "Name: value" lines, blank line. */
 	ex->bytes_in = head->method_len + head->target_len + 12 + 2;
 	for (size_t i = 0; i < head->n_headers; i++) {
 		ex->bytes_in += head->headers[i].name_len + head->headers[i].value_len + 4;
 	}
 	v->bytes_in = 0;
-	ex->cache_lookup = false;
-	ex->caching = false;
-	ex->behavior = NULL;
-	ex->origin = NULL;
-	ex->conn = NULL;
-	ex->req_done = false;
-	ex->head_sent = false;
-	ex->origin_ready = false;
-	ex->resp_started = false;
-	ex->resp_done = false;
-	ex->reused = false;
-	ex->verify = "-";
-	ex->waiting_drain = false;
-	ex->status = 0;
-	ex->reason[0] = '\0';
-	ex->head.len = 0;
-	ex->early_body.len = 0;
 	ex->started_ms = uv_now(v->srv->loop);
 	v->srv->requests++;
 	snprintf(ex->request_id, sizeof(ex->request_id), "%016llx%08llx",
 		 (unsigned long long)uv_hrtime(), (unsigned long long)v->srv->requests);
-	ex->req_length = -1;
-	ex->req_chunked = false;
 	if (v->parser.http_major != 1 || v->parser.http_minor > 1) {
 		/* HTTP/2.0 (or 3.0, 1.2) over an HTTP/1 connection: only 1.0 and 1.1 are spoken. */
 		px__respond_local(v, 505, "http_version");
@@ -480,7 +509,7 @@ void px_exchange_start(px_viewer *v)
 /* Body bytes toward the origin, framed; held until the head has gone. */
 static void body_out(px_viewer *v, const char *data, size_t len)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 
 	if (ex->head_sent && ex->conn != NULL) {
 		oa_conn_write(ex->conn, data, len);
@@ -491,10 +520,10 @@ static void body_out(px_viewer *v, const char *data, size_t len)
 
 void px_exchange_body(px_viewer *v, const char *data, size_t len)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 	char line[32];
 
-	if (!ex->active || len == 0) {
+	if (ex == NULL || !ex->active || len == 0) {
 		return;
 	}
 	ex->bytes_in += len;
@@ -514,9 +543,9 @@ void px_exchange_body(px_viewer *v, const char *data, size_t len)
 
 void px_exchange_request_done(px_viewer *v)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 
-	if (!ex->active) {
+	if (ex == NULL || !ex->active) {
 		return;
 	}
 	ex->req_done = true;
@@ -528,9 +557,9 @@ void px_exchange_request_done(px_viewer *v)
 
 void px_exchange_request_failed(px_viewer *v, const char *why)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 
-	if (!ex->active) {
+	if (ex == NULL || !ex->active) {
 		return;
 	}
 	px_log("%s - malformed request body: %s", v->address, why);
@@ -544,10 +573,14 @@ void px_exchange_request_failed(px_viewer *v, const char *why)
 
 void px_exchange_cancel(px_viewer *v)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 
-	if (ex->dns_pending) {
-		uv_cancel((uv_req_t *)&ex->dns);
+	if (ex == NULL) {
+		return;
+	}
+	if (ex->dns != NULL) {
+		uv_cancel((uv_req_t *)ex->dns);
+		ex->dns = NULL;
 	}
 	ex->active = false;
 	px__detach_conn(v);

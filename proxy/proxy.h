@@ -13,6 +13,7 @@
 #include "cache.h"
 #include "http_head.h"
 #include "metrics.h"
+#include "origin_client.h"
 #include "originaudit/config.h"
 #include "originaudit/conn.h"
 #include "originaudit/stream.h"
@@ -31,13 +32,12 @@
 /* Bytes gathered between px_viewer_cork and px_viewer_uncork at most. */
 /* What a viewer may send before its TLS handshake completes. */
 #define PX_MAX_CLIENT_HELLO (256 * 1024)
-/* Interim (1xx) responses an origin may send before its response; one more is a 502. */
-#define PX_MAX_INTERIM 8
 /* A chunked request body is held until complete or this long before its head goes. */
 #define PX_CHUNKED_HOLD (64 * 1024)
 
 typedef struct px_server px_server;
 typedef struct px_viewer px_viewer;
+typedef struct px_exchange px_exchange;
 
 /*
  * One loaded configuration and its CA bundle. The server points at the
@@ -150,6 +150,9 @@ struct px_server {
 	/* Verdicts on origin chains (core/verify/verify_cache.c), made when first needed. */
 	oa_verify_cache *verified;
 	uv_timer_t sweep;
+	/* Released exchanges, freed by reap after each loop turn. */
+	px_exchange *dead;
+	uv_check_t reap;
 	/* Every open viewer connection, for draining. */
 	px_viewer *viewer_list;
 	size_t viewers;
@@ -236,7 +239,19 @@ const oa_result *px_verify_cached(px_server *srv, const oa_trust_store *store,
 				  size_t n_names, bool *cached);
 
 /* One request being answered: routing, the origin connection, the response. */
-typedef struct px_exchange {
+/*
+ * One request and its answer: the request head as parsed, where it goes,
+ * the origin connection, the response coming down. Made when a request's
+ * first byte is parsed (px_exchange_new), released when it is answered
+ * (px_exchange_release): an idle viewer connection holds none.
+ */
+struct px_exchange {
+	px_viewer *viewer;
+	/* Released, waiting to be freed once the loop is out of every callback. */
+	px_exchange *next_dead;
+	/* The request head as the viewer sent it (req points into req_collect). */
+	px_head_collect req_collect;
+	px_head req;
 	bool active;
 	/* The configuration this request started with (a reference). */
 	px_gen *gen;
@@ -265,8 +280,8 @@ typedef struct px_exchange {
 	char address[64];
 	unsigned port;
 	char request_id[40];
-	uv_getaddrinfo_t dns;
-	bool dns_pending;
+	/* The origin's name being resolved (owned by the lookup until its callback). */
+	uv_getaddrinfo_t *dns;
 	bool idempotent;
 	unsigned attempts;
 	/* The request head for the origin, and the request body framing. */
@@ -283,23 +298,19 @@ typedef struct px_exchange {
 	bool reused;
 	/* How the origin's chain was judged on this exchange: "full", "cached" or "-". */
 	const char *verify;
-	llhttp_t rparser;
-	px_head_collect resp_collect;
-	px_head resp;
+	/* The origin's response being parsed. */
+	px_origin_client client;
+	/* A response head went to the viewer (the origin's, or a cached one). */
 	bool resp_started;
-	bool resp_done;
-	/* Interim responses seen so far (PX_MAX_INTERIM). */
-	unsigned interim;
 	/* How the body goes to the viewer: Content-Length, chunked, or until close. */
 	enum { PX_FRAME_LENGTH, PX_FRAME_CHUNKED, PX_FRAME_CLOSE, PX_FRAME_NONE } frame;
-	bool origin_keep_alive;
 	/* The response head told the viewer keep-alive (set with the head). */
 	bool viewer_keep_alive;
 	bool waiting_drain;
 	uint64_t started_ms;
 	char reason[48];
 	int status;
-} px_exchange;
+};
 
 struct px_viewer {
 	px_server *srv;
@@ -332,14 +343,12 @@ struct px_viewer {
 	bool in_execute;
 	bool continue_pending;
 	px_buf held;
-	/* The request head being parsed. */
-	px_head_collect collect;
 	bool any_request_byte;
 	int reject_status;
-	px_head head;
 	/* Bytes received since the last request started (what a refused request sent). */
 	uint64_t bytes_in;
-	px_exchange ex;
+	/* The request being parsed or answered; NULL while idle. */
+	px_exchange *ex;
 };
 
 /* Sets up llhttp's callbacks (once). */
@@ -375,8 +384,9 @@ void px_viewer_conn_closed(px_viewer *v);
 
 /* Records a finished (or abandoned) request: stderr, access log, counters. */
 void px_request_log(px_viewer *v, int status, const char *reason);
-/* Records a request refused before it was routed (400, 408, 414, 431). */
-void px_viewer_log_refused(px_viewer *v, int status);
+/* Records a request refused before it was routed (400, 408, 414, 431), and the bytes of the
+ * refusal. */
+void px_viewer_log_refused(px_viewer *v, int status, uint64_t bytes_out);
 
 /* The cache's part of an exchange (cache_serve.c). */
 /* A GET/HEAD found fresh in the cache is answered from it: true when it was. */
@@ -389,13 +399,22 @@ void px_cache_body(px_viewer *v, const char *data, size_t len);
 /* The response is complete: stores the kept copy. */
 void px_cache_store(px_viewer *v);
 
+/* A new exchange for v's next request (not yet active); NULL when out of memory. */
+px_exchange *px_exchange_new(px_viewer *v);
 /*
- * The exchange's own memory: its buffers and response collector, made when
- * its viewer is (px_exchange_init) and released with it (px_exchange_finish,
- * which also drops the configuration generation it holds).
+ * The exchange is over: v no longer holds it, and it is freed once the loop
+ * has left every callback (pointers to it on the stack stay valid till then).
  */
-void px_exchange_init(px_exchange *ex);
-void px_exchange_finish(px_exchange *ex);
+void px_exchange_release(px_viewer *v);
+/* Frees an exchange now (its viewer is gone), with the configuration it holds. */
+void px_exchange_free(px_exchange *ex);
+/* Frees the released exchanges (the server's check handle, after each loop turn). */
+void px_exchange_reap(px_server *srv);
+/* Whether v has a request being answered. */
+static inline bool px_viewer_busy(const px_viewer *v)
+{
+	return v->ex != NULL && v->ex->active;
+}
 
 /* Exchange entry points, called by the viewer. */
 void px_exchange_start(px_viewer *v);

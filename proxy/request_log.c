@@ -30,17 +30,18 @@ static bool origin_failure(const char *reason)
 
 void px_request_log(px_viewer *v, int status, const char *reason)
 {
-	px_exchange *ex = &v->ex;
+	px_exchange *ex = v->ex;
 	px_server *srv = v->srv;
-	const px_header *host = px_head_find(&v->head, "Host");
+	const px_header *host = px_head_find(&v->ex->req, "Host");
 	uint64_t ms = uv_now(srv->loop) - ex->started_ms;
 	const char *why = reason != NULL && reason[0] != '\0' ? reason : NULL;
 
 	/* With an access log, stderr keeps only what went wrong. */
 	if (srv->access_log.fd < 0 || status >= 500) {
 		px_log("%s %.*s %.*s %.*s -> %d origin=%s reason=%s verify=%s %llums", v->address,
-		       (int)v->head.method_len, v->head.method, host ? (int)host->value_len : 1,
-		       host ? host->value : "-", (int)v->head.target_len, v->head.target, status,
+		       (int)v->ex->req.method_len, v->ex->req.method,
+		       host ? (int)host->value_len : 1, host ? host->value : "-",
+		       (int)v->ex->req.target_len, v->ex->req.target, status,
 		       ex->origin ? ex->origin->id : "-", why ? why : "-",
 		       ex->verify != NULL ? ex->verify : "-", (unsigned long long)ms);
 	}
@@ -55,12 +56,12 @@ void px_request_log(px_viewer *v, int status, const char *reason)
 	if (srv->access_log.fd >= 0) {
 		px_access_entry e = {
 		    .client = v->address,
-		    .method = v->head.method,
-		    .method_len = v->head.method_len,
+		    .method = v->ex->req.method,
+		    .method_len = v->ex->req.method_len,
 		    .host = host ? host->value : NULL,
 		    .host_len = host ? host->value_len : 0,
-		    .path = v->head.target,
-		    .path_len = v->head.target_len,
+		    .path = v->ex->req.target,
+		    .path_len = v->ex->req.target_len,
 		    .status = status,
 		    .bytes_in = ex->bytes_in,
 		    .bytes_out = ex->bytes_out,
@@ -79,7 +80,7 @@ void px_request_log(px_viewer *v, int status, const char *reason)
 	}
 }
 
-void px_viewer_log_refused(px_viewer *v, int status)
+void px_viewer_log_refused(px_viewer *v, int status, uint64_t bytes_out)
 {
 	px_server *srv = v->srv;
 	const char *code = status == 414   ? "request_line_too_long"
@@ -95,7 +96,7 @@ void px_viewer_log_refused(px_viewer *v, int status)
 		    .client = v->address,
 		    .status = status,
 		    .bytes_in = v->bytes_in,
-		    .bytes_out = v->ex.bytes_out,
+		    .bytes_out = bytes_out,
 		    .x_cache = "Error",
 		    .reason = code,
 		};

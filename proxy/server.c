@@ -190,6 +190,12 @@ static void on_sweep(uv_timer_t *timer)
 	px_pool_sweep(timer->data);
 }
 
+/* After each loop turn: the exchanges released during it are freed (no callback holds them). */
+static void on_reap(uv_check_t *check)
+{
+	px_exchange_reap(check->data);
+}
+
 static void intern_origins(px_server *srv, px_gen *gen)
 {
 	for (size_t i = 0; i < gen->config->n_origins; i++) {
@@ -221,6 +227,12 @@ int px_server_start_inherited(px_server *srv, uv_loop_t *loop, px_gen *gen, cons
 	uv_timer_init(loop, &srv->drain);
 	srv->drain.data = srv;
 	uv_timer_start(&srv->sweep, on_sweep, 1000, 1000);
+	uv_check_init(loop, &srv->reap);
+	srv->reap.data = srv;
+	uv_check_start(&srv->reap, on_reap);
+	/* The loop may end with nothing else to do: the check handle alone does not keep it alive.
+	 */
+	uv_unref((uv_handle_t *)&srv->reap);
 	if (pc->cache_max_bytes > 0) {
 		srv->cache = px_cache_create((size_t)pc->cache_max_bytes,
 					     (size_t)pc->cache_max_object_bytes);
@@ -399,6 +411,9 @@ void px_server_close(px_server *srv)
 	if (!uv_is_closing((uv_handle_t *)&srv->drain)) {
 		uv_close((uv_handle_t *)&srv->drain, NULL);
 	}
+	if (!uv_is_closing((uv_handle_t *)&srv->reap)) {
+		uv_close((uv_handle_t *)&srv->reap, NULL);
+	}
 }
 
 /* Frees what px_server_close left once the loop has run the close callbacks. */
@@ -417,6 +432,7 @@ void px_server_free(px_server *srv)
 	free(srv->retired);
 	srv->retired = NULL;
 	srv->n_retired = 0;
+	px_exchange_reap(srv);
 	px_cache_destroy(srv->cache);
 	srv->cache = NULL;
 	px_access_log_close(&srv->access_log);

@@ -40,7 +40,9 @@ int px_viewer_write(px_viewer *v, const void *buf, size_t len)
 	if (v->closing) {
 		return -EPIPE;
 	}
-	v->ex.bytes_out += len;
+	if (v->ex != NULL) {
+		v->ex->bytes_out += len;
+	}
 	return oa_stream_write(&v->stream, buf, len);
 }
 
@@ -54,18 +56,18 @@ static void reject(px_viewer *v, int status, const char *why)
 {
 	px_buf out;
 	int minor = v->parser.http_minor == 0 && v->parser.http_major == 1 ? 0 : 1;
-
 	char xc[96];
+	size_t sent = 0;
 
 	px_buf_init(&out);
-	v->ex.bytes_out = 0;
 	snprintf(xc, sizeof(xc), "Error from %s", v->srv->gen->config->proxy.x_cache_name);
 	if (px_build_error_response(status, xc, NULL, false, minor, &out) == 0) {
 		px_viewer_write(v, out.data, out.len);
+		sent = out.len;
 	}
 	px_buf_free(&out);
 	px_log("%s - %d %s", v->address, status, why);
-	px_viewer_log_refused(v, status);
+	px_viewer_log_refused(v, status, sent);
 	end_after_response(v);
 }
 
@@ -91,9 +93,8 @@ static void viewer_maybe_free(px_viewer *v)
 	if (srv->metrics != NULL) {
 		pxm_conn_close(srv->metrics, srv->worker);
 	}
-	px_exchange_finish(&v->ex);
+	px_exchange_free(v->ex);
 	px_buf_free(&v->held);
-	px_head_collect_free(&v->collect);
 	free(v);
 	px_server_viewer_gone(srv);
 }
@@ -235,7 +236,7 @@ static void on_stream_data(oa_stream *s, const char *buf, ssize_t nread)
 		}
 		v->eof = true;
 		/* A viewer that closes mid-request never gets its request forwarded. */
-		if (!v->ex.active || !v->ex.req_done) {
+		if (!px_viewer_busy(v) || !v->ex->req_done) {
 			viewer_close(v);
 		}
 		return;
@@ -250,11 +251,11 @@ static void on_stream_drain(oa_stream *s)
 	if (v->closing) {
 		return;
 	}
-	if (v->close_after_response && !v->ex.active) {
+	if (v->close_after_response && !px_viewer_busy(v)) {
 		viewer_finish(v);
 		return;
 	}
-	if (v->ex.active) {
+	if (px_viewer_busy(v)) {
 		px_exchange_viewer_drained(v);
 	}
 }
@@ -296,7 +297,7 @@ static void on_header_timeout(uv_timer_t *timer)
 {
 	px_viewer *v = timer->data;
 
-	if (v->ex.active || v->parse_failed || v->close_after_response) {
+	if (px_viewer_busy(v) || v->parse_failed || v->close_after_response) {
 		return;
 	}
 	if (v->any_request_byte) {
@@ -310,7 +311,14 @@ static int on_message_begin(llhttp_t *parser)
 {
 	px_viewer *v = parser->data;
 
-	px_head_collect_reset(&v->collect);
+	/* The request gets its exchange now: an idle connection holds none. */
+	if (v->ex == NULL) {
+		v->ex = px_exchange_new(v);
+		if (v->ex == NULL) {
+			return -1;
+		}
+	}
+	px_head_collect_reset(&v->ex->req_collect);
 	v->reject_status = 0;
 	/*
 	 * A continue asked for by the previous request's (local) answer is
@@ -326,16 +334,16 @@ static int on_url(llhttp_t *parser, const char *at, size_t len)
 {
 	px_viewer *v = parser->data;
 
-	if (v->collect.first_len + len > PX_MAX_REQUEST_LINE) {
+	if (v->ex->req_collect.first_len + len > PX_MAX_REQUEST_LINE) {
 		v->reject_status = 414;
 		return -1;
 	}
-	return px_head_collect_first(&v->collect, at, len) < 0 ? -1 : 0;
+	return px_head_collect_first(&v->ex->req_collect, at, len) < 0 ? -1 : 0;
 }
 
 static int header_piece(px_viewer *v, const char *at, size_t len, bool value)
 {
-	int rc = px_head_collect_header(&v->collect, at, len, value, PX_MAX_HEADERS_BYTES);
+	int rc = px_head_collect_header(&v->ex->req_collect, at, len, value, PX_MAX_HEADERS_BYTES);
 
 	if (rc == -E2BIG) {
 		v->reject_status = 431;
@@ -356,7 +364,7 @@ static int on_header_value(llhttp_t *parser, const char *at, size_t len)
 static int on_headers_complete(llhttp_t *parser)
 {
 	px_viewer *v = parser->data;
-	px_head *h = &v->head;
+	px_head *h = &v->ex->req;
 	const char *method = llhttp_method_name((llhttp_method_t)parser->method);
 
 	uv_timer_stop(&v->timer);
@@ -364,7 +372,7 @@ static int on_headers_complete(llhttp_t *parser)
 	h->method = method;
 	h->method_len = strlen(method);
 	h->http_minor = parser->http_minor;
-	px_head_collect_finish(&v->collect, h, false);
+	px_head_collect_finish(&v->ex->req_collect, h, false);
 	bool has_body = (parser->flags & F_CHUNKED) != 0 ||
 			((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > 0);
 	/*
@@ -398,7 +406,7 @@ static int on_message_complete(llhttp_t *parser)
 {
 	px_viewer *v = parser->data;
 
-	if (!v->ex.active) {
+	if (!px_viewer_busy(v)) {
 		/* Already answered (a local response): go on with the next request. */
 		return 0;
 	}
@@ -450,7 +458,7 @@ static void viewer_feed(px_viewer *v, const char *data, size_t len)
 		return;
 	}
 	v->bytes_in += len;
-	if (!v->ex.active && !v->any_request_byte) {
+	if (!px_viewer_busy(v) && !v->any_request_byte) {
 		v->any_request_byte = true;
 		uv_timer_start(&v->timer, on_header_timeout, v->srv->header_timeout_ms, 0);
 	}
@@ -481,7 +489,7 @@ static void viewer_feed(px_viewer *v, const char *data, size_t len)
 		/* This request was answered already (a refusal): one response per request. */
 		return;
 	}
-	if (v->ex.active) {
+	if (px_viewer_busy(v)) {
 		/*
 		 * The head was accepted and the exchange runs; the body (or its
 		 * trailers) is malformed. The origin connection is dropped before
@@ -534,9 +542,9 @@ void px_viewer_continue(px_viewer *v)
 	 * request it left incomplete is never forwarded whole; after a complete
 	 * one the connection ends once that one is answered.
 	 */
-	if (v->ex.active && !v->ex.req_done) {
+	if (px_viewer_busy(v) && !v->ex->req_done) {
 		viewer_close(v);
-	} else if (!v->ex.active) {
+	} else if (!px_viewer_busy(v)) {
 		end_after_response(v);
 	}
 }
@@ -590,9 +598,7 @@ static px_viewer *viewer_new(px_listener *l)
 		v->next->prev = v;
 	}
 	srv->viewer_list = v;
-	px_exchange_init(&v->ex);
 	px_buf_init(&v->held);
-	px_head_collect_init(&v->collect);
 	return v;
 }
 
@@ -695,7 +701,7 @@ void px_viewer_drain(px_viewer *v)
 	if (v->closing) {
 		return;
 	}
-	if (!v->ex.active && !v->any_request_byte && px_viewer_pending(v) == 0) {
+	if (!px_viewer_busy(v) && !v->any_request_byte && px_viewer_pending(v) == 0) {
 		viewer_close(v);
 		return;
 	}
