@@ -576,6 +576,8 @@ void oa_stream_discard(oa_stream *s)
 {
 	s->discard = true;
 	s->paused = false;
+	/* After a failed handshake too: the peer's end (or error) is still delivered. */
+	s->ended = false;
 	s->in_len = 0;
 	keep(s);
 	maybe_read(s);

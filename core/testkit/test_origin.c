@@ -1,7 +1,8 @@
 /*
  * An origin that serves a chain exactly as given and misbehaves on request
- * (see testorigin.h). libuv owns every socket; the TLS side (the chain in the
- * given order, sessions over push/pull) is test_origin_tls.c.
+ * (see testorigin.h). Every connection is an oa_stream (stream.h); the TLS
+ * side (the chain in the given order, the server sessions the streams run)
+ * is test_origin_tls.c.
  *
  * A connection ends in one of three ways: closed at once (client gone,
  * destroy), reset (RESET mode), or finished: the answer is written, the write
@@ -25,11 +26,6 @@
 
 static const char http_bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
 
-struct write_req {
-	uv_write_t req;
-	char data[];
-};
-
 static void maybe_free(oa_test_origin *o)
 {
 	if (!o->destroyed || o->open_handles > 0) {
@@ -47,76 +43,9 @@ static void on_origin_handle_closed(uv_handle_t *handle)
 	maybe_free(o);
 }
 
-static void on_conn_closed(uv_handle_t *handle)
-{
-	oa__test_origin_conn *c = handle->data;
-	oa_test_origin *o = c->origin;
-
-	if (c->prev != NULL) {
-		c->prev->next = c->next;
-	} else {
-		o->conns = c->next;
-	}
-	if (c->next != NULL) {
-		c->next->prev = c->prev;
-	}
-	if (c->session != NULL) {
-		gnutls_deinit(c->session);
-	}
-	free(c->rbuf);
-	free(c->req);
-	free(c);
-	o->open_handles--;
-	maybe_free(o);
-}
-
 void oa__test_origin_conn_close(oa__test_origin_conn *c)
 {
-	if (c->closing) {
-		return;
-	}
-	c->closing = true;
-	uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-}
-
-/* Closes with an RST so the client reads ECONNRESET. */
-static void conn_reset(oa__test_origin_conn *c)
-{
-	if (c->closing) {
-		return;
-	}
-	c->closing = true;
-	if (uv_tcp_close_reset(&c->tcp, on_conn_closed) < 0) {
-		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-	}
-}
-
-static void on_written(uv_write_t *req, int status)
-{
-	free(req);
-}
-
-int oa__test_origin_conn_send(oa__test_origin_conn *c, const void *data, size_t len)
-{
-	struct write_req *w;
-	uv_buf_t buf;
-	int rc;
-
-	if (c->closing || c->finishing) {
-		return -EPIPE;
-	}
-	w = malloc(sizeof(*w) + len);
-	if (w == NULL) {
-		return -ENOMEM;
-	}
-	memcpy(w->data, data, len);
-	buf = uv_buf_init(w->data, (unsigned)len);
-	rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written);
-	if (rc < 0) {
-		free(w);
-		return rc;
-	}
-	return 0;
+	oa_stream_close(&c->stream, false);
 }
 
 static void on_sweep(uv_timer_t *timer)
@@ -126,7 +55,7 @@ static void on_sweep(uv_timer_t *timer)
 	bool waiting = false;
 
 	for (oa__test_origin_conn *c = o->conns; c != NULL; c = c->next) {
-		if (!c->lingering || c->closing) {
+		if (!c->lingering || oa_stream_closing(&c->stream)) {
 			continue;
 		}
 		if (now - c->linger_since >= LINGER_MS) {
@@ -141,12 +70,13 @@ static void on_sweep(uv_timer_t *timer)
 	}
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status)
+static void on_shutdown(oa_stream *s, int status)
 {
-	oa__test_origin_conn *c = req->data;
+	oa__test_origin_conn *c = s->data;
 	oa_test_origin *o = c->origin;
 
-	if (status == UV_ECANCELED || c->closing) {
+	/* A close cancels the shutdown (UV_ECANCELED) before the connection is freed. */
+	if (status == UV_ECANCELED || oa_stream_closing(s)) {
 		return;
 	}
 	if (status < 0 || c->peer_eof) {
@@ -163,17 +93,18 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 
 void oa__test_origin_conn_finish(oa__test_origin_conn *c)
 {
-	if (c->closing || c->finishing) {
+	if (oa_stream_closing(&c->stream) || c->finishing) {
 		return;
 	}
 	c->finishing = true;
-	c->shutdown_req.data = c;
-	if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+	oa_stream_discard(&c->stream);
+	if (oa_stream_shutdown(&c->stream, on_shutdown) < 0) {
 		oa__test_origin_conn_close(c);
 	}
 }
 
-int oa__test_origin_request_feed(oa__test_origin_conn *c, const char *data, size_t len)
+/* Appends request bytes; 1 when the header block is complete, 0 if not yet, -1 if too long. */
+static int request_feed(oa__test_origin_conn *c, const char *data, size_t len)
 {
 	char *nb;
 
@@ -191,36 +122,48 @@ int oa__test_origin_request_feed(oa__test_origin_conn *c, const char *data, size
 	return memmem(c->req, c->req_len, "\r\n\r\n", 4) != NULL ? 1 : 0;
 }
 
-static void http_feed(oa__test_origin_conn *c, const char *data, size_t len)
+/* TLS and HTTP mode: request bytes (plaintext); a complete request is answered, then finished. */
+static void request_data(oa__test_origin_conn *c, const char *data, size_t len)
 {
-	int rc = oa__test_origin_request_feed(c, data, len);
+	gnutls_session_t session = oa_stream_session(&c->stream);
+	int rc = request_feed(c, data, len);
 
 	if (rc < 0) {
 		oa__test_origin_conn_close(c);
 		return;
 	}
-	if (rc == 1) {
-		if (oa__test_origin_conn_send(c, OA__TEST_ORIGIN_HTTP_OK,
-					      sizeof(OA__TEST_ORIGIN_HTTP_OK) - 1) < 0) {
-			oa__test_origin_conn_close(c);
-			return;
-		}
-		oa__test_origin_conn_finish(c);
+	if (rc == 0) {
+		return;
 	}
+	if (oa_stream_write(&c->stream, OA__TEST_ORIGIN_HTTP_OK,
+			    sizeof(OA__TEST_ORIGIN_HTTP_OK) - 1) < 0) {
+		oa__test_origin_conn_close(c);
+		return;
+	}
+	if (session != NULL) {
+		/* close_notify; the write side is shut down after it. */
+		gnutls_bye(session, GNUTLS_SHUT_WR);
+	}
+	oa__test_origin_conn_finish(c);
 }
 
-static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
-{
-	oa__test_origin_conn *c = handle->data;
+/* ---- the stream's callbacks ---- */
 
-	*buf = uv_buf_init(c->origin->slab, sizeof(c->origin->slab));
+static void on_stream_handshake(oa_stream *s, int status)
+{
+	oa__test_origin_conn *c = s->data;
+
+	if (status == 0 || oa_stream_closing(s)) {
+		return;
+	}
+	oa__test_origin_tls_failed(c, status);
 }
 
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+static void on_stream_data(oa_stream *s, const char *buf, ssize_t nread)
 {
-	oa__test_origin_conn *c = stream->data;
+	oa__test_origin_conn *c = s->data;
 
-	if (c->closing || nread == 0) {
+	if (oa_stream_closing(s)) {
 		return;
 	}
 	if (nread < 0) {
@@ -237,13 +180,12 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	}
 	switch (c->origin->mode) {
 	case OA_TEST_ORIGIN_TLS:
-		oa__test_origin_tls_feed(c, buf->base, (size_t)nread);
-		break;
 	case OA_TEST_ORIGIN_HTTP:
-		http_feed(c, buf->base, (size_t)nread);
+		request_data(c, buf, (size_t)nread);
 		break;
 	case OA_TEST_ORIGIN_RESET:
-		conn_reset(c);
+		/* An RST, so the client reads ECONNRESET. */
+		oa_stream_close(s, true);
 		break;
 	case OA_TEST_ORIGIN_TARPIT:
 	case OA_TEST_ORIGIN_GARBAGE:
@@ -251,6 +193,31 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		break;
 	}
 }
+
+static void on_stream_closed(oa_stream *s)
+{
+	oa__test_origin_conn *c = s->data;
+	oa_test_origin *o = c->origin;
+
+	if (c->prev != NULL) {
+		c->prev->next = c->next;
+	} else {
+		o->conns = c->next;
+	}
+	if (c->next != NULL) {
+		c->next->prev = c->prev;
+	}
+	free(c->req);
+	free(c);
+	o->open_handles--;
+	maybe_free(o);
+}
+
+static const oa_stream_cbs stream_cbs = {
+    .on_handshake = on_stream_handshake,
+    .on_data = on_stream_data,
+    .on_closed = on_stream_closed,
+};
 
 static void on_connection(uv_stream_t *server, int status)
 {
@@ -265,18 +232,17 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	c->origin = o;
-	if (uv_tcp_init(o->loop, &c->tcp) < 0) {
+	if (oa_stream_init(o->loop, &c->stream, &stream_cbs, c) < 0) {
 		free(c);
 		return;
 	}
-	c->tcp.data = c;
 	c->next = o->conns;
 	if (o->conns != NULL) {
 		o->conns->prev = c;
 	}
 	o->conns = c;
 	o->open_handles++;
-	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+	if (uv_accept(server, (uv_stream_t *)oa_stream_tcp(&c->stream)) < 0) {
 		oa__test_origin_conn_close(c);
 		return;
 	}
@@ -285,12 +251,12 @@ static void on_connection(uv_stream_t *server, int status)
 		oa__test_origin_conn_close(c);
 		return;
 	}
-	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+	if (oa_stream_start(&c->stream) < 0) {
 		oa__test_origin_conn_close(c);
 		return;
 	}
 	if (o->mode == OA_TEST_ORIGIN_GARBAGE) {
-		if (oa__test_origin_conn_send(c, http_bad, sizeof(http_bad) - 1) < 0) {
+		if (oa_stream_write(&c->stream, http_bad, sizeof(http_bad) - 1) < 0) {
 			oa__test_origin_conn_close(c);
 			return;
 		}

@@ -1,8 +1,8 @@
 /*
  * The test origin's state, shared between the server (test_origin.c:
- * listener, connection lifetime, plain modes) and its TLS side
- * (test_origin_tls.c: the chain in the given order, sessions over push/pull).
- * Not installed.
+ * listener, connection lifetime, requests, plain modes) and its TLS side
+ * (test_origin_tls.c: the chain in the given order, the server sessions the
+ * connections' oa_streams run). Not installed.
  */
 #ifndef ORIGINAUDIT_CORE_TEST_ORIGIN_INTERNAL_H
 #define ORIGINAUDIT_CORE_TEST_ORIGIN_INTERNAL_H
@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "originaudit/stream.h"
 #include "originaudit/testorigin.h"
 
 /* The answer to any complete HTTP request, in TLS and HTTP mode. */
@@ -22,26 +23,20 @@
 
 /* One accepted client connection. */
 typedef struct oa__test_origin_conn {
+	/* The transport (TLS in TLS mode); its data is this connection. */
+	oa_stream stream;
 	oa_test_origin *origin;
 	struct oa__test_origin_conn *prev;
 	struct oa__test_origin_conn *next;
-	uv_tcp_t tcp;
-	uv_shutdown_t shutdown_req;
-	gnutls_session_t session;
-	/* Ciphertext received and not yet pulled by GnuTLS. */
-	unsigned char *rbuf;
-	size_t rlen;
 	/* The HTTP request read so far. */
 	char *req;
 	size_t req_len;
-	bool handshake_done;
-	/* The write side is being shut down: nothing more will be sent. */
+	/* The write side is being shut down: nothing more will be sent, input is dropped. */
 	bool finishing;
 	/* The write side is shut down; waiting for the client to close. */
 	bool lingering;
 	/* The client closed its side before the shutdown completed. */
 	bool peer_eof;
-	bool closing;
 	uint64_t linger_since;
 } oa__test_origin_conn;
 
@@ -62,21 +57,16 @@ struct oa_test_origin {
 	gnutls_pcert_st *pcerts;
 	unsigned n_pcerts;
 	gnutls_privkey_t key;
-	/* One read at a time per loop; on_read copies what it keeps. */
-	char slab[65536];
 };
 
 /* Closes at once; pending writes and the shutdown are cancelled. Harmless twice. */
 void oa__test_origin_conn_close(oa__test_origin_conn *c);
 
-/* Shuts the write side down once everything queued is written. */
+/*
+ * Shuts the write side down once everything queued is written; from now on
+ * the client's bytes are read and dropped, only its end or an error counts.
+ */
 void oa__test_origin_conn_finish(oa__test_origin_conn *c);
-
-/* Queues a copy of data; returns 0 or a negative errno. */
-int oa__test_origin_conn_send(oa__test_origin_conn *c, const void *data, size_t len);
-
-/* Appends request bytes; 1 when the header block is complete, 0 if not yet, -1 if too long. */
-int oa__test_origin_request_feed(oa__test_origin_conn *c, const char *data, size_t len);
 
 /* Loads the chain (kept in order), the key and the priority into o; 0 or negative, err set. */
 int oa__test_origin_tls_load(oa_test_origin *o, const oa_test_origin_opts *opts, oa_error *err);
@@ -84,10 +74,10 @@ int oa__test_origin_tls_load(oa_test_origin *o, const oa_test_origin_opts *opts,
 /* Frees what oa__test_origin_tls_load set up; harmless when nothing was. */
 void oa__test_origin_tls_free(oa_test_origin *o);
 
-/* Creates c's server session over push/pull; returns 0 or a negative errno. */
+/* Creates c's server session and hands it to c's stream; returns 0 or a negative errno. */
 int oa__test_origin_tls_session_new(oa__test_origin_conn *c);
 
-/* Feeds ciphertext: drives the handshake, then answers the request or closes. */
-void oa__test_origin_tls_feed(oa__test_origin_conn *c, const char *data, size_t len);
+/* The handshake failed (status, a GnuTLS error): an alert and a finish, or a close. */
+void oa__test_origin_tls_failed(oa__test_origin_conn *c, int status);
 
 #endif

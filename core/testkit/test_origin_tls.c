@@ -3,17 +3,17 @@
  * retrieve callback with a pcert list built in the given order, because
  * GnuTLS's own loaders (gnutls_certificate_set_x509_key_mem2 and friends)
  * sort the chain into issuer order, which would hide the misordering the
- * tests want to show. GnuTLS only sees buffers through push/pull.
+ * tests want to show. The session runs on the connection's oa_stream, which
+ * gives GnuTLS its push and pull.
  */
 #include <errno.h>
 #include <gnutls/x509.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "test_origin_internal.h"
 
-/* Ciphertext buffered for GnuTLS before giving up on a client. */
-#define RECV_MAX (64 * 1024)
+/* Bytes a client may send before the handshake completes; past them it is closed. */
+#define HANDSHAKE_MAX (64 * 1024)
 
 void oa__test_origin_tls_free(oa_test_origin *o)
 {
@@ -37,34 +37,6 @@ void oa__test_origin_tls_free(oa_test_origin *o)
 	}
 }
 
-static ssize_t pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
-{
-	oa__test_origin_conn *c = ptr;
-	size_t n;
-
-	if (c->rlen == 0) {
-		gnutls_transport_set_errno(c->session, EAGAIN);
-		return -1;
-	}
-	n = len < c->rlen ? len : c->rlen;
-	memcpy(data, c->rbuf, n);
-	memmove(c->rbuf, c->rbuf + n, c->rlen - n);
-	c->rlen -= n;
-	return (ssize_t)n;
-}
-
-static ssize_t push(gnutls_transport_ptr_t ptr, const void *data, size_t len)
-{
-	oa__test_origin_conn *c = ptr;
-	int rc = oa__test_origin_conn_send(c, data, len);
-
-	if (rc < 0) {
-		gnutls_transport_set_errno(c->session, rc == -ENOMEM ? ENOMEM : EPIPE);
-		return -1;
-	}
-	return (ssize_t)len;
-}
-
 /* Hands GnuTLS the chain in the caller's order, never sorted. */
 static int retrieve_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
 			 const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
@@ -80,107 +52,39 @@ static int retrieve_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_
 	return 0;
 }
 
-static void tls_failed(oa__test_origin_conn *c, int rc)
+void oa__test_origin_tls_failed(oa__test_origin_conn *c, int status)
 {
-	/* A client that went away or refused us gets no alert; anyone else gets the right one. */
-	if (rc == GNUTLS_E_PREMATURE_TERMINATION || rc == GNUTLS_E_PUSH_ERROR ||
-	    rc == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+	/*
+	 * A client that went away (its end read, or a push failed), refused us,
+	 * or sent too much before the handshake completed gets no alert; anyone
+	 * else gets the right one.
+	 */
+	if (oa_stream_eof(&c->stream) || status == GNUTLS_E_PREMATURE_TERMINATION ||
+	    status == GNUTLS_E_PUSH_ERROR || status == GNUTLS_E_FATAL_ALERT_RECEIVED ||
+	    status == GNUTLS_E_HANDSHAKE_TOO_LARGE) {
 		oa__test_origin_conn_close(c);
 		return;
 	}
-	gnutls_alert_send_appropriate(c->session, rc);
+	gnutls_alert_send_appropriate(oa_stream_session(&c->stream), status);
 	oa__test_origin_conn_finish(c);
-}
-
-static void tls_answer(oa__test_origin_conn *c)
-{
-	ssize_t n = gnutls_record_send(c->session, OA__TEST_ORIGIN_HTTP_OK,
-				       sizeof(OA__TEST_ORIGIN_HTTP_OK) - 1);
-
-	if (n < 0) {
-		oa__test_origin_conn_close(c);
-		return;
-	}
-	gnutls_bye(c->session, GNUTLS_SHUT_WR);
-	oa__test_origin_conn_finish(c);
-}
-
-void oa__test_origin_tls_feed(oa__test_origin_conn *c, const char *data, size_t len)
-{
-	unsigned char *nb;
-	int rc;
-
-	if (c->rlen + len > RECV_MAX) {
-		oa__test_origin_conn_close(c);
-		return;
-	}
-	nb = realloc(c->rbuf, c->rlen + len);
-	if (nb == NULL) {
-		oa__test_origin_conn_close(c);
-		return;
-	}
-	c->rbuf = nb;
-	memcpy(c->rbuf + c->rlen, data, len);
-	c->rlen += len;
-	if (!c->handshake_done) {
-		rc = gnutls_handshake(c->session);
-		if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-			return;
-		}
-		if (rc < 0) {
-			tls_failed(c, rc);
-			return;
-		}
-		c->handshake_done = true;
-	}
-	for (;;) {
-		char plain[4096];
-		ssize_t n = gnutls_record_recv(c->session, plain, sizeof(plain));
-
-		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
-			return;
-		}
-		if (n == 0) {
-			/* close_notify before (or instead of) a request. */
-			oa__test_origin_conn_close(c);
-			return;
-		}
-		if (n < 0) {
-			if (gnutls_error_is_fatal((int)n)) {
-				oa__test_origin_conn_close(c);
-				return;
-			}
-			continue;
-		}
-		rc = oa__test_origin_request_feed(c, plain, (size_t)n);
-		if (rc < 0) {
-			oa__test_origin_conn_close(c);
-			return;
-		}
-		if (rc == 1) {
-			tls_answer(c);
-			return;
-		}
-	}
 }
 
 int oa__test_origin_tls_session_new(oa__test_origin_conn *c)
 {
 	oa_test_origin *o = c->origin;
-	int rc = gnutls_init(&c->session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+	gnutls_session_t session;
 
-	if (rc < 0) {
-		c->session = NULL;
+	if (gnutls_init(&session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0) {
 		return -ENOMEM;
 	}
-	if (gnutls_priority_set(c->session, o->prio) < 0 ||
-	    gnutls_credentials_set(c->session, GNUTLS_CRD_CERTIFICATE, o->cred) < 0) {
+	if (gnutls_priority_set(session, o->prio) < 0 ||
+	    gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, o->cred) < 0) {
+		gnutls_deinit(session);
 		return -EINVAL;
 	}
-	gnutls_session_set_ptr(c->session, c);
-	gnutls_transport_set_ptr(c->session, c);
-	gnutls_transport_set_push_function(c->session, push);
-	gnutls_transport_set_pull_function(c->session, pull);
+	/* For retrieve_cert; the stream owns the session from here on. */
+	gnutls_session_set_ptr(session, c);
+	oa_stream_set_tls(&c->stream, session, HANDSHAKE_MAX, false);
 	return 0;
 }
 

@@ -149,7 +149,10 @@ bool oa_stream_buffered(const oa_stream *s);
  */
 void oa_stream_deliver(oa_stream *s);
 
-/* From now on input is read and dropped; only the end or an error is still delivered. */
+/*
+ * From now on input is read and dropped; only the end or an error is still
+ * delivered (once more, after a failed handshake: the owner lingers until it).
+ */
 void oa_stream_discard(oa_stream *s);
 
 /*
