@@ -23,11 +23,10 @@ static void update_gauges(px_server *srv)
 	pxm_set_cache_gauge(srv->metrics, srv->worker, st.bytes, st.objects);
 }
 
-bool px_cache_serve(px_viewer *v)
+bool px_cache_serve(px_exchange *ex)
 {
-	px_exchange *ex = v->ex;
-	px_server *srv = v->srv;
-	bool head_request = v->parser.method == HTTP_HEAD;
+	px_server *srv = ex->srv;
+	bool head_request = ex->info.method == HTTP_HEAD;
 	const char *host = NULL;
 	size_t host_len = 0;
 
@@ -71,7 +70,7 @@ bool px_cache_serve(px_viewer *v)
 	o.has_age = true;
 	o.age = px_cache_obj_age(obj, now);
 	o.http_minor = ex->req.http_minor;
-	o.keep_alive = llhttp_should_keep_alive(&v->parser) && !srv->stopping;
+	o.keep_alive = ex->info.keep_alive && !srv->stopping;
 	o.content_length = (long long)body_len;
 	px_buf_init(&out);
 	if (px_build_viewer_response(&head, &o, &out) < 0) {
@@ -81,26 +80,24 @@ bool px_cache_serve(px_viewer *v)
 	ex->status = head.status;
 	ex->x_cache_kind = "Hit";
 	ex->resp_started = true;
-	px_viewer_write(v, out.data, out.len);
+	px_down_write(ex, out.data, out.len);
 	px_buf_free(&out);
 	if (!head_request && head.status != 204 && body_len > 0) {
-		px_viewer_write(v, body, body_len);
+		px_down_write(ex, body, body_len);
 	}
-	px_request_log(v, ex->status, "");
-	px_exchange_release(v);
-	px_viewer_response_done(v, o.keep_alive);
+	px_request_log(ex, ex->status, "");
+	px__end(ex, o.keep_alive);
 	return true;
 }
 
-void px_cache_consider(px_viewer *v, const px_head *resp, bool has_length,
+void px_cache_consider(px_exchange *ex, const px_head *resp, bool has_length,
 		       unsigned long long length)
 {
-	px_exchange *ex = v->ex;
-	px_server *srv = v->srv;
+	px_server *srv = ex->srv;
 	long long age = 0;
 
 	ex->caching = false;
-	if (!ex->cache_lookup || srv->cache == NULL || v->parser.method != HTTP_GET) {
+	if (!ex->cache_lookup || srv->cache == NULL || ex->info.method != HTTP_GET) {
 		return;
 	}
 	long long lifetime = px_cache_lifetime(resp, time(NULL), &age);
@@ -121,9 +118,8 @@ void px_cache_consider(px_viewer *v, const px_head *resp, bool has_length,
 	px_buf_reset(&ex->cache_body);
 }
 
-void px_cache_body(px_viewer *v, const char *data, size_t len)
+void px_cache_body(px_exchange *ex, const char *data, size_t len)
 {
-	px_exchange *ex = v->ex;
 
 	if (!ex->caching) {
 		return;
@@ -136,10 +132,9 @@ void px_cache_body(px_viewer *v, const char *data, size_t len)
 	}
 }
 
-void px_cache_store(px_viewer *v)
+void px_cache_store(px_exchange *ex)
 {
-	px_exchange *ex = v->ex;
-	px_server *srv = v->srv;
+	px_server *srv = ex->srv;
 
 	if (!ex->caching || srv->cache == NULL) {
 		return;

@@ -2,6 +2,7 @@
 #ifndef ORIGINAUDIT_PROXY_H
 #define ORIGINAUDIT_PROXY_H
 
+#include <errno.h>
 #include <gnutls/gnutls.h>
 #include <llhttp.h>
 #include <stdbool.h>
@@ -29,7 +30,6 @@
 #define PX_LINGER_MS 2000
 /* Bytes queued toward a peer before reading from the other side pauses. */
 #define PX_HIGH_WATER (256 * 1024)
-/* Bytes gathered between px_viewer_cork and px_viewer_uncork at most. */
 /* What a viewer may send before its TLS handshake completes. */
 #define PX_MAX_CLIENT_HELLO (256 * 1024)
 /* A chunked request body is held until complete or this long before its head goes. */
@@ -38,6 +38,8 @@
 typedef struct px_server px_server;
 typedef struct px_viewer px_viewer;
 typedef struct px_exchange px_exchange;
+typedef struct px_downstream px_downstream;
+typedef struct px_request_info px_request_info;
 
 /*
  * One loaded configuration and its CA bundle. The server points at the
@@ -245,9 +247,59 @@ const oa_result *px_verify_cached(px_server *srv, const oa_trust_store *store,
  * first byte is parsed (px_exchange_new), released when it is answered
  * (px_exchange_release): an idle viewer connection holds none.
  */
+/*
+ * What an exchange needs of the connection it answers on. The viewer side
+ * implements it (proxy/viewer.c); the exchange never calls the viewer
+ * directly, so the request path reads top-down: server, viewer, exchange,
+ * origin client and cache, response writer.
+ */
+struct px_downstream {
+	/* Writes response bytes; 0 or a negative errno. */
+	int (*write)(void *ctx, const void *buf, size_t len);
+	/* Gathers writes until uncork sends them together. */
+	void (*cork)(void *ctx);
+	void (*uncork)(void *ctx);
+	/* Bytes written and not yet sent. */
+	size_t (*pending)(void *ctx);
+	/* The request body may come now (its parsing resumes). */
+	void (*want_body)(void *ctx);
+	/* Back-pressure on the request body: stop / go on reading it. */
+	void (*pause)(void *ctx);
+	void (*resume)(void *ctx);
+	/* (Re)starts the timer that calls px_exchange_timeout after ms; 0 stops it. */
+	void (*set_timer)(void *ctx, uint64_t ms);
+	/* The response is complete; keep_alive: the connection may carry another request. */
+	void (*done)(void *ctx, bool keep_alive);
+	/* The response cannot be completed: the connection is reset. */
+	void (*abort)(void *ctx);
+};
+
+/* The request as the viewer parsed it. */
+struct px_request_info {
+	/* llhttp's method and version. */
+	int method;
+	int http_major;
+	int http_minor;
+	/* The request allows the connection to go on (version, Connection). */
+	bool keep_alive;
+	/* It arrived over TLS. */
+	bool tls;
+	/* The viewer's address. */
+	const char *client;
+};
+
 struct px_exchange {
-	px_viewer *viewer;
-	/* Released, waiting to be freed once the loop is out of every callback. */
+	px_server *srv;
+	const px_downstream *down;
+	void *down_ctx;
+	/* The request as parsed (px_exchange_start), with the viewer's address copied. */
+	px_request_info info;
+	char viewer_address[64];
+	/* Origin connections and lookups that still call back into this exchange. */
+	unsigned holds;
+	bool released;
+	/* Released, waiting to be freed once nothing holds it and the loop is out of every
+	 * callback. */
 	px_exchange *next_dead;
 	/* The request head as the viewer sent it (req points into req_collect). */
 	px_head_collect req_collect;
@@ -324,8 +376,6 @@ struct px_viewer {
 	uv_timer_t origin_timer;
 	/* The stream and the two timers, while not closed. */
 	int open_handles;
-	/* Origin connections still attached (closing ones included). */
-	int open_conns;
 	bool closing;
 	bool close_after_response;
 	bool tls;
@@ -351,6 +401,12 @@ struct px_viewer {
 	px_exchange *ex;
 };
 
+/* Whether v has a request being answered. */
+static inline bool px_viewer_busy(const px_viewer *v)
+{
+	return v->ex != NULL && v->ex->active;
+}
+
 /* Sets up llhttp's callbacks (once). */
 void px_viewer_init_settings(void);
 /* Accepts a viewer connection on l (refused at once beyond proxy.max_connections). */
@@ -362,88 +418,122 @@ void px_viewer_accept(px_listener *l, uv_stream_t *server);
 int px_viewer_adopt(px_listener *l, int fd);
 /* Graceful stop: an idle connection closes now, a busy one after its response. */
 void px_viewer_drain(px_viewer *v);
-
-/* The viewer side, used by the exchange. */
-int px_viewer_write(px_viewer *v, const void *buf, size_t len);
-/* Gathers writes (up to OA_STREAM_CORK_MAX) until px_viewer_uncork sends them together. */
-void px_viewer_cork(px_viewer *v);
-void px_viewer_uncork(px_viewer *v);
-size_t px_viewer_pending(const px_viewer *v);
-/* Resumes parsing the request (its body goes to the exchange) and reading. */
-void px_viewer_continue(px_viewer *v);
-/* Stops/starts reading from the viewer (backpressure toward the origin). */
-void px_viewer_pause_reading(px_viewer *v);
-void px_viewer_resume_reading(px_viewer *v);
-/* The response is complete: next request, or close when it cannot continue. */
-void px_viewer_response_done(px_viewer *v, bool keep_alive);
-/* Closes the viewer connection at once (a response that cannot be completed). */
+/* Closes the viewer connection at once, with a reset (a response that cannot be completed). */
 void px_viewer_abort(px_viewer *v);
 
-/* An origin connection (or lookup) the exchange held is gone. */
-void px_viewer_conn_closed(px_viewer *v);
-
-/* Records a finished (or abandoned) request: stderr, access log, counters. */
-void px_request_log(px_viewer *v, int status, const char *reason);
-/* Records a request refused before it was routed (400, 408, 414, 431), and the bytes of the
- * refusal. */
-void px_viewer_log_refused(px_viewer *v, int status, uint64_t bytes_out);
-
-/* The cache's part of an exchange (cache_serve.c). */
-/* A GET/HEAD found fresh in the cache is answered from it: true when it was. */
-bool px_cache_serve(px_viewer *v);
-/* The origin's response head: decides whether a copy of it is kept. */
-void px_cache_consider(px_viewer *v, const px_head *resp, bool has_length,
-		       unsigned long long length);
-/* Response body bytes as they go to the viewer. */
-void px_cache_body(px_viewer *v, const char *data, size_t len);
-/* The response is complete: stores the kept copy. */
-void px_cache_store(px_viewer *v);
-
-/* A new exchange for v's next request (not yet active); NULL when out of memory. */
-px_exchange *px_exchange_new(px_viewer *v);
 /*
- * The exchange is over: v no longer holds it, and it is freed once the loop
- * has left every callback (pointers to it on the stack stay valid till then).
+ * Records a request refused before it was routed (400, 408, 414, 431): the
+ * bytes the viewer sent for it and those of the refusal.
  */
-void px_exchange_release(px_viewer *v);
-/* Frees an exchange now (its viewer is gone), with the configuration it holds. */
-void px_exchange_free(px_exchange *ex);
-/* Frees the released exchanges (the server's check handle, after each loop turn). */
-void px_exchange_reap(px_server *srv);
-/* Whether v has a request being answered. */
-static inline bool px_viewer_busy(const px_viewer *v)
-{
-	return v->ex != NULL && v->ex->active;
-}
+void px_log_refused(px_server *srv, const char *client, int status, uint64_t bytes_in,
+		    uint64_t bytes_out);
 
-/* Exchange entry points, called by the viewer. */
-void px_exchange_start(px_viewer *v);
-void px_exchange_body(px_viewer *v, const char *data, size_t len);
-void px_exchange_request_done(px_viewer *v);
+/* ---- the exchange (exchange.c, response.c, cache_serve.c, request_log.c) ---- */
+
+/* A new exchange for a request arriving on down (not yet active); NULL when out of memory. */
+px_exchange *px_exchange_new(px_server *srv, const px_downstream *down, void *ctx);
+/*
+ * The request head is complete (ex->req): route it and answer it, from the
+ * cache, locally, or through an origin. info describes the request as parsed.
+ */
+void px_exchange_start(px_exchange *ex, const px_request_info *info);
+/* Request body bytes (unframed), and the request's end. */
+void px_exchange_body(px_exchange *ex, const char *data, size_t len);
+void px_exchange_request_done(px_exchange *ex);
 /*
  * The request body (or trailer) broke after the head was accepted (llhttp's
  * error name): 400 when no response has started, else the connection is reset.
  */
-void px_exchange_request_failed(px_viewer *v, const char *why);
-void px_exchange_viewer_drained(px_viewer *v);
-/* The viewer is closing: drop the origin connection. */
-void px_exchange_cancel(px_viewer *v);
+void px_exchange_request_failed(px_exchange *ex, const char *why);
+/* Everything written downstream was sent: the origin may be read again. */
+void px_exchange_downstream_drained(px_exchange *ex);
+/* The downstream's timer (set_timer) fired: the origin was too slow. */
+void px_exchange_timeout(px_exchange *ex);
+/* The downstream is closing: the origin connection is dropped and nothing more is written. */
+void px_exchange_cancel(px_exchange *ex);
+/*
+ * The downstream is done with ex: it is freed once no origin connection or
+ * lookup holds it and the loop has left every callback (pointers to it on
+ * the stack stay valid till then).
+ */
+void px_exchange_release(px_exchange *ex);
+/* Frees the released exchanges nothing holds (all: every one, at shutdown). */
+void px_exchange_reap(px_server *srv, bool all);
+
+/* Records a finished (or abandoned) request: stderr, access log, counters. */
+void px_request_log(px_exchange *ex, int status, const char *reason);
+
+/* The cache's part of an exchange (cache_serve.c). */
+/* A GET/HEAD found fresh in the cache is answered from it: true when it was. */
+bool px_cache_serve(px_exchange *ex);
+/* The origin's response head: decides whether a copy of it is kept. */
+void px_cache_consider(px_exchange *ex, const px_head *resp, bool has_length,
+		       unsigned long long length);
+/* Response body bytes as they go to the viewer. */
+void px_cache_body(px_exchange *ex, const char *data, size_t len);
+/* The response is complete: stores the kept copy. */
+void px_cache_store(px_exchange *ex);
 
 /*
- * Exchange internals: what proxy/exchange.c (the request side) and
- * proxy/response.c (the response side) share and nothing else uses.
+ * Exchange internals: what proxy/exchange.c (the request side),
+ * proxy/response.c (the response writer) and proxy/cache_serve.c share.
  */
 /* Drops the exchange's origin connection and closes it (exchange.c). */
-void px__detach_conn(px_viewer *v);
+void px__detach_conn(px_exchange *ex);
 /* Connects again for a bodiless GET/HEAD not yet answered; true when it did (exchange.c). */
-bool px__retry(px_viewer *v, bool count_attempt);
+bool px__retry(px_exchange *ex, bool count_attempt);
 /* Answers with the proxy's own response (error, redirect), which ends the exchange (response.c). */
-void px__respond_local(px_viewer *v, int status, const char *reason);
-/* Readies the response parser for the origin's response (response.c). */
-void px__response_begin(px_viewer *v);
+void px__respond_local(px_exchange *ex, int status, const char *reason);
+/* The response is complete: the exchange ends, the downstream goes on or closes (response.c). */
+void px__end(px_exchange *ex, bool keep_alive);
+/* Readies the origin client for the origin's response (response.c). */
+void px__response_begin(px_exchange *ex);
 /* Starts (again) the origin's read timeout (response.c). */
-void px__arm_read_timer(px_viewer *v);
+void px__arm_read_timer(px_exchange *ex);
 /* The origin connection's on_data callback: response bytes, or its end (response.c). */
 void px__on_origin_data(oa_conn *conn, const char *buf, ssize_t nread, void *data);
+
+/* The downstream, as the exchange files call it: nothing happens once it is gone (cancel). */
+static inline int px_down_write(px_exchange *ex, const void *buf, size_t len)
+{
+	if (ex->down == NULL) {
+		return -EPIPE;
+	}
+	ex->bytes_out += len;
+	return ex->down->write(ex->down_ctx, buf, len);
+}
+
+static inline size_t px_down_pending(const px_exchange *ex)
+{
+	return ex->down != NULL ? ex->down->pending(ex->down_ctx) : 0;
+}
+
+static inline void px_down_abort(px_exchange *ex)
+{
+	if (ex->down != NULL) {
+		ex->down->abort(ex->down_ctx);
+	}
+}
+
+static inline void px_down_pause(px_exchange *ex)
+{
+	if (ex->down != NULL) {
+		ex->down->pause(ex->down_ctx);
+	}
+}
+
+static inline void px_down_cork(px_exchange *ex, bool on)
+{
+	if (ex->down != NULL) {
+		(on ? ex->down->cork : ex->down->uncork)(ex->down_ctx);
+	}
+}
+
+static inline void px_down_set_timer(px_exchange *ex, uint64_t ms)
+{
+	if (ex->down != NULL) {
+		ex->down->set_timer(ex->down_ctx, ms);
+	}
+}
 
 #endif

@@ -28,20 +28,19 @@ static bool origin_failure(const char *reason)
 	return true;
 }
 
-void px_request_log(px_viewer *v, int status, const char *reason)
+void px_request_log(px_exchange *ex, int status, const char *reason)
 {
-	px_exchange *ex = v->ex;
-	px_server *srv = v->srv;
-	const px_header *host = px_head_find(&v->ex->req, "Host");
+	px_server *srv = ex->srv;
+	const px_header *host = px_head_find(&ex->req, "Host");
 	uint64_t ms = uv_now(srv->loop) - ex->started_ms;
 	const char *why = reason != NULL && reason[0] != '\0' ? reason : NULL;
 
 	/* With an access log, stderr keeps only what went wrong. */
 	if (srv->access_log.fd < 0 || status >= 500) {
-		px_log("%s %.*s %.*s %.*s -> %d origin=%s reason=%s verify=%s %llums", v->address,
-		       (int)v->ex->req.method_len, v->ex->req.method,
+		px_log("%s %.*s %.*s %.*s -> %d origin=%s reason=%s verify=%s %llums",
+		       ex->viewer_address, (int)ex->req.method_len, ex->req.method,
 		       host ? (int)host->value_len : 1, host ? host->value : "-",
-		       (int)v->ex->req.target_len, v->ex->req.target, status,
+		       (int)ex->req.target_len, ex->req.target, status,
 		       ex->origin ? ex->origin->id : "-", why ? why : "-",
 		       ex->verify != NULL ? ex->verify : "-", (unsigned long long)ms);
 	}
@@ -55,13 +54,13 @@ void px_request_log(px_viewer *v, int status, const char *reason)
 	}
 	if (srv->access_log.fd >= 0) {
 		px_access_entry e = {
-		    .client = v->address,
-		    .method = v->ex->req.method,
-		    .method_len = v->ex->req.method_len,
+		    .client = ex->viewer_address,
+		    .method = ex->req.method,
+		    .method_len = ex->req.method_len,
 		    .host = host ? host->value : NULL,
 		    .host_len = host ? host->value_len : 0,
-		    .path = v->ex->req.target,
-		    .path_len = v->ex->req.target_len,
+		    .path = ex->req.target,
+		    .path_len = ex->req.target_len,
 		    .status = status,
 		    .bytes_in = ex->bytes_in,
 		    .bytes_out = ex->bytes_out,
@@ -80,9 +79,9 @@ void px_request_log(px_viewer *v, int status, const char *reason)
 	}
 }
 
-void px_viewer_log_refused(px_viewer *v, int status, uint64_t bytes_out)
+void px_log_refused(px_server *srv, const char *client, int status, uint64_t bytes_in,
+		    uint64_t bytes_out)
 {
-	px_server *srv = v->srv;
 	const char *code = status == 414   ? "request_line_too_long"
 			   : status == 431 ? "headers_too_large"
 			   : status == 408 ? "header_timeout"
@@ -93,9 +92,9 @@ void px_viewer_log_refused(px_viewer *v, int status, uint64_t bytes_out)
 	}
 	if (srv->access_log.fd >= 0) {
 		px_access_entry e = {
-		    .client = v->address,
+		    .client = client,
 		    .status = status,
-		    .bytes_in = v->bytes_in,
+		    .bytes_in = bytes_in,
 		    .bytes_out = bytes_out,
 		    .x_cache = "Error",
 		    .reason = code,

@@ -11,34 +11,34 @@
 
 #include "proxy.h"
 
-static void x_cache(const px_viewer *v, const char *what, char *buf, size_t size)
+static void x_cache(const px_exchange *ex, const char *what, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s from %s", what, v->ex->gen->config->proxy.x_cache_name);
+	snprintf(buf, size, "%s from %s", what, ex->gen->config->proxy.x_cache_name);
 }
 
-/* The exchange is over: the viewer goes on with its next request, or ends. */
-static void end_exchange(px_viewer *v, bool keep_alive)
+void px__end(px_exchange *ex, bool keep_alive)
 {
-	uv_timer_stop(&v->origin_timer);
-	px_exchange_release(v);
-	px_viewer_response_done(v, keep_alive);
+	ex->active = false;
+	px_down_set_timer(ex, 0);
+	/* The downstream releases the exchange and goes on with its next request, or ends. */
+	if (ex->down != NULL) {
+		ex->down->done(ex->down_ctx, keep_alive);
+	}
 }
 
 /* A response made by the proxy itself (error, redirect): the exchange ends with it. */
-void px__respond_local(px_viewer *v, int status, const char *reason)
+void px__respond_local(px_exchange *ex, int status, const char *reason)
 {
-	px_exchange *ex = v->ex;
 	bool body_pending = !ex->req_done && (ex->req_chunked || ex->req_length > 0);
 	/* A request that was refused as malformed (400, 505) ends the connection (RFC 9112 6.1). */
 	bool refused = status == 400 || status == 505;
-	bool keep_alive =
-	    llhttp_should_keep_alive(&v->parser) && !body_pending && !refused && !v->srv->stopping;
+	bool keep_alive = ex->info.keep_alive && !body_pending && !refused && !ex->srv->stopping;
 	char xc[96];
 	px_buf out;
 	int rc;
 
 	/* Answered in the viewer's version; HTTP/1.1 to one the proxy does not speak (505). */
-	int minor = v->parser.http_major == 1 && v->parser.http_minor == 0 ? 0 : 1;
+	int minor = ex->info.http_major == 1 && ex->info.http_minor == 0 ? 0 : 1;
 
 	px_buf_init(&out);
 	if (status == 301 || status == 307) {
@@ -55,7 +55,7 @@ void px__respond_local(px_viewer *v, int status, const char *reason)
 			colon[hostname[0] == '[' ? 1 : 0] = '\0';
 		}
 		snprintf(target, sizeof(target), "%.*s", (int)ex->req.target_len, ex->req.target);
-		x_cache(v, "Redirect", xc, sizeof(xc));
+		x_cache(ex, "Redirect", xc, sizeof(xc));
 		ex->x_cache_kind = "Redirect";
 		rc = px_build_redirect(status, hostname, target, xc, keep_alive, minor, &out);
 		if (rc < 0) {
@@ -66,7 +66,7 @@ void px__respond_local(px_viewer *v, int status, const char *reason)
 		rc = -1;
 	}
 	if (rc < 0) {
-		x_cache(v, "Error", xc, sizeof(xc));
+		x_cache(ex, "Error", xc, sizeof(xc));
 		ex->x_cache_kind = "Error";
 		px_buf_free(&out);
 		px_buf_init(&out);
@@ -76,33 +76,28 @@ void px__respond_local(px_viewer *v, int status, const char *reason)
 	}
 	ex->status = status;
 	snprintf(ex->reason, sizeof(ex->reason), "%s", reason ? reason : "");
-	px__detach_conn(v);
-	if (!keep_alive) {
-		/* The connection ends with this response: no byte after this head is parsed. */
-		v->parse_failed = true;
-	}
+	px__detach_conn(ex);
 	size_t len = out.len;
-	if (v->parser.method == HTTP_HEAD) {
+	if (ex->info.method == HTTP_HEAD) {
 		/* A response to HEAD ends with its header block. */
 		const char *end = strstr(out.data != NULL ? out.data : "", "\r\n\r\n");
 
 		len = end != NULL ? (size_t)(end - out.data) + 4 : out.len;
 	}
-	px_viewer_write(v, out.data, len);
+	px_down_write(ex, out.data, len);
 	px_buf_free(&out);
-	px_request_log(v, status, reason);
-	end_exchange(v, keep_alive);
+	px_request_log(ex, status, reason);
+	px__end(ex, keep_alive);
 }
 
 /* ---- the origin's response, as the origin client delivers it ---- */
 
-static void finish_response(px_viewer *v, bool origin_keep_alive);
+static void finish_response(px_exchange *ex, bool origin_keep_alive);
 
 /* The final head: framing toward the viewer decided, the cache consulted, the head written. */
 static int on_origin_head(void *data, const px_head *h, const px_origin_body_info *body)
 {
-	px_viewer *v = data;
-	px_exchange *ex = v->ex;
+	px_exchange *ex = data;
 	char xc[96];
 	px_buf out;
 	px_response_opts o;
@@ -121,18 +116,17 @@ static int on_origin_head(void *data, const px_head *h, const px_origin_body_inf
 	} else {
 		ex->frame = PX_FRAME_CLOSE;
 	}
-	x_cache(v, "Miss", xc, sizeof(xc));
+	x_cache(ex, "Miss", xc, sizeof(xc));
 	ex->x_cache_kind = "Miss";
-	px_cache_consider(v, h, body->has_length, body->has_length ? body->length : 0);
+	px_cache_consider(ex, h, body->has_length, body->has_length ? body->length : 0);
 	o.x_cache = xc;
 	/*
 	 * Decided once, here, as the head says it: a response that comes before
 	 * the whole request body closes the connection (the rest of the body is
 	 * never read), and finish_response keeps to what the head promised.
 	 */
-	ex->viewer_keep_alive = ex->frame != PX_FRAME_CLOSE &&
-				llhttp_should_keep_alive(&v->parser) && ex->req_done &&
-				!v->srv->stopping;
+	ex->viewer_keep_alive = ex->frame != PX_FRAME_CLOSE && ex->info.keep_alive &&
+				ex->req_done && !ex->srv->stopping;
 	o.keep_alive = ex->viewer_keep_alive;
 	o.http_minor = ex->req.http_minor;
 	px_buf_init(&out);
@@ -142,16 +136,15 @@ static int on_origin_head(void *data, const px_head *h, const px_origin_body_inf
 	}
 	ex->resp_started = true;
 	ex->status = h->status;
-	px_viewer_write(v, out.data, out.len);
+	px_down_write(ex, out.data, out.len);
 	px_buf_free(&out);
 	return 0;
 }
 
-static void backpressure_origin(px_viewer *v)
+static void backpressure_origin(px_exchange *ex)
 {
-	px_exchange *ex = v->ex;
 
-	if (ex->conn != NULL && px_viewer_pending(v) > PX_HIGH_WATER && !ex->waiting_drain) {
+	if (ex->conn != NULL && px_down_pending(ex) > PX_HIGH_WATER && !ex->waiting_drain) {
 		ex->waiting_drain = true;
 		oa_conn_pause(ex->conn);
 	}
@@ -160,36 +153,35 @@ static void backpressure_origin(px_viewer *v)
 /* Body bytes: kept for the cache, framed again for the viewer. */
 static void on_origin_body(void *data, const char *at, size_t len)
 {
-	px_viewer *v = data;
-	px_exchange *ex = v->ex;
+	px_exchange *ex = data;
 	char line[32];
 
 	if (ex->frame == PX_FRAME_NONE) {
 		return;
 	}
-	px_cache_body(v, at, len);
+	px_cache_body(ex, at, len);
 	if (ex->frame == PX_FRAME_CHUNKED) {
 		int n = snprintf(line, sizeof(line), "%zx\r\n", len);
 
-		px_viewer_write(v, line, (size_t)n);
-		px_viewer_write(v, at, len);
-		px_viewer_write(v, "\r\n", 2);
+		px_down_write(ex, line, (size_t)n);
+		px_down_write(ex, at, len);
+		px_down_write(ex, "\r\n", 2);
 	} else {
-		px_viewer_write(v, at, len);
+		px_down_write(ex, at, len);
 	}
-	backpressure_origin(v);
+	backpressure_origin(ex);
 }
 
 static void on_origin_end(void *data, bool keep_alive)
 {
-	px_viewer *v = data;
+	px_exchange *ex = data;
 
-	if (v->ex->frame == PX_FRAME_CHUNKED) {
-		px_viewer_write(v, "0\r\n\r\n", 5);
+	if (ex->frame == PX_FRAME_CHUNKED) {
+		px_down_write(ex, "0\r\n\r\n", 5);
 	}
 	/* What this read produced leaves in one write before the exchange ends. */
-	px_viewer_uncork(v);
-	finish_response(v, keep_alive);
+	px_down_cork(ex, false);
+	finish_response(ex, keep_alive);
 }
 
 static const px_origin_client_cbs origin_client_cbs = {
@@ -198,20 +190,18 @@ static const px_origin_client_cbs origin_client_cbs = {
     .on_end = on_origin_end,
 };
 
-void px__response_begin(px_viewer *v)
+void px__response_begin(px_exchange *ex)
 {
-	px_origin_client_begin(&v->ex->client, v->parser.method == HTTP_HEAD, &origin_client_cbs,
-			       v);
+	px_origin_client_begin(&ex->client, ex->info.method == HTTP_HEAD, &origin_client_cbs, ex);
 }
 
-static void finish_response(px_viewer *v, bool origin_keep_alive)
+static void finish_response(px_exchange *ex, bool origin_keep_alive)
 {
-	px_exchange *ex = v->ex;
-	bool viewer_keep = ex->viewer_keep_alive && ex->req_done && !v->srv->stopping;
+	bool viewer_keep = ex->viewer_keep_alive && ex->req_done && !ex->srv->stopping;
 
-	px_cache_store(v);
+	px_cache_store(ex);
 
-	px_request_log(v, ex->status,
+	px_request_log(ex, ex->status,
 		       ex->reused
 			   ? "reused"
 			   : (ex->conn != NULL && oa_conn_resumed(ex->conn) ? "resumed" : ""));
@@ -219,43 +209,40 @@ static void finish_response(px_viewer *v, bool origin_keep_alive)
 		oa_conn *conn = ex->conn;
 
 		ex->conn = NULL;
-		v->open_conns--;
-		px_pool_put(v->srv, ex->pool_key, conn, ex->origin->keepalive_timeout_s * 1000);
+		/* The pool holds it now (and its callbacks no longer reach this exchange). */
+		ex->holds--;
+		px_pool_put(ex->srv, ex->pool_key, conn, ex->origin->keepalive_timeout_s * 1000);
 	} else {
-		px__detach_conn(v);
+		px__detach_conn(ex);
 	}
-	end_exchange(v, viewer_keep);
+	px__end(ex, viewer_keep);
 }
 
-static void on_read_timeout(uv_timer_t *timer)
+void px_exchange_timeout(px_exchange *ex)
 {
-	px_viewer *v = timer->data;
-
-	if (!px_viewer_busy(v)) {
+	if (ex == NULL || !ex->active) {
 		return;
 	}
-	if (v->ex->resp_started) {
-		px_request_log(v, v->ex->status, "read_timeout");
-		px_viewer_abort(v);
+	if (ex->resp_started) {
+		px_request_log(ex, ex->status, "read_timeout");
+		px_down_abort(ex);
 		return;
 	}
 	/* No response byte yet: GET/HEAD go again on a new connection within the attempts. */
-	if (px__retry(v, true)) {
+	if (px__retry(ex, true)) {
 		return;
 	}
-	px__respond_local(v, 504, "read_timeout");
+	px__respond_local(ex, 504, "read_timeout");
 }
 
-void px__arm_read_timer(px_viewer *v)
+void px__arm_read_timer(px_exchange *ex)
 {
-	uv_timer_start(&v->origin_timer, on_read_timeout, v->ex->origin->read_timeout_s * 1000ULL,
-		       0);
+	px_down_set_timer(ex, ex->origin->read_timeout_s * 1000ULL);
 }
 
 void px__on_origin_data(oa_conn *conn, const char *buf, ssize_t nread, void *data)
 {
-	px_viewer *v = data;
-	px_exchange *ex = v->ex;
+	px_exchange *ex = data;
 
 	if (ex == NULL || !ex->active || conn != ex->conn) {
 		return;
@@ -266,37 +253,35 @@ void px__on_origin_data(oa_conn *conn, const char *buf, ssize_t nread, void *dat
 		}
 		if (ex->resp_started) {
 			/* No truncated body is ever presented as complete. */
-			px_request_log(v, ex->status, "origin_closed_mid_response");
-			px__detach_conn(v);
-			px_viewer_abort(v);
+			px_request_log(ex, ex->status, "origin_closed_mid_response");
+			px__detach_conn(ex);
+			px_down_abort(ex);
 			return;
 		}
-		if (ex->reused && px__retry(v, false)) {
+		if (ex->reused && px__retry(ex, false)) {
 			return;
 		}
-		px__respond_local(v, 502, nread == UV_EOF ? "origin_closed" : "origin_reset");
+		px__respond_local(ex, 502, nread == UV_EOF ? "origin_closed" : "origin_reset");
 		return;
 	}
-	px__arm_read_timer(v);
-	px_viewer_cork(v);
+	px__arm_read_timer(ex);
+	px_down_cork(ex, true);
 	px_origin_status st = px_origin_client_feed(&ex->client, buf, (size_t)nread);
-	px_viewer_uncork(v);
+	px_down_cork(ex, false);
 	if (st != PX_ORIGIN_BAD || !ex->active) {
 		return;
 	}
 	if (ex->resp_started) {
-		px_request_log(v, ex->status, "bad_origin_response");
-		px__detach_conn(v);
-		px_viewer_abort(v);
+		px_request_log(ex, ex->status, "bad_origin_response");
+		px__detach_conn(ex);
+		px_down_abort(ex);
 		return;
 	}
-	px__respond_local(v, 502, "bad_origin_response");
+	px__respond_local(ex, 502, "bad_origin_response");
 }
 
-void px_exchange_viewer_drained(px_viewer *v)
+void px_exchange_downstream_drained(px_exchange *ex)
 {
-	px_exchange *ex = v->ex;
-
 	if (ex != NULL && ex->waiting_drain && ex->conn != NULL) {
 		ex->waiting_drain = false;
 		oa_conn_resume(ex->conn);

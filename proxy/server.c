@@ -193,7 +193,7 @@ static void on_sweep(uv_timer_t *timer)
 /* After each loop turn: the exchanges released during it are freed (no callback holds them). */
 static void on_reap(uv_check_t *check)
 {
-	px_exchange_reap(check->data);
+	px_exchange_reap(check->data, false);
 }
 
 static void intern_origins(px_server *srv, px_gen *gen)
@@ -432,7 +432,7 @@ void px_server_free(px_server *srv)
 	free(srv->retired);
 	srv->retired = NULL;
 	srv->n_retired = 0;
-	px_exchange_reap(srv);
+	px_exchange_reap(srv, true);
 	px_cache_destroy(srv->cache);
 	srv->cache = NULL;
 	px_access_log_close(&srv->access_log);

@@ -22,31 +22,22 @@ static void viewer_feed(px_viewer *v, const char *data, size_t len);
 static void viewer_close(px_viewer *v);
 static void viewer_finish(px_viewer *v);
 static void end_after_response(px_viewer *v);
+static void viewer_continue(px_viewer *v);
+static void pause_reading(px_viewer *v);
+static void resume_reading(px_viewer *v);
+static void response_done(px_viewer *v, bool keep_alive);
 
 /* ---- writing to the viewer ---- */
 
-void px_viewer_cork(px_viewer *v)
-{
-	oa_stream_cork(&v->stream);
-}
-
-void px_viewer_uncork(px_viewer *v)
-{
-	oa_stream_uncork(&v->stream);
-}
-
-int px_viewer_write(px_viewer *v, const void *buf, size_t len)
+static int viewer_write(px_viewer *v, const void *buf, size_t len)
 {
 	if (v->closing) {
 		return -EPIPE;
 	}
-	if (v->ex != NULL) {
-		v->ex->bytes_out += len;
-	}
 	return oa_stream_write(&v->stream, buf, len);
 }
 
-size_t px_viewer_pending(const px_viewer *v)
+static size_t viewer_pending(const px_viewer *v)
 {
 	return oa_stream_pending(&v->stream);
 }
@@ -62,21 +53,21 @@ static void reject(px_viewer *v, int status, const char *why)
 	px_buf_init(&out);
 	snprintf(xc, sizeof(xc), "Error from %s", v->srv->gen->config->proxy.x_cache_name);
 	if (px_build_error_response(status, xc, NULL, false, minor, &out) == 0) {
-		px_viewer_write(v, out.data, out.len);
+		viewer_write(v, out.data, out.len);
 		sent = out.len;
 	}
 	px_buf_free(&out);
 	px_log("%s - %d %s", v->address, status, why);
-	px_viewer_log_refused(v, status, sent);
+	px_log_refused(v->srv, v->address, status, v->bytes_in, sent);
 	end_after_response(v);
 }
 
 /* ---- closing ---- */
 
-/* Frees v once its handles are closed and no origin connection is attached any more. */
+/* Frees v once its handles are closed. */
 static void viewer_maybe_free(px_viewer *v)
 {
-	if (v->open_handles > 0 || v->open_conns > 0) {
+	if (v->open_handles > 0) {
 		return;
 	}
 	px_server *srv = v->srv;
@@ -93,7 +84,6 @@ static void viewer_maybe_free(px_viewer *v)
 	if (srv->metrics != NULL) {
 		pxm_conn_close(srv->metrics, srv->worker);
 	}
-	px_exchange_free(v->ex);
 	px_buf_free(&v->held);
 	free(v);
 	px_server_viewer_gone(srv);
@@ -107,12 +97,6 @@ static void on_handle_closed(uv_handle_t *handle)
 	viewer_maybe_free(v);
 }
 
-void px_viewer_conn_closed(px_viewer *v)
-{
-	v->open_conns--;
-	viewer_maybe_free(v);
-}
-
 /* Closes the connection; reset: with a TCP reset (SO_LINGER 0) instead of an orderly FIN. */
 static void viewer_close_how(px_viewer *v, bool reset)
 {
@@ -120,7 +104,12 @@ static void viewer_close_how(px_viewer *v, bool reset)
 		return;
 	}
 	v->closing = true;
-	px_exchange_cancel(v);
+	if (v->ex != NULL) {
+		/* The exchange drops its origin connection and is freed once nothing holds it. */
+		px_exchange_cancel(v->ex);
+		px_exchange_release(v->ex);
+		v->ex = NULL;
+	}
 	oa_stream_close(&v->stream, reset);
 	uv_close((uv_handle_t *)&v->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&v->origin_timer, on_handle_closed);
@@ -184,8 +173,8 @@ static void end_after_response(px_viewer *v)
 {
 	v->close_after_response = true;
 	v->parse_failed = true;
-	px_viewer_pause_reading(v);
-	if (px_viewer_pending(v) == 0) {
+	pause_reading(v);
+	if (viewer_pending(v) == 0) {
 		viewer_finish(v);
 		return;
 	}
@@ -256,7 +245,7 @@ static void on_stream_drain(oa_stream *s)
 		return;
 	}
 	if (px_viewer_busy(v)) {
-		px_exchange_viewer_drained(v);
+		px_exchange_downstream_drained(v->ex);
 	}
 }
 
@@ -277,12 +266,12 @@ static const oa_stream_cbs stream_cbs = {
 
 /* ---- reading ---- */
 
-void px_viewer_pause_reading(px_viewer *v)
+static void pause_reading(px_viewer *v)
 {
 	oa_stream_pause(&v->stream);
 }
 
-void px_viewer_resume_reading(px_viewer *v)
+static void resume_reading(px_viewer *v)
 {
 	if (!v->parser_paused && !v->closing && !v->parse_failed) {
 		oa_stream_resume(&v->stream);
@@ -290,6 +279,90 @@ void px_viewer_resume_reading(px_viewer *v)
 		oa_stream_deliver(&v->stream);
 	}
 }
+
+/* ---- the downstream the exchange answers through (px_downstream) ---- */
+
+static int down_write(void *ctx, const void *buf, size_t len)
+{
+	return viewer_write(ctx, buf, len);
+}
+
+static void down_cork(void *ctx)
+{
+	oa_stream_cork(&((px_viewer *)ctx)->stream);
+}
+
+static void down_uncork(void *ctx)
+{
+	oa_stream_uncork(&((px_viewer *)ctx)->stream);
+}
+
+static size_t down_pending(void *ctx)
+{
+	return viewer_pending(ctx);
+}
+
+static void down_want_body(void *ctx)
+{
+	viewer_continue(ctx);
+}
+
+static void down_pause(void *ctx)
+{
+	pause_reading(ctx);
+}
+
+static void down_resume(void *ctx)
+{
+	resume_reading(ctx);
+}
+
+static void on_origin_timeout(uv_timer_t *timer)
+{
+	px_viewer *v = timer->data;
+
+	px_exchange_timeout(v->ex);
+}
+
+static void down_set_timer(void *ctx, uint64_t ms)
+{
+	px_viewer *v = ctx;
+
+	if (ms == 0) {
+		uv_timer_stop(&v->origin_timer);
+	} else if (!v->closing) {
+		uv_timer_start(&v->origin_timer, on_origin_timeout, ms, 0);
+	}
+}
+
+static void down_done(void *ctx, bool keep_alive)
+{
+	px_viewer *v = ctx;
+	px_exchange *ex = v->ex;
+
+	/* The next request gets an exchange of its own. */
+	v->ex = NULL;
+	px_exchange_release(ex);
+	response_done(v, keep_alive);
+}
+
+static void down_abort(void *ctx)
+{
+	px_viewer_abort(ctx);
+}
+
+static const px_downstream downstream = {
+    .write = down_write,
+    .cork = down_cork,
+    .uncork = down_uncork,
+    .pending = down_pending,
+    .want_body = down_want_body,
+    .pause = down_pause,
+    .resume = down_resume,
+    .set_timer = down_set_timer,
+    .done = down_done,
+    .abort = down_abort,
+};
 
 /* ---- parsing ---- */
 
@@ -313,7 +386,7 @@ static int on_message_begin(llhttp_t *parser)
 
 	/* The request gets its exchange now: an idle connection holds none. */
 	if (v->ex == NULL) {
-		v->ex = px_exchange_new(v);
+		v->ex = px_exchange_new(v->srv, &downstream, v);
 		if (v->ex == NULL) {
 			return -1;
 		}
@@ -384,7 +457,17 @@ static int on_headers_complete(llhttp_t *parser)
 	if (parser->method != HTTP_CONNECT) {
 		parser->upgrade = 0;
 	}
-	px_exchange_start(v);
+	px_request_info info = {
+	    .method = parser->method,
+	    .http_major = parser->http_major,
+	    .http_minor = parser->http_minor,
+	    .keep_alive = llhttp_should_keep_alive(parser) != 0,
+	    .tls = v->tls,
+	    .client = v->address,
+	};
+	/* What the viewer sends from here on counts toward this request (or its refusal). */
+	v->bytes_in = 0;
+	px_exchange_start(v->ex, &info);
 	if (v->parse_failed || v->closing) {
 		/* Refused, and the connection ends: nothing after this head is parsed. */
 		return HPE_PAUSED;
@@ -398,7 +481,9 @@ static int on_headers_complete(llhttp_t *parser)
 
 static int on_body(llhttp_t *parser, const char *at, size_t len)
 {
-	px_exchange_body(parser->data, at, len);
+	px_viewer *v = parser->data;
+
+	px_exchange_body(v->ex, at, len);
 	return 0;
 }
 
@@ -410,7 +495,7 @@ static int on_message_complete(llhttp_t *parser)
 		/* Already answered (a local response): go on with the next request. */
 		return 0;
 	}
-	px_exchange_request_done(v);
+	px_exchange_request_done(v->ex);
 	/* The next request waits until this response is complete. */
 	return HPE_PAUSED;
 }
@@ -437,7 +522,7 @@ static void run_pending_continue(px_viewer *v)
 {
 	if (v->continue_pending && !v->closing) {
 		v->continue_pending = false;
-		px_viewer_continue(v);
+		viewer_continue(v);
 	}
 }
 
@@ -453,7 +538,7 @@ static void viewer_feed(px_viewer *v, const char *data, size_t len)
 			return;
 		}
 		if (v->held.len > PX_HIGH_WATER) {
-			px_viewer_pause_reading(v);
+			pause_reading(v);
 		}
 		return;
 	}
@@ -480,7 +565,7 @@ static void viewer_feed(px_viewer *v, const char *data, size_t len)
 			return;
 		}
 		if (v->held.len > PX_HIGH_WATER) {
-			px_viewer_pause_reading(v);
+			pause_reading(v);
 		}
 		run_pending_continue(v);
 		return;
@@ -496,7 +581,7 @@ static void viewer_feed(px_viewer *v, const char *data, size_t len)
 		 * the request is complete, so the origin never sees it whole.
 		 */
 		v->parse_failed = true;
-		px_exchange_request_failed(v, llhttp_errno_name(err));
+		px_exchange_request_failed(v->ex, llhttp_errno_name(err));
 		return;
 	}
 	if (err == HPE_INVALID_VERSION) {
@@ -513,7 +598,7 @@ static void viewer_feed(px_viewer *v, const char *data, size_t len)
 	}
 }
 
-void px_viewer_continue(px_viewer *v)
+static void viewer_continue(px_viewer *v)
 {
 	px_buf held = v->held;
 
@@ -534,7 +619,7 @@ void px_viewer_continue(px_viewer *v)
 		return;
 	}
 	if (!v->eof) {
-		px_viewer_resume_reading(v);
+		resume_reading(v);
 		return;
 	}
 	/*
@@ -549,7 +634,7 @@ void px_viewer_continue(px_viewer *v)
 	}
 }
 
-void px_viewer_response_done(px_viewer *v, bool keep_alive)
+static void response_done(px_viewer *v, bool keep_alive)
 {
 	if (v->closing) {
 		return;
@@ -567,7 +652,7 @@ void px_viewer_response_done(px_viewer *v, bool keep_alive)
 	v->any_request_byte = false;
 	uv_timer_start(&v->timer, on_header_timeout,
 		       v->srv->gen->config->proxy.idle_timeout_s * 1000ULL, 0);
-	px_viewer_continue(v);
+	viewer_continue(v);
 }
 
 /* ---- accepting ---- */
@@ -701,7 +786,7 @@ void px_viewer_drain(px_viewer *v)
 	if (v->closing) {
 		return;
 	}
-	if (!px_viewer_busy(v) && !v->any_request_byte && px_viewer_pending(v) == 0) {
+	if (!px_viewer_busy(v) && !v->any_request_byte && viewer_pending(v) == 0) {
 		viewer_close(v);
 		return;
 	}
