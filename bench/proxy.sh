@@ -12,6 +12,18 @@
 # meson build directory whose proxy/originaudit-proxy is measured; it is set up
 # (release) and built when the binary is missing.
 #
+# Before/after in one run: with OA_BASELINE_BUILD_DIR=DIR (a meson build
+# directory of another tree, e.g. HEAD before a change; built with ninja when
+# its binary is missing) every figure is also measured for DIR's
+# originaudit-proxy, back to back with the others, under the same
+# configuration keys when it accepts them. The tables then get a "baseline"
+# column and the ratios baseline/nginx ("base/ngx") and originaudit/baseline
+# ("oa/base"). The order alternates so neither build always runs first:
+# originaudit, baseline, nginx for 1 KiB; baseline, originaudit, nginx for
+# 100 KiB.
+#
+#   OA_BASELINE_BUILD_DIR=/tmp/build-head bench/proxy.sh 10 64 1 /tmp/build-fix
+#
 # The origin is a separate nginx serving a 1 KiB and a 100 KiB static file
 # over TLS 1.2 (ECDHE-ECDSA-AES128-GCM-SHA256) with a chain from a generated
 # private root and intermediate; its responses carry no Cache-Control and no
@@ -78,8 +90,28 @@ if [ ! -x "$BUILD_DIR/proxy/originaudit-proxy" ]; then
 	ninja -C "$BUILD_DIR" proxy/originaudit-proxy >/dev/null
 fi
 PROXY=$(cd "$BUILD_DIR" && pwd)/proxy/originaudit-proxy
-buildtype=$(sed -n 's/^ *buildtype *= *//p' "$BUILD_DIR/meson-private/cmd_line.txt" 2>/dev/null | head -n1)
-buildtype=${buildtype:-default}
+build_type() {
+	local t
+	t=$(sed -n 's/^ *buildtype *= *//p' "$1/meson-private/cmd_line.txt" 2>/dev/null | head -n1)
+	echo "${t:-default}"
+}
+buildtype=$(build_type "$BUILD_DIR")
+
+# The optional baseline build (see the header).
+BASE_DIR=${OA_BASELINE_BUILD_DIR:-}
+PROXY_BASE=""
+base_build=""
+if [ -n "$BASE_DIR" ]; then
+	if [ ! -x "$BASE_DIR/proxy/originaudit-proxy" ]; then
+		if [ ! -f "$BASE_DIR/build.ninja" ]; then
+			echo "bench: OA_BASELINE_BUILD_DIR=$BASE_DIR has no proxy/originaudit-proxy and no build.ninja" >&2
+			exit 2
+		fi
+		ninja -C "$BASE_DIR" proxy/originaudit-proxy >/dev/null
+	fi
+	PROXY_BASE=$(cd "$BASE_DIR" && pwd)/proxy/originaudit-proxy
+	base_build="$BASE_DIR ($(build_type "$BASE_DIR"))"
+fi
 
 work=$(mktemp -d /tmp/oa-bench-proxy.XXXXXX)
 pids=()
@@ -286,8 +318,8 @@ NGINX
 # docs/proxy-operations.md are used when this build accepts them (each is tried
 # with --check): "workers", and "access_log" to a file, so that it logs every
 # request to a file as nginx does.
-write_oa_conf() { # extra "proxy" keys as a JSON object
-	python3 - "$origin_port" "$oa_port" "$1" >"$work/oa.json" <<'PY'
+write_oa_conf() { # extra "proxy" keys as a JSON object, [configuration file]
+	python3 - "$origin_port" "$oa_port" "$1" >"${2:-$work/oa.json}" <<'PY'
 import json, sys
 origin_port, port, extra = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
 proxy = {"listen": [{"address": "127.0.0.1", "port": port}], "ca_bundle": "root.pem"}
@@ -300,43 +332,58 @@ print(json.dumps({
 }, indent=1))
 PY
 }
-oa_accepts() { # extra keys -> 0 when --check accepts them
-	write_oa_conf "$1"
-	"$PROXY" --check --config "$work/oa.json" >/dev/null 2>"$work/check.err"
+oa_accepts() { # extra keys [binary] [configuration file] -> 0 when --check accepts them
+	write_oa_conf "$1" "${3:-$work/oa.json}"
+	"${2:-$PROXY}" --check --config "${3:-$work/oa.json}" >/dev/null 2>"$work/check.err"
 }
-if ! oa_accepts '{}'; then
-	cat "$work/check.err" >&2
-	exit 1
-fi
 json_object() { # "key": value fragments -> {...}
 	local IFS=,
 	echo "{$*}"
 }
-oa_keys=()
-oa_procs=1
-oa_note="one process: this build has no proxy.workers"
-if oa_accepts "{\"workers\": $WORKERS}"; then
-	oa_keys+=("\"workers\": $WORKERS")
-	oa_procs=$((WORKERS + 1))
-	oa_note="supervisor + proxy.workers $WORKERS"
-elif [ "$WORKERS" -ne 1 ]; then
-	echo "bench: this originaudit-proxy does not accept proxy.workers $WORKERS; run with WORKERS=1" >&2
-	sed 's/^/bench:   /' "$work/check.err" >&2
-	exit 1
+# Finds the operations keys binary $1 accepts and writes its configuration to
+# $2 (access log $3); sets probe_procs and probe_note.
+probe_oa() {
+	local bin=$1 conf=$2 log=$3 keys=()
+	if ! oa_accepts '{}' "$bin" "$conf"; then
+		cat "$work/check.err" >&2
+		exit 1
+	fi
+	probe_procs=1
+	probe_note="one process: this build has no proxy.workers"
+	if oa_accepts "{\"workers\": $WORKERS}" "$bin" "$conf"; then
+		keys+=("\"workers\": $WORKERS")
+		probe_procs=$((WORKERS + 1))
+		probe_note="supervisor + proxy.workers $WORKERS"
+	elif [ "$WORKERS" -ne 1 ]; then
+		echo "bench: $bin does not accept proxy.workers $WORKERS; run with WORKERS=1" >&2
+		sed 's/^/bench:   /' "$work/check.err" >&2
+		exit 1
+	fi
+	if oa_accepts "$(json_object "${keys[@]}" "\"access_log\": \"$log\"")" "$bin" "$conf"; then
+		keys+=("\"access_log\": \"$log\"")
+		probe_note="$probe_note; access_log and stderr to files"
+	else
+		probe_note="$probe_note; no proxy.access_log: its per-request stderr line goes to a file"
+	fi
+	oa_accepts "$(json_object "${keys[@]}")" "$bin" "$conf" || { cat "$work/check.err" >&2; exit 1; }
+}
+probe_oa "$PROXY" "$work/oa.json" oa-access.log
+oa_procs=$probe_procs
+oa_note=$probe_note
+base_procs=0
+base_note=""
+if [ -n "$PROXY_BASE" ]; then
+	probe_oa "$PROXY_BASE" "$work/base.json" base-access.log
+	base_procs=$probe_procs
+	base_note=$probe_note
 fi
-if oa_accepts "$(json_object "${oa_keys[@]}" '"access_log": "oa-access.log"')"; then
-	oa_keys+=('"access_log": "oa-access.log"')
-	oa_note="$oa_note; access_log and stderr to files"
-else
-	oa_note="$oa_note; no proxy.access_log: its per-request stderr line goes to a file"
-fi
-oa_extra=$(json_object "${oa_keys[@]}")
-oa_accepts "$oa_extra" || { cat "$work/check.err" >&2; exit 1; }
 
 proxy_pid=""
-start_proxy() { # oa|nginx keepalive|fresh
-	if [ "$1" = oa ]; then
-		"${pin_proxy[@]}" "$PROXY" --config "$work/oa.json" 2>>"$work/oa.log" &
+start_proxy() { # oa|base|nginx keepalive|fresh
+	if [ "$1" = oa ] || [ "$1" = base ]; then
+		local bin=$PROXY
+		[ "$1" = base ] && bin=$PROXY_BASE
+		"${pin_proxy[@]}" "$bin" --config "$work/$1.json" 2>>"$work/$1.log" &
 		proxy_pid=$!
 		pids+=("$proxy_pid")
 		wait_port "$oa_port"
@@ -394,11 +441,11 @@ check_proxy() { # name port file
 			! cmp -s "$work/check.body" "$work/www/$3"; then
 			echo "bench: $1 did not return /$3 intact:" >&2
 			cat "$work/check.head" >&2
-			tail -n 5 "$work/oa.log" "$work/nginx-proxy/logs/error.log" >&2 2>/dev/null || true
+			tail -n 5 "$work/$1.log" "$work/nginx-proxy/logs/error.log" >&2 2>/dev/null || true
 			exit 1
 		fi
-		if [ "$1" = oa ] && ! grep -qi '^X-Cache: Miss' "$work/check.head"; then
-			echo "bench: originaudit-proxy did not forward /$3 to the origin:" >&2
+		if [ "$1" != nginx ] && ! grep -qi '^X-Cache: Miss' "$work/check.head"; then
+			echo "bench: $1 originaudit-proxy did not forward /$3 to the origin:" >&2
 			cat "$work/check.head" >&2
 			exit 1
 		fi
@@ -435,7 +482,7 @@ results=$work/results.tsv
 
 measure() { # mode proxy file
 	local mode=$1 who=$2 file=$3 port t0 t1 o0 o1 c0 c1 hwm out
-	[ "$who" = oa ] && port=$oa_port || port=$ngx_port
+	[ "$who" = nginx ] && port=$ngx_port || port=$oa_port
 	start_proxy "$who" "$mode"
 	check_proxy "$who" "$port" "$file"
 	"${pin_rest[@]}" wrk -t "$WRK_THREADS" -c "$CONNS" -d 1s "http://127.0.0.1:$port/$file" >/dev/null
@@ -473,8 +520,14 @@ for mode in keepalive fresh; do
 		fi
 	done
 	for f in 1k.bin 100k.bin; do
-		expect_procs=$oa_procs
-		measure "$mode" oa "$f"
+		order=(oa)
+		if [ -n "$PROXY_BASE" ]; then
+			[ "$f" = 1k.bin ] && order=(oa base) || order=(base oa)
+		fi
+		for who in "${order[@]}"; do
+			[ "$who" = oa ] && expect_procs=$oa_procs || expect_procs=$base_procs
+			measure "$mode" "$who" "$f"
+		done
 		expect_procs=$((WORKERS + 1))
 		measure "$mode" nginx "$f"
 	done
@@ -483,11 +536,13 @@ done
 
 python3 - "$results" "$DURATION" "$CONNS" "$WORKERS" "$CLK_TCK" "$pinning" "$oa_note" \
 	"$(nginx -v 2>&1 | sed 's/^nginx version: //')" "$BUILD_DIR ($buildtype)" "$WRK_THREADS" "$load0" "$load1" \
-	"$n_proxy_cpus" "$n_rest" <<'PY'
+	"$n_proxy_cpus" "$n_rest" "$base_build" "$base_note" <<'PY'
 import re, sys
 
 (path, duration, conns, workers, clk, pinning, oa_note, ngx_version, build, threads, load0, load1,
- n_proxy, n_rest) = sys.argv[1:]
+ n_proxy, n_rest, base_build, base_note) = sys.argv[1:]
+base = bool(base_build)
+NAMES = {"oa": "originaudit-proxy", "base": "baseline originaudit-proxy", "nginx": "nginx"}
 duration, clk, n_proxy, n_rest = float(duration), int(clk), int(n_proxy), int(n_rest)
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}
 
@@ -523,7 +578,7 @@ for line in open(path):
     r["nprocs"] = int(nprocs)
     r["rest_s"] = int(rest_ticks) / clk
     rows[(mode, who, f)] = r
-    name = "originaudit-proxy" if who == "oa" else "nginx"
+    name = NAMES[who]
     if r["non2xx"] or r["errors"]:
         bad.append(f"{mode} {name} /{f}: {r['non2xx']} non-2xx responses, {r['errors']} socket errors")
     if r["origin_reqs"] < r["requests"]:
@@ -532,11 +587,16 @@ for line in open(path):
 print(f"originaudit-proxy vs nginx {ngx_version}, both verifying the origin's chain, on loopback")
 print(f"wrk: {conns} keep-alive connections, {threads} thread(s), {duration:g} s per figure (after 1 s warm-up)")
 print(f"workers: {workers} per proxy; originaudit-proxy: {oa_note}; nginx: master + {workers} worker(s), access_log to a file")
-procs = {who: sorted({r["nprocs"] for (m, w, f), r in rows.items() if w == who}) for who in ("oa", "nginx")}
-print(f"processes seen per run: originaudit-proxy {'/'.join(map(str, procs['oa']))}, nginx {'/'.join(map(str, procs['nginx']))}")
+if base:
+    print(f"baseline originaudit-proxy: {base_note}")
+whos = ("oa", "base", "nginx") if base else ("oa", "nginx")
+procs = {who: sorted({r["nprocs"] for (m, w, f), r in rows.items() if w == who}) for who in whos}
+print("processes seen per run: " + ", ".join(f"{NAMES[w]} {'/'.join(map(str, procs[w]))}" for w in whos))
 print(f"origin: nginx, TLS 1.2 ECDHE-ECDSA-AES128-GCM-SHA256, root + intermediate, no cache headers")
 print(f"pinning: {pinning}")
 print(f"build: {build}")
+if base:
+    print(f"baseline build: {base_build}")
 (b0, t0), (b1, t1) = map(int, load0.split()), map(int, load1.split())
 idle_load = (b1 - b0) / (t1 - t0) * 100 if t1 > t0 else 0
 if idle_load > 5:
@@ -566,22 +626,35 @@ SIZES = {"1k.bin": "1 KiB", "100k.bin": "100 KiB"}
 for mode in ("keepalive", "fresh"):
     print()
     print(TITLES[mode])
-    print(f"{'':8}{'':30}{'originaudit':>13}{'nginx':>11}{'ratio':>8}")
+    if base:
+        print(f"{'':8}{'':30}{'originaudit':>13}{'baseline':>11}{'nginx':>11}{'ratio':>8}{'base/ngx':>10}{'oa/base':>9}")
+    else:
+        print(f"{'':8}{'':30}{'originaudit':>13}{'nginx':>11}{'ratio':>8}")
     for f in ("1k.bin", "100k.bin"):
         o, n = rows[(mode, "oa", f)], rows[(mode, "nginx", f)]
-        for r in (o, n):
+        b = rows[(mode, "base", f)] if base else None
+        for r in (o, n, b):
+            if r is None:
+                continue
             r["cpu_req"] = r["cpu_s"] / r["requests"] * 1e6 if r["requests"] else 0
             r["busy"] = r["cpu_s"] / duration / n_proxy * 100
             r["rcpu"] = r["rest_s"] / duration / n_rest * 100
         first = True
         for key, label in LABELS:
-            ratio = f"{o[key] / n[key]:.2f}" if n[key] else "-"
-            if key in ("origin_conns", "rcpu"):
-                ratio = ""
-            print(f"{SIZES[f] if first else '':8}{label:30}{fmt(o[key], key):>13}{fmt(n[key], key):>11}{ratio:>8}")
+            def rt(x, y):
+                if key in ("origin_conns", "rcpu"):
+                    return ""
+                return f"{x[key] / y[key]:.2f}" if y[key] else "-"
+            if base:
+                print(f"{SIZES[f] if first else '':8}{label:30}{fmt(o[key], key):>13}{fmt(b[key], key):>11}"
+                      f"{fmt(n[key], key):>11}{rt(o, n):>8}{rt(b, n):>10}{rt(o, b):>9}")
+            else:
+                print(f"{SIZES[f] if first else '':8}{label:30}{fmt(o[key], key):>13}{fmt(n[key], key):>11}{rt(o, n):>8}")
             first = False
 print()
 print("ratio = originaudit / nginx: above 1 is better for requests/s, worse for the others.")
+if base:
+    print("base/ngx = baseline / nginx; oa/base = originaudit / baseline (the change's effect), read the same way.")
 if bad:
     print()
     for b in bad:

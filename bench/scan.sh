@@ -11,7 +11,8 @@
 # loop, so for equal resources nginx is pinned to CPU 0 and each client side
 # (the scanner, or all the s_time processes together) to CPU 1 (taskset).
 # BIG_ORIGINS (default 10000) origins are
-# then scanned once more to report peak RSS at that size.
+# then scanned once more to report peak RSS at that size. BENCH_BIN runs
+# another scanner binary (an older build, to compare) instead of build/'s.
 # Needs nginx and GNU time (installed with apt-get when missing).
 #
 #   bench/scan.sh --scale [SIZE...]
@@ -116,11 +117,14 @@ if [ "${#need[@]}" -gt 0 ]; then
 	apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-if [ ! -x build/scanner/originaudit ]; then
-	[ -f build/build.ninja ] || meson setup build >/dev/null
-	ninja -C build >/dev/null
+BIN=${BENCH_BIN:-}
+if [ -z "$BIN" ]; then
+	if [ ! -x build/scanner/originaudit ]; then
+		[ -f build/build.ninja ] || meson setup build >/dev/null
+		ninja -C build >/dev/null
+	fi
+	BIN=$PWD/build/scanner/originaudit
 fi
-BIN=$PWD/build/scanner/originaudit
 
 work=$(mktemp -d /tmp/oa-bench-scan.XXXXXX)
 nginx_pid=""

@@ -14,6 +14,13 @@
 #define MAX_WARNINGS 16
 /* The smallest buffer kept for unread ciphertext: one full TLS record. */
 #define IN_MIN (16 * 1024 + 512)
+/*
+ * Plain TCP, corked: a write up to this size is copied into the gathered
+ * bytes; a larger one leaves at once, with them, in one writev.
+ */
+#define CORK_COPY_MAX (16 * 1024)
+/* TLS: plaintext handed to on_data at once at most (the records of one read). */
+#define DELIVER_MAX OA_STREAM_READ_MAX
 
 static void on_read(uv_stream_t *handle, ssize_t nread, const uv_buf_t *buf);
 
@@ -54,20 +61,23 @@ static void on_written(uv_write_t *req, int status)
 	}
 }
 
-/* Writes to the socket, copying only what cannot go at once; 0 or a negative errno. */
-static int raw_write(oa_stream *s, const void *data, size_t len)
+/*
+ * Writes a, then b (blen may be 0), to the socket in one system call,
+ * copying only what cannot go at once; 0 or a negative errno.
+ */
+static int raw_write2(oa_stream *s, const void *a, size_t alen, const void *b, size_t blen)
 {
-	uv_buf_t direct = uv_buf_init((char *)data, (unsigned)len);
+	uv_buf_t direct[2] = {uv_buf_init((char *)a, (unsigned)alen),
+			      uv_buf_init((char *)b, (unsigned)blen)};
 	/* Most writes go at once (nothing queued, room in the socket): no copy then. */
-	int sent = uv_try_write((uv_stream_t *)&s->tcp, &direct, 1);
+	int sent = uv_try_write((uv_stream_t *)&s->tcp, direct, blen > 0 ? 2 : 1);
+	size_t skip = sent > 0 ? (size_t)sent : 0;
+	size_t len = alen + blen;
 
-	if (sent >= 0 && (size_t)sent == len) {
+	if (sent >= 0 && skip == len) {
 		return 0;
 	}
-	if (sent > 0) {
-		data = (const char *)data + sent;
-		len -= (size_t)sent;
-	}
+	len -= skip;
 	/* The rest (or all of it, whatever try_write said) is queued; uv_write reports errors. */
 	struct write_req *w = malloc(sizeof(*w) + len);
 
@@ -75,7 +85,13 @@ static int raw_write(oa_stream *s, const void *data, size_t len)
 		return -ENOMEM;
 	}
 	w->s = s;
-	memcpy(w->data, data, len);
+	size_t a_skip = skip < alen ? skip : alen;
+
+	memcpy(w->data, (const char *)a + a_skip, alen - a_skip);
+	if (blen > 0) {
+		memcpy(w->data + (alen - a_skip), (const char *)b + (skip - a_skip),
+		       blen - (skip - a_skip));
+	}
 	uv_buf_t buf = uv_buf_init(w->data, (unsigned)len);
 	int rc = uv_write(&w->req, (uv_stream_t *)&s->tcp, &buf, 1, on_written);
 	if (rc < 0) {
@@ -85,10 +101,70 @@ static int raw_write(oa_stream *s, const void *data, size_t len)
 	return 0;
 }
 
+static int raw_write(oa_stream *s, const void *data, size_t len)
+{
+	return raw_write2(s, data, len, NULL, 0);
+}
+
+/* Writes the gathered flight, if any, and stops gathering; the buffer is released. */
+static int flush_flight(oa_stream *s)
+{
+	int rc = 0;
+
+	s->flight_gathering = false;
+	if (s->flight_len > 0 && !s->closing) {
+		rc = raw_write(s, s->flight, s->flight_len);
+	}
+	free(s->flight);
+	s->flight = NULL;
+	s->flight_len = 0;
+	s->flight_cap = 0;
+	return rc;
+}
+
+/*
+ * GnuTLS pushes every record of a flight on its own (a ServerHello, a
+ * Certificate, ...; a ChangeCipherSpec, then a Finished), and with
+ * TCP_NODELAY each would be a segment the peer wakes up for. While a
+ * handshake step runs they are gathered (with the first application data
+ * on_handshake sends, such as a request after a resumed handshake's last
+ * flight) and written as one.
+ */
+static int gather_flight(oa_stream *s, const void *data, size_t len)
+{
+	if (s->flight_len + len > OA_STREAM_CORK_MAX) {
+		/* A large flight (a long certificate chain) goes in pieces of this size. */
+		int rc = s->flight_len > 0 ? raw_write(s, s->flight, s->flight_len) : 0;
+
+		s->flight_len = 0;
+		if (rc < 0 || len > OA_STREAM_CORK_MAX) {
+			return rc < 0 ? rc : raw_write(s, data, len);
+		}
+	}
+	if (s->flight_len + len > s->flight_cap) {
+		size_t cap = s->flight_cap < 4096 ? 4096 : s->flight_cap;
+
+		while (cap < s->flight_len + len) {
+			cap *= 2;
+		}
+		char *nb = realloc(s->flight, cap);
+		if (nb == NULL) {
+			return -ENOMEM;
+		}
+		s->flight = nb;
+		s->flight_cap = cap;
+	}
+	memcpy(s->flight + s->flight_len, data, len);
+	s->flight_len += len;
+	return 0;
+}
+
 static ssize_t push(gnutls_transport_ptr_t ptr, const void *data, size_t len)
 {
 	oa_stream *s = ptr;
-	int rc = s->closing ? -EPIPE : raw_write(s, data, len);
+	int rc = s->closing	       ? -EPIPE
+		 : s->flight_gathering ? gather_flight(s, data, len)
+				       : raw_write(s, data, len);
 
 	if (rc < 0) {
 		gnutls_transport_set_errno(s->session, rc == -ENOMEM ? ENOMEM : EPIPE);
@@ -118,7 +194,8 @@ int oa_stream_write(oa_stream *s, const void *buf, size_t len)
 		return -EPIPE;
 	}
 	if (s->session == NULL) {
-		if (s->corked && s->gather_len + len <= OA_STREAM_CORK_MAX) {
+		if (s->corked && len <= CORK_COPY_MAX &&
+		    s->gather_len + len <= OA_STREAM_CORK_MAX) {
 			if (s->gather == NULL) {
 				s->gather = malloc(OA_STREAM_CORK_MAX);
 				if (s->gather == NULL) {
@@ -129,9 +206,13 @@ int oa_stream_write(oa_stream *s, const void *buf, size_t len)
 			s->gather_len += len;
 			return 0;
 		}
-		int rc = flush_gathered(s);
+		if (s->gather_len > 0) {
+			/* What was gathered and these bytes leave together, these not copied. */
+			int rc = raw_write2(s, s->gather, s->gather_len, buf, len);
 
-		if (rc < 0) {
+			free(s->gather);
+			s->gather = NULL;
+			s->gather_len = 0;
 			return rc;
 		}
 		return len > 0 ? raw_write(s, buf, len) : 0;
@@ -194,7 +275,8 @@ void oa_stream_uncork(oa_stream *s)
 
 size_t oa_stream_pending(const oa_stream *s)
 {
-	return uv_stream_get_write_queue_size((const uv_stream_t *)&s->tcp) + s->gather_len;
+	return uv_stream_get_write_queue_size((const uv_stream_t *)&s->tcp) + s->gather_len +
+	       s->flight_len;
 }
 
 /* ---- reading ---- */
@@ -392,46 +474,89 @@ static ssize_t record_step(oa_stream *s, char *buf, size_t size)
 	}
 }
 
-/* Runs the handshake, then hands decrypted records to on_data, until it must wait. */
+/* Acts on what gnutls_record_recv said when it gave no data; the delivery stops. */
+static void no_data(oa_stream *s, ssize_t n)
+{
+	if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+		if (s->eof && s->in_len == 0) {
+			/* The peer closed TCP without close_notify. */
+			end(s, UV_EOF);
+		}
+		return;
+	}
+	if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION) {
+		end(s, UV_EOF);
+		return;
+	}
+	s->tls_error = (int)n;
+	end(s, UV_EPROTO);
+}
+
+/* One handshake step, its pushes gathered into one write; false when it must wait. */
+static bool handshake_flight(oa_stream *s)
+{
+	s->flight_gathering = true;
+	int rc = handshake_step(s);
+
+	if ((rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) && !s->eof) {
+		flush_flight(s);
+		return false;
+	}
+	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
+		rc = GNUTLS_E_PREMATURE_TERMINATION;
+	}
+	/* What on_handshake writes (a request after a resumed handshake) joins the flight. */
+	handshake_over(s, rc);
+	flush_flight(s);
+	return true;
+}
+
+/*
+ * Runs the handshake, then hands decrypted records to on_data, until it must
+ * wait. The records already buffered are decrypted one after the other into
+ * one buffer and handed over in one call, so what one read brought (up to
+ * four full records) is parsed, and written on, once rather than per record;
+ * an end or an error met after some of them is held and acted on after them.
+ */
 static void deliver_tls(oa_stream *s)
 {
-	char buf[16384];
+	char buf[DELIVER_MAX];
 
 	while (!s->closing && !s->ended) {
 		if (!s->handshaken) {
-			int rc = handshake_step(s);
-
-			if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-				if (!s->eof) {
-					return;
-				}
-				rc = GNUTLS_E_PREMATURE_TERMINATION;
+			if (!handshake_flight(s)) {
+				return;
 			}
-			handshake_over(s, rc);
 			continue;
 		}
 		if (s->paused) {
 			return;
 		}
-		ssize_t n = record_step(s, buf, sizeof(buf));
+		if (s->held_set) {
+			s->held_set = false;
+			no_data(s, s->held);
+			return;
+		}
+		size_t got = 0;
+		ssize_t n = 0;
 
-		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
-			if (s->eof && s->in_len == 0) {
-				/* The peer closed TCP without close_notify. */
-				end(s, UV_EOF);
+		while (got < sizeof(buf)) {
+			n = record_step(s, buf + got, sizeof(buf) - got);
+			if (n <= 0) {
+				break;
 			}
+			got += (size_t)n;
+		}
+		if (got == 0) {
+			no_data(s, n);
 			return;
 		}
-		if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION) {
-			end(s, UV_EOF);
-			return;
+		/* "Nothing more yet" is asked again after the data; an end or an error is held. */
+		if (n <= 0 && n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED) {
+			s->held = n;
+			s->held_set = true;
 		}
-		if (n < 0) {
-			s->tls_error = (int)n;
-			end(s, UV_EPROTO);
-			return;
-		}
-		s->cbs->on_data(s, buf, n);
+		s->cbs->on_data(s, buf, (ssize_t)got);
 	}
 }
 
@@ -556,7 +681,8 @@ bool oa_stream_buffered(const oa_stream *s)
 	if (s->session == NULL || s->ended || s->closing) {
 		return false;
 	}
-	return s->in_len > 0 || s->eof || gnutls_record_check_pending(s->session) > 0;
+	return s->in_len > 0 || s->eof || s->held_set ||
+	       gnutls_record_check_pending(s->session) > 0;
 }
 
 void oa_stream_deliver(oa_stream *s)
@@ -599,6 +725,10 @@ int oa_stream_shutdown(oa_stream *s, void (*cb)(oa_stream *s, int status))
 	if (s->closing || s->shutdown_req != NULL) {
 		return UV_EPIPE;
 	}
+	/* A flight being gathered (an alert after a failed handshake) goes before the FIN. */
+	if (s->flight_gathering) {
+		flush_flight(s);
+	}
 	uv_shutdown_t *req = malloc(sizeof(*req));
 
 	if (req == NULL) {
@@ -627,6 +757,8 @@ static void on_closed(uv_handle_t *handle)
 	s->in_buf = NULL;
 	free(s->gather);
 	s->gather = NULL;
+	free(s->flight);
+	s->flight = NULL;
 	if (s->cbs->on_closed != NULL) {
 		s->cbs->on_closed(s);
 	}
@@ -636,6 +768,10 @@ void oa_stream_close(oa_stream *s, bool reset)
 {
 	if (s->closing) {
 		return;
+	}
+	/* A flight being gathered (an alert, a request) was written as far as GnuTLS knows. */
+	if (s->flight_gathering && !reset) {
+		flush_flight(s);
 	}
 	s->closing = true;
 	s->reading = false;

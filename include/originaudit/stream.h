@@ -84,6 +84,17 @@ struct oa_stream {
 	/* Plain TCP, corked: writes gathered. */
 	char *gather;
 	size_t gather_len;
+	/*
+	 * TLS: what GnuTLS pushes during a handshake step and the on_handshake
+	 * callback it ends with, gathered and written as one.
+	 */
+	char *flight;
+	size_t flight_len;
+	size_t flight_cap;
+	bool flight_gathering;
+	/* TLS: an end or an error met after a batch of records, delivered after the batch. */
+	bool held_set;
+	ssize_t held;
 	/* TLS: bytes taken before the handshake completed, and their limit (0: none). */
 	size_t hs_bytes;
 	size_t hs_max;
