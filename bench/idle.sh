@@ -52,6 +52,8 @@
 # (BENCH_KEEP=1 keeps it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 CONNS=${1:-10000}
 BUILD_DIR=${2:-${OA_BUILD_DIR:-build-bench}}
@@ -124,19 +126,7 @@ fi
 ulimit -Sn "$hard"
 NOFILE=$hard
 
-work=$(mktemp -d /tmp/oa-bench-idle.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-[ -n "${BENCH_KEEP:-}" ] && trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+bench_work oa-bench-idle
 
 # ---- CPUs -------------------------------------------------------------------
 mapfile -t cpus < <(python3 -c 'import os; print("\n".join(map(str, sorted(os.sched_getaffinity(0)))))')
@@ -152,26 +142,7 @@ else
 fi
 
 # ---- PKI: root -> intermediate -> origin.bench.test, viewer.bench.test (ECDSA P-256)
-(
-	cd "$work"
-	openssl ecparam -name prime256v1 -genkey -noout -out root.key 2>/dev/null
-	openssl req -x509 -new -key root.key -subj "/CN=Bench Idle Root" -days 365 -out root.pem \
-		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-	openssl ecparam -name prime256v1 -genkey -noout -out int.key 2>/dev/null
-	openssl req -new -key int.key -subj "/CN=Bench Idle Intermediate" -out int.csr 2>/dev/null
-	printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' >int.ext
-	openssl x509 -req -in int.csr -CA root.pem -CAkey root.key -CAcreateserial -days 365 \
-		-extfile int.ext -out int.pem 2>/dev/null
-	for name in origin viewer; do
-		openssl ecparam -name prime256v1 -genkey -noout -out $name.key 2>/dev/null
-		openssl req -new -key $name.key -subj "/CN=$name.bench.test" -out $name.csr 2>/dev/null
-		printf 'subjectAltName=DNS:%s.bench.test\nextendedKeyUsage=serverAuth\n' $name >$name.ext
-		openssl x509 -req -in $name.csr -CA int.pem -CAkey int.key -CAcreateserial -days 90 \
-			-extfile $name.ext -out $name.pem 2>/dev/null
-		cat $name.pem int.pem >$name-chain.pem
-	done
-	chmod 600 ./*.key
-)
+bench_pki "$work" "Bench Idle" origin viewer
 
 chmod 711 "$work"
 mkdir -p "$work/www"
@@ -184,44 +155,13 @@ for d in origin nginx-proxy; do
 done
 
 # Ports are probed (bound to port 0 by the kernel) each time one is needed.
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
-wait_port() {
-	for _ in $(seq 200); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "bench: nothing listens on 127.0.0.1:$1" >&2
-	return 1
-}
 
-stop_pid() {
-	local pid=$1
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 200); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	local keep=()
-	for p in "${pids[@]}"; do
-		[ "$p" = "$pid" ] || keep+=("$p")
-	done
-	pids=("${keep[@]}")
-}
 
 tree_count() { # processes: the one we started and its children
 	echo $((1 + $(pgrep -c -P "$1" || true)))
 }
 
-temp_paths() {
-	local t=$1
-	echo "client_body_temp_path $t/body; proxy_temp_path $t/proxy; fastcgi_temp_path $t/fastcgi;"
-	echo "    uwsgi_temp_path $t/uwsgi; scgi_temp_path $t/scgi;"
-}
 
 # ---- the origin -----------------------------------------------------------------
 origin_port=$(free_port)
@@ -329,10 +269,6 @@ PY
 oa_accepts() { # binary tls extra -> 0 when --check accepts it
 	write_oa_conf "$2" "$3"
 	"$1" --check --config "$work/oa.json" >/dev/null 2>"$work/check.err"
-}
-json_object() { # "key": value fragments -> {...}
-	local IFS=,
-	echo "{$*}"
 }
 
 # Per build: the operations keys it accepts (docs/proxy-operations.md), each

@@ -58,6 +58,8 @@
 # live in a mktemp -d directory that is removed on exit (BENCH_KEEP=1 keeps it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 DURATION=${1:-10}
 CONNS=${2:-64}
@@ -113,19 +115,7 @@ if [ -n "$BASE_DIR" ]; then
 	base_build="$BASE_DIR ($(build_type "$BASE_DIR"))"
 fi
 
-work=$(mktemp -d /tmp/oa-bench-proxy.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-[ -n "${BENCH_KEEP:-}" ] && trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+bench_work oa-bench-proxy
 
 # ---- CPUs -------------------------------------------------------------------
 mapfile -t cpus < <(python3 -c 'import os; print("\n".join(map(str, sorted(os.sched_getaffinity(0)))))')
@@ -145,24 +135,7 @@ fi
 WRK_THREADS=$((n_rest < CONNS ? n_rest : CONNS))
 
 # ---- PKI: root -> intermediate -> origin.bench.test (ECDSA P-256) ---------------
-(
-	cd "$work"
-	openssl ecparam -name prime256v1 -genkey -noout -out root.key 2>/dev/null
-	openssl req -x509 -new -key root.key -subj "/CN=Bench Proxy Root" -days 365 -out root.pem \
-		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-	openssl ecparam -name prime256v1 -genkey -noout -out int.key 2>/dev/null
-	openssl req -new -key int.key -subj "/CN=Bench Proxy Intermediate" -out int.csr 2>/dev/null
-	printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' >int.ext
-	openssl x509 -req -in int.csr -CA root.pem -CAkey root.key -CAcreateserial -days 365 \
-		-extfile int.ext -out int.pem 2>/dev/null
-	openssl ecparam -name prime256v1 -genkey -noout -out leaf.key 2>/dev/null
-	openssl req -new -key leaf.key -subj "/CN=origin.bench.test" -out leaf.csr 2>/dev/null
-	printf 'subjectAltName=DNS:origin.bench.test\nextendedKeyUsage=serverAuth\n' >leaf.ext
-	openssl x509 -req -in leaf.csr -CA int.pem -CAkey int.key -CAcreateserial -days 90 \
-		-extfile leaf.ext -out leaf.pem 2>/dev/null
-	cat leaf.pem int.pem >chain.pem
-	chmod 600 ./*.key
-)
+bench_pki "$work" "Bench Proxy" origin
 
 # nginx workers run as www-data: they need to reach the static files and the
 # temp directories; keys and certificates are read by the master (root).
@@ -177,44 +150,13 @@ for d in origin nginx-proxy; do
 	chown www-data "$work/$d/tmp"
 done
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 origin_port=$(free_port)
 status_port=$(free_port)
 oa_port=$(free_port)
 ngx_port=$(free_port)
 
-wait_port() {
-	for _ in $(seq 200); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "bench: nothing listens on 127.0.0.1:$1" >&2
-	return 1
-}
 
-stop_pid() {
-	local pid=$1
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	local keep=()
-	for p in "${pids[@]}"; do
-		[ "$p" = "$pid" ] || keep+=("$p")
-	done
-	pids=("${keep[@]}")
-}
 
-temp_paths() {
-	local t=$1
-	echo "client_body_temp_path $t/body; proxy_temp_path $t/proxy; fastcgi_temp_path $t/fastcgi;"
-	echo "    uwsgi_temp_path $t/uwsgi; scgi_temp_path $t/scgi;"
-}
 
 # ---- the origin -----------------------------------------------------------------
 # keepalive_requests is raised so that neither proxy's origin connections are
@@ -238,8 +180,8 @@ http {
     server {
         listen 127.0.0.1:$origin_port ssl backlog=4096;
         server_name origin.bench.test;
-        ssl_certificate $work/chain.pem;
-        ssl_certificate_key $work/leaf.key;
+        ssl_certificate $work/origin-chain.pem;
+        ssl_certificate_key $work/origin.key;
         ssl_protocols TLSv1.2;
         ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256;
         ssl_session_cache shared:SSL:10m;
@@ -335,10 +277,6 @@ PY
 oa_accepts() { # extra keys [binary] [configuration file] -> 0 when --check accepts them
 	write_oa_conf "$1" "${3:-$work/oa.json}"
 	"${2:-$PROXY}" --check --config "${3:-$work/oa.json}" >/dev/null 2>"$work/check.err"
-}
-json_object() { # "key": value fragments -> {...}
-	local IFS=,
-	echo "{$*}"
 }
 # Finds the operations keys binary $1 accepts and writes its configuration to
 # $2 (access log $3); sets probe_procs and probe_note.
