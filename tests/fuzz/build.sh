@@ -16,7 +16,7 @@ clang=${CLANG:-clang}
 llhttp_dir=${OA_LLHTTP_DIR:-/usr/share/llhttp}
 llhttp_inc=${OA_LLHTTP_INCLUDE_DIR:-/usr/share/include/llhttp}
 
-all_targets=(fuzz_chain fuzz_config fuzz_der_chain fuzz_viewer_request fuzz_origin_response)
+all_targets=(fuzz_chain fuzz_config fuzz_der_chain fuzz_viewer_request fuzz_origin_response fuzz_yaml)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 
@@ -81,10 +81,10 @@ cc = $clang
 san = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 common = -g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer \$san -fsanitize=fuzzer-no-link
 incs = -I$src/include -I$src/core/verify -I$src/core/config -I$src/core/net -I$src/proxy -I$out/gen -I$llhttp_inc
-libs = $(pkg-config --libs gnutls libuv jansson)
-cflags_lib = \$common \$incs -w $(pkg-config --cflags gnutls libuv jansson)
+libs = $(pkg-config --libs gnutls libuv jansson yaml-0.1)
+cflags_lib = \$common \$incs -w $(pkg-config --cflags gnutls libuv jansson yaml-0.1)
 cflags_llhttp = \$common -I$llhttp_inc -DLLHTTP_STRICT_MODE=1 -w
-cflags_fuzz = \$common \$incs -Wall -Wextra -Wno-unused-parameter -Werror -DOA_FUZZ_DIR='"$src/tests/fuzz"' $(pkg-config --cflags gnutls libuv jansson)
+cflags_fuzz = \$common \$incs -Wall -Wextra -Wno-unused-parameter -Werror -DOA_FUZZ_DIR='"$src/tests/fuzz"' $(pkg-config --cflags gnutls libuv jansson yaml-0.1)
 
 rule cc
   command = \$cc -MMD -MF \$out.d \$flags -c \$in -o \$out

@@ -5,7 +5,7 @@
 # 8 KiB request line and 32 KiB header limits), dict_opt (the HTTP
 # dictionary for the HTTP targets) and smoke_runs (executions in the test
 # suite); non-zero for an unknown target.
-oa_fuzz_targets="viewer_request origin_response der_chain chain config"
+oa_fuzz_targets="viewer_request origin_response der_chain chain config yaml"
 
 oa_fuzz_target_opts() {
 	local dir
@@ -28,6 +28,10 @@ oa_fuzz_target_opts() {
 		smoke_runs=30000
 		;;
 	config)
+		max_len=8192
+		smoke_runs=30000
+		;;
+	yaml)
 		max_len=8192
 		smoke_runs=30000
 		;;
