@@ -41,7 +41,8 @@ void oa_cmd_verify_usage(void)
 	    "name coverage and weak crypto.\n"
 	    "\n"
 	    "Options:\n"
-	    "  -c, --chain FILE        PEM chain exactly as the server sends it (leaf first)\n"
+	    "  -c, --chain FILE        PEM chain exactly as the server sends it (leaf first);\n"
+	    "                          - reads it from standard input (named <stdin>)\n"
 	    "  -k, --key FILE          the server's private key: check it belongs to the leaf\n"
 	    "  -n, --name NAME         a name the certificate must cover (origin domain or\n"
 	    "                          forwarded Host); repeat it: any one must match.\n"
@@ -170,9 +171,10 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 		char critical[32];
 
 		oa_policy_threshold_text(o->policy.warn_days, o->policy.warn_percent,
-			       OA_POLICY_DEFAULT_WARN_DAYS, warn, sizeof(warn));
+					 OA_POLICY_DEFAULT_WARN_DAYS, warn, sizeof(warn));
 		oa_policy_threshold_text(o->policy.critical_days, o->policy.critical_percent,
-			       OA_POLICY_DEFAULT_CRITICAL_DAYS, critical, sizeof(critical));
+					 OA_POLICY_DEFAULT_CRITICAL_DAYS, critical,
+					 sizeof(critical));
 		fprintf(
 		    stderr,
 		    "originaudit verify: --critical-days (%s) must not exceed --warn-days (%s)\n",
@@ -180,6 +182,74 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 		return OA_EXIT_ERROR;
 	}
 	return 0;
+}
+
+/* The label of a chain read from standard input, in messages and the text report. */
+#define STDIN_LABEL "<stdin>"
+
+/* A chain file is refused beyond this size, as oa_chain_load_file does. */
+#define STDIN_MAX_BYTES (64u << 20)
+
+/* Reads all of standard input; 0 or a negative errno with err naming <stdin>. */
+static int read_stdin(unsigned char **out, size_t *out_len, oa_error *err)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	size_t cap = 0;
+
+	for (;;) {
+		if (len == cap) {
+			size_t ncap = cap == 0 ? 16384 : cap * 2;
+
+			if (ncap > STDIN_MAX_BYTES) {
+				free(buf);
+				return oa_error_set(err, -EFBIG, "%s: larger than 64 MiB",
+						    STDIN_LABEL);
+			}
+			unsigned char *nbuf = realloc(buf, ncap);
+			if (nbuf == NULL) {
+				free(buf);
+				return oa_error_set(err, -ENOMEM, "%s: out of memory", STDIN_LABEL);
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		ssize_t n = read(STDIN_FILENO, buf + len, cap - len);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0) {
+			int e = errno;
+
+			free(buf);
+			return oa_error_set(err, -e, "%s: %s", STDIN_LABEL, strerror(e));
+		}
+		if (n == 0) {
+			break;
+		}
+		len += (size_t)n;
+	}
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+/* Loads the chain from its file, or from standard input for "-". */
+static int load_chain(const char *path, oa_chain **chain, oa_error *err)
+{
+	unsigned char *data = NULL;
+	size_t len = 0;
+
+	if (strcmp(path, "-") != 0) {
+		return oa_chain_load_file(path, chain, err);
+	}
+	int rc = read_stdin(&data, &len, err);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = oa_chain_from_pem(data, len, STDIN_LABEL, chain, err);
+	free(data);
+	return rc;
 }
 
 static void print_text(const oa_result *r, const oa_trust_store *store, const char *chain_path)
@@ -248,7 +318,7 @@ int oa_cmd_verify(int argc, char **argv)
 	oa_error_clear(&err);
 	const char *bundle = o.ca_bundle != NULL ? o.ca_bundle : oa_default_ca_bundle();
 	/* A certificate that does not parse is a verdict (exit 2), not a failure to run. */
-	int chain_rc = oa_chain_load_file(o.chain, &chain, &err);
+	int chain_rc = load_chain(o.chain, &chain, &err);
 	oa_error malformed = err;
 	if ((chain_rc < 0 && chain_rc != -EPROTO) ||
 	    (o.key != NULL && oa_key_load_file(o.key, &key, &err) < 0) ||
@@ -262,9 +332,8 @@ int oa_cmd_verify(int argc, char **argv)
 	params.at = o.at;
 	params.policy = o.policy;
 	params.key = key;
-	if (chain_rc == -EPROTO
-		? oa_result_malformed(&params, malformed.msg, &result, &err) < 0
-		: oa_verify(chain, store, &params, &result, &err) < 0) {
+	if (chain_rc == -EPROTO ? oa_result_malformed(&params, malformed.msg, &result, &err) < 0
+				: oa_verify(chain, store, &params, &result, &err) < 0) {
 		fprintf(stderr, "originaudit verify: %s\n", err.msg);
 		goto out;
 	}
@@ -273,7 +342,7 @@ int oa_cmd_verify(int argc, char **argv)
 			goto out;
 		}
 	} else {
-		print_text(result, store, o.chain);
+		print_text(result, store, strcmp(o.chain, "-") == 0 ? STDIN_LABEL : o.chain);
 	}
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "originaudit verify: writing the report failed\n");

@@ -247,7 +247,14 @@ static void skipped_case(FILE *out, const oa_scan_origin *o)
 	fputc('"', out);
 	attr(out, "name", o->config->domain_name);
 	fputs(" time=\"0.000\">\n      <skipped", out);
-	attr(out, "message", o->skipped);
+	if (o->config->unresolved != NULL) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s: %s", o->skipped, o->config->unresolved);
+		attr(out, "message", msg);
+	} else {
+		attr(out, "message", o->skipped);
+	}
 	fputs("/>\n    </testcase>\n", out);
 }
 

@@ -178,7 +178,12 @@ int scan_write_text(const oa_scan_report *report, FILE *out, bool colour)
 
 		if (o->skipped != NULL) {
 			print_tag(out, l.p, OA_STATUS_SKIP);
-			fprintf(out, "%s (%s)\n", o->config->id, o->skipped);
+			if (o->config->unresolved != NULL) {
+				fprintf(out, "%s (%s: %s)\n", o->config->id, o->skipped,
+					o->config->unresolved);
+			} else {
+				fprintf(out, "%s (%s)\n", o->config->id, o->skipped);
+			}
 			continue;
 		}
 		if (o->n_probes == 0) {
@@ -188,6 +193,13 @@ int scan_write_text(const oa_scan_report *report, FILE *out, bool colour)
 		}
 		for (size_t j = 0; j < o->n_probes; j++) {
 			print_probe(out, &l, o, o->probes[j]);
+		}
+		if (o->config->vpc) {
+			fprintf(out,
+				INDENT "%s is VPC origin %s: its name resolves only inside its "
+				       "VPC, scan from there\n",
+				o->config->id,
+				o->config->vpc_origin_id != NULL ? o->config->vpc_origin_id : "?");
 		}
 	}
 	fprintf(out, "summary: %zu origin%s: %zu pass, %zu warn, %zu fail, %zu error",

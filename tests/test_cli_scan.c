@@ -1937,6 +1937,486 @@ static void test_usage(void **state)
 	expect_one_stderr_line(&r);
 }
 
+/* ---- 16. issue 12: --resolve, ad-hoc targets, refused combinations ---- */
+
+#define MADE_UP "origin.test"
+
+/* A usage error: exit 3, nothing on stdout, one line on stderr containing want. */
+static void expect_refused(const struct run *r, const char *want)
+{
+	expect_rc(r, 3);
+	expect_one_stderr_line(r);
+	expect_contains(r->err, want);
+	assert_string_equal(r->out, "");
+}
+
+/* Runs argv (NULL-terminated) and parses its JSON report, asserting the exit code. */
+static json_t *run_json(struct env *e, struct run *r, int want_rc, const char *const *args)
+{
+	json_error_t jerr;
+
+	run_argv(e, r, args);
+	expect_rc(r, want_rc);
+	json_t *doc = json_loads(r->out, 0, &jerr);
+	if (doc == NULL) {
+		fail_msg("the report is not JSON (%s):\n%s\nstderr: %s", jerr.text, r->out, r->err);
+	}
+	keep_json(e, doc);
+	assert_int_equal(jint(doc, "schema"), 1);
+	return doc;
+}
+
+/* "HOST:PORT" or "HOST:PORT:ADDRESS" (owned by e). */
+static char *hostport(struct env *e, const char *host, unsigned port, const char *address)
+{
+	char buf[300];
+
+	if (address != NULL) {
+		snprintf(buf, sizeof(buf), "%s:%u:%s", host, port, address);
+	} else {
+		snprintf(buf, sizeof(buf), "%s:%u", host, port);
+	}
+	char *copy = strdup(buf);
+	assert_non_null(copy);
+	return keep(e, copy);
+}
+
+/* A test origin on 127.0.0.1 serving a leaf for dns and the intermediate; returns its port. */
+static unsigned serve_for(struct env *e, const char *dns)
+{
+	const oa_pki_cert *chain[] = {leaf_for(e, dns, e->pki.inter), e->pki.inter};
+
+	return serve_chain(e, chain, 2);
+}
+
+static void test_input_refusals(void **state)
+{
+	struct env *e = *state;
+	char *config = write_text(e, "{\"origins\": [{\"id\": \"a\", \"domain_name\": "
+				     "\"nonexistent.invalid\"}]}");
+	char *cf = data_file(e, "scan/cloudfront-s3.json");
+	struct run r;
+
+	run(e, &r, "scan", "-c", config, "--cloudfront", cf, NULL);
+	expect_refused(&r, "originaudit scan: --config and --cloudfront cannot be combined: give "
+			   "one of them (see originaudit scan --help)\n");
+	run(e, &r, "scan", "--cloudfront", cf, "--config", config, NULL);
+	expect_refused(&r, "--config and --cloudfront cannot be combined");
+	run(e, &r, "scan", "--cloudfront", cf, "--cloudfront", cf, NULL);
+	expect_refused(&r, "originaudit scan: --cloudfront is given twice: only one distribution "
+			   "file per run is read for now");
+	run(e, &r, "scan", "-c", config, "-c", config, NULL);
+	expect_refused(&r, "originaudit scan: --config is given twice");
+	run(e, &r, "scan", "-c", config, "a.example.com", NULL);
+	expect_refused(&r, "originaudit scan: target 'a.example.com' cannot be combined with "
+			   "--config: give either HOST[:PORT] targets or a file");
+	run(e, &r, "scan", "a.example.com:8443", "--cloudfront", cf, NULL);
+	expect_refused(&r, "target 'a.example.com:8443' cannot be combined with --cloudfront");
+	run(e, &r, "scan", "-c", config, "--sni", "a.example.com", NULL);
+	expect_refused(&r, "--sni applies to HOST[:PORT] targets, not to --config");
+	run(e, &r, "scan", "--cloudfront", cf, "--host-header", "www.example.com", NULL);
+	expect_refused(&r, "--host-header applies to HOST[:PORT] targets, not to --cloudfront");
+
+	/* CloudFront's JSON given as our configuration: the error, then the hint. */
+	char *dist = data_file(e, "config/cloudfront-distribution.json");
+	char want[1024];
+	snprintf(want, sizeof(want),
+		 "%s: unknown key \"ETag\" at the top level: this looks like AWS CLI CloudFront "
+		 "output: use --cloudfront FILE\n",
+		 dist);
+	run(e, &r, "scan", "-c", dist, NULL);
+	expect_refused(&r, want);
+	run(e, &r, "check-config", dist, NULL);
+	expect_refused(&r, want);
+	static const char *const shapes[] = {"{\"DistributionConfig\": {}}",
+					     "{\"Distribution\": {\"Id\": \"E1\"}}",
+					     "{\"DistributionList\": {\"Items\": []}}"};
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		char *f = write_text(e, shapes[i]);
+
+		run(e, &r, "scan", "--config", f, NULL);
+		expect_refused(
+		    &r, ": this looks like AWS CLI CloudFront output: use --cloudfront FILE\n");
+		expect_contains(r.err, "unknown key");
+	}
+	/* Our own format with an unknown key gets no hint. */
+	char *plain = write_text(e, "{\"origins\": [{\"id\": \"a\", \"domain_name\": "
+				    "\"a.example.com\"}], \"extra\": 1}");
+	run(e, &r, "scan", "--config", plain, NULL);
+	expect_refused(&r, "unknown key \"extra\" at the top level\n");
+	assert_null(strstr(r.err, "CloudFront"));
+}
+
+static void test_resolve_malformed(void **state)
+{
+	struct env *e = *state;
+	static const struct {
+		const char *spec;
+		const char *message;
+	} cases[] = {
+	    {"origin.test", "--resolve 'origin.test': expected HOST:PORT:ADDRESS[,ADDRESS...]"},
+	    {"origin.test:443", "--resolve 'origin.test:443': expected HOST:PORT:ADDRESS"},
+	    {":443:127.0.0.1", "--resolve ':443:127.0.0.1': the host is empty"},
+	    {"origin.test:0:127.0.0.1", "--resolve 'origin.test:0:127.0.0.1': port '0' is not "
+					"1-65535"},
+	    {"origin.test:65536:127.0.0.1", "port '65536' is not 1-65535"},
+	    {"origin.test:https:127.0.0.1", "port 'https' is not 1-65535"},
+	    {"origin.test:443:", "--resolve 'origin.test:443:': an empty address"},
+	    {"origin.test:443:1.2.3", "'1.2.3' is not a numeric IPv4 address or IPv6 address"},
+	    {"origin.test:443:localhost", "'localhost' is not a numeric IPv4 address"},
+	    {"origin.test:443:[::1", "'[::1' is not a numeric IPv4 address"},
+	    {"origin.test:443:127.0.0.1,", "an empty address"},
+	    {"bad host:443:127.0.0.1", "--resolve 'bad host:443:127.0.0.1': host name"},
+	    {"-origin.test:443", "curl's +HOST and -HOST forms are not supported"},
+	};
+	char *config = write_text(e, "{\"origins\": [{\"id\": \"a\", \"domain_name\": "
+				     "\"nonexistent.invalid\"}]}");
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run(e, &r, "scan", "-c", config, "--resolve", cases[i].spec, NULL);
+		expect_refused(&r, cases[i].message);
+		expect_contains(r.err, "originaudit scan: --resolve '");
+		run(e, &r, "scan", MADE_UP, "--resolve", cases[i].spec, NULL);
+		expect_refused(&r, cases[i].message);
+	}
+}
+
+static void test_resolve_config(void **state)
+{
+	struct env *e = *state;
+	unsigned p1 = serve_for(e, MADE_UP);
+	unsigned p2 = serve_for(e, MADE_UP);
+	unsigned unused = fx_free_port("127.0.0.1");
+	/* "a" has no addresses (DNS would fail); "b" has one that --resolve replaces. */
+	json_t *a =
+	    json_pack("{s:s, s:s, s:i}", "id", "a", "domain_name", MADE_UP, "https_port", (int)p1);
+	json_t *b = json_pack("{s:s, s:s, s:i, s:[s]}", "id", "b", "domain_name", MADE_UP,
+			      "https_port", (int)p2, "addresses", "192.0.2.1");
+	char *config = write_json(e, config_of(json_pack("[o, o]", a, b)));
+	const char *args[] = {"scan",
+			      "--config",
+			      config,
+			      "--ca-bundle",
+			      e->bundle,
+			      "--format",
+			      "json",
+			      "--resolve",
+			      hostport(e, "ORIGIN.Test", p1, "127.0.0.1"),
+			      "--resolve",
+			      hostport(e, MADE_UP, p2, "[::ffff:127.0.0.1],127.0.0.1"),
+			      "--resolve",
+			      hostport(e, MADE_UP, unused, "127.0.0.1"),
+			      NULL};
+	struct run r;
+	char want[512];
+
+	json_t *report = run_json(e, &r, 0, args);
+	/* The entry for a port no origin uses is reported, and the scan goes on. */
+	snprintf(want, sizeof(want),
+		 "originaudit scan: warning: --resolve '%s' matches no origin (domain name "
+		 "origin.test with port %u); ignored\n",
+		 args[12], unused);
+	assert_string_equal(r.err, want);
+	expect_summary(report, (struct summary){2, 2, 0, 0, 0, 0, 3, "pass"});
+	json_t *pa = only_probe(report, "a");
+	expect_probe(pa, "pass", "");
+	assert_string_equal(jstr(pa, "address"), "127.0.0.1");
+	assert_string_equal(jstr(pa, "sni"), MADE_UP);
+	assert_int_equal(jint(pa, "port"), p1);
+	want_check(pa, "name", "pass", "matched");
+	expect_all_checks_pass(pa);
+	/* Both of b's addresses are probed, never the configured 192.0.2.1. */
+	json_t *ob = origin_by_id(report, "b");
+	assert_int_equal(json_array_size(json_object_get(ob, "probes")), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *p = probe_of(ob, i);
+
+		expect_probe(p, "pass", "");
+		assert_true(strcmp(jstr(p, "address"), "::ffff:127.0.0.1") == 0 ||
+			    strcmp(jstr(p, "address"), "127.0.0.1") == 0);
+		assert_string_equal(jstr(p, "sni"), MADE_UP);
+	}
+	assert_string_equal(jstr(probe_of(ob, 0), "address"), "::ffff:127.0.0.1");
+	assert_string_equal(jstr(probe_of(ob, 1), "address"), "127.0.0.1");
+
+	/* With --cloudfront: the distribution's custom origin, at our test origin. */
+	json_error_t jerr;
+	json_t *dist = json_load_file(data_file(e, "scan/cloudfront-s3.json"), 0, &jerr);
+	assert_non_null(dist);
+	json_t *web = jget(dist, "DistributionConfig.Origins.Items[0]");
+	assert_int_equal(json_object_set_new(web, "DomainName", json_string(MADE_UP)), 0);
+	assert_int_equal(json_object_set_new(json_object_get(web, "CustomOriginConfig"),
+					     "HTTPSPort", json_integer(p1)),
+			 0);
+	char *cf = write_json(e, dist);
+	const char *cf_args[] = {
+	    "scan",	   "--cloudfront", cf,
+	    "--ca-bundle", e->bundle,	   "--format",
+	    "json",	   "--resolve",	   hostport(e, MADE_UP, p1, "127.0.0.1"),
+	    NULL};
+	report = run_json(e, &r, 0, cf_args);
+	assert_string_equal(r.err, "");
+	expect_summary(report, (struct summary){2, 1, 0, 0, 0, 1, 1, "pass"});
+	json_t *pw = only_probe(report, "web");
+	expect_probe(pw, "pass", "");
+	assert_string_equal(jstr(pw, "address"), "127.0.0.1");
+	assert_string_equal(jstr(pw, "sni"), MADE_UP);
+	assert_string_equal(jstr(origin_by_id(report, "assets-s3"), "skipped"), "s3_origin");
+}
+
+static void test_adhoc_targets(void **state)
+{
+	struct env *e = *state;
+	unsigned made_up = serve_for(e, MADE_UP);
+	unsigned good = serve_good(e, NULL);
+	char *target = hostport(e, MADE_UP, made_up, NULL);
+	struct run r;
+
+	/* A made-up name pointed at the test origin; the target comes before the options. */
+	const char *args1[] = {
+	    "scan",	   target,    "--resolve", hostport(e, MADE_UP, made_up, "127.0.0.1"),
+	    "--ca-bundle", e->bundle, "-f",	   "json",
+	    NULL};
+	json_t *report = run_json(e, &r, 0, args1);
+	assert_string_equal(r.err, "");
+	expect_summary(report, (struct summary){1, 1, 0, 0, 0, 0, 1, "pass"});
+	json_t *o = origin_by_id(report, target);
+	assert_string_equal(jstr(o, "domain_name"), MADE_UP);
+	assert_int_equal(jint(o, "port"), made_up);
+	assert_string_equal(jstr(o, "protocol_policy"), "https-only");
+	json_t *p = only_probe(report, target);
+	expect_probe(p, "pass", "");
+	expect_all_checks_pass(p);
+	assert_string_equal(jstr(p, "kind"), "https");
+	assert_string_equal(jstr(p, "address"), "127.0.0.1");
+	assert_string_equal(jstr(p, "sni"), MADE_UP);
+	/* CloudFront's default origin_ssl_protocols: TLSv1.2 only. */
+	want_check(p, "protocols", "pass", "negotiated");
+	assert_string_equal(jstr(p, "tls.version"), "TLS1.2");
+	expect_leaf_san(p, MADE_UP);
+
+	/* An address target with --sni; the name is what the certificate must cover. */
+	char *by_address = hostport(e, "127.0.0.1", good, NULL);
+	const char *args2[] = {"scan",	   "--ca-bundle", e->bundle, "-f", "json",
+			       by_address, "--sni",	  HOST,	     NULL};
+	report = run_json(e, &r, 0, args2);
+	p = only_probe(report, by_address);
+	expect_probe(p, "pass", "");
+	assert_string_equal(jstr(p, "sni"), HOST);
+	assert_string_equal(jstr(p, "address"), "127.0.0.1");
+	assert_string_equal(jstr(origin_by_id(report, by_address), "domain_name"), HOST);
+
+	/* --host-header: one probe with SNI = the forwarded Host, either name accepted. */
+	const char *args3[] = {"scan",	"--ca-bundle", e->bundle,	"-f", "json", by_address,
+			       "--sni", HOST,	       "--host-header", WWW,  NULL};
+	report = run_json(e, &r, 0, args3);
+	expect_summary(report, (struct summary){1, 1, 0, 0, 0, 0, 1, "pass"});
+	p = only_probe(report, by_address);
+	expect_probe(p, "pass", "");
+	assert_string_equal(jstr(p, "sni"), WWW);
+	assert_int_equal(json_array_size(json_object_get(p, "names")), 2);
+	assert_string_equal(jstr(p, "names[0]"), HOST);
+	assert_string_equal(jstr(p, "names[1]"), WWW);
+	want_check(p, "name", "pass", "matched");
+
+	/* Two targets; the second's certificate does not cover the name: exit 2. */
+	char *wrong = hostport(e, "127.0.0.1", made_up, NULL);
+	const char *args4[] = {"scan",	   "--ca-bundle", e->bundle, "-f", "json",
+			       by_address, wrong,	  "--sni",   HOST, NULL};
+	report = run_json(e, &r, 2, args4);
+	expect_summary(report, (struct summary){2, 1, 0, 1, 0, 0, 2, "fail"});
+	expect_probe(only_probe(report, by_address), "pass", "");
+	p = only_probe(report, wrong);
+	expect_probe(p, "fail", "");
+	want_check(p, "name", "fail", "name_mismatch");
+	assert_int_equal(jint(p, "port"), made_up);
+}
+
+static void test_adhoc_target_errors(void **state)
+{
+	struct env *e = *state;
+	static const struct {
+		const char *target;
+		const char *sni;
+		const char *message;
+	} cases[] = {
+	    {"127.0.0.1:8443", NULL,
+	     "originaudit scan: '127.0.0.1:8443': CloudFront reaches origins by domain name: "
+	     "give --sni NAME, the name the certificate must cover (see originaudit scan "
+	     "--help)\n"},
+	    {"[::1]:8443", NULL, "'[::1]:8443': CloudFront reaches origins by domain name"},
+	    {"::1", NULL, "'::1': write an IPv6 address in brackets: [::1]:443"},
+	    {"[::1", "a.example.com", "'[::1': an IPv6 address needs its closing ']'"},
+	    {"[::1]8443", "a.example.com", "'[::1]8443': expected [IPv6]:PORT"},
+	    {"[1.2.3.4]:8443", "a.example.com", "'[1.2.3.4]' is not an IPv6 address"},
+	    {"a.example.com:22", NULL,
+	     "'a.example.com:22': port 22 is not allowed: CloudFront uses 80, 443 or 1024-65535"},
+	    {"a.example.com:0", NULL, "'a.example.com:0': port '0' is not 1-65535"},
+	    {"a.example.com:", NULL, "'a.example.com:': port '' is not 1-65535"},
+	    {":8443", NULL, "':8443': the host is empty"},
+	    {"bad host", NULL, "'bad host': host name"},
+	    {"a.example.com", "b.example.com",
+	     "'a.example.com': --sni b.example.com differs from the target's host name: scan "
+	     "b.example.com:443 --resolve b.example.com:443:ADDRESS instead"},
+	    {"127.0.0.1", "bad sni", "'bad sni': host name"},
+	};
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].sni != NULL) {
+			run(e, &r, "scan", cases[i].target, "--sni", cases[i].sni, NULL);
+		} else {
+			run(e, &r, "scan", cases[i].target, NULL);
+		}
+		expect_refused(&r, cases[i].message);
+	}
+	run(e, &r, "scan", "a.example.com", "a.example.com", NULL);
+	expect_refused(&r, "'a.example.com': the target is given twice");
+	run(e, &r, "scan", "a.example.com", "--host-header", "www.example.com", "--host-header",
+	    "WWW.example.com", NULL);
+	expect_refused(&r, "'WWW.example.com': --host-header is given twice");
+	run(e, &r, "scan", "a.example.com", "--sni", "a.example.com", "--sni", "a.example.com",
+	    NULL);
+	expect_refused(&r, "--sni is given twice");
+	run(e, &r, "scan", "--help", NULL);
+	expect_rc(&r, 0);
+	expect_contains(r.out, "originaudit scan HOST[:PORT]... [--sni NAME] [--host-header NAME]");
+	expect_contains(r.out, "--resolve HOST:PORT:ADDRESS[,ADDRESS...]");
+	expect_contains(r.out, "(one distribution file per run)");
+}
+
+/*
+ * The distribution shapes --cloudfront recognises (issue 12): a CloudFormation
+ * template in YAML (short-form tags; an origin whose DomainName only a
+ * deployment knows is skipped with the expression named), the same template
+ * in JSON, `aws cloudfront get-distribution` output; and the files it refuses
+ * with the path named (more than one distribution, no distribution, YAML
+ * syntax with its line).
+ */
+static void test_cloudfront_shapes(void **state)
+{
+	struct env *e = *state;
+	unsigned port = serve_for(e, MADE_UP);
+	char yaml[2048];
+	struct run r;
+
+	snprintf(yaml, sizeof(yaml),
+		 "AWSTemplateFormatVersion: '2010-09-09'\n"
+		 "Parameters:\n"
+		 "  Zone: {Type: String}\n"
+		 "Resources:\n"
+		 "  Logs:\n"
+		 "    Type: AWS::S3::Bucket\n"
+		 "  Cdn:\n"
+		 "    Type: AWS::CloudFront::Distribution\n"
+		 "    Properties:\n"
+		 "      DistributionConfig:\n"
+		 "        Enabled: true\n"
+		 "        Aliases: [www.example.com]\n"
+		 "        Origins:\n"
+		 "          - Id: app\n"
+		 "            DomainName: %s\n"
+		 "            CustomOriginConfig:\n"
+		 "              HTTPSPort: %u\n"
+		 "              OriginProtocolPolicy: https-only\n"
+		 "              OriginSSLProtocols: [TLSv1.2]\n"
+		 "          - Id: lb\n"
+		 "            DomainName: !Join ['.', [api, !Ref Zone]]\n"
+		 "            CustomOriginConfig: {OriginProtocolPolicy: https-only}\n"
+		 "        DefaultCacheBehavior: {TargetOriginId: app, ViewerProtocolPolicy: "
+		 "redirect-to-https}\n"
+		 "        CacheBehaviors:\n"
+		 "          - {PathPattern: /api/*, TargetOriginId: lb, ViewerProtocolPolicy: "
+		 "https-only}\n",
+		 MADE_UP, port);
+	char *template_yaml = write_text(e, yaml);
+	const char *args[] = {
+	    "scan",	   "--cloudfront", template_yaml,
+	    "--ca-bundle", e->bundle,	   "--format",
+	    "json",	   "--resolve",	   hostport(e, MADE_UP, port, "127.0.0.1"),
+	    NULL};
+	json_t *report = run_json(e, &r, 0, args);
+
+	assert_string_equal(r.err, "");
+	expect_summary(report, (struct summary){2, 1, 0, 0, 0, 1, 1, "pass"});
+	json_t *pa = only_probe(report, "app");
+	expect_probe(pa, "pass", "");
+	assert_string_equal(jstr(pa, "address"), "127.0.0.1");
+	assert_string_equal(jstr(pa, "sni"), MADE_UP);
+	expect_all_checks_pass(pa);
+	json_t *lb = origin_by_id(report, "lb");
+	assert_string_equal(jstr(lb, "verdict"), "skip");
+	assert_string_equal(jstr(lb, "skipped"), "unresolved_value");
+	assert_string_equal(jstr(lb, "skipped_detail"),
+			    "Resources.Cdn.Properties.DistributionConfig.Origins[1].DomainName: "
+			    "!Join [\".\",[\"api\",{\"Ref\":\"Zone\"}]]");
+	assert_int_equal(json_array_size(json_object_get(lb, "probes")), 0);
+
+	/* The text report names the expression; check-config accepts the template. */
+	run(e, &r, "scan", "--cloudfront", template_yaml, "--ca-bundle", e->bundle, "--format",
+	    "text", "--resolve", args[8], NULL);
+	expect_rc(&r, 0);
+	expect_contains(r.out, "lb (unresolved_value: Resources.Cdn.Properties.DistributionConfig."
+			       "Origins[1].DomainName: !Join");
+	run(e, &r, "check-config", "--cloudfront", template_yaml, NULL);
+	expect_rc(&r, 0);
+
+	/* get-distribution output: {"Distribution": {"Id", "ARN", "DomainName",
+	 * "DistributionConfig"}}. */
+	json_error_t jerr;
+	json_t *dist = json_load_file(data_file(e, "scan/cloudfront-s3.json"), 0, &jerr);
+	assert_non_null(dist);
+	json_t *web = jget(dist, "DistributionConfig.Origins.Items[0]");
+	assert_int_equal(json_object_set_new(web, "DomainName", json_string(MADE_UP)), 0);
+	assert_int_equal(json_object_set_new(json_object_get(web, "CustomOriginConfig"),
+					     "HTTPSPort", json_integer(port)),
+			 0);
+	json_t *get =
+	    json_pack("{s:{s:s, s:s, s:s, s:O}}", "Distribution", "Id", "E2QWRUHEXAMPLE", "ARN",
+		      "arn:aws:cloudfront::123456789012:distribution/E2QWRUHEXAMPLE", "DomainName",
+		      "d111111abcdef8.cloudfront.net", "DistributionConfig",
+		      json_object_get(dist, "DistributionConfig"));
+	char *get_file = write_json(e, get);
+	const char *get_args[] = {"scan",     "--cloudfront", get_file,	   "--ca-bundle", e->bundle,
+				  "--format", "json",	      "--resolve", args[8],	  NULL};
+	report = run_json(e, &r, 0, get_args);
+	expect_summary(report, (struct summary){2, 1, 0, 0, 0, 1, 1, "pass"});
+	expect_probe(only_probe(report, "web"), "pass", "");
+
+	/* Refused, exit 3, one line naming the file and the path. */
+	json_t *two = json_pack("{s:{s:[O, O]}}", "DistributionList", "Items",
+				json_object_get(dist, "DistributionConfig"),
+				json_object_get(dist, "DistributionConfig"));
+	char *two_file = write_json(e, two);
+	run(e, &r, "scan", "--cloudfront", two_file, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, "DistributionList.Items: 2 distributions in this list: one per run "
+			       "for now");
+	char *no_cdn = write_text(e, "Resources:\n  Logs: {Type: AWS::S3::Bucket}\n");
+	run(e, &r, "scan", "--cloudfront", no_cdn, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, ": Resources: no AWS::CloudFront::Distribution resource");
+	char *bad_yaml = write_text(e, "Resources:\n  Cdn:\n    Type: [unclosed\n");
+	run(e, &r, "check-config", "--cloudfront", bad_yaml, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	char want[512];
+	snprintf(want, sizeof(want), "%s:4:", bad_yaml);
+	expect_contains(r.err, want);
+	char *neither = write_json(e, json_pack("{s:i}", "Something", 1));
+	run(e, &r, "scan", "--cloudfront", neither, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err,
+			"not a CloudFront distribution: expected the output of aws "
+			"cloudfront get-distribution-config, get-distribution or "
+			"list-distributions, a DistributionConfig, or a CloudFormation template");
+	json_decref(dist);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1962,6 +2442,12 @@ int main(void)
 	    T(test_cloudfront_import),
 	    T(test_demo),
 	    T(test_usage),
+	    T(test_input_refusals),
+	    T(test_resolve_malformed),
+	    T(test_resolve_config),
+	    T(test_cloudfront_shapes),
+	    T(test_adhoc_targets),
+	    T(test_adhoc_target_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -830,6 +830,7 @@ static void test_help(void **state)
 	run_raw(&r, args);
 	assert_exit(&r, 0);
 	assert_non_null(strstr(r.out, "--chain"));
+	assert_non_null(strstr(r.out, "- reads it from standard input (named <stdin>)"));
 	assert_non_null(strstr(r.out, "Exit codes"));
 	assert_string_equal(r.err, "");
 	run_clear(&r);
@@ -872,12 +873,140 @@ static void test_unknown_command(void **state)
 	run_clear(&r);
 }
 
+/* ---- --chain -: the chain on standard input ---- */
+
+/*
+ * Runs `originaudit verify --ca-bundle bundle --format format args...` with
+ * standard input read from the file input: redirected (a seekable file) or,
+ * with pipe, through `cat input |` (a pipe, read to its end).
+ */
+static void run_verify_stdin(struct run *r, const char *bundle, const char *format,
+			     const char *input, bool pipe, const char *const *args)
+{
+	const char *all[MAX_ARGS];
+	size_t n = 0;
+
+	all[n++] = "/bin/sh";
+	all[n++] = "-c";
+	all[n++] = pipe ? "f=$1; shift; cat \"$f\" | \"$@\"" : "f=$1; shift; exec \"$@\" < \"$f\"";
+	all[n++] = "sh";
+	all[n++] = input;
+	all[n++] = program();
+	all[n++] = "verify";
+	all[n++] = "--ca-bundle";
+	all[n++] = bundle;
+	all[n++] = "--format";
+	all[n++] = format;
+	for (size_t i = 0; args[i] != NULL; i++) {
+		assert_true(n + 1 < MAX_ARGS);
+		all[n++] = args[i];
+	}
+	all[n] = NULL;
+	memset(r, 0, sizeof(*r));
+	r->code = fx_run((char *const *)all, &r->out, &r->err, RUN_TIMEOUT_S);
+	if (strcmp(format, "json") == 0 && r->out[0] != '\0') {
+		json_error_t jerr;
+
+		r->doc = json_loads(r->out, 0, &jerr);
+		if (r->doc == NULL) {
+			fail_msg("stdout is not JSON (%s): %s\nstderr: %s", jerr.text, r->out,
+				 r->err);
+		}
+	}
+}
+
+static void test_stdin_chain_pass(void **state)
+{
+	struct env *e = *state;
+	const char *const args[] = {"--chain", "-", "--name", "origin.example.com", NULL};
+	struct run r;
+
+	for (int pipe = 0; pipe < 2; pipe++) {
+		run_verify_stdin(&r, e->bundle, "json", e->chain, pipe != 0, args);
+		assert_exit(&r, 0);
+		assert_string_equal(r.err, "");
+		assert_verdict(&r, "pass");
+		assert_check(&r, "trust", "pass", "trusted");
+		assert_check(&r, "chain_order", "pass", "ordered");
+		assert_check(&r, "name", "pass", "matched");
+		json_t *chain = chain_of(&r, 2);
+		assert_sha256_of_der(json_array_get(chain, 0), e->pki.leaf);
+		assert_sha256_of_der(json_array_get(chain, 1), e->pki.inter);
+		run_clear(&r);
+	}
+
+	/* The text report names the input <stdin>. */
+	run_verify_stdin(&r, e->bundle, "text", e->chain, true, args);
+	assert_exit(&r, 0);
+	assert_true(strncmp(r.out, "<stdin>: 2 certificate(s); trust store ",
+			    strlen("<stdin>: 2 certificate(s); trust store ")) == 0);
+	assert_non_null(strstr(r.out, "verdict: PASS\n"));
+	run_clear(&r);
+}
+
+static void test_stdin_chain_fail(void **state)
+{
+	struct env *e = *state;
+	const oa_pki_cert *reversed[] = {e->pki.inter, e->pki.leaf};
+	char *chain = fx_chain_file(e->dir, "stdin-reversed.pem", reversed, 2);
+	const char *const args[] = {"--chain", "-", "--name", "origin.example.com", NULL};
+	const char *const other[] = {"--chain", "-", "--name", "not-covered.example.net", NULL};
+	struct run r;
+
+	/* The intermediate first: the leaf is not where the server must send it. */
+	run_verify_stdin(&r, e->bundle, "json", chain, true, args);
+	assert_exit(&r, 2);
+	assert_verdict(&r, "fail");
+	assert_check(&r, "chain_order", "fail", "leaf_not_first");
+	chain_of(&r, 2);
+	run_clear(&r);
+
+	run_verify_stdin(&r, e->bundle, "json", e->chain, false, other);
+	assert_exit(&r, 2);
+	assert_verdict(&r, "fail");
+	assert_check(&r, "name", "fail", "name_mismatch");
+	assert_check(&r, "trust", "pass", "trusted");
+	run_clear(&r);
+	free(chain);
+}
+
+/* Unusable input on standard input: exit 3, one line naming <stdin>. */
+static void test_stdin_chain_bad(void **state)
+{
+	struct env *e = *state;
+	static const char garbage[] = "this is not a certificate\n";
+	char *empty = fx_path(e->dir, "stdin-empty.pem");
+	char *junk = fx_path(e->dir, "stdin-garbage.pem");
+	const char *const args[] = {"--chain", "-", NULL};
+	struct run r;
+
+	fx_write(empty, "", 0);
+	fx_write(junk, garbage, strlen(garbage));
+	run_verify_stdin(&r, e->bundle, "json", empty, true, args);
+	assert_could_not_run(&r, "originaudit verify: <stdin>: ", "empty");
+	run_clear(&r);
+	run_verify_stdin(&r, e->bundle, "json", junk, false, args);
+	assert_could_not_run(&r, "originaudit verify: <stdin>: ", "BEGIN CERTIFICATE");
+	run_clear(&r);
+
+	/* --key has no "-": it is a file name like any other. */
+	const char *const with_key[] = {"--chain", "-", "--key", "-", NULL};
+	run_verify_stdin(&r, e->bundle, "json", e->chain, false, with_key);
+	assert_could_not_run(&r, "originaudit verify: -: ", NULL);
+	run_clear(&r);
+	free(empty);
+	free(junk);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(test_good_chain_json),
+	    T(test_stdin_chain_pass),
+	    T(test_stdin_chain_fail),
+	    T(test_stdin_chain_bad),
 	    T(test_name_mismatch),
 	    T(test_no_name_skips),
 	    T(test_expiring_soon),

@@ -894,6 +894,18 @@ static const struct invalid_case invalid_cases[] = {
      "origins[0].addresses[1]: \"origin.example.com\" is not a numeric IPv4 or IPv6 address"},
     {"addresses_with_port", ORIGIN_WITH("'addresses': ['192.0.2.1:443']"),
      "origins[0].addresses[0]: \"192.0.2.1:443\" is not a numeric IPv4 or IPv6 address"},
+    {"ip_address_type_unknown", ORIGIN_WITH("'ip_address_type': 'IPv4'"),
+     "origins[0].ip_address_type: expected ipv4, ipv6 or dualstack, got \"IPv4\""},
+    {"ip_address_type_not_string", ORIGIN_WITH("'ip_address_type': 4"),
+     "origins[0].ip_address_type: expected ipv4, ipv6 or dualstack, got an integer"},
+    {"ip_address_type_v6_with_v4_address",
+     ORIGIN_WITH("'ip_address_type': 'ipv6', 'addresses': ['2001:db8::1', '127.0.0.1']"),
+     "origins[0].addresses[1]: 127.0.0.1 is an IPv4 address, but ip_address_type is ipv6 "
+     "(CloudFront connects over IPv6 only)"},
+    {"ip_address_type_v4_with_v6_address",
+     ORIGIN_WITH("'addresses': ['::1'], 'ip_address_type': 'ipv4'"),
+     "origins[0].addresses[0]: ::1 is an IPv6 address, but ip_address_type is ipv4 "
+     "(CloudFront connects over IPv4 only)"},
     {"addresses_duplicate", ORIGIN_WITH("'addresses': ['2001:db8::10', '2001:DB8:0:0::10']"),
      "origins[0].addresses[1]: duplicate address 2001:db8::10"},
     {"connection_timeout_high", ORIGIN_WITH("'connection_timeout_s': 11"),
@@ -1616,8 +1628,11 @@ static void test_cloudfront_errors(void **state)
 			 "DistributionConfig.Origins: expected at least one origin");
 	cloudfront_fails("{'DistributionConfig': {'Origins': {'Quantity': 1}}}",
 			 "DistributionConfig.Origins: Quantity is 1 but Items is missing");
+	/* CloudFormation's bare list is read as Items: an empty one is still no origin. */
 	cloudfront_fails("{'DistributionConfig': {'Origins': []}}",
-			 "DistributionConfig.Origins: expected an object, got an array");
+			 "DistributionConfig.Origins: expected at least one origin");
+	cloudfront_fails("{'DistributionConfig': {'Origins': 'app'}}",
+			 "DistributionConfig.Origins: expected an object, got a string");
 	cloudfront_fails("{'DistributionConfig': {'Origins': {'Items': [" CF_O1 "]},"
 			 " 'Aliases': {'Quantity': 1, 'Items': ['www example']}}}",
 			 "DistributionConfig.Aliases.Items[0]: host name 'www example' has a "
@@ -1649,8 +1664,14 @@ static void test_cloudfront_errors(void **state)
 	/* The bare form names paths from its own top. */
 	cloudfront_fails("{'Origins': {'Items': [{'Id': 'a', 'DomainName': 7}]}}",
 			 "Origins.Items[0].DomainName: expected a string, got an integer");
-	cloudfront_fails("{'Distribution': {}}", "not a get-distribution-config output: no "
-						 "\"DistributionConfig\" or \"Origins\" key");
+	cloudfront_fails("{'Distribution': {}}",
+			 "Distribution: missing required key \"DistributionConfig\"");
+	cloudfront_fails("{'Something': {}}",
+			 "not a CloudFront distribution: expected the output of aws cloudfront "
+			 "get-distribution-config, get-distribution or list-distributions, a "
+			 "DistributionConfig, or a CloudFormation template");
+	cloudfront_fails("{'DistributionList': {'Items': []}}",
+			 "DistributionList.Items: no distribution in this list");
 	cloudfront_fails("{'DistributionConfig': 'x'}",
 			 "DistributionConfig: expected an object, got a string");
 }
@@ -1889,6 +1910,224 @@ static void test_lint_weak_protocols(void **state)
 		    "origin \"c\" allows TLSv1, which is insecure");
 	assert_lint(&lints[2], "origins[3].ssl_protocols",
 		    "origin \"d\" allows SSLv3, which is insecure");
+	free(lints);
+	oa_config_destroy(c);
+}
+
+/* ip_address_type: absent is dualstack; the explicit addresses match the family. */
+static void test_load_ip_address_type(void **state)
+{
+	oa_config *c =
+	    load_ok("{'origins': [{'id': 'a', 'domain_name': 'a.test'},"
+		    " {'id': 'b', 'domain_name': 'b.test', 'ip_address_type': 'ipv4',"
+		    "  'addresses': ['192.0.2.1']},"
+		    " {'id': 'c', 'domain_name': 'c.test', 'ip_address_type': 'ipv6',"
+		    "  'addresses': ['2001:db8::1']},"
+		    " {'id': 'd', 'domain_name': 'd.test', 'ip_address_type': 'dualstack',"
+		    "  'addresses': ['192.0.2.1', '2001:db8::1']}]}");
+
+	assert_int_equal(c->origins[0].ip_address_type, OA_IP_DUALSTACK);
+	assert_int_equal(c->origins[1].ip_address_type, OA_IP_IPV4);
+	assert_int_equal(c->origins[2].ip_address_type, OA_IP_IPV6);
+	assert_int_equal(c->origins[3].ip_address_type, OA_IP_DUALSTACK);
+	assert_false(c->origins[0].vpc);
+	assert_null(c->origins[0].vpc_origin_id);
+	assert_string_equal(oa_ip_address_type_name(OA_IP_IPV4), "ipv4");
+	assert_string_equal(oa_ip_address_type_name(OA_IP_IPV6), "ipv6");
+	assert_string_equal(oa_ip_address_type_name(OA_IP_DUALSTACK), "dualstack");
+	oa_config_destroy(c);
+}
+
+/*
+ * A VPC origin is read like a custom origin (not skipped as S3): id and
+ * timeouts from VpcOriginConfig, https-only on 443 with TLSv1.2 by default,
+ * and the endpoint's ports and policy when copied into the object.
+ */
+static void test_cloudfront_vpc_origin(void **state)
+{
+	oa_config *c = cloudfront_ok(
+	    "{'DistributionConfig': {'Origins': {'Quantity': 2, 'Items': ["
+	    "   {'Id': 'alb', 'DomainName': 'internal-app-123.eu-west-1.elb.amazonaws.com',"
+	    "    'VpcOriginConfig': {'VpcOriginId': 'vo_abc123', 'OwnerAccountId': '111122223333',"
+	    "     'OriginReadTimeout': 45, 'OriginKeepaliveTimeout': 10}},"
+	    "   {'Id': 'ec2', 'DomainName': 'ip-10-0-0-5.ec2.internal',"
+	    "    'VpcOriginConfig': {'VpcOriginId': 'vo_def456', 'HTTPPort': 8080,"
+	    "     'HTTPSPort': 8443, 'OriginProtocolPolicy': 'match-viewer',"
+	    "     'IpAddressType': 'ipv4',"
+	    "     'OriginSslProtocols': {'Quantity': 1, 'Items': ['TLSv1.2']}}}]},"
+	    " 'DefaultCacheBehavior': {'TargetOriginId': 'alb'}}}");
+
+	assert_int_equal(c->n_origins, 2);
+	const oa_origin_config *o = &c->origins[0];
+	assert_true(o->vpc);
+	assert_false(o->s3);
+	assert_string_equal(o->vpc_origin_id, "vo_abc123");
+	assert_string_equal(o->domain_name, "internal-app-123.eu-west-1.elb.amazonaws.com");
+	assert_int_equal(o->protocol_policy, OA_ORIGIN_HTTPS_ONLY);
+	assert_int_equal(o->https_port, 443);
+	assert_int_equal(o->http_port, 80);
+	assert_int_equal(o->ssl_protocols, OA_PROTO_TLS1_2);
+	assert_int_equal(o->ip_address_type, OA_IP_DUALSTACK);
+	assert_int_equal(o->read_timeout_s, 45);
+	assert_int_equal(o->keepalive_timeout_s, 10);
+
+	o = &c->origins[1];
+	assert_true(o->vpc);
+	assert_false(o->s3);
+	assert_string_equal(o->vpc_origin_id, "vo_def456");
+	assert_int_equal(o->protocol_policy, OA_ORIGIN_MATCH_VIEWER);
+	assert_int_equal(o->https_port, 8443);
+	assert_int_equal(o->http_port, 8080);
+	assert_int_equal(o->ip_address_type, OA_IP_IPV4);
+	oa_config_destroy(c);
+}
+
+/* CustomOriginConfig.IpAddressType: absent is dualstack. */
+static void test_cloudfront_ip_address_type(void **state)
+{
+	oa_config *c =
+	    cloudfront_ok("{'Origins': {'Quantity': 4, 'Items': ["
+			  "   {'Id': 'a', 'DomainName': 'a.example.com', 'CustomOriginConfig': {}},"
+			  "   {'Id': 'b', 'DomainName': 'b.example.com',"
+			  "    'CustomOriginConfig': {'IpAddressType': 'ipv4'}},"
+			  "   {'Id': 'c', 'DomainName': 'c.example.com',"
+			  "    'CustomOriginConfig': {'IpAddressType': 'ipv6'}},"
+			  "   {'Id': 'd', 'DomainName': 'd.example.com',"
+			  "    'CustomOriginConfig': {'IpAddressType': 'dualstack'}}]}}");
+
+	assert_int_equal(c->origins[0].ip_address_type, OA_IP_DUALSTACK);
+	assert_int_equal(c->origins[1].ip_address_type, OA_IP_IPV4);
+	assert_int_equal(c->origins[2].ip_address_type, OA_IP_IPV6);
+	assert_int_equal(c->origins[3].ip_address_type, OA_IP_DUALSTACK);
+	for (size_t i = 0; i < 4; i++) {
+		assert_false(c->origins[i].vpc);
+		assert_false(c->origins[i].s3);
+	}
+	oa_config_destroy(c);
+}
+
+static void test_cloudfront_vpc_and_ip_errors(void **state)
+{
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.example.com',"
+					  " 'CustomOriginConfig': {'IpAddressType': 'IPv6'}}"),
+			 "DistributionConfig.Origins.Items[1].CustomOriginConfig.IpAddressType: "
+			 "expected ipv4, ipv6 or dualstack, got \"IPv6\"");
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.example.com',"
+					  " 'CustomOriginConfig': {'IpAddressType': 6}}"),
+			 "DistributionConfig.Origins.Items[1].CustomOriginConfig.IpAddressType: "
+			 "expected ipv4, ipv6 or dualstack, got an integer");
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.example.com',"
+					  " 'VpcOriginConfig': {'OriginReadTimeout': 30}}"),
+			 "DistributionConfig.Origins.Items[1].VpcOriginConfig: missing required "
+			 "key \"VpcOriginId\"");
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.example.com',"
+					  " 'VpcOriginConfig': {'VpcOriginId': ''}}"),
+			 "DistributionConfig.Origins.Items[1].VpcOriginConfig.VpcOriginId: must "
+			 "not be empty");
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.example.com',"
+					  " 'VpcOriginConfig': 'vo_1'}"),
+			 "DistributionConfig.Origins.Items[1].VpcOriginConfig: expected an "
+			 "object, got a string");
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.example.com',"
+					  " 'VpcOriginConfig': {'VpcOriginId': 'vo_1',"
+					  " 'HTTPSPort': 22}}"),
+			 "DistributionConfig.Origins.Items[1].VpcOriginConfig.HTTPSPort: 22 is "
+			 "not allowed: use 80, 443 or 1024-65535");
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.example.com',"
+					  " 'VpcOriginConfig': {'VpcOriginId': 'vo_1',"
+					  " 'OriginReadTimeout': 0}}"),
+			 "DistributionConfig.Origins.Items[1].VpcOriginConfig.OriginReadTimeout: "
+			 "0 is out of range 1-3600");
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.example.com',"
+					  " 'VpcOriginConfig': {'VpcOriginId': 'vo_1',"
+					  " 'IpAddressType': 'ipv6'}}"),
+			 "DistributionConfig.Origins.Items[1].VpcOriginConfig.IpAddressType: ipv6 "
+			 "is not supported for VPC origins: expected ipv4 or dualstack");
+	cloudfront_fails(CF_ORIGINS(CF_O1 ", {'Id': 'b', 'DomainName': 'b.example.com',"
+					  " 'CustomOriginConfig': {},"
+					  " 'VpcOriginConfig': {'VpcOriginId': 'vo_1'}}"),
+			 "DistributionConfig.Origins.Items[1]: \"CustomOriginConfig\" and "
+			 "\"VpcOriginConfig\" both given: an origin has one of them");
+}
+
+/* An origin group lists its members; every one is read, in failover order. */
+#define CF_GROUP_DIST(members)                                                                     \
+	"{'DistributionConfig': {'Origins': {'Quantity': 3, 'Items': ["                            \
+	"   {'Id': 'main', 'DomainName': 'main.example.com', 'CustomOriginConfig': {}},"           \
+	"   {'Id': 'spare', 'DomainName': 'spare.example.com',"                                    \
+	"    'VpcOriginConfig': {'VpcOriginId': 'vo_1'}},"                                         \
+	"   {'Id': 'other', 'DomainName': 'other.example.com', 'CustomOriginConfig': {}}]},"       \
+	" 'OriginGroups': {'Quantity': 1, 'Items': [{'Id': 'grp',"                                 \
+	"   'FailoverCriteria': {'StatusCodes': {'Quantity': 1, 'Items': [503]}},"                 \
+	"   'Members': {'Quantity': 2, 'Items': [" members "]}}]},"                                \
+	" 'DefaultCacheBehavior': {'TargetOriginId': 'grp'}}}"
+
+static void test_cloudfront_origin_group(void **state)
+{
+	oa_config *c = cloudfront_ok(CF_GROUP_DIST("{'OriginId': 'main'}, {'OriginId': 'spare'}"));
+
+	assert_true(c->has_default_behavior);
+	assert_string_equal(c->default_behavior.origin_id, "main");
+	assert_int_equal(c->default_behavior.origin_index, 0);
+	assert_int_equal(c->default_behavior.n_group_members, 2);
+	assert_int_equal(c->default_behavior.group_members[0], 0);
+	assert_int_equal(c->default_behavior.group_members[1], 1);
+	assert_true(c->origins[1].vpc);
+
+	/* The failover member is reached; only "other" is unused. */
+	size_t n;
+	oa_lint *lints = lint(c, &n);
+	assert_int_equal(n, 1);
+	assert_lint(&lints[0], "origins[2]",
+		    "no behaviour routes to origin \"other\", so CloudFront never contacts it");
+	free(lints);
+	oa_config_destroy(c);
+
+	/* A behaviour aimed straight at an origin has no group members. */
+	c = cloudfront_ok("{'Origins': {'Quantity': 1, 'Items': [" CF_O1 "]},"
+			  " 'DefaultCacheBehavior': {'TargetOriginId': 'a'}}");
+	assert_int_equal(c->default_behavior.n_group_members, 0);
+	assert_null(c->default_behavior.group_members);
+	oa_config_destroy(c);
+}
+
+static void test_cloudfront_origin_group_errors(void **state)
+{
+	cloudfront_fails(CF_GROUP_DIST("{'OriginId': 'main'}, {'OriginId': 'gone'}"),
+			 "DistributionConfig.OriginGroups.Items[0].Members.Items[1].OriginId: no "
+			 "origin with id \"gone\"");
+	cloudfront_fails(CF_GROUP_DIST("{'OriginId': 'main'}, {'Origin': 'spare'}"),
+			 "DistributionConfig.OriginGroups.Items[0].Members.Items[1].OriginId: "
+			 "expected a string, got nothing");
+	cloudfront_fails(CF_GROUP_DIST("{'OriginId': 'main'}, 'spare'"),
+			 "DistributionConfig.OriginGroups.Items[0].Members.Items[1]: expected an "
+			 "object, got a string");
+}
+
+/* The realistic distribution's failover member "api-dr" also gets the group's behaviour. */
+static void test_lint_group_failover_member(void **state)
+{
+	char *path = data_path("cloudfront-distribution.json");
+	oa_config *c = NULL;
+	oa_error err;
+
+	oa_error_clear(&err);
+	if (oa_config_load_cloudfront_file(path, &c, &err) != 0) {
+		fail_msg("%s", err.msg);
+	}
+	free(path);
+	/* Without its own behaviour, api-dr is reached only as the group's failover member. */
+	free(c->behaviors[3].path_pattern);
+	free(c->behaviors[3].origin_id);
+	c->n_behaviors = 3;
+	assert_int_equal(c->behaviors[0].n_group_members, 2);
+	assert_int_equal(c->behaviors[0].group_members[0], 1);
+	assert_int_equal(c->behaviors[0].group_members[1], 2);
+
+	oa_lint *lints = NULL;
+	size_t n = 99;
+	assert_int_equal(oa_config_lint(c, &lints, &n), 0);
+	assert_int_equal(n, 0);
 	free(lints);
 	oa_config_destroy(c);
 }
@@ -2144,6 +2383,13 @@ int main(void)
 	    cmocka_unit_test(test_lint_quotas),
 	    cmocka_unit_test(test_lint_weak_protocols),
 	    cmocka_unit_test(test_lint_unused_origin),
+	    cmocka_unit_test(test_load_ip_address_type),
+	    cmocka_unit_test(test_cloudfront_vpc_origin),
+	    cmocka_unit_test(test_cloudfront_ip_address_type),
+	    cmocka_unit_test(test_cloudfront_vpc_and_ip_errors),
+	    cmocka_unit_test(test_cloudfront_origin_group),
+	    cmocka_unit_test(test_cloudfront_origin_group_errors),
+	    cmocka_unit_test(test_lint_group_failover_member),
 	    cmocka_unit_test(test_many_origins_unique),
 	    cmocka_unit_test(test_many_origins_duplicate),
 	    cmocka_unit_test(test_many_aliases),

@@ -1,5 +1,6 @@
 /*
- * Tests for the YAML reader (core/config/yaml_json.h): a CloudFormation
+ * Tests for the YAML reader (core/config/yaml_json.h) and the CloudFormation
+ * template helpers (core/config/config_cfn.h): a CloudFormation
  * template in YAML reads into exactly the JSON its JSON form gives, short-form
  * intrinsic tags become their long form, scalars get the core schema's
  * types, and malformed or hostile documents are refused with the line and
@@ -9,10 +10,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "config_cfn.h"
 #include "yaml_json.h"
 
 /* Reads yaml; fails the test unless it reads and equals the JSON text want. */
@@ -184,6 +189,149 @@ static void test_alias_bomb_bounded(void **state)
 	assert_non_null(strstr(err.msg, "more than 4096 aliases"));
 }
 
+/* Writes text to a temporary file; returns its path (static). */
+static const char *temp_file(const char *text)
+{
+	static char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/oa-test-cfn-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static const char cfn_yaml[] = "Resources:\n"
+			       "  Bucket:\n"
+			       "    Type: AWS::S3::Bucket\n"
+			       "  Cdn:\n"
+			       "    Type: AWS::CloudFront::Distribution\n"
+			       "    Properties:\n"
+			       "      DistributionConfig:\n"
+			       "        Origins:\n"
+			       "          - Id: app\n"
+			       "            DomainName: !Ref OriginDomain\n"
+			       "  Second:\n"
+			       "    Type: AWS::CloudFront::Distribution\n"
+			       "    Properties:\n"
+			       "      DistributionConfig: {Origins: [{Id: lb, DomainName: !GetAtt "
+			       "Lb.DNSName}]}\n";
+
+static void test_cfn_template_yaml_and_json(void **state)
+{
+	oa_error err;
+	json_t *yaml_root = NULL, *json_root = NULL;
+	const char *path = temp_file(cfn_yaml);
+	char copy[64];
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	assert_int_equal(oa__cfn_read(copy, &yaml_root, &err), 0);
+	unlink(copy);
+	assert_true(oa__cfn_is_template(yaml_root));
+	/* The same template in JSON (leading blanks, then '{'). */
+	char *text = json_dumps(yaml_root, 0);
+	char json_text[4096];
+	snprintf(json_text, sizeof(json_text), "\n  %s", text);
+	free(text);
+	path = temp_file(json_text);
+	snprintf(copy, sizeof(copy), "%s", path);
+	assert_int_equal(oa__cfn_read(copy, &json_root, &err), 0);
+	unlink(copy);
+	assert_true(json_equal(yaml_root, json_root));
+
+	oa__cfn_distribution *d = NULL;
+	size_t n = 0;
+	char expr[128];
+
+	assert_int_equal(oa__cfn_distributions(yaml_root, "t.yaml", &d, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(d[0].logical_id, "Cdn");
+	assert_string_equal(d[1].logical_id, "Second");
+	const json_t *origin = json_array_get(json_object_get(d[0].config, "Origins"), 0);
+	assert_true(oa__cfn_unresolved(json_object_get(origin, "DomainName"), expr, sizeof(expr)));
+	assert_string_equal(expr, "!Ref OriginDomain");
+	origin = json_array_get(json_object_get(d[1].config, "Origins"), 0);
+	assert_true(oa__cfn_unresolved(json_object_get(origin, "DomainName"), expr, sizeof(expr)));
+	assert_string_equal(expr, "!GetAtt Lb.DNSName");
+	assert_false(oa__cfn_unresolved(json_object_get(origin, "Id"), expr, sizeof(expr)));
+	free(d);
+	json_decref(yaml_root);
+	json_decref(json_root);
+}
+
+static void test_cfn_unresolved_forms(void **state)
+{
+	char expr[64];
+	json_t *v = json_loads("{\"Fn::Join\": [\".\", [\"api\", {\"Ref\": \"Zone\"}]]}", 0, NULL);
+
+	assert_true(oa__cfn_unresolved(v, expr, sizeof(expr)));
+	assert_string_equal(expr, "!Join [\".\",[\"api\",{\"Ref\":\"Zone\"}]]");
+	json_decref(v);
+	v = json_loads("{\"Fn::Sub\": \"api.${Zone}\"}", 0, NULL);
+	assert_true(oa__cfn_unresolved(v, expr, sizeof(expr)));
+	assert_string_equal(expr, "!Sub api.${Zone}");
+	json_decref(v);
+	/* Two keys, or another key, is plain data. */
+	v = json_loads("{\"Ref\": \"A\", \"B\": 1}", 0, NULL);
+	assert_false(oa__cfn_unresolved(v, expr, sizeof(expr)));
+	json_decref(v);
+	v = json_loads("{\"Reference\": \"A\"}", 0, NULL);
+	assert_false(oa__cfn_unresolved(v, expr, sizeof(expr)));
+	json_decref(v);
+	/* Cut to size, terminated. */
+	v = json_loads("{\"Ref\": \"AVeryLongParameterNameIndeed\"}", 0, NULL);
+	assert_true(oa__cfn_unresolved(v, expr, 10));
+	assert_string_equal(expr, "!Ref AVer");
+	json_decref(v);
+}
+
+static void test_cfn_refused(void **state)
+{
+	oa_error err;
+	json_t *root = NULL;
+	oa__cfn_distribution *d = NULL;
+	size_t n = 0;
+
+	root = json_loads("{\"Resources\": {\"B\": {\"Type\": \"AWS::S3::Bucket\"}}}", 0, NULL);
+	assert_true(oa__cfn_distributions(root, "t.json", &d, &n, &err) < 0);
+	assert_string_equal(err.msg,
+			    "t.json: Resources: no AWS::CloudFront::Distribution resource");
+	json_decref(root);
+	root = json_loads("{\"Resources\": {\"Cdn\": {\"Type\": \"AWS::CloudFront::Distribution\", "
+			  "\"Properties\": {\"DistributionConfig\": [1]}}}}",
+			  0, NULL);
+	assert_true(oa__cfn_distributions(root, "t.json", &d, &n, &err) < 0);
+	assert_string_equal(
+	    err.msg, "t.json: Resources.Cdn.Properties.DistributionConfig: expected an object");
+	json_decref(root);
+	root = json_loads("{\"ETag\": \"E1\"}", 0, NULL);
+	assert_false(oa__cfn_is_template(root));
+	assert_true(oa__cfn_distributions(root, "t.json", &d, &n, &err) < 0);
+	assert_string_equal(err.msg, "t.json: not a CloudFormation template: no Resources");
+	json_decref(root);
+
+	/* Files: missing, malformed JSON and YAML with their lines. */
+	assert_true(oa__cfn_read("/nonexistent/t.yaml", &root, &err) < 0);
+	assert_string_equal(err.msg, "/nonexistent/t.yaml: No such file or directory");
+	char copy[64];
+	snprintf(copy, sizeof(copy), "%s", temp_file("{\"Resources\": {,}}"));
+	assert_true(oa__cfn_read(copy, &root, &err) < 0);
+	assert_null(root);
+	assert_non_null(strstr(err.msg, ":1:"));
+	assert_int_equal(strncmp(err.msg, copy, strlen(copy)), 0);
+	unlink(copy);
+	snprintf(copy, sizeof(copy), "%s", temp_file("Resources:\n  Cdn: [\n"));
+	assert_true(oa__cfn_read(copy, &root, &err) < 0);
+	assert_null(root);
+	assert_int_equal(strncmp(err.msg, copy, strlen(copy)), 0);
+	assert_non_null(strstr(err.msg, ":3:"));
+	unlink(copy);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +342,9 @@ int main(void)
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_depth_bounded),
 	    cmocka_unit_test(test_alias_bomb_bounded),
+	    cmocka_unit_test(test_cfn_template_yaml_and_json),
+	    cmocka_unit_test(test_cfn_unresolved_forms),
+	    cmocka_unit_test(test_cfn_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config_hint.h"
 #include "config_internal.h"
 #include "originaudit/verify.h"
 
@@ -29,6 +30,19 @@ const char *oa_proto_name(unsigned bit)
 	default:
 		return NULL;
 	}
+}
+
+const char *oa_ip_address_type_name(oa_ip_address_type type)
+{
+	switch (type) {
+	case OA_IP_DUALSTACK:
+		return "dualstack";
+	case OA_IP_IPV4:
+		return "ipv4";
+	case OA_IP_IPV6:
+		return "ipv6";
+	}
+	return "?";
 }
 
 int oa__cfg_read_json(const char *path, json_t **root, oa_error *err)
@@ -152,6 +166,31 @@ static int parse_ssl_protocols(const oa__cfg *c, const char *path, const json_t 
 	return 0;
 }
 
+/*
+ * An explicit address CloudFront would never use (an IPv4 address of an ipv6
+ * origin, or the reverse) is refused rather than silently left out: the
+ * operator asked for two contradicting things.
+ */
+static int address_family_allowed(const oa__cfg *c, const char *path, const oa_origin_config *o,
+				  const char *address)
+{
+	bool v6 = strchr(address, ':') != NULL;
+
+	if (o->ip_address_type == OA_IP_IPV4 && v6) {
+		return oa__cfg_fail(c, path,
+				    "%s is an IPv6 address, but ip_address_type is ipv4 "
+				    "(CloudFront connects over IPv4 only)",
+				    address);
+	}
+	if (o->ip_address_type == OA_IP_IPV6 && !v6) {
+		return oa__cfg_fail(c, path,
+				    "%s is an IPv4 address, but ip_address_type is ipv6 "
+				    "(CloudFront connects over IPv6 only)",
+				    address);
+	}
+	return 0;
+}
+
 static int parse_addresses(const oa__cfg *c, const char *path, const json_t *v, oa_origin_config *o)
 {
 	char p[OA__CFG_PATH_MAX];
@@ -175,6 +214,10 @@ static int parse_addresses(const oa__cfg *c, const char *path, const json_t *v, 
 			if (strcmp(o->addresses[j], o->addresses[i]) == 0) {
 				return oa__cfg_fail(c, p, "duplicate address %s", o->addresses[i]);
 			}
+		}
+		rc = address_family_allowed(c, p, o, o->addresses[i]);
+		if (rc < 0) {
+			return rc;
 		}
 	}
 	return 0;
@@ -271,6 +314,7 @@ static int parse_origin(const oa__cfg *c, const char *path, const json_t *obj, o
 					   "keepalive_timeout_s",
 					   "expiry_warn_days",
 					   "expiry_critical_days",
+					   "ip_address_type",
 					   NULL};
 	oa_origin_config *o = &config->origins[index];
 	char p[OA__CFG_PATH_MAX];
@@ -343,6 +387,14 @@ static int parse_origin(const oa__cfg *c, const char *path, const json_t *obj, o
 	if (v != NULL) {
 		oa__cfg_path_key(p, path, "ssl_protocols");
 		rc = parse_ssl_protocols(c, p, v, &o->ssl_protocols);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	v = json_object_get(obj, "ip_address_type");
+	if (v != NULL) {
+		oa__cfg_path_key(p, path, "ip_address_type");
+		rc = oa__cfg_ip_address_type(c, p, v, &o->ip_address_type);
 		if (rc < 0) {
 			return rc;
 		}
@@ -569,6 +621,7 @@ int oa_config_from_json(json_t *root, const char *label, oa_config **out, oa_err
 	}
 	rc = oa__cfg_check_keys(&c, "", root, keys);
 	if (rc < 0) {
+		oa__cfg_cloudfront_hint(root, err);
 		goto fail;
 	}
 	v = json_object_get(root, "aliases");
@@ -723,6 +776,7 @@ static void behavior_clear(oa_behavior_config *b)
 {
 	free(b->path_pattern);
 	free(b->origin_id);
+	free(b->group_members);
 }
 
 void oa_config_destroy(oa_config *config)
@@ -744,6 +798,8 @@ void oa_config_destroy(oa_config *config)
 			free(o->addresses[j]);
 		}
 		free(o->addresses);
+		free(o->vpc_origin_id);
+		free(o->unresolved);
 	}
 	free(config->origins);
 	for (size_t i = 0; i < config->n_behaviors; i++) {

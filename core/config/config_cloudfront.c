@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config_cfn.h"
 #include "config_internal.h"
 
 /* The managed origin request policy "AllViewer", which forwards every viewer header. */
@@ -46,6 +47,12 @@ static int cf_list(const oa__cfg *c, const char *parent, const json_t *obj, cons
 	oa__cfg_path_key(path, parent, key);
 	oa__cfg_path_key(items_path, path, "Items");
 	if (v == NULL) {
+		return 0;
+	}
+	if (json_is_array(v)) {
+		/* CloudFormation writes these lists bare, without Quantity and Items. */
+		snprintf(items_path, OA__CFG_PATH_MAX, "%s", path);
+		*items = v;
 		return 0;
 	}
 	rc = expect_object(c, path, v);
@@ -159,13 +166,18 @@ static int read_custom(const oa__cfg *c, const char *path, const json_t *obj, oa
 		}
 	}
 	const json_t *items;
-	rc = cf_list(c, path, obj, "OriginSslProtocols", &items, ip);
+	/* The CLI's spelling, or CloudFormation's. */
+	const char *ssl_key = json_object_get(obj, "OriginSslProtocols") == NULL &&
+				      json_object_get(obj, "OriginSSLProtocols") != NULL
+				  ? "OriginSSLProtocols"
+				  : "OriginSslProtocols";
+	rc = cf_list(c, path, obj, ssl_key, &items, ip);
 	if (rc < 0) {
 		return rc;
 	}
-	if (json_object_get(obj, "OriginSslProtocols") != NULL) {
+	if (json_object_get(obj, ssl_key) != NULL) {
 		if (json_array_size(items) == 0) {
-			oa__cfg_path_key(p, path, "OriginSslProtocols");
+			oa__cfg_path_key(p, path, ssl_key);
 			return oa__cfg_fail(c, p, "expected at least one protocol");
 		}
 		o->ssl_protocols = 0;
@@ -178,12 +190,134 @@ static int read_custom(const oa__cfg *c, const char *path, const json_t *obj, oa
 			}
 		}
 	}
+	v = json_object_get(obj, "IpAddressType");
+	if (v != NULL) {
+		oa__cfg_path_key(p, path, "IpAddressType");
+		rc = oa__cfg_ip_address_type(c, p, v, &o->ip_address_type);
+		if (rc < 0) {
+			return rc;
+		}
+	}
 	rc = opt_uint(c, path, obj, "OriginReadTimeout", 1, RAISED_TIMEOUT_MAX, &o->read_timeout_s);
 	if (rc == 0) {
 		rc = opt_uint(c, path, obj, "OriginKeepaliveTimeout", 1, RAISED_TIMEOUT_MAX,
 			      &o->keepalive_timeout_s);
 	}
 	return rc;
+}
+
+/*
+ * VpcOriginConfig: CloudFront reaches the origin (an internal load balancer
+ * or an instance) through the VPC origin VpcOriginId, by HTTPS on port 443
+ * with TLSv1.2 unless told otherwise. get-distribution-config carries only
+ * the id and the timeouts; the ports, policy, protocols and address type live
+ * on the VPC origin itself (get-vpc-origin's VpcOriginEndpointConfig) and are
+ * read here too when copied into this object, with CustomOriginConfig's rules.
+ */
+static int read_vpc(const oa__cfg *c, const char *path, const json_t *obj, oa_origin_config *o)
+{
+	char p[OA__CFG_PATH_MAX];
+	const json_t *v;
+	int rc = expect_object(c, path, obj);
+
+	if (rc < 0) {
+		return rc;
+	}
+	v = json_object_get(obj, "VpcOriginId");
+	if (v == NULL) {
+		return oa__cfg_fail(c, path, "missing required key \"VpcOriginId\"");
+	}
+	oa__cfg_path_key(p, path, "VpcOriginId");
+	rc = oa__cfg_string(c, p, v, true, &o->vpc_origin_id);
+	if (rc < 0) {
+		return rc;
+	}
+	o->vpc = true;
+	rc = read_custom(c, path, obj, o);
+	if (rc < 0) {
+		return rc;
+	}
+	if (o->ip_address_type == OA_IP_IPV6) {
+		oa__cfg_path_key(p, path, "IpAddressType");
+		return oa__cfg_fail(c, p,
+				    "ipv6 is not supported for VPC origins: expected ipv4 or "
+				    "dualstack");
+	}
+	return 0;
+}
+
+/*
+ * The first intrinsic function among the values of v (depth first, keys in
+ * order), as "PATH: !Fn ..." into *out; 1 when found, 0 when none, -1 when
+ * out of memory.
+ */
+static int first_unresolved(const char *path, const json_t *v, char **out)
+{
+	char expr[200];
+
+	if (oa__cfn_unresolved(v, expr, sizeof(expr))) {
+		size_t len = strlen(path) + strlen(expr) + 3;
+
+		*out = malloc(len);
+		if (*out == NULL) {
+			return -1;
+		}
+		snprintf(*out, len, "%s: %s", path, expr);
+		return 1;
+	}
+	if (json_is_object(v)) {
+		const char *key;
+		const json_t *item;
+
+		json_object_foreach((json_t *)v, key, item)
+		{
+			char p[OA__CFG_PATH_MAX];
+
+			oa__cfg_path_key(p, path, key);
+			int rc = first_unresolved(p, item, out);
+			if (rc != 0) {
+				return rc;
+			}
+		}
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			char p[OA__CFG_PATH_MAX];
+
+			oa__cfg_path_index(p, path, i);
+			int rc = first_unresolved(p, json_array_get(v, i), out);
+			if (rc != 0) {
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * An origin of a template with a value only a deployment knows: kept, with
+ * its id and what is known of its name, and marked unresolved (skipped). 1
+ * when it is, 0 when every value is known, -1 when out of memory.
+ */
+static int find_unresolved(const char *path, const json_t *obj, oa_origin_config *o)
+{
+	int rc = first_unresolved(path, obj, &o->unresolved);
+
+	if (rc <= 0) {
+		return rc;
+	}
+	const json_t *name = json_object_get(obj, "DomainName");
+	char expr[200];
+
+	if (json_is_string(name)) {
+		o->domain_name = strdup(json_string_value(name));
+	} else {
+		/* The name itself is unknown: the report shows the expression. */
+		o->domain_name = strdup(oa__cfn_unresolved(name, expr, sizeof(expr)) ? expr : "?");
+	}
+	if (o->domain_name == NULL) {
+		return -1;
+	}
+	return 1;
 }
 
 static int read_origin(const oa__cfg *c, const char *path, const json_t *obj, oa_config *config,
@@ -211,6 +345,11 @@ static int read_origin(const oa__cfg *c, const char *path, const json_t *obj, oa
 	if (rc < 0) {
 		return rc;
 	}
+	/* A template's value known only once deployed: the origin is listed as skipped. */
+	rc = find_unresolved(path, obj, o);
+	if (rc != 0) {
+		return rc < 0 ? oa__cfg_nomem(c) : 0;
+	}
 	v = json_object_get(obj, "DomainName");
 	if (v == NULL) {
 		return oa__cfg_fail(c, path, "missing required key \"DomainName\"");
@@ -232,6 +371,16 @@ static int read_origin(const oa__cfg *c, const char *path, const json_t *obj, oa
 		return rc;
 	}
 	v = json_object_get(obj, "CustomOriginConfig");
+	const json_t *vpc = json_object_get(obj, "VpcOriginConfig");
+	if (v != NULL && vpc != NULL) {
+		return oa__cfg_fail(c, path,
+				    "\"CustomOriginConfig\" and \"VpcOriginConfig\" both given: an "
+				    "origin has one of them");
+	}
+	if (vpc != NULL) {
+		oa__cfg_path_key(p, path, "VpcOriginConfig");
+		return read_vpc(c, p, vpc, o);
+	}
 	if (v == NULL) {
 		/* S3 (or another AWS-managed origin): CloudFront's own certificate, not probed. */
 		o->s3 = true;
@@ -275,13 +424,41 @@ static int read_origins(const oa__cfg *c, const char *parent, const json_t *dc, 
 	return 0;
 }
 
+/* Member m of an origin group's Members.Items (at items_path), appended to b->group_members. */
+static int group_member(const oa__cfg *c, const char *items_path, const json_t *items, size_t m,
+			oa_behavior_config *b)
+{
+	char p[OA__CFG_PATH_MAX];
+	char op[OA__CFG_PATH_MAX];
+	const json_t *member = json_array_get(items, m);
+
+	oa__cfg_path_index(p, items_path, m);
+	int rc = expect_object(c, p, member);
+	if (rc < 0) {
+		return rc;
+	}
+	const json_t *oid = json_object_get(member, "OriginId");
+	oa__cfg_path_key(op, p, "OriginId");
+	if (!json_is_string(oid)) {
+		return oa__cfg_fail(c, op, "expected a string, got %s",
+				    oid == NULL ? "nothing" : oa__cfg_type_name(oid));
+	}
+	long index = oa__cfg_find_origin(c, json_string_value(oid));
+	if (index < 0) {
+		return oa__cfg_no_origin(c, op, json_string_value(oid));
+	}
+	b->group_members[b->n_group_members] = (size_t)index;
+	b->n_group_members++;
+	return 0;
+}
+
 /*
- * The origin an origin group fails over from: its first member. Sets *member
- * to that member's origin id (owned by the document), or NULL when no group
- * has this id.
+ * The members of an origin group, in failover order, into b->group_members
+ * (indexes of origins). *primary is the first member's origin id (owned by the
+ * document), or NULL when no group has this id.
  */
-static int group_primary(const oa__cfg *c, const char *parent, const json_t *dc, const char *id,
-			 const char **member)
+static int group_members(const oa__cfg *c, const char *parent, const json_t *dc, const char *id,
+			 oa_behavior_config *b, const char **primary)
 {
 	char ip[OA__CFG_PATH_MAX];
 	char p[OA__CFG_PATH_MAX];
@@ -289,7 +466,7 @@ static int group_primary(const oa__cfg *c, const char *parent, const json_t *dc,
 	const json_t *groups;
 	int rc = cf_list(c, parent, dc, "OriginGroups", &groups, ip);
 
-	*member = NULL;
+	*primary = NULL;
 	if (rc < 0) {
 		return rc;
 	}
@@ -310,23 +487,23 @@ static int group_primary(const oa__cfg *c, const char *parent, const json_t *dc,
 		if (rc < 0) {
 			return rc;
 		}
-		const json_t *first = json_array_get(members, 0);
-		if (first == NULL) {
+		size_t n = json_array_size(members);
+		if (n == 0) {
 			oa__cfg_path_key(mp, p, "Members");
 			return oa__cfg_fail(c, mp, "the origin group has no member");
 		}
-		oa__cfg_path_index(p, mp, 0);
-		rc = expect_object(c, p, first);
-		if (rc < 0) {
-			return rc;
+		b->group_members = calloc(n, sizeof(*b->group_members));
+		if (b->group_members == NULL) {
+			return oa__cfg_nomem(c);
 		}
-		const json_t *oid = json_object_get(first, "OriginId");
-		oa__cfg_path_key(mp, p, "OriginId");
-		if (!json_is_string(oid)) {
-			return oa__cfg_fail(c, mp, "expected a string, got %s",
-					    oid == NULL ? "nothing" : oa__cfg_type_name(oid));
+		for (size_t m = 0; m < n; m++) {
+			rc = group_member(c, mp, members, m, b);
+			if (rc < 0) {
+				return rc;
+			}
 		}
-		*member = json_string_value(oid);
+		*primary =
+		    json_string_value(json_object_get(json_array_get(members, 0), "OriginId"));
 		return 0;
 	}
 	return 0;
@@ -419,17 +596,18 @@ static int read_behavior(const oa__cfg *c, const char *parent, const json_t *dc,
 	if (index < 0) {
 		const char *member = NULL;
 
-		rc = group_primary(c, parent, dc, b->origin_id, &member);
+		rc = group_members(c, parent, dc, b->origin_id, b, &member);
 		if (rc < 0) {
 			return rc;
 		}
-		if (member != NULL) {
-			index = oa__cfg_find_origin(c, member);
+		if (member == NULL) {
+			return oa__cfg_no_origin(c, p, b->origin_id);
 		}
-		if (index < 0) {
-			return oa__cfg_no_origin(c, p, member != NULL ? member : b->origin_id);
-		}
-		/* A behaviour aimed at an origin group is recorded against the group's primary. */
+		index = (long)b->group_members[0];
+		/*
+		 * A behaviour aimed at an origin group is recorded against the group's
+		 * primary; group_members lists the failover members CloudFront also contacts.
+		 */
 		char *id = strdup(member);
 		if (id == NULL) {
 			return oa__cfg_nomem(c);
@@ -476,26 +654,108 @@ static int read_behaviors(const oa__cfg *c, const char *parent, const json_t *dc
 	return 0;
 }
 
-static int read_distribution(const oa__cfg *c, const json_t *root, oa_config *config)
+/*
+ * The DistributionConfig in root and its JSON path (parent), whatever AWS
+ * tool wrote root: get-distribution-config ({"ETag", "DistributionConfig"}),
+ * get-distribution ({"Distribution": {..., "DistributionConfig"}}),
+ * list-distributions ({"DistributionList": {"Items": [summary]}}, whose
+ * summary has the same shape), a bare DistributionConfig, or a
+ * CloudFormation template (its AWS::CloudFront::Distribution resource). One
+ * distribution per run: a file with more is refused, naming them.
+ */
+static int find_distribution(const oa__cfg *c, const json_t *root, const json_t **dc, char *parent,
+			     size_t size)
 {
-	const char *parent = "DistributionConfig";
-	const json_t *dc = json_object_get(root, "DistributionConfig");
-	char p[OA__CFG_PATH_MAX];
-	int rc;
+	const json_t *v;
 
 	if (!json_is_object(root)) {
 		return oa__cfg_fail(c, "", "expected an object at the top level, got %s",
 				    oa__cfg_type_name(root));
 	}
-	if (dc == NULL) {
-		/* The bare DistributionConfig, as `--query DistributionConfig` prints it. */
-		if (json_object_get(root, "Origins") == NULL) {
-			return oa__cfg_fail(c, "",
-					    "not a get-distribution-config output: no "
-					    "\"DistributionConfig\" or \"Origins\" key");
+	if ((v = json_object_get(root, "DistributionConfig")) != NULL) {
+		snprintf(parent, size, "DistributionConfig");
+		*dc = v;
+		return 0;
+	}
+	if ((v = json_object_get(root, "Distribution")) != NULL) {
+		snprintf(parent, size, "Distribution.DistributionConfig");
+		*dc = json_object_get(v, "DistributionConfig");
+		if (*dc == NULL) {
+			return oa__cfg_fail(c, "Distribution",
+					    "missing required key \"DistributionConfig\"");
 		}
-		dc = root;
-		parent = "";
+		return 0;
+	}
+	if ((v = json_object_get(root, "DistributionList")) != NULL) {
+		const json_t *items = json_object_get(v, "Items");
+		size_t n = json_array_size(items);
+
+		if (n == 0) {
+			return oa__cfg_fail(c, "DistributionList.Items",
+					    "no distribution in this list");
+		}
+		if (n > 1) {
+			return oa__cfg_fail(
+			    c, "DistributionList.Items",
+			    "%zu distributions in this list: one per run for now (pick "
+			    "one, e.g. aws cloudfront list-distributions --query "
+			    "'DistributionList.Items[0]')",
+			    n);
+		}
+		snprintf(parent, size, "DistributionList.Items[0]");
+		*dc = json_array_get(items, 0);
+		return 0;
+	}
+	if (oa__cfn_is_template(root)) {
+		oa__cfn_distribution *d = NULL;
+		size_t n = 0;
+		int rc = oa__cfn_distributions(root, c->label, &d, &n, c->err);
+
+		if (rc < 0) {
+			return rc;
+		}
+		if (n > 1) {
+			char ids[256] = "";
+
+			for (size_t i = 0; i < n; i++) {
+				size_t len = strlen(ids);
+
+				snprintf(ids + len, sizeof(ids) - len, "%s%s", i ? ", " : "",
+					 d[i].logical_id);
+			}
+			free(d);
+			return oa__cfg_fail(c, "Resources",
+					    "%zu AWS::CloudFront::Distribution resources (%s): one "
+					    "per run for now",
+					    n, ids);
+		}
+		snprintf(parent, size, "Resources.%s.Properties.DistributionConfig",
+			 d[0].logical_id);
+		*dc = d[0].config;
+		free(d);
+		return 0;
+	}
+	if (json_object_get(root, "Origins") != NULL) {
+		/* The bare DistributionConfig, as `--query DistributionConfig` prints it. */
+		parent[0] = '\0';
+		*dc = root;
+		return 0;
+	}
+	return oa__cfg_fail(c, "",
+			    "not a CloudFront distribution: expected the output of aws cloudfront "
+			    "get-distribution-config, get-distribution or list-distributions, a "
+			    "DistributionConfig, or a CloudFormation template");
+}
+
+static int read_distribution(const oa__cfg *c, const json_t *root, oa_config *config)
+{
+	const json_t *dc = NULL;
+	char parent[OA__CFG_PATH_MAX];
+	char p[OA__CFG_PATH_MAX];
+	int rc = find_distribution(c, root, &dc, parent, sizeof(parent));
+
+	if (rc < 0) {
+		return rc;
 	}
 	rc = expect_object(c, parent, dc);
 	if (rc == 0) {
@@ -528,7 +788,8 @@ int oa_config_load_cloudfront_file(const char *path, oa_config **out, oa_error *
 	int rc;
 
 	*out = NULL;
-	rc = oa__cfg_read_json(path, &root, err);
+	/* JSON, or YAML (a CloudFormation template), by content. */
+	rc = oa__cfn_read(path, &root, err);
 	if (rc < 0) {
 		return rc;
 	}

@@ -124,13 +124,15 @@ int oa__cfg_uint(const oa__cfg *c, const char *path, const json_t *v, unsigned m
 		 unsigned *out);
 int oa__cfg_bool(const oa__cfg *c, const char *path, const json_t *v, bool *out);
 /* An expiry threshold: whole days 0-36500, or a string "N%" (1-100). */
-int oa__cfg_threshold(const oa__cfg *c, const char *path, const json_t *v, int *days,
-		      int *percent);
+int oa__cfg_threshold(const oa__cfg *c, const char *path, const json_t *v, int *days, int *percent);
 int oa__cfg_port(const oa__cfg *c, const char *path, const json_t *v, unsigned *out);
 int oa__cfg_origin_policy(const oa__cfg *c, const char *path, const json_t *v,
 			  oa_origin_protocol_policy *out);
 int oa__cfg_viewer_policy(const oa__cfg *c, const char *path, const json_t *v,
 			  oa_viewer_protocol_policy *out);
+/* "ipv4", "ipv6" or "dualstack" (ip_address_type, CustomOriginConfig.IpAddressType). */
+int oa__cfg_ip_address_type(const oa__cfg *c, const char *path, const json_t *v,
+			    oa_ip_address_type *out);
 /* One entry of ssl_protocols, added to *bits; a repeated version is an error. */
 int oa__cfg_ssl_protocol(const oa__cfg *c, const char *path, const json_t *v, unsigned *bits);
 /* A host name, stored normalised (lower case, A-labels). */

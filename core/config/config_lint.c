@@ -224,6 +224,22 @@ static void lint_protocols(lint_list *l, const oa_config *config)
 	}
 }
 
+/*
+ * The origins a behaviour reaches: its origin and, when it targets an origin
+ * group, every failover member, which CloudFront contacts when the primary fails.
+ */
+static void mark_used(bool *used, const oa_config *config, const oa_behavior_config *b)
+{
+	if (b->origin_index < config->n_origins) {
+		used[b->origin_index] = true;
+	}
+	for (size_t m = 0; m < b->n_group_members; m++) {
+		if (b->group_members[m] < config->n_origins) {
+			used[b->group_members[m]] = true;
+		}
+	}
+}
+
 static void lint_unused(lint_list *l, const oa_config *config)
 {
 	char path[64];
@@ -238,13 +254,10 @@ static void lint_unused(lint_list *l, const oa_config *config)
 		return;
 	}
 	for (size_t i = 0; i < config->n_behaviors; i++) {
-		if (config->behaviors[i].origin_index < config->n_origins) {
-			used[config->behaviors[i].origin_index] = true;
-		}
+		mark_used(used, config, &config->behaviors[i]);
 	}
-	if (config->has_default_behavior &&
-	    config->default_behavior.origin_index < config->n_origins) {
-		used[config->default_behavior.origin_index] = true;
+	if (config->has_default_behavior) {
+		mark_used(used, config, &config->default_behavior);
 	}
 	for (size_t i = 0; i < config->n_origins; i++) {
 		if (used[i]) {

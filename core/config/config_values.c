@@ -289,6 +289,21 @@ int oa__cfg_viewer_policy(const oa__cfg *c, const char *path, const json_t *v,
 	return 0;
 }
 
+int oa__cfg_ip_address_type(const oa__cfg *c, const char *path, const json_t *v,
+			    oa_ip_address_type *out)
+{
+	static const char *const names[] = {"ipv4", "ipv6", "dualstack"};
+	static const oa_ip_address_type values[] = {OA_IP_IPV4, OA_IP_IPV6, OA_IP_DUALSTACK};
+	size_t i = 0;
+	int rc = one_of(c, path, v, names, 3, "ipv4, ipv6 or dualstack", &i);
+
+	if (rc < 0) {
+		return rc;
+	}
+	*out = values[i];
+	return 0;
+}
+
 int oa__cfg_ssl_protocol(const oa__cfg *c, const char *path, const json_t *v, unsigned *bits)
 {
 	static const char *const names[] = {"SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"};

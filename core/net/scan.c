@@ -128,11 +128,17 @@ static int plan_index(struct scan_state *st)
 		if (i == config->n_behaviors && !config->has_default_behavior) {
 			break;
 		}
-		if (b->origin_index >= config->n_origins) {
-			continue;
-		}
-		st->origin_use[b->origin_index] |=
+		unsigned use =
 		    ORIGIN_USED | (b->forward_host_header ? ORIGIN_FORWARD : ORIGIN_PLAIN);
+		if (b->origin_index < config->n_origins) {
+			st->origin_use[b->origin_index] |= use;
+		}
+		/* A failover member of an origin group gets the same requests as the primary. */
+		for (size_t m = 0; m < b->n_group_members; m++) {
+			if (b->group_members[m] < config->n_origins) {
+				st->origin_use[b->group_members[m]] |= use;
+			}
+		}
 	}
 	for (size_t a = 0; a < config->n_aliases; a++) {
 		/* A wildcard alias is no host name a viewer sends: nothing to probe. */
@@ -219,6 +225,39 @@ static struct target *address_target(struct scan_state *st, size_t origin, const
 	return t;
 }
 
+/*
+ * Whether CloudFront would connect to this address of the origin: its
+ * ip_address_type allows the address's family (textual: an IPv6 literal has a ':').
+ */
+static bool family_allowed(const oa_origin_config *o, const char *address)
+{
+	bool v6 = strchr(address, ':') != NULL;
+
+	switch (o->ip_address_type) {
+	case OA_IP_IPV4:
+		return !v6;
+	case OA_IP_IPV6:
+		return v6;
+	case OA_IP_DUALSTACK:
+		break;
+	}
+	return true;
+}
+
+/* "A", "AAAA" or "A or AAAA": the records an origin's ip_address_type lets CloudFront use. */
+static const char *records_wanted(const oa_origin_config *o)
+{
+	switch (o->ip_address_type) {
+	case OA_IP_IPV4:
+		return "A";
+	case OA_IP_IPV6:
+		return "AAAA";
+	case OA_IP_DUALSTACK:
+		break;
+	}
+	return "A or AAAA";
+}
+
 /* Adds the probes of one origin at one address. */
 static void add_address(struct scan_state *st, size_t origin, const char *address)
 {
@@ -298,6 +337,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	const oa_origin_config *o = &st->config->origins[l->origin];
 	char seen[16][INET6_ADDRSTRLEN];
 	size_t n_seen = 0;
+	size_t n_other_family = 0;
 
 	st->in_flight--;
 	if (status == 0) {
@@ -306,6 +346,14 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 			bool dup = false;
 
 			if (uv_ip_name(ai->ai_addr, addr, sizeof(addr)) != 0) {
+				continue;
+			}
+			/*
+			 * Both families are asked for and the other one is left out
+			 * here, so the report can say what the name had instead.
+			 */
+			if (!family_allowed(o, addr)) {
+				n_other_family++;
 				continue;
 			}
 			for (size_t i = 0; i < n_seen; i++) {
@@ -320,10 +368,23 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		}
 	}
 	if (n_seen == 0) {
-		char detail[256];
+		char detail[512];
+		char why[160];
 
-		snprintf(detail, sizeof(detail), "cannot resolve %s: %s", o->domain_name,
-			 status < 0 ? uv_strerror(status) : "no A or AAAA record");
+		if (status < 0) {
+			snprintf(why, sizeof(why), "%s", uv_strerror(status));
+		} else if (n_other_family > 0) {
+			snprintf(
+			    why, sizeof(why),
+			    "no %s record (ip_address_type %s; the name has only %s addresses)",
+			    records_wanted(o), oa_ip_address_type_name(o->ip_address_type),
+			    o->ip_address_type == OA_IP_IPV6 ? "IPv4" : "IPv6");
+		} else {
+			snprintf(why, sizeof(why), "no %s record", records_wanted(o));
+		}
+		snprintf(detail, sizeof(detail), "cannot resolve %s: %s%s", o->domain_name, why,
+			 o->vpc ? "; a VPC origin resolves only inside its VPC: scan from there"
+				: "");
 		fail_origin(st, l->origin, "dns_failed", detail);
 	}
 	uv_freeaddrinfo(res);
@@ -443,7 +504,7 @@ static int place_probes(struct scan_state *st, oa_scan_report *r)
 		oa_scan_origin *so = &r->origins[tg->origin];
 
 		/* An S3 origin is not probed; what it has stays with the targets. */
-		if (tg->probe == NULL || so->config->s3) {
+		if (tg->probe == NULL || so->config->s3 || so->config->unresolved != NULL) {
 			continue;
 		}
 		so->probes[so->n_probes] = tg->probe;
@@ -477,8 +538,8 @@ static int build_report(struct scan_state *st, oa_scan_report *r)
 	for (size_t i = 0; i < config->n_origins; i++) {
 		oa_scan_origin *so = &r->origins[i];
 
-		if (so->config->s3) {
-			so->skipped = "s3_origin";
+		if (so->config->s3 || so->config->unresolved != NULL) {
+			so->skipped = so->config->s3 ? "s3_origin" : "unresolved_value";
 			so->verdict = OA_STATUS_SKIP;
 			r->counts[OA_STATUS_SKIP]++;
 			continue;
@@ -539,6 +600,32 @@ static void finish_if_done(struct scan_state *st)
 	uv_timer_start(&st->deliver, on_deliver, 0, 0);
 }
 
+/*
+ * The configured addresses of an origin. The loader refuses one of a family
+ * ip_address_type excludes; a configuration built in code may still hold
+ * one, and it is left out as CloudFront would.
+ */
+static void add_addresses(struct scan_state *st, size_t origin)
+{
+	const oa_origin_config *o = &st->config->origins[origin];
+	size_t added = 0;
+
+	for (size_t a = 0; a < o->n_addresses; a++) {
+		if (family_allowed(o, o->addresses[a])) {
+			add_address(st, origin, o->addresses[a]);
+			added++;
+		}
+	}
+	if (added == 0) {
+		char detail[256];
+
+		snprintf(detail, sizeof(detail), "no address of %s is %s (ip_address_type %s)",
+			 o->domain_name, o->ip_address_type == OA_IP_IPV6 ? "IPv6" : "IPv4",
+			 oa_ip_address_type_name(o->ip_address_type));
+		fail_origin(st, origin, "dns_failed", detail);
+	}
+}
+
 int oa_scan_start(uv_loop_t *loop, const oa_config *config, const oa_trust_store *store,
 		  const oa_scan_options *opts, oa_scan_done_cb cb, void *data)
 {
@@ -578,13 +665,11 @@ int oa_scan_start(uv_loop_t *loop, const oa_config *config, const oa_trust_store
 	for (size_t i = 0; i < config->n_origins && st->error == 0; i++) {
 		const oa_origin_config *o = &config->origins[i];
 
-		if (o->s3) {
+		if (o->s3 || o->unresolved != NULL) {
 			continue;
 		}
 		if (o->n_addresses > 0) {
-			for (size_t a = 0; a < o->n_addresses; a++) {
-				add_address(st, i, o->addresses[a]);
-			}
+			add_addresses(st, i);
 		} else {
 			st->lookups[st->n_lookups] = i;
 			st->n_lookups++;

@@ -71,9 +71,17 @@ static json_t *origin_json(const oa_scan_origin *origin)
 	rc |=
 	    json_object_set_new(obj, "protocol_policy",
 				json_string(oa_scan_protocol_policy_name(config->protocol_policy)));
+	rc |= json_object_set_new(obj, "ip_address_type",
+				  json_string(oa_ip_address_type_name(config->ip_address_type)));
+	rc |= json_object_set_new(obj, "vpc_origin", json_boolean(config->vpc));
 	rc |= json_object_set_new(obj, "verdict", json_string(oa_status_name(origin->verdict)));
 	rc |= json_object_set_new(
 	    obj, "skipped", origin->skipped != NULL ? json_string(origin->skipped) : json_null());
+	if (config->unresolved != NULL) {
+		/* unresolved_value: which value a deployment must decide ("...DomainName: !Ref X").
+		 */
+		rc |= json_object_set_new(obj, "skipped_detail", json_string(config->unresolved));
+	}
 	rc |= json_object_set_new(obj, "probes", probes);
 	if (rc != 0) {
 		json_decref(obj);

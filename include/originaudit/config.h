@@ -12,12 +12,14 @@
 #include <stddef.h>
 
 #include "originaudit/error.h"
+#include "originaudit/names.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* The most worker processes the proxy runs: the config's bound, the supervisor's and the metrics' tables. */
+/* The most worker processes the proxy runs: the config's bound, the supervisor's and the metrics'
+ * tables. */
 #define OA_PROXY_MAX_WORKERS 64
 
 typedef enum oa_origin_protocol_policy {
@@ -45,6 +47,20 @@ enum {
 /* "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3" for one bit; static string or NULL. */
 const char *oa_proto_name(unsigned bit);
 
+/*
+ * The address families CloudFront uses toward an origin
+ * (CustomOriginConfig.IpAddressType, ip_address_type): A records only, AAAA
+ * records only, or both. Absent means dualstack.
+ */
+typedef enum oa_ip_address_type {
+	OA_IP_DUALSTACK,
+	OA_IP_IPV4,
+	OA_IP_IPV6,
+} oa_ip_address_type;
+
+/* "dualstack", "ipv4", "ipv6"; a static string ("?" for an unknown value). */
+const char *oa_ip_address_type_name(oa_ip_address_type type);
+
 typedef struct oa_origin_config {
 	char *id;
 	char *domain_name;
@@ -71,6 +87,21 @@ typedef struct oa_origin_config {
 	bool has_expiry_critical;
 	int expiry_critical_days;
 	int expiry_critical_percent;
+	/* Families probed: explicit addresses of another family are refused at load time. */
+	oa_ip_address_type ip_address_type;
+	/*
+	 * Imported from CloudFront: a VPC origin (VpcOriginConfig), probed like a
+	 * custom origin but reachable only from inside its VPC; vpc_origin_id is
+	 * its VpcOriginId (NULL otherwise).
+	 */
+	bool vpc;
+	char *vpc_origin_id;
+	/*
+	 * Imported from a CloudFormation template: a value of this origin is an
+	 * intrinsic function known only once deployed ("DomainName: !Ref
+	 * OriginDomain"); the origin is skipped (unresolved_value), NULL otherwise.
+	 */
+	char *unresolved;
 } oa_origin_config;
 
 typedef struct oa_behavior_config {
@@ -81,6 +112,13 @@ typedef struct oa_behavior_config {
 	size_t origin_index;
 	oa_viewer_protocol_policy viewer_protocol_policy;
 	bool forward_host_header;
+	/*
+	 * Imported from CloudFront: the behaviour targets an origin group. Indexes
+	 * into oa_config.origins of every member, primary (origin_index) first;
+	 * CloudFront contacts each of them. NULL/0 otherwise.
+	 */
+	size_t *group_members;
+	size_t n_group_members;
 } oa_behavior_config;
 
 typedef struct oa_scan_config {
@@ -125,7 +163,8 @@ typedef struct oa_proxy_config {
 	char *x_cache_name;
 	/* Send the reason of a refused origin certificate to the viewer; default false. */
 	bool debug_headers;
-	/* Worker processes; 0: as many as online CPUs (the key was absent). 1-OA_PROXY_MAX_WORKERS. */
+	/* Worker processes; 0: as many as online CPUs (the key was absent). 1-OA_PROXY_MAX_WORKERS.
+	 */
 	unsigned workers;
 	/* The admin listener (proxy.admin {address, port}); has_admin false when absent. */
 	bool has_admin;
@@ -193,9 +232,11 @@ int oa_config_from_json(json_t *root, const char *label, oa_config **out, oa_err
 
 /*
  * Reads the output of `aws cloudfront get-distribution-config` (or the bare
- * DistributionConfig) into the same structure: aliases, custom origins, S3
- * origins marked s3, behaviours with Host forwarding taken from legacy
- * ForwardedValues.Headers or the AllViewer managed policy. Caller owns *out.
+ * DistributionConfig) into the same structure: aliases, custom origins
+ * (IpAddressType into ip_address_type), VPC origins marked vpc, S3 origins
+ * marked s3, behaviours with Host forwarding taken from legacy
+ * ForwardedValues.Headers or the AllViewer managed policy, and the members
+ * of the origin group a behaviour targets. Caller owns *out.
  */
 int oa_config_load_cloudfront_file(const char *path, oa_config **out, oa_error *err);
 
@@ -208,9 +249,77 @@ typedef struct oa_lint {
 /*
  * Lint warnings on a valid configuration: match-viewer with an allow-all
  * viewer policy, a behaviour shadowed by an earlier pattern, more than 25
- * origins or behaviours, SSLv3/TLSv1 allowed. Caller frees *out with free().
+ * origins or behaviours, SSLv3/TLSv1 allowed, an origin no behaviour reaches
+ * (an origin group's failover members count as reached). Caller frees *out
+ * with free().
  */
 int oa_config_lint(const oa_config *config, oa_lint **out, size_t *n);
+
+/* The most addresses one --resolve entry gives. */
+#define OA_RESOLVE_MAX_ADDRESSES 16
+
+/* Room for a numeric address in text form, IPv6 included (INET6_ADDRSTRLEN). */
+#define OA_RESOLVE_ADDRESS_MAX 46
+
+/*
+ * One entry of curl's --resolve syntax, HOST:PORT:ADDRESS[,ADDRESS...]: the
+ * origins whose domain_name is HOST and whose port is PORT are probed at the
+ * addresses instead of HOST's DNS records. Plain data, allocated by the caller.
+ */
+typedef struct oa_resolve {
+	/* Normalised like domain_name (lower case, A-labels). */
+	char host[OA_NAME_MAX];
+	/* 1-65535. */
+	unsigned port;
+	/* Canonical numeric IPv4/IPv6 literals, without brackets; no duplicates. */
+	char addresses[OA_RESOLVE_MAX_ADDRESSES][OA_RESOLVE_ADDRESS_MAX];
+	size_t n_addresses;
+} oa_resolve;
+
+/*
+ * Parses one entry (an IPv6 address in brackets, "h:443:[::1]", or bare).
+ * Errors are -EINVAL with a one-line message that starts with the entry in
+ * quotes and says which part is wrong. Nothing to free.
+ */
+int oa_resolve_parse(const char *spec, oa_resolve *out, oa_error *err);
+
+/*
+ * Points every origin matching an entry (domain_name equal to host,
+ * case-insensitively, and https_port equal to port, or http_port for an
+ * http-only origin) at the entry's addresses, replacing its configured
+ * addresses; the addresses of all entries matching one origin are used, in
+ * order. matched (n counters, may be NULL) receives, per entry, how many
+ * origins it matched, so the caller can warn about an entry that matched
+ * none. 0 or -ENOMEM (config unchanged then).
+ */
+int oa_config_apply_resolve(oa_config *config, const oa_resolve *list, size_t n, size_t *matched,
+			    oa_error *err);
+
+/* How the ad-hoc targets of oa_config_from_targets are audited. */
+typedef struct oa_target_options {
+	/*
+	 * The name CloudFront knows every target by (SNI and the name the
+	 * certificate must cover); NULL: each target's HOST. Required when a
+	 * target is an IP address; a target given by name must then be that name.
+	 */
+	const char *sni;
+	/* Forwarded Host values: each origin is probed as behind a behaviour that forwards Host. */
+	const char *const *host_headers;
+	size_t n_host_headers;
+} oa_target_options;
+
+/*
+ * A configuration for targets written "HOST", "HOST:PORT", "[IPv6]" or
+ * "[IPv6]:PORT" (PORT 443 by default; CloudFront's 80, 443 or 1024-65535):
+ * one https-only origin per target, with CloudFront's defaults (TLSv1.2 only,
+ * id = the target as written, addresses = HOST when it is an IP address), the
+ * scan defaults, and, with host_headers, those names as aliases and every
+ * origin behind a Host-forwarding behaviour. Errors are -EINVAL with a one-line
+ * message starting with the target (or the option value) in quotes. Caller
+ * owns *out (oa_config_destroy).
+ */
+int oa_config_from_targets(const char *const *targets, size_t n, const oa_target_options *opts,
+			   oa_config **out, oa_error *err);
 
 /* Frees config; accepts NULL. */
 void oa_config_destroy(oa_config *config);
