@@ -1,12 +1,14 @@
 /*
  * libFuzzer target: both configuration readers on the same bytes — the
  * native loader (oa_config_load_fd: JSON, validation, relative paths) and
- * the CloudFront importer (oa_config_load_cloudfront_file: the output of
- * `aws cloudfront get-distribution-config`) — and the lint of whatever
- * either accepts. A document is rarely valid for both; each reader gets its
- * chance at every input, so seeds of either format reach their reader.
+ * the CloudFront importer (oa_config_load_cloudfront_file: AWS CLI output
+ * of get-distribution-config, get-distribution, list-distributions, a bare
+ * DistributionConfig, or a CloudFormation template in JSON or YAML) — and the
+ * lint of whatever either accepts. A document is rarely valid for both; each
+ * reader gets its chance at every input, so seeds of either format reach
+ * their reader.
  *
- * Input: a JSON document.
+ * Input: a JSON or YAML document.
  */
 #include <stdbool.h>
 #include <stdio.h>
