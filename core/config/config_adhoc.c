@@ -2,10 +2,27 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "config_adhoc.h"
+
+int oa__adhoc_bad(oa_error *err, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	oa_error_set(err, -EINVAL, "'%s': ", what);
+	if (err != NULL) {
+		size_t used = strlen(err->msg);
+
+		va_start(ap, fmt);
+		vsnprintf(err->msg + used, sizeof(err->msg) - used, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
 
 int oa__adhoc_port(const char *s, size_t len, unsigned *out)
 {

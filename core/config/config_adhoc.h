@@ -11,6 +11,10 @@
 
 #include "originaudit/config.h"
 
+/* Writes "'WHAT': message" into err; returns -EINVAL. */
+int oa__adhoc_bad(oa_error *err, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* The decimal port in s[0..len): 1-65535, digits only. 0 or -EINVAL. */
 int oa__adhoc_port(const char *s, size_t len, unsigned *out);
 

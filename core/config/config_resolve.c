@@ -12,25 +12,6 @@
 
 #include "config_adhoc.h"
 
-static int bad(oa_error *err, const char *spec, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes "'SPEC': message"; returns -EINVAL. */
-static int bad(oa_error *err, const char *spec, const char *fmt, ...)
-{
-	va_list ap;
-
-	oa_error_set(err, -EINVAL, "'%s': ", spec);
-	if (err != NULL) {
-		size_t used = strlen(err->msg);
-
-		va_start(ap, fmt);
-		vsnprintf(err->msg + used, sizeof(err->msg) - used, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 static int parse_addresses(const char *spec, const char *s, oa_resolve *out, oa_error *err)
 {
 	while (true) {
@@ -40,20 +21,21 @@ static int parse_addresses(const char *spec, const char *s, oa_resolve *out, oa_
 		bool seen = false;
 
 		if (len == 0) {
-			return bad(err, spec, "an empty address");
+			return oa__adhoc_bad(err, spec, "an empty address");
 		}
 		if (oa__adhoc_address(s, len, true, addr) < 0) {
-			return bad(err, spec,
-				   "'%.*s' is not a numeric IPv4 address or IPv6 address ([::1])",
-				   (int)len, s);
+			return oa__adhoc_bad(
+			    err, spec,
+			    "'%.*s' is not a numeric IPv4 address or IPv6 address ([::1])",
+			    (int)len, s);
 		}
 		for (size_t i = 0; i < out->n_addresses; i++) {
 			seen = seen || strcmp(out->addresses[i], addr) == 0;
 		}
 		if (!seen) {
 			if (out->n_addresses == OA_RESOLVE_MAX_ADDRESSES) {
-				return bad(err, spec, "more than %d addresses",
-					   OA_RESOLVE_MAX_ADDRESSES);
+				return oa__adhoc_bad(err, spec, "more than %d addresses",
+						     OA_RESOLVE_MAX_ADDRESSES);
 			}
 			memcpy(out->addresses[out->n_addresses], addr, sizeof(addr));
 			out->n_addresses++;
@@ -72,29 +54,30 @@ int oa_resolve_parse(const char *spec, oa_resolve *out, oa_error *err)
 
 	memset(out, 0, sizeof(*out));
 	if (spec[0] == '-' || spec[0] == '+') {
-		return bad(err, spec,
-			   "curl's +HOST and -HOST forms are not supported: write "
-			   "HOST:PORT:ADDRESS");
+		return oa__adhoc_bad(err, spec,
+				     "curl's +HOST and -HOST forms are not supported: write "
+				     "HOST:PORT:ADDRESS");
 	}
 	const char *c1 = strchr(spec, ':');
 	const char *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
 	if (c1 == NULL || c2 == NULL) {
-		return bad(err, spec, "expected HOST:PORT:ADDRESS[,ADDRESS...]");
+		return oa__adhoc_bad(err, spec, "expected HOST:PORT:ADDRESS[,ADDRESS...]");
 	}
 	size_t host_len = (size_t)(c1 - spec);
 	if (host_len == 0) {
-		return bad(err, spec, "the host is empty");
+		return oa__adhoc_bad(err, spec, "the host is empty");
 	}
 	if (host_len >= sizeof(host)) {
-		return bad(err, spec, "the host is longer than 253 characters");
+		return oa__adhoc_bad(err, spec, "the host is longer than 253 characters");
 	}
 	memcpy(host, spec, host_len);
 	host[host_len] = '\0';
 	if (oa_name_normalize(host, out->host, &nerr) < 0) {
-		return bad(err, spec, "%s", nerr.msg);
+		return oa__adhoc_bad(err, spec, "%s", nerr.msg);
 	}
 	if (oa__adhoc_port(c1 + 1, (size_t)(c2 - c1 - 1), &out->port) < 0) {
-		return bad(err, spec, "port '%.*s' is not 1-65535", (int)(c2 - c1 - 1), c1 + 1);
+		return oa__adhoc_bad(err, spec, "port '%.*s' is not 1-65535", (int)(c2 - c1 - 1),
+				     c1 + 1);
 	}
 	return parse_addresses(spec, c2 + 1, out, err);
 }

@@ -13,25 +13,6 @@
 #include "config_adhoc.h"
 #include "config_internal.h"
 
-static int bad(oa_error *err, const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes "'WHAT': message"; returns -EINVAL. */
-static int bad(oa_error *err, const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	oa_error_set(err, -EINVAL, "'%s': ", what);
-	if (err != NULL) {
-		size_t used = strlen(err->msg);
-
-		va_start(ap, fmt);
-		vsnprintf(err->msg + used, sizeof(err->msg) - used, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 /* A target split into its host (a name or a canonical address) and its port. */
 struct target {
 	char host[OA_NAME_MAX];
@@ -50,14 +31,14 @@ static int split_target(const char *t, struct target *out, oa_error *err)
 		const char *close = strchr(t, ']');
 
 		if (close == NULL) {
-			return bad(err, t, "an IPv6 address needs its closing ']'");
+			return oa__adhoc_bad(err, t, "an IPv6 address needs its closing ']'");
 		}
 		if (close[1] != '\0' && close[1] != ':') {
-			return bad(err, t, "expected [IPv6]:PORT");
+			return oa__adhoc_bad(err, t, "expected [IPv6]:PORT");
 		}
 		if (oa__adhoc_address(t, (size_t)(close - t + 1), false, out->host) < 0) {
-			return bad(err, t, "'%.*s' is not an IPv6 address", (int)(close - t + 1),
-				   t);
+			return oa__adhoc_bad(err, t, "'%.*s' is not an IPv6 address",
+					     (int)(close - t + 1), t);
 		}
 		out->is_address = true;
 		port = close[1] == ':' ? close + 2 : NULL;
@@ -65,14 +46,15 @@ static int split_target(const char *t, struct target *out, oa_error *err)
 		const char *colon = strchr(t, ':');
 
 		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
-			return bad(err, t, "write an IPv6 address in brackets: [%s]:443", t);
+			return oa__adhoc_bad(err, t, "write an IPv6 address in brackets: [%s]:443",
+					     t);
 		}
 		host_len = colon != NULL ? (size_t)(colon - t) : strlen(t);
 		if (host_len == 0) {
-			return bad(err, t, "the host is empty");
+			return oa__adhoc_bad(err, t, "the host is empty");
 		}
 		if (host_len >= sizeof(out->host)) {
-			return bad(err, t, "the host is longer than 253 characters");
+			return oa__adhoc_bad(err, t, "the host is longer than 253 characters");
 		}
 		char raw[OA_NAME_MAX];
 
@@ -82,17 +64,18 @@ static int split_target(const char *t, struct target *out, oa_error *err)
 			memcpy(out->host, raw, host_len + 1);
 			out->is_address = true;
 		} else if (oa_name_normalize(raw, out->host, &nerr) < 0) {
-			return bad(err, t, "%s", nerr.msg);
+			return oa__adhoc_bad(err, t, "%s", nerr.msg);
 		}
 		port = colon != NULL ? colon + 1 : NULL;
 	}
 	if (port != NULL && oa__adhoc_port(port, strlen(port), &out->port) < 0) {
-		return bad(err, t, "port '%s' is not 1-65535", port);
+		return oa__adhoc_bad(err, t, "port '%s' is not 1-65535", port);
 	}
 	/* CloudFront's rule for HTTPSPort, as for a configuration file. */
 	if (out->port != 80 && out->port != 443 && out->port < 1024) {
-		return bad(err, t, "port %u is not allowed: CloudFront uses 80, 443 or 1024-65535",
-			   out->port);
+		return oa__adhoc_bad(
+		    err, t, "port %u is not allowed: CloudFront uses 80, 443 or 1024-65535",
+		    out->port);
 	}
 	return 0;
 }
@@ -102,15 +85,17 @@ static int make_origin(const char *t, const struct target *tg, const char *sni, 
 		       oa_error *err)
 {
 	if (tg->is_address && sni == NULL) {
-		return bad(err, t,
-			   "CloudFront reaches origins by domain name: give --sni NAME, the name "
-			   "the certificate must cover");
+		return oa__adhoc_bad(
+		    err, t,
+		    "CloudFront reaches origins by domain name: give --sni NAME, the name "
+		    "the certificate must cover");
 	}
 	if (!tg->is_address && sni != NULL && strcasecmp(sni, tg->host) != 0) {
-		return bad(err, t,
-			   "--sni %s differs from the target's host name: scan %s:%u --resolve "
-			   "%s:%u:ADDRESS instead",
-			   sni, sni, tg->port, sni, tg->port);
+		return oa__adhoc_bad(
+		    err, t,
+		    "--sni %s differs from the target's host name: scan %s:%u --resolve "
+		    "%s:%u:ADDRESS instead",
+		    sni, sni, tg->port, sni, tg->port);
 	}
 	o->id = strdup(t);
 	o->domain_name = strdup(sni != NULL ? sni : tg->host);
@@ -147,7 +132,7 @@ static int add_origins(const char *const *targets, size_t n, const char *sni, oa
 		memset(&tg, 0, sizeof(tg));
 		for (size_t k = 0; k < i; k++) {
 			if (strcmp(targets[k], targets[i]) == 0) {
-				return bad(err, targets[i], "the target is given twice");
+				return oa__adhoc_bad(err, targets[i], "the target is given twice");
 			}
 		}
 		rc = split_target(targets[i], &tg, err);
@@ -179,11 +164,11 @@ static int add_host_headers(const oa_target_options *opts, oa_config *config, oa
 		const char *h = opts->host_headers[i];
 
 		if (oa_name_normalize(h, name, &nerr) < 0) {
-			return bad(err, h, "%s", nerr.msg);
+			return oa__adhoc_bad(err, h, "%s", nerr.msg);
 		}
 		for (size_t k = 0; k < config->n_aliases; k++) {
 			if (strcmp(config->aliases[k], name) == 0) {
-				return bad(err, h, "--host-header is given twice");
+				return oa__adhoc_bad(err, h, "--host-header is given twice");
 			}
 		}
 		config->aliases[config->n_aliases] = strdup(name);
@@ -231,7 +216,7 @@ int oa_config_from_targets(const char *const *targets, size_t n, const oa_target
 		return oa_error_set(err, -EINVAL, "no target");
 	}
 	if (opts->sni != NULL && oa_name_normalize(opts->sni, sni, &nerr) < 0) {
-		return bad(err, opts->sni, "%s", nerr.msg);
+		return oa__adhoc_bad(err, opts->sni, "%s", nerr.msg);
 	}
 	config = oa__cfg_new();
 	if (config == NULL) {
