@@ -209,7 +209,7 @@ static void probe_case(FILE *out, const oa_scan_origin *o, const oa_probe *probe
 		attr(out, "type", r->error);
 		fputc('>', out);
 		xml_write(out, r->error_detail, false);
-		hint = oa_scan_error_hint(r->error);
+		hint = oa_scan_origin_error_hint(o, r->error);
 		if (hint[0] != '\0') {
 			fputs("\nhint: ", out);
 			xml_write(out, hint, false);

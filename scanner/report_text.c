@@ -98,14 +98,15 @@ static void print_hint(FILE *out, const term_palette *p, const char *hint)
 }
 
 /* Under a problem line: the explaining check first, then every other failing or warning one. */
-static void print_problems(FILE *out, const term_palette *p, const oa_probe_result *r,
-			   const oa_scan_check_ref *checks, size_t n, int problem)
+static void print_problems(FILE *out, const term_palette *p, const oa_scan_origin *o,
+			   const oa_probe_result *r, const oa_scan_check_ref *checks, size_t n,
+			   int problem)
 {
 	if (r->verdict == OA_STATUS_ERROR) {
 		if (r->error_detail[0] != '\0') {
 			fprintf(out, INDENT "%s\n", r->error_detail);
 		}
-		print_hint(out, p, oa_scan_error_hint(r->error));
+		print_hint(out, p, oa_scan_origin_error_hint(o, r->error));
 		return;
 	}
 	if (problem < 0) {
@@ -145,7 +146,7 @@ static void print_probe(FILE *out, const struct layout *l, const oa_scan_origin 
 	fprintf(out, "%-*s  %-*s  %-*s  %s\n", l->id_width, o->config->id, l->endpoint_width,
 		endpoint, l->sni_width, sni, message);
 	if (r->verdict >= OA_STATUS_WARN) {
-		print_problems(out, l->p, r, checks, n, problem);
+		print_problems(out, l->p, o, r, checks, n, problem);
 	}
 }
 

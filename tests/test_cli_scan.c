@@ -2417,6 +2417,35 @@ static void test_cloudfront_shapes(void **state)
 	json_decref(dist);
 }
 
+/* A VPC origin that does not resolve here: the hint says to scan from its VPC, not to publish DNS.
+ */
+static void test_vpc_origin_hint(void **state)
+{
+	struct env *e = *state;
+	json_error_t jerr;
+	json_t *dist = json_load_file(data_file(e, "scan/cloudfront-s3.json"), 0, &jerr);
+	struct run r;
+
+	assert_non_null(dist);
+	json_t *web = jget(dist, "DistributionConfig.Origins.Items[0]");
+	assert_int_equal(json_object_set_new(web, "DomainName", json_string("internal.invalid")),
+			 0);
+	assert_int_equal(json_object_del(web, "CustomOriginConfig"), 0);
+	assert_int_equal(json_object_set_new(web, "VpcOriginConfig",
+					     json_pack("{s:s}", "VpcOriginId", "vo_0123456789")),
+			 0);
+	char *cf = write_json(e, dist);
+
+	run(e, &r, "scan", "--cloudfront", cf, "--format", "text", NULL);
+	expect_rc(&r, 2);
+	expect_contains(r.out, "hint: A VPC origin is reached inside its VPC: run the scan from a "
+			       "host in that VPC");
+	assert_null(strstr(r.out, "publish an A or AAAA record"));
+	run(e, &r, "scan", "--cloudfront", cf, "--format", "junit", NULL);
+	expect_rc(&r, 2);
+	expect_contains(r.out, "hint: A VPC origin is reached inside its VPC");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -2446,6 +2475,7 @@ int main(void)
 	    T(test_resolve_malformed),
 	    T(test_resolve_config),
 	    T(test_cloudfront_shapes),
+	    T(test_vpc_origin_hint),
 	    T(test_adhoc_targets),
 	    T(test_adhoc_target_errors),
 	};

@@ -99,6 +99,19 @@ const char *oa_scan_error_hint(const char *error)
 	return "";
 }
 
+const char *oa_scan_origin_error_hint(const oa_scan_origin *origin, const char *error)
+{
+	if (origin != NULL && origin->config != NULL && origin->config->vpc &&
+	    (strcmp(error, "dns_failed") == 0 || strcmp(error, "connect_timeout") == 0 ||
+	     strcmp(error, "connection_refused") == 0)) {
+		return "A VPC origin is reached inside its VPC: run the scan from a host in that "
+		       "VPC "
+		       "(or give its private addresses with --resolve), and check the VPC origin's "
+		       "security group allows it";
+	}
+	return oa_scan_error_hint(error);
+}
+
 void oa_scan_endpoint(const oa_scan_origin *origin, const oa_probe_spec *spec, char *buf,
 		      size_t size)
 {

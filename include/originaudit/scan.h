@@ -155,6 +155,13 @@ int oa_scan_first_problem(const oa_scan_check_ref *checks, size_t n);
 const char *oa_scan_error_hint(const char *error);
 
 /*
+ * The same for a probe of origin: a VPC origin's name resolves, and its
+ * address answers, only inside its VPC, so its DNS and connection errors get
+ * that hint instead of public DNS or firewall advice.
+ */
+const char *oa_scan_origin_error_hint(const oa_scan_origin *origin, const char *error);
+
+/*
  * Formats the probe's endpoint for people into buf: "192.0.2.10:443",
  * "[2001:db8::10]:443", or the origin's domain name when there is no address
  * (DNS failed).
