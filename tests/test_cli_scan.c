@@ -2082,6 +2082,24 @@ static void test_resolve_malformed(void **state)
 	}
 }
 
+/*
+ * tests/data/scan/cloudfront-s3.json with its custom origin "web" at domain
+ * on port (its HTTPS port); the caller owns the document.
+ */
+static json_t *distribution_at(struct env *e, const char *domain, unsigned port)
+{
+	json_error_t jerr;
+	json_t *dist = json_load_file(data_file(e, "scan/cloudfront-s3.json"), 0, &jerr);
+
+	assert_non_null(dist);
+	json_t *web = jget(dist, "DistributionConfig.Origins.Items[0]");
+	assert_int_equal(json_object_set_new(web, "DomainName", json_string(domain)), 0);
+	assert_int_equal(json_object_set_new(json_object_get(web, "CustomOriginConfig"),
+					     "HTTPSPort", json_integer(port)),
+			 0);
+	return dist;
+}
+
 static void test_resolve_config(void **state)
 {
 	struct env *e = *state;
@@ -2141,15 +2159,7 @@ static void test_resolve_config(void **state)
 	assert_string_equal(jstr(probe_of(ob, 1), "address"), "127.0.0.1");
 
 	/* With --cloudfront: the distribution's custom origin, at our test origin. */
-	json_error_t jerr;
-	json_t *dist = json_load_file(data_file(e, "scan/cloudfront-s3.json"), 0, &jerr);
-	assert_non_null(dist);
-	json_t *web = jget(dist, "DistributionConfig.Origins.Items[0]");
-	assert_int_equal(json_object_set_new(web, "DomainName", json_string(MADE_UP)), 0);
-	assert_int_equal(json_object_set_new(json_object_get(web, "CustomOriginConfig"),
-					     "HTTPSPort", json_integer(p1)),
-			 0);
-	char *cf = write_json(e, dist);
+	char *cf = write_json(e, distribution_at(e, MADE_UP, p1));
 	const char *cf_args[] = {
 	    "scan",	   "--cloudfront", cf,
 	    "--ca-bundle", e->bundle,	   "--format",
@@ -2364,14 +2374,7 @@ static void test_cloudfront_shapes(void **state)
 
 	/* get-distribution output: {"Distribution": {"Id", "ARN", "DomainName",
 	 * "DistributionConfig"}}. */
-	json_error_t jerr;
-	json_t *dist = json_load_file(data_file(e, "scan/cloudfront-s3.json"), 0, &jerr);
-	assert_non_null(dist);
-	json_t *web = jget(dist, "DistributionConfig.Origins.Items[0]");
-	assert_int_equal(json_object_set_new(web, "DomainName", json_string(MADE_UP)), 0);
-	assert_int_equal(json_object_set_new(json_object_get(web, "CustomOriginConfig"),
-					     "HTTPSPort", json_integer(port)),
-			 0);
+	json_t *dist = distribution_at(e, MADE_UP, port);
 	json_t *get =
 	    json_pack("{s:{s:s, s:s, s:s, s:O}}", "Distribution", "Id", "E2QWRUHEXAMPLE", "ARN",
 		      "arn:aws:cloudfront::123456789012:distribution/E2QWRUHEXAMPLE", "DomainName",
@@ -2422,14 +2425,10 @@ static void test_cloudfront_shapes(void **state)
 static void test_vpc_origin_hint(void **state)
 {
 	struct env *e = *state;
-	json_error_t jerr;
-	json_t *dist = json_load_file(data_file(e, "scan/cloudfront-s3.json"), 0, &jerr);
+	json_t *dist = distribution_at(e, "internal.invalid", 443);
+	json_t *web = jget(dist, "DistributionConfig.Origins.Items[0]");
 	struct run r;
 
-	assert_non_null(dist);
-	json_t *web = jget(dist, "DistributionConfig.Origins.Items[0]");
-	assert_int_equal(json_object_set_new(web, "DomainName", json_string("internal.invalid")),
-			 0);
 	assert_int_equal(json_object_del(web, "CustomOriginConfig"), 0);
 	assert_int_equal(json_object_set_new(web, "VpcOriginConfig",
 					     json_pack("{s:s}", "VpcOriginId", "vo_0123456789")),
