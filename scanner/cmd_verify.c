@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "originaudit/chain.h"
 #include "originaudit/exitcode.h"
+#include "originaudit/file.h"
 #include "originaudit/key.h"
 #include "originaudit/report.h"
 #include "originaudit/trust.h"
@@ -187,63 +188,17 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 /* The label of a chain read from standard input, in messages and the text report. */
 #define STDIN_LABEL "<stdin>"
 
-/* A chain file is refused beyond this size, as oa_chain_load_file does. */
-#define STDIN_MAX_BYTES (64u << 20)
-
-/* Reads all of standard input; 0 or a negative errno with err naming <stdin>. */
-static int read_stdin(unsigned char **out, size_t *out_len, oa_error *err)
-{
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	size_t cap = 0;
-
-	for (;;) {
-		if (len == cap) {
-			size_t ncap = cap == 0 ? 16384 : cap * 2;
-
-			if (ncap > STDIN_MAX_BYTES) {
-				free(buf);
-				return oa_error_set(err, -EFBIG, "%s: larger than 64 MiB",
-						    STDIN_LABEL);
-			}
-			unsigned char *nbuf = realloc(buf, ncap);
-			if (nbuf == NULL) {
-				free(buf);
-				return oa_error_set(err, -ENOMEM, "%s: out of memory", STDIN_LABEL);
-			}
-			buf = nbuf;
-			cap = ncap;
-		}
-		ssize_t n = read(STDIN_FILENO, buf + len, cap - len);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0) {
-			int e = errno;
-
-			free(buf);
-			return oa_error_set(err, -e, "%s: %s", STDIN_LABEL, strerror(e));
-		}
-		if (n == 0) {
-			break;
-		}
-		len += (size_t)n;
-	}
-	*out = buf;
-	*out_len = len;
-	return 0;
-}
-
 /* Loads the chain from its file, or from standard input for "-". */
 static int load_chain(const char *path, oa_chain **chain, oa_error *err)
 {
-	unsigned char *data = NULL;
+	char *data = NULL;
 	size_t len = 0;
 
 	if (strcmp(path, "-") != 0) {
 		return oa_chain_load_file(path, chain, err);
 	}
-	int rc = read_stdin(&data, &len, err);
+	/* Bounded as a chain file is. */
+	int rc = oa_read_stream(stdin, STDIN_LABEL, &data, &len, err);
 	if (rc < 0) {
 		return rc;
 	}

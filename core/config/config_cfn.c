@@ -5,76 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "config_cfn.h"
-#include "originaudit/config.h"
+#include "originaudit/file.h"
 #include "yaml_json.h"
-
-static int read_file(const char *path, char **data, size_t *len, oa_error *err)
-{
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-
-	*data = NULL;
-	*len = 0;
-	if (f == NULL) {
-		int e = errno;
-
-		return oa_error_set(err, -e, "%s: %s", path, strerror(e));
-	}
-	if (fstat(fileno(f), &st) < 0 || S_ISDIR(st.st_mode)) {
-		fclose(f);
-		return oa_error_set(err, -EISDIR, "%s: %s", path, strerror(EISDIR));
-	}
-	/* Read whole (a pipe has no size), bounded like a configuration file. */
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-
-	while (buf != NULL) {
-		size_t got = fread(buf + n, 1, cap - n, f);
-
-		n += got;
-		if (got == 0) {
-			break;
-		}
-		if (n == cap) {
-			if (cap >= OA_CONFIG_MAX_BYTES) {
-				free(buf);
-				fclose(f);
-				return oa_error_set(err, -EFBIG, "%s: larger than %d bytes", path,
-						    OA_CONFIG_MAX_BYTES);
-			}
-			char *nb = realloc(buf, cap * 2);
-
-			if (nb == NULL) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	int failed = ferror(f);
-	fclose(f);
-	if (buf == NULL) {
-		return oa_error_set(err, -ENOMEM, "%s: out of memory", path);
-	}
-	if (failed) {
-		free(buf);
-		return oa_error_set(err, -EIO, "%s: read error", path);
-	}
-	*data = buf;
-	*len = n;
-	return 0;
-}
 
 int oa__cfn_read(const char *path, json_t **root, oa_error *err)
 {
 	char *data;
 	size_t len, i = 0;
-	int rc = read_file(path, &data, &len, err);
+	int rc = oa_read_file(path, &data, &len, err);
 
 	*root = NULL;
 	if (rc < 0) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "originaudit/file.h"
 
 struct oa_chain {
 	gnutls_x509_crt_t *certs;
@@ -198,55 +199,16 @@ fail:
 
 int oa__read_file(const char *path, gnutls_datum_t *data, oa_error *err)
 {
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	size_t cap = 0;
-	int rc = 0;
+	char *buf;
+	size_t len;
+	int rc = oa_read_file(path, &buf, &len, err);
 
-	if (f == NULL) {
-		int e = errno;
-		return oa_error_set(err, -e, "%s: %s", path, strerror(e));
+	if (rc < 0) {
+		return rc;
 	}
-	for (;;) {
-		if (len == cap) {
-			size_t ncap = cap == 0 ? 16384 : cap * 2;
-			unsigned char *nbuf;
-
-			/* Certificate files and bundles are small; refuse anything huge. */
-			if (ncap > (64u << 20)) {
-				rc = oa_error_set(err, -EFBIG, "%s: file is larger than 64 MiB",
-						  path);
-				goto out;
-			}
-			nbuf = realloc(buf, ncap + 1);
-			if (nbuf == NULL) {
-				rc = oa_error_set(err, -ENOMEM, "%s: out of memory", path);
-				goto out;
-			}
-			buf = nbuf;
-			cap = ncap;
-		}
-		size_t got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0) {
-			if (ferror(f)) {
-				int e = errno;
-				rc = oa_error_set(err, -EIO, "%s: read error: %s", path,
-						  strerror(e));
-				goto out;
-			}
-			break;
-		}
-	}
-	buf[len] = '\0';
-	data->data = buf;
+	data->data = (unsigned char *)buf;
 	data->size = (unsigned)len;
-	buf = NULL;
-out:
-	free(buf);
-	fclose(f);
-	return rc;
+	return 0;
 }
 
 int oa_chain_load_file(const char *path, oa_chain **out, oa_error *err)
