@@ -72,7 +72,7 @@ static void on_scan_done(oa_scan_report *report, int status, void *data)
 			a->prometheus_len = prom_len;
 			a->verdicts = verdicts;
 			for (size_t i = 0; i < report->n_origins; i++) {
-				verdicts[i].origin = strdup(report->origins[i].config->id);
+				verdicts[i].origin = strdup(oa_scan_origin_id(&report->origins[i]));
 				verdicts[i].verdict = report->origins[i].verdict;
 				a->n_verdicts = i + 1;
 			}

@@ -17,7 +17,8 @@
 void oa_cmd_scan_usage(void)
 {
 	printf(
-	    "Usage: originaudit scan (--config FILE | --cloudfront FILE) [OPTIONS]\n"
+	    "Usage: originaudit scan --config FILE [OPTIONS]\n"
+	    "       originaudit scan (--cloudfront FILE | --terraform FILE)... [OPTIONS]\n"
 	    "       originaudit scan HOST[:PORT]... [--sni NAME] [--host-header NAME] [OPTIONS]\n"
 	    "\n"
 	    "Probes every origin of the configuration the way CloudFront connects to it\n"
@@ -27,11 +28,14 @@ void oa_cmd_scan_usage(void)
 	    "\n"
 	    "Options:\n"
 	    "  -c, --config FILE         originaudit configuration (JSON)\n"
-	    "      --cloudfront FILE     one CloudFront distribution: output of `aws cloudfront\n"
+	    "      --cloudfront FILE     CloudFront distributions: output of `aws cloudfront\n"
 	    "                            get-distribution-config`, `get-distribution` or\n"
-	    "                            `list-distributions` (one item), a DistributionConfig,\n"
-	    "                            or a CloudFormation template (JSON or YAML)\n"
-	    "                            (one distribution file per run)\n"
+	    "                            `list-distributions` (every item), a\n"
+	    "                            DistributionConfig, or a CloudFormation template\n"
+	    "                            (JSON or YAML; every distribution); repeatable\n"
+	    "      --terraform FILE      every aws_cloudfront_distribution of `terraform show\n"
+	    "                            -json` output: a saved plan (pre-deploy gate) or\n"
+	    "                            state; repeatable, and mixes with --cloudfront\n"
 	    "      --resolve HOST:PORT:ADDRESS[,ADDRESS...]\n"
 	    "                            probe the origins named HOST on PORT at ADDRESS\n"
 	    "                            instead of HOST's DNS records (curl's syntax; IPv6\n"
@@ -58,12 +62,14 @@ void oa_cmd_scan_usage(void)
 
 void oa_cmd_check_config_usage(void)
 {
-	printf("Usage: originaudit check-config [--cloudfront] FILE\n"
+	printf("Usage: originaudit check-config FILE\n"
+	       "       originaudit check-config (--cloudfront FILE | --terraform FILE)...\n"
 	       "\n"
-	       "Validates a configuration file (or, with --cloudfront, one CloudFront\n"
-	       "distribution: `aws cloudfront get-distribution-config`, `get-distribution` or\n"
-	       "`list-distributions` output, a DistributionConfig, or a CloudFormation template\n"
-	       "in JSON or YAML) and prints lint warnings.\n"
+	       "Validates a configuration file, or the CloudFront distributions of the files\n"
+	       "scan reads with --cloudfront (`aws cloudfront get-distribution-config`,\n"
+	       "`get-distribution` or `list-distributions` output, a DistributionConfig, or a\n"
+	       "CloudFormation template in JSON or YAML) and --terraform (`terraform show\n"
+	       "-json` of a plan or state), and prints lint warnings for each distribution.\n"
 	       "\n"
 	       "Exit codes: 0 valid, 1 valid with warnings, 3 invalid or unreadable.\n");
 }
@@ -102,22 +108,102 @@ static void on_progress(size_t done, size_t total, void *data)
 	pr->shown = true;
 }
 
-static int load_config(const char *path, bool cloudfront, oa_config **config, oa_error *err)
-{
-	return cloudfront ? oa_config_load_cloudfront_file(path, config, err)
-			  : oa_config_load_file(path, config, err);
-}
-
-/* scan's long options without a short form. */
-enum { OPT_CF = 256, OPT_CA, OPT_CONC, OPT_ENUM, OPT_AT, OPT_RESOLVE, OPT_SNI, OPT_HOST };
+/* scan's and check-config's long options without a short form. */
+enum { OPT_CF = 256, OPT_TF, OPT_CA, OPT_CONC, OPT_ENUM, OPT_AT, OPT_RESOLVE, OPT_SNI, OPT_HOST };
 
 #define MAX_RESOLVE 64
 #define MAX_HOST_HEADERS 16
+#define MAX_FILES 64
+
+/* What a file given on the command line holds. */
+enum input_kind {
+	INPUT_CONFIG,
+	INPUT_CLOUDFRONT,
+	INPUT_TERRAFORM,
+};
+
+struct input_file {
+	enum input_kind kind;
+	const char *path;
+};
+
+/* The option that names an input of this kind, for messages. */
+static const char *input_option(enum input_kind kind)
+{
+	switch (kind) {
+	case INPUT_CLOUDFRONT:
+		return "--cloudfront";
+	case INPUT_TERRAFORM:
+		return "--terraform";
+	case INPUT_CONFIG:
+		break;
+	}
+	return "--config";
+}
+
+/*
+ * Reads every input file into list, one configuration per distribution, in
+ * the order given; two distributions of one name (the same distribution read
+ * twice) are refused, as their origins could not be told apart. counts
+ * (may be NULL) receives how many configurations each file gave. 0 or
+ * OA_EXIT_ERROR with the message written.
+ */
+static int load_inputs(const char *cmd, const struct input_file *files, size_t n,
+		       oa_config_list *list, size_t *counts)
+{
+	oa_error err;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t first = list->n;
+		int rc;
+
+		oa_error_clear(&err);
+		if (files[i].kind == INPUT_CONFIG) {
+			oa_config *config = NULL;
+
+			rc = oa_config_load_file(files[i].path, &config, &err);
+			if (rc == 0 && oa_config_list_push(list, config) < 0) {
+				rc = -ENOMEM;
+				snprintf(err.msg, sizeof(err.msg), "out of memory");
+			}
+		} else if (files[i].kind == INPUT_CLOUDFRONT) {
+			rc = oa_config_load_cloudfront(files[i].path, list, &err);
+		} else {
+			rc = oa_config_load_terraform(files[i].path, list, &err);
+		}
+		if (rc < 0) {
+			fprintf(stderr, "originaudit %s: %s\n", cmd, err.msg);
+			return OA_EXIT_ERROR;
+		}
+		if (counts != NULL) {
+			counts[i] = list->n - first;
+		}
+		for (size_t d = first; d < list->n; d++) {
+			const char *name = list->items[d]->distribution;
+
+			for (size_t e = 0; e < d && name != NULL; e++) {
+				if (list->items[e]->distribution != NULL &&
+				    strcmp(list->items[e]->distribution, name) == 0) {
+					fprintf(stderr,
+						"originaudit %s: %s: distribution %s is given "
+						"twice: each distribution once per run\n",
+						cmd, files[i].path, name);
+					return OA_EXIT_ERROR;
+				}
+			}
+		}
+	}
+	return 0;
+}
 
 /* What scan reads its origins from, gathered from the command line. */
 struct scan_inputs {
-	const char *config_path;
-	const char *cloudfront_path;
+	struct input_file files[MAX_FILES];
+	size_t n_files;
+	/* A --config file is among files. */
+	bool has_config;
+	/* A --cloudfront or --terraform file is among files (the first one). */
+	const struct input_file *import;
 	const char *sni;
 	const char *host_headers[MAX_HOST_HEADERS];
 	size_t n_host_headers;
@@ -131,66 +217,77 @@ struct scan_inputs {
 /* Refuses combinations of inputs that would leave one of them unread; 0 or the exit code. */
 static int check_inputs(const struct scan_inputs *in)
 {
-	if (in->config_path != NULL && in->cloudfront_path != NULL) {
-		return usage_error("scan", "--config and --cloudfront cannot be combined: "
-					   "give one of them");
+	if (in->has_config && in->import != NULL) {
+		return usage_error("scan",
+				   "--config cannot be combined with %s: scan the imported "
+				   "distributions alone, or the configuration alone",
+				   input_option(in->import->kind));
 	}
-	bool file = in->config_path != NULL || in->cloudfront_path != NULL;
+	bool file = in->n_files > 0;
+	const char *option = file ? input_option(in->files[0].kind) : "";
 	if (file && in->n_targets > 0) {
 		return usage_error("scan",
 				   "target '%s' cannot be combined with %s: give either "
-				   "HOST[:PORT] targets or a file",
-				   in->targets[0],
-				   in->config_path != NULL ? "--config" : "--cloudfront");
+				   "HOST[:PORT] targets or files",
+				   in->targets[0], option);
 	}
 	if (!file && in->n_targets == 0) {
-		return usage_error(
-		    "scan", "--config FILE, --cloudfront FILE or HOST[:PORT] targets are required");
+		return usage_error("scan", "--config FILE, --cloudfront FILE, --terraform FILE or "
+					   "HOST[:PORT] targets are required");
 	}
 	if (file && in->sni != NULL) {
 		return usage_error("scan", "--sni applies to HOST[:PORT] targets, not to %s",
-				   in->config_path != NULL ? "--config" : "--cloudfront");
+				   option);
 	}
 	if (file && in->n_host_headers > 0) {
-		return usage_error("scan",
-				   "--host-header applies to HOST[:PORT] targets, not to %s",
-				   in->config_path != NULL ? "--config" : "--cloudfront");
+		return usage_error(
+		    "scan", "--host-header applies to HOST[:PORT] targets, not to %s", option);
 	}
 	return 0;
 }
 
-/* Builds the configuration from the inputs and applies --resolve; 0 or the exit code. */
-static int build_config(const struct scan_inputs *in, oa_config **config)
+/*
+ * Builds the configurations (one per distribution) from the inputs and
+ * applies --resolve to each; 0 or the exit code.
+ */
+static int build_configs(const struct scan_inputs *in, oa_config_list *list)
 {
-	size_t matched[MAX_RESOLVE];
+	size_t matched[MAX_RESOLVE] = {0};
+	size_t one[MAX_RESOLVE];
 	oa_error err;
 	int rc;
 
 	oa_error_clear(&err);
 	if (in->n_targets > 0) {
 		oa_target_options topts = {in->sni, in->host_headers, in->n_host_headers};
+		oa_config *config = NULL;
 
-		rc = oa_config_from_targets(in->targets, in->n_targets, &topts, config, &err);
+		rc = oa_config_from_targets(in->targets, in->n_targets, &topts, &config, &err);
 		if (rc == -EINVAL) {
 			return usage_error("scan", "%s", err.msg);
 		}
-	} else if (in->cloudfront_path != NULL) {
-		rc = load_config(in->cloudfront_path, true, config, &err);
+		if (rc < 0 || oa_config_list_push(list, config) < 0) {
+			fprintf(stderr, "originaudit scan: out of memory\n");
+			return OA_EXIT_ERROR;
+		}
 	} else {
-		rc = load_config(in->config_path, false, config, &err);
-	}
-	if (rc < 0) {
-		fprintf(stderr, "originaudit scan: %s\n", err.msg);
-		return OA_EXIT_ERROR;
+		rc = load_inputs("scan", in->files, in->n_files, list, NULL);
+		if (rc != 0) {
+			return rc;
+		}
 	}
 	if (in->n_resolve == 0) {
 		return 0;
 	}
-	if (oa_config_apply_resolve(*config, in->resolve, in->n_resolve, matched, &err) < 0) {
-		fprintf(stderr, "originaudit scan: %s\n", err.msg);
-		oa_config_destroy(*config);
-		*config = NULL;
-		return OA_EXIT_ERROR;
+	for (size_t d = 0; d < list->n; d++) {
+		if (oa_config_apply_resolve(list->items[d], in->resolve, in->n_resolve, one, &err) <
+		    0) {
+			fprintf(stderr, "originaudit scan: %s\n", err.msg);
+			return OA_EXIT_ERROR;
+		}
+		for (size_t i = 0; i < in->n_resolve; i++) {
+			matched[i] += one[i];
+		}
 	}
 	/* As with curl, an unused entry does not stop the run; unlike curl, it is not silent. */
 	for (size_t i = 0; i < in->n_resolve; i++) {
@@ -221,18 +318,24 @@ static int input_opt(int c, struct scan_inputs *in)
 
 	switch (c) {
 	case 'c':
-		if (in->config_path != NULL) {
+		if (in->has_config) {
 			return usage_error("scan", "--config is given twice: one file per run");
 		}
-		in->config_path = optarg;
-		return 0;
+		in->has_config = true;
+		/* fall through */
 	case OPT_CF:
-		if (in->cloudfront_path != NULL) {
-			return usage_error("scan",
-					   "--cloudfront is given twice: only one distribution "
-					   "file per run is read for now");
+	case OPT_TF:
+		if (in->n_files == MAX_FILES) {
+			return usage_error("scan", "more than %d input files", MAX_FILES);
 		}
-		in->cloudfront_path = optarg;
+		in->files[in->n_files].kind = c == 'c'	    ? INPUT_CONFIG
+					      : c == OPT_CF ? INPUT_CLOUDFRONT
+							    : INPUT_TERRAFORM;
+		in->files[in->n_files].path = optarg;
+		if (c != 'c' && in->import == NULL) {
+			in->import = &in->files[in->n_files];
+		}
+		in->n_files++;
 		return 0;
 	case OPT_RESOLVE:
 		if (in->n_resolve == MAX_RESOLVE) {
@@ -320,6 +423,7 @@ static int parse_scan_opts(int argc, char **argv, struct scan_inputs *in, struct
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"cloudfront", required_argument, NULL, OPT_CF},
+	    {"terraform", required_argument, NULL, OPT_TF},
 	    {"format", required_argument, NULL, 'f'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"ca-bundle", required_argument, NULL, OPT_CA},
@@ -342,6 +446,7 @@ static int parse_scan_opts(int argc, char **argv, struct scan_inputs *in, struct
 		switch (c) {
 		case 'c':
 		case OPT_CF:
+		case OPT_TF:
 		case OPT_RESOLVE:
 		case OPT_SNI:
 		case OPT_HOST:
@@ -375,7 +480,7 @@ int oa_cmd_scan(int argc, char **argv)
 {
 	struct scan_inputs *in = NULL;
 	struct scan_run_opts so = {NULL, NULL, false, 0, 0, OA_SCAN_FORMAT_JSON};
-	oa_config *config = NULL;
+	oa_config_list configs = {NULL, 0};
 	oa_trust_store *store = NULL;
 	oa_scan_report *report = NULL;
 	uv_loop_t loop;
@@ -390,12 +495,15 @@ int oa_cmd_scan(int argc, char **argv)
 	}
 	status = parse_scan_opts(argc, argv, in, &so);
 	if (status == 0) {
-		status = build_config(in, &config);
+		status = build_configs(in, &configs);
 	}
 	free(in);
 	if (status != 0) {
+		oa_config_list_clear(&configs);
 		return status < 0 ? OA_EXIT_PASS : status;
 	}
+	/* Imported distributions carry no scan settings: the first file's (--config) apply. */
+	const oa_config *config = configs.items[0];
 	status = OA_EXIT_ERROR;
 	oa_error_clear(&err);
 	const char *ca_bundle = so.ca_bundle;
@@ -405,7 +513,7 @@ int oa_cmd_scan(int argc, char **argv)
 	}
 	if (oa_trust_store_load(ca_bundle, &store, &err) < 0) {
 		fprintf(stderr, "originaudit scan: %s\n", err.msg);
-		oa_config_destroy(config);
+		oa_config_list_clear(&configs);
 		return OA_EXIT_ERROR;
 	}
 	oa_scan_options opts;
@@ -426,7 +534,8 @@ int oa_cmd_scan(int argc, char **argv)
 		fprintf(stderr, "originaudit scan: cannot start the event loop\n");
 		goto out_store;
 	}
-	int rc = oa_scan_run(&loop, config, store, &opts, &report);
+	int rc = oa_scan_run_many(&loop, (const oa_config *const *)configs.items, configs.n, store,
+				  &opts, &report);
 	if (progress.shown) {
 		fprintf(stderr, "\r\033[K");
 	}
@@ -448,29 +557,63 @@ out_loop:
 	uv_loop_close(&loop);
 out_store:
 	oa_trust_store_destroy(store);
-	oa_config_destroy(config);
+	oa_config_list_clear(&configs);
 	return status;
+}
+
+/* Lints one configuration; prints its warnings and summary; returns the warnings' count. */
+static size_t check_one(const char *path, const oa_config *config, bool *failed)
+{
+	oa_lint *lints = NULL;
+	size_t n_lints = 0;
+	char where[512];
+
+	if (config->distribution != NULL && strcmp(config->distribution, path) != 0) {
+		snprintf(where, sizeof(where), "%s: %s", path, config->distribution);
+	} else {
+		snprintf(where, sizeof(where), "%s", path);
+	}
+	if (oa_config_lint(config, &lints, &n_lints) < 0) {
+		fprintf(stderr, "originaudit check-config: out of memory\n");
+		*failed = true;
+		return 0;
+	}
+	for (size_t i = 0; i < n_lints; i++) {
+		printf("%s: warning: %s: %s\n", where, lints[i].path, lints[i].message);
+	}
+	printf("%s: valid: %zu origin(s), %zu behavior(s)%s, %zu warning(s)\n", where,
+	       config->n_origins, config->n_behaviors,
+	       config->has_default_behavior ? " + default" : "", n_lints);
+	free(lints);
+	return n_lints;
 }
 
 int oa_cmd_check_config(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"cloudfront", no_argument, NULL, 'C'},
+	    {"cloudfront", required_argument, NULL, OPT_CF},
+	    {"terraform", required_argument, NULL, OPT_TF},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	bool cloudfront = false;
-	oa_config *config = NULL;
-	oa_lint *lints = NULL;
-	size_t n_lints = 0;
-	oa_error err;
+	struct input_file files[MAX_FILES];
+	size_t n_files = 0;
+	oa_config_list list = {NULL, 0};
+	size_t warnings = 0;
+	bool failed = false;
 	int c;
 
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (c == 'C') {
-			cloudfront = true;
+		if (c == OPT_CF || c == OPT_TF) {
+			if (n_files == MAX_FILES) {
+				return usage_error("check-config", "more than %d input files",
+						   MAX_FILES);
+			}
+			files[n_files].kind = c == OPT_CF ? INPUT_CLOUDFRONT : INPUT_TERRAFORM;
+			files[n_files].path = optarg;
+			n_files++;
 		} else if (c == 'h') {
 			oa_cmd_check_config_usage();
 			return OA_EXIT_PASS;
@@ -478,27 +621,35 @@ int oa_cmd_check_config(int argc, char **argv)
 			return bad_option("check-config", argv);
 		}
 	}
-	if (optind + 1 != argc) {
-		return usage_error("check-config", "expected exactly one FILE");
+	/* A bare FILE is our own configuration format, one per run. */
+	if (optind < argc) {
+		if (optind + 1 != argc || n_files > 0) {
+			return usage_error("check-config",
+					   "expected one configuration FILE, or --cloudfront and "
+					   "--terraform files");
+		}
+		files[0].kind = INPUT_CONFIG;
+		files[0].path = argv[optind];
+		n_files = 1;
 	}
-	const char *path = argv[optind];
-	oa_error_clear(&err);
-	if (load_config(path, cloudfront, &config, &err) < 0) {
-		fprintf(stderr, "originaudit check-config: %s\n", err.msg);
+	if (n_files == 0) {
+		return usage_error("check-config",
+				   "expected a FILE, --cloudfront FILE or --terraform FILE");
+	}
+	size_t counts[MAX_FILES];
+	if (load_inputs("check-config", files, n_files, &list, counts) != 0) {
+		oa_config_list_clear(&list);
 		return OA_EXIT_ERROR;
 	}
-	if (oa_config_lint(config, &lints, &n_lints) < 0) {
-		fprintf(stderr, "originaudit check-config: out of memory\n");
-		oa_config_destroy(config);
+	size_t d = 0;
+	for (size_t i = 0; i < n_files; i++) {
+		for (size_t k = 0; k < counts[i]; k++, d++) {
+			warnings += check_one(files[i].path, list.items[d], &failed);
+		}
+	}
+	oa_config_list_clear(&list);
+	if (failed) {
 		return OA_EXIT_ERROR;
 	}
-	for (size_t i = 0; i < n_lints; i++) {
-		printf("%s: warning: %s: %s\n", path, lints[i].path, lints[i].message);
-	}
-	printf("%s: valid: %zu origin(s), %zu behavior(s)%s, %zu warning(s)\n", path,
-	       config->n_origins, config->n_behaviors,
-	       config->has_default_behavior ? " + default" : "", n_lints);
-	free(lints);
-	oa_config_destroy(config);
-	return n_lints > 0 ? OA_EXIT_WARN : OA_EXIT_PASS;
+	return warnings > 0 ? OA_EXIT_WARN : OA_EXIT_PASS;
 }

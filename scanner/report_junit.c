@@ -192,7 +192,7 @@ static void probe_case(FILE *out, const oa_scan_origin *o, const oa_probe *probe
 	}
 	fputs("    <testcase", out);
 	fprintf(out, " classname=\"origin.");
-	xml_write(out, o->config->id, true);
+	xml_write(out, oa_scan_origin_id(o), true);
 	fputc('"', out);
 	attr(out, "name", name);
 	fprintf(out, " time=\"%.3f\"", r->duration_ms / 1000.0);
@@ -243,7 +243,7 @@ static void probe_case(FILE *out, const oa_scan_origin *o, const oa_probe *probe
 static void skipped_case(FILE *out, const oa_scan_origin *o)
 {
 	fputs("    <testcase classname=\"origin.", out);
-	xml_write(out, o->config->id, true);
+	xml_write(out, oa_scan_origin_id(o), true);
 	fputc('"', out);
 	attr(out, "name", o->config->domain_name);
 	fputs(" time=\"0.000\">\n      <skipped", out);

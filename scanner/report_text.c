@@ -57,7 +57,7 @@ static void measure(const oa_scan_report *report, struct layout *l)
 		if (o->skipped != NULL) {
 			continue;
 		}
-		l->id_width = max_int(l->id_width, (int)strlen(o->config->id));
+		l->id_width = max_int(l->id_width, (int)strlen(oa_scan_origin_id(o)));
 		for (size_t j = 0; j < o->n_probes; j++) {
 			const oa_probe_spec *spec = oa_probe_get_spec(o->probes[j]);
 
@@ -143,7 +143,7 @@ static void print_probe(FILE *out, const struct layout *l, const oa_scan_origin 
 	sni_column(spec, sni, sizeof(sni));
 	probe_message(r, checks, n, problem, message, sizeof(message));
 	print_tag(out, l->p, r->verdict);
-	fprintf(out, "%-*s  %-*s  %-*s  %s\n", l->id_width, o->config->id, l->endpoint_width,
+	fprintf(out, "%-*s  %-*s  %-*s  %s\n", l->id_width, oa_scan_origin_id(o), l->endpoint_width,
 		endpoint, l->sni_width, sni, message);
 	if (r->verdict >= OA_STATUS_WARN) {
 		print_problems(out, l->p, o, r, checks, n, problem);
@@ -180,16 +180,16 @@ int scan_write_text(const oa_scan_report *report, FILE *out, bool colour)
 		if (o->skipped != NULL) {
 			print_tag(out, l.p, OA_STATUS_SKIP);
 			if (o->config->unresolved != NULL) {
-				fprintf(out, "%s (%s: %s)\n", o->config->id, o->skipped,
+				fprintf(out, "%s (%s: %s)\n", oa_scan_origin_id(o), o->skipped,
 					o->config->unresolved);
 			} else {
-				fprintf(out, "%s (%s)\n", o->config->id, o->skipped);
+				fprintf(out, "%s (%s)\n", oa_scan_origin_id(o), o->skipped);
 			}
 			continue;
 		}
 		if (o->n_probes == 0) {
 			print_tag(out, l.p, o->verdict);
-			fprintf(out, "%s (no probes)\n", o->config->id);
+			fprintf(out, "%s (no probes)\n", oa_scan_origin_id(o));
 			continue;
 		}
 		for (size_t j = 0; j < o->n_probes; j++) {
@@ -199,7 +199,7 @@ int scan_write_text(const oa_scan_report *report, FILE *out, bool colour)
 			fprintf(out,
 				INDENT "%s is VPC origin %s: its name resolves only inside its "
 				       "VPC, scan from there\n",
-				o->config->id,
+				oa_scan_origin_id(o),
 				o->config->vpc_origin_id != NULL ? o->config->vpc_origin_id : "?");
 		}
 	}

@@ -1998,18 +1998,18 @@ static void test_input_refusals(void **state)
 	struct run r;
 
 	run(e, &r, "scan", "-c", config, "--cloudfront", cf, NULL);
-	expect_refused(&r, "originaudit scan: --config and --cloudfront cannot be combined: give "
-			   "one of them (see originaudit scan --help)\n");
+	expect_refused(&r, "originaudit scan: --config cannot be combined with --cloudfront: scan "
+			   "the imported distributions alone, or the configuration alone (see "
+			   "originaudit scan --help)\n");
 	run(e, &r, "scan", "--cloudfront", cf, "--config", config, NULL);
-	expect_refused(&r, "--config and --cloudfront cannot be combined");
-	run(e, &r, "scan", "--cloudfront", cf, "--cloudfront", cf, NULL);
-	expect_refused(&r, "originaudit scan: --cloudfront is given twice: only one distribution "
-			   "file per run is read for now");
+	expect_refused(&r, "--config cannot be combined with --cloudfront");
+	run(e, &r, "scan", "--terraform", cf, "--config", config, NULL);
+	expect_refused(&r, "--config cannot be combined with --terraform");
 	run(e, &r, "scan", "-c", config, "-c", config, NULL);
 	expect_refused(&r, "originaudit scan: --config is given twice");
 	run(e, &r, "scan", "-c", config, "a.example.com", NULL);
 	expect_refused(&r, "originaudit scan: target 'a.example.com' cannot be combined with "
-			   "--config: give either HOST[:PORT] targets or a file");
+			   "--config: give either HOST[:PORT] targets or files");
 	run(e, &r, "scan", "a.example.com:8443", "--cloudfront", cf, NULL);
 	expect_refused(&r, "target 'a.example.com:8443' cannot be combined with --cloudfront");
 	run(e, &r, "scan", "-c", config, "--sni", "a.example.com", NULL);
@@ -2293,7 +2293,7 @@ static void test_adhoc_target_errors(void **state)
 	expect_rc(&r, 0);
 	expect_contains(r.out, "originaudit scan HOST[:PORT]... [--sni NAME] [--host-header NAME]");
 	expect_contains(r.out, "--resolve HOST:PORT:ADDRESS[,ADDRESS...]");
-	expect_contains(r.out, "(one distribution file per run)");
+	expect_contains(r.out, "--terraform FILE      every aws_cloudfront_distribution");
 }
 
 /*
@@ -2388,15 +2388,12 @@ static void test_cloudfront_shapes(void **state)
 	expect_probe(only_probe(report, "web"), "pass", "");
 
 	/* Refused, exit 3, one line naming the file and the path. */
-	json_t *two = json_pack("{s:{s:[O, O]}}", "DistributionList", "Items",
-				json_object_get(dist, "DistributionConfig"),
-				json_object_get(dist, "DistributionConfig"));
-	char *two_file = write_json(e, two);
-	run(e, &r, "scan", "--cloudfront", two_file, NULL);
+	char *empty =
+	    write_json(e, json_pack("{s:{s:i, s:[]}}", "DistributionList", "Quantity", 0, "Items"));
+	run(e, &r, "scan", "--cloudfront", empty, NULL);
 	expect_rc(&r, 3);
 	expect_one_stderr_line(&r);
-	expect_contains(r.err, "DistributionList.Items: 2 distributions in this list: one per run "
-			       "for now");
+	expect_contains(r.err, "DistributionList.Items: no distribution in this list");
 	char *no_cdn = write_text(e, "Resources:\n  Logs: {Type: AWS::S3::Bucket}\n");
 	run(e, &r, "scan", "--cloudfront", no_cdn, NULL);
 	expect_rc(&r, 3);
@@ -2418,6 +2415,599 @@ static void test_cloudfront_shapes(void **state)
 			"cloudfront get-distribution-config, get-distribution or "
 			"list-distributions, a DistributionConfig, or a CloudFormation template");
 	json_decref(dist);
+}
+
+/* A summary of list-distributions: the DistributionConfig dc with an Id, ARN and one alias, every
+ * behaviour forwarding Host. */
+static json_t *summary_item(json_t *dc, const char *id, const char *alias)
+{
+	json_t *item = json_deep_copy(dc);
+	char arn[128];
+
+	snprintf(arn, sizeof(arn), "arn:aws:cloudfront::123456789012:distribution/%s", id);
+	assert_int_equal(json_object_set_new(item, "Id", json_string(id)), 0);
+	assert_int_equal(json_object_set_new(item, "ARN", json_string(arn)), 0);
+	assert_int_equal(
+	    json_object_set_new(item, "Aliases",
+				json_pack("{s:i, s:[s]}", "Quantity", 1, "Items", alias)),
+	    0);
+	assert_int_equal(json_object_set_new(json_object_get(item, "DefaultCacheBehavior"),
+					     "ForwardedValues",
+					     json_pack("{s:b, s:{s:i, s:[s]}}", "QueryString", 0,
+						       "Headers", "Quantity", 1, "Items", "Host")),
+			 0);
+	return item;
+}
+
+/*
+ * Several distributions in one run (list-distributions with two, and a second
+ * --cloudfront file): each origin says its distribution, ids are qualified so
+ * they never collide, and each distribution's aliases are the forwarded-Host
+ * SNI of its own origins only.
+ */
+static void test_several_distributions(void **state)
+{
+	struct env *e = *state;
+	const char *names[] = {MADE_UP, "www.one.test", "www.two.test"};
+	oa_pki_spec spec = fx_leaf_spec(MADE_UP, MADE_UP, 90);
+	struct run r;
+
+	spec.dns_names = names;
+	spec.n_dns_names = 3;
+	const oa_pki_cert *chain[] = {issue(e, &spec, e->pki.inter), e->pki.inter};
+	unsigned port = serve_chain(e, chain, 2);
+	json_t *dist = distribution_at(e, MADE_UP, port);
+	json_t *dc = json_object_get(dist, "DistributionConfig");
+	json_t *list = json_pack(
+	    "{s:{s:i, s:i, s:[o, o]}}", "DistributionList", "Quantity", 2, "MaxItems", 100, "Items",
+	    summary_item(dc, "E1ONE", "www.one.test"), summary_item(dc, "E2TWO", "www.two.test"));
+	char *list_file = write_json(e, list);
+	char *config_file = write_json(e, json_incref(dist));
+	char *resolve = hostport(e, MADE_UP, port, "127.0.0.1");
+	const char *args[] = {"scan",	   "--cloudfront", list_file, "--cloudfront",
+			      config_file, "--ca-bundle",  e->bundle, "--format",
+			      "json",	   "--resolve",	   resolve,   NULL};
+	json_t *report = run_json(e, &r, 0, args);
+
+	assert_string_equal(r.err, "");
+	/* Three distributions of a custom and an S3 origin each. */
+	expect_summary(report, (struct summary){6, 3, 0, 0, 0, 3, 3, "pass"});
+	json_t *one = origin_by_id(report, "E1ONE/web");
+	assert_string_equal(jstr(one, "distribution"), "E1ONE");
+	assert_string_equal(jstr(one, "origin_id"), "web");
+	json_t *p1 = only_probe(report, "E1ONE/web");
+	assert_string_equal(jstr(p1, "sni"), "www.one.test");
+	assert_string_equal(jstr(p1, "names[1]"), "www.one.test");
+	expect_probe(p1, "pass", "");
+	json_t *p2 = only_probe(report, "E2TWO/web");
+	assert_string_equal(jstr(p2, "sni"), "www.two.test");
+	assert_string_equal(jstr(origin_by_id(report, "E2TWO/web"), "distribution"), "E2TWO");
+	/* get-distribution-config names no distribution: the file does. */
+	char want[1024];
+	snprintf(want, sizeof(want), "%s/web", config_file);
+	json_t *p3 = only_probe(report, want);
+	assert_string_equal(jstr(p3, "sni"), MADE_UP);
+	assert_string_equal(jstr(origin_by_id(report, want), "distribution"), config_file);
+	assert_string_equal(jstr(origin_by_id(report, "E2TWO/assets-s3"), "skipped"), "s3_origin");
+
+	/* One distribution alone keeps its ids as CloudFront names them. */
+	const char *alone[] = {"scan",	   "--cloudfront", config_file, "--ca-bundle", e->bundle,
+			       "--format", "json",	   "--resolve", resolve,       NULL};
+	report = run_json(e, &r, 0, alone);
+	assert_string_equal(jstr(origin_by_id(report, "web"), "distribution"), config_file);
+
+	/* The text table and Prometheus name the qualified ids. */
+	run(e, &r, "scan", "--cloudfront", list_file, "--ca-bundle", e->bundle, "--format",
+	    "prometheus", "--resolve", resolve, NULL);
+	expect_rc(&r, 0);
+	expect_contains(r.out, "origin=\"E1ONE/web\"");
+	expect_contains(r.out, "origin=\"E2TWO/web\"");
+	run(e, &r, "scan", "--cloudfront", list_file, "--ca-bundle", e->bundle, "--format", "text",
+	    "--resolve", resolve, NULL);
+	expect_rc(&r, 0);
+	expect_contains(r.out, "E1ONE/web");
+	expect_contains(r.out, "E2TWO/assets-s3 (s3_origin)");
+
+	/* check-config lints each distribution. */
+	run(e, &r, "check-config", "--cloudfront", list_file, "--cloudfront", config_file, NULL);
+	expect_rc(&r, 0);
+	snprintf(want, sizeof(want),
+		 "%s: E1ONE: valid: 2 origin(s), 1 behavior(s) + default, 0 warning(s)\n"
+		 "%s: E2TWO: valid: 2 origin(s), 1 behavior(s) + default, 0 warning(s)\n"
+		 "%s: valid: 2 origin(s), 1 behavior(s) + default, 0 warning(s)\n",
+		 list_file, list_file, config_file);
+	assert_string_equal(r.out, want);
+
+	/* The same distribution twice cannot be told apart: refused. */
+	run(e, &r, "scan", "--cloudfront", list_file, "--cloudfront", list_file, NULL);
+	expect_refused(&r, ": distribution E1ONE is given twice: each distribution once per run\n");
+	run(e, &r, "check-config", "--cloudfront", config_file, "--cloudfront", config_file, NULL);
+	expect_refused(&r, "is given twice");
+	json_decref(dist);
+}
+
+/* The names of every fixture under tests/data/cloudfront and tests/data/terraform. */
+static const char *const fixture_names[] = {"app.example.net", "api.example.net",
+					    "internal.example.net", "www.example.com",
+					    "api.example.com"};
+
+/* A test origin serving one leaf for every fixture name; returns its port. */
+static unsigned serve_fixture_names(struct env *e)
+{
+	oa_pki_spec spec = fx_leaf_spec("app.example.net", "app.example.net", 90);
+
+	spec.dns_names = fixture_names;
+	spec.n_dns_names = sizeof(fixture_names) / sizeof(fixture_names[0]);
+	const oa_pki_cert *chain[] = {issue(e, &spec, e->pki.inter), e->pki.inter};
+	return serve_chain(e, chain, 2);
+}
+
+/*
+ * The data file rel, as written, with every occurrence of from replaced by
+ * to (the fixtures say port 443; the test origin listens elsewhere); returns
+ * the new file's path (owned by e).
+ */
+static char *patched_fixture(struct env *e, const char *rel, const char *from, const char *to)
+{
+	FILE *f = fopen(data_file(e, rel), "rb");
+	char *text = calloc(1, 256 * 1024);
+	char *out = calloc(1, 512 * 1024);
+
+	assert_non_null(f);
+	assert_non_null(text);
+	assert_non_null(out);
+	size_t len = fread(text, 1, 256 * 1024 - 1, f);
+	fclose(f);
+	assert_true(len > 0 && len < 256 * 1024 - 1);
+	char *w = out;
+	for (const char *r = text; *r != '\0';) {
+		const char *hit = strstr(r, from);
+
+		if (hit == NULL) {
+			w = stpcpy(w, r);
+			break;
+		}
+		memcpy(w, r, (size_t)(hit - r));
+		w += hit - r;
+		w = stpcpy(w, to);
+		r = hit + strlen(from);
+	}
+	char *path = write_text(e, out);
+	free(text);
+	free(out);
+	return path;
+}
+
+/* "--resolve NAME:port:127.0.0.1" for every fixture origin's name, appended to args at *n. */
+static void resolve_fixture_names(struct env *e, unsigned port, const char **args, size_t *n)
+{
+	/* The first three are origins' domain names, the others aliases. */
+	for (size_t i = 0; i < 3; i++) {
+		args[(*n)++] = "--resolve";
+		args[(*n)++] = hostport(e, fixture_names[i], port, "127.0.0.1");
+	}
+	args[*n] = NULL;
+}
+
+/* The only probe of origin id in report: its SNI is sni and it passes. */
+static void expect_one_passing_probe(json_t *report, const char *id, const char *sni)
+{
+	json_t *p = only_probe(report, id);
+
+	assert_string_equal(jstr(p, "sni"), sni);
+	assert_string_equal(jstr(p, "address"), "127.0.0.1");
+	expect_probe(p, "pass", "");
+}
+
+/* An origin skipped for reason, with detail. */
+static void expect_skipped(json_t *report, const char *id, const char *reason, const char *detail)
+{
+	json_t *o = origin_by_id(report, id);
+
+	assert_string_equal(jstr(o, "verdict"), "skip");
+	assert_string_equal(jstr(o, "skipped"), reason);
+	if (detail != NULL) {
+		assert_string_equal(jstr(o, "skipped_detail"), detail);
+	}
+	assert_int_equal(json_array_size(json_object_get(o, "probes")), 0);
+}
+
+/*
+ * The realistic CloudFront fixtures (list-distributions with two
+ * distributions, get-distribution with an origin group and a VPC origin, a
+ * YAML template with two distributions, an intrinsic origin and an intrinsic
+ * alias), scanned end to end in one run against a local origin.
+ */
+static void test_cloudfront_fixtures(void **state)
+{
+	struct env *e = *state;
+	unsigned port = serve_fixture_names(e);
+	char json_port[64];
+	char yaml_port[64];
+	struct run r;
+
+	snprintf(json_port, sizeof(json_port), "\"HTTPSPort\": %u", port);
+	snprintf(yaml_port, sizeof(yaml_port), "HTTPSPort: %u", port);
+	char *list = patched_fixture(e, "cloudfront/list-distributions.json", "\"HTTPSPort\": 443",
+				     json_port);
+	char *get =
+	    patched_fixture(e, "cloudfront/get-distribution.json", "\"HTTPSPort\": 443", json_port);
+	char *tpl = patched_fixture(e, "cloudfront/template.yaml", "HTTPSPort: 443", yaml_port);
+	/* The VPC origin's port lives on the VPC origin itself: copied in, as documented. */
+	json_error_t jerr;
+	json_t *gd = json_load_file(get, 0, &jerr);
+	assert_non_null(gd);
+	assert_int_equal(json_object_set_new(jget(gd, "Distribution.DistributionConfig.Origins."
+						      "Items[2].VpcOriginConfig"),
+					     "HTTPSPort", json_integer(port)),
+			 0);
+	get = write_json(e, gd);
+	const char *args[40] = {"scan",	   "--cloudfront", list,  "--cloudfront",
+				get,	   "--cloudfront", tpl,	  "--ca-bundle",
+				e->bundle, "--format",	   "json"};
+	size_t n = 11;
+	resolve_fixture_names(e, port, args, &n);
+	json_t *report = run_json(e, &r, 0, args);
+
+	assert_string_equal(r.err, "");
+	expect_summary(report, (struct summary){9, 6, 0, 0, 0, 3, 6, "pass"});
+	/* list-distributions: both items, each with its own alias as forwarded Host. */
+	expect_one_passing_probe(report, "E1APPEXAMPLE01/app", "www.example.com");
+	expect_one_passing_probe(report, "E2APIEXAMPLE02/app", "api.example.com");
+	expect_skipped(report, "E2APIEXAMPLE02/docs-bucket", "s3_origin", NULL);
+	assert_string_equal(jstr(origin_by_id(report, "E1APPEXAMPLE01/app"), "ip_address_type"),
+			    "ipv4");
+	/* get-distribution: both members of the origin group, and the VPC origin. */
+	expect_one_passing_probe(report, "E3GROUPEXAMPLE/primary", "app.example.net");
+	expect_one_passing_probe(report, "E3GROUPEXAMPLE/failover", "api.example.net");
+	expect_one_passing_probe(report, "E3GROUPEXAMPLE/internal-alb", "internal.example.net");
+	json_t *alb = origin_by_id(report, "E3GROUPEXAMPLE/internal-alb");
+	assert_true(json_is_true(json_object_get(alb, "vpc_origin")));
+	assert_string_equal(jstr(alb, "distribution"), "E3GROUPEXAMPLE");
+	/* The template: each resource a distribution; what only a deployment knows is skipped. */
+	expect_one_passing_probe(report, "AppCdn/app", "www.example.com");
+	expect_skipped(report, "AppCdn/lb", "unresolved_value",
+		       "Resources.AppCdn.Properties.DistributionConfig.Origins[1].DomainName: "
+		       "!GetAtt OriginLb.DNSName");
+	expect_skipped(report, "ApiCdn/app", "unresolved_value",
+		       "Resources.ApiCdn.Properties.DistributionConfig.Aliases[0]: !Sub "
+		       "api.${Zone}");
+	assert_string_equal(jstr(origin_by_id(report, "ApiCdn/app"), "distribution"), "ApiCdn");
+
+	/* The CI gate: JUnit names the distributions' origins, exit 0. */
+	args[10] = "junit";
+	run_argv(e, &r, args);
+	expect_rc(&r, 0);
+	expect_contains(r.out, "E3GROUPEXAMPLE/failover");
+	expect_contains(r.out, "unresolved_value: Resources.ApiCdn");
+
+	/* check-config: one line per distribution. */
+	run(e, &r, "check-config", "--cloudfront", list, "--cloudfront", tpl, NULL);
+	expect_contains(r.out, ": E1APPEXAMPLE01: valid: 1 origin(s), 0 behavior(s) + default");
+	expect_contains(r.out, ": E2APIEXAMPLE02: valid: 2 origin(s), 1 behavior(s) + default");
+	expect_contains(r.out, ": AppCdn: valid: 2 origin(s), 1 behavior(s) + default");
+	expect_contains(r.out, ": ApiCdn: valid: 1 origin(s), 0 behavior(s), 0 warning(s)");
+}
+
+/* Malformed and truncated CloudFront files: exit 3, one line naming the file and where. */
+static void test_cloudfront_fixture_errors(void **state)
+{
+	struct env *e = *state;
+	struct run r;
+	char want[1024];
+
+	/* Truncated JSON: the file, line and column. */
+	char *cut = patched_fixture(e, "cloudfront/list-distributions.json",
+				    "\"Staging\": false\n"
+				    "            }\n"
+				    "        ]",
+				    "\"Staging\": false");
+	run(e, &r, "scan", "--cloudfront", cut, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	snprintf(want, sizeof(want), "originaudit scan: %s:", cut);
+	expect_contains(r.err, want);
+	/* A wrong type deep in the second item: its JSON path. */
+	char *typed = patched_fixture(e, "cloudfront/list-distributions.json",
+				      "\"OriginReadTimeout\": 60", "\"OriginReadTimeout\": \"60\"");
+	run(e, &r, "scan", "--cloudfront", typed, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	snprintf(want, sizeof(want),
+		 "originaudit scan: %s: DistributionList.Items[1].Origins.Items[0]."
+		 "CustomOriginConfig.OriginReadTimeout: ",
+		 typed);
+	expect_contains(r.err, want);
+	char *group = patched_fixture(e, "cloudfront/get-distribution.json",
+				      "\"OriginId\": \"failover\"", "\"OriginId\": \"gone\"");
+	run(e, &r, "check-config", "--cloudfront", group, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, ": Distribution.DistributionConfig.OriginGroups.Items[0].Members."
+			       "Items[1].OriginId: no origin with id \"gone\"");
+	/* YAML: the line. */
+	char *yaml = patched_fixture(e, "cloudfront/template.yaml", "          - www.example.com",
+				     "          - [www.example.com");
+	run(e, &r, "scan", "--cloudfront", yaml, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	snprintf(want, sizeof(want), "originaudit scan: %s:", yaml);
+	expect_contains(r.err, want);
+	char *port =
+	    patched_fixture(e, "cloudfront/template.yaml", "HTTPSPort: 443", "HTTPSPort: 70000");
+	run(e, &r, "scan", "--cloudfront", port, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, ": Resources.AppCdn.Properties.DistributionConfig.Origins[0]."
+			       "CustomOriginConfig.HTTPSPort: ");
+}
+
+/* Every origin domain name and alias of the fixtures under tests/data/terraform. */
+static const char *const tf_names[] = {
+    "app-origin.example.net",  "failover.example.net",	  "internal-alb.example.net",
+    "main-origin.example.net", "prod-origin.example.net", "staging-origin.example.net",
+    "static.example.net",      "edge-origin.example.net", "www.example.net",
+    "shop.example.net",	       "prod.example.net",	  "edge.example.net"};
+/* The first TF_ORIGIN_NAMES of tf_names are origins' domain names. */
+#define TF_ORIGIN_NAMES 8
+
+/* A Terraform fixture with its HTTPS ports at port; returns the new file's path. */
+static char *tf_fixture(struct env *e, const char *rel, unsigned port)
+{
+	char to[64];
+
+	snprintf(to, sizeof(to), "\"https_port\": %u", port);
+	return patched_fixture(e, rel, "\"https_port\": 443", to);
+}
+
+/*
+ * scan --terraform FILE... (NULL-terminated files) --format FORMAT with
+ * --resolve at port for n_names origin names of tf_names from first_name on,
+ * into args.
+ */
+static void tf_scan_args(struct env *e, const char **args, const char *const *files,
+			 const char *format, unsigned port, size_t first_name, size_t n_names)
+{
+	size_t n = 0;
+
+	args[n++] = "scan";
+	for (size_t i = 0; files[i] != NULL; i++) {
+		args[n++] = "--terraform";
+		args[n++] = files[i];
+	}
+	args[n++] = "--ca-bundle";
+	args[n++] = e->bundle;
+	args[n++] = "--format";
+	args[n++] = format;
+	for (size_t i = first_name; i < first_name + n_names; i++) {
+		args[n++] = "--resolve";
+		args[n++] = hostport(e, tf_names[i], port, "127.0.0.1");
+	}
+	args[n] = NULL;
+}
+
+/* The probes of origin id: exactly n_sni, one per SNI in sni, each passing. */
+static void expect_snis(json_t *report, const char *id, const char *const *sni, size_t n_sni)
+{
+	json_t *probes = json_object_get(origin_by_id(report, id), "probes");
+
+	assert_int_equal(json_array_size(probes), n_sni);
+	for (size_t i = 0; i < n_sni; i++) {
+		bool found = false;
+
+		for (size_t p = 0; p < n_sni; p++) {
+			json_t *probe = json_array_get(probes, p);
+
+			if (strcmp(jstr(probe, "sni"), sni[i]) == 0) {
+				expect_probe(probe, "pass", "");
+				assert_string_equal(jstr(probe, "address"), "127.0.0.1");
+				found = true;
+			}
+		}
+		if (!found) {
+			fail_msg("origin %s has no probe with SNI %s", id, sni[i]);
+		}
+	}
+}
+
+/*
+ * The pre-deploy gate: `terraform show -json` of plans and of state, scanned
+ * end to end against a local origin: origins, distributions, SNI from each
+ * distribution's own aliases, origin groups, VPC and S3 origins, what only
+ * apply knows, exit codes and the JUnit file.
+ */
+static void test_terraform_inputs(void **state)
+{
+	struct env *e = *state;
+	oa_pki_spec spec = fx_leaf_spec(tf_names[0], tf_names[0], 90);
+	const char *args[64];
+	json_error_t jerr;
+	struct run r;
+
+	spec.dns_names = tf_names;
+	spec.n_dns_names = sizeof(tf_names) / sizeof(tf_names[0]);
+	const oa_pki_cert *chain[] = {issue(e, &spec, e->pki.inter), e->pki.inter};
+	unsigned port = serve_chain(e, chain, 2);
+
+	/*
+	 * plan-create.json as written but for the ports; the failover member's
+	 * match-viewer would also probe HTTP on port 80, and a VPC origin's port
+	 * lives on the aws_cloudfront_vpc_origin resource: both set here.
+	 */
+	json_t *plan = json_load_file(tf_fixture(e, "terraform/plan-create.json", port), 0, &jerr);
+	assert_non_null(plan);
+	json_t *cdn = jget(plan, "planned_values.root_module.resources[1].values");
+	assert_int_equal(json_object_set_new(jget(cdn, "origin[2].vpc_origin_config[0]"),
+					     "https_port", json_integer(port)),
+			 0);
+	assert_int_equal(json_object_set_new(jget(cdn, "origin[3].custom_origin_config[0]"),
+					     "origin_protocol_policy", json_string("https-only")),
+			 0);
+	char *create = write_json(e, plan);
+	const char *one[] = {create, NULL};
+	tf_scan_args(e, args, one, "json", port, 0, 3);
+	json_t *report = run_json(e, &r, 0, args);
+	assert_string_equal(r.err, "");
+	expect_summary(report, (struct summary){4, 3, 0, 0, 0, 1, 5, "pass"});
+	/* The default behaviour targets the origin group and forwards Host (AllViewer). */
+	const char *aliases[] = {"www.example.net", "shop.example.net"};
+	expect_snis(report, "app", aliases, 2);
+	expect_snis(report, "app-failover", aliases, 2);
+	const char *internal[] = {"internal-alb.example.net"};
+	expect_snis(report, "internal", internal, 1);
+	json_t *vpc = origin_by_id(report, "internal");
+	assert_true(json_is_true(json_object_get(vpc, "vpc_origin")));
+	assert_string_equal(jstr(vpc, "distribution"), "aws_cloudfront_distribution.cdn");
+	assert_string_equal(jstr(origin_by_id(report, "app"), "ip_address_type"), "ipv4");
+	expect_skipped(report, "assets", "s3_origin", NULL);
+
+	/* The gate as documented: -f junit -o FILE, exit 0, every probe a testcase. */
+	char *xml = new_path(e, "originaudit.xml");
+	run(e, &r, "scan", "--terraform", create, "--ca-bundle", e->bundle, "-f", "junit", "-o",
+	    xml, "--resolve", hostport(e, tf_names[0], port, "127.0.0.1"), "--resolve",
+	    hostport(e, tf_names[1], port, "127.0.0.1"), "--resolve",
+	    hostport(e, tf_names[2], port, "127.0.0.1"), NULL);
+	expect_rc(&r, 0);
+	FILE *f = fopen(xml, "r");
+	assert_non_null(f);
+	char junit[16384];
+	size_t len = fread(junit, 1, sizeof(junit) - 1, f);
+	fclose(f);
+	junit[len] = '\0';
+	expect_contains(junit, "tests=\"6\"");
+	expect_contains(junit, "<skipped message=\"s3_origin\"");
+
+	/* Child modules, count and for_each addresses, and values known only after apply. */
+	char *modules = tf_fixture(e, "terraform/plan-modules.json", port);
+	char *unknown = tf_fixture(e, "terraform/plan-unknown.json", port);
+	const char *two[] = {modules, unknown, NULL};
+	tf_scan_args(e, args, two, "json", port, 3, 5);
+	report = run_json(e, &r, 0, args);
+	assert_string_equal(r.err, "");
+	expect_summary(report, (struct summary){8, 4, 0, 0, 0, 4, 4, "pass"});
+	const char *main_sni[] = {"main-origin.example.net"};
+	expect_snis(report, "module.cdn.aws_cloudfront_distribution.main[0]/web", main_sni, 1);
+	/* forwarded_values.headers ["*"]: the distribution's own alias, not another's. */
+	const char *prod_sni[] = {"prod.example.net"};
+	expect_snis(report,
+		    "module.cdn.module.regional.aws_cloudfront_distribution.site[\"prod\"]/"
+		    "prod-web",
+		    prod_sni, 1);
+	const char *staging_sni[] = {"staging-origin.example.net"};
+	expect_snis(report,
+		    "module.cdn.module.regional.aws_cloudfront_distribution.site[\"staging\"]/"
+		    "staging-web",
+		    staging_sni, 1);
+	assert_string_equal(
+	    jstr(origin_by_id(report, "module.cdn.module.regional.aws_cloudfront_distribution."
+				      "site[\"staging\"]/staging-web"),
+		 "distribution"),
+	    "module.cdn.module.regional.aws_cloudfront_distribution.site[\"staging\"]");
+	expect_skipped(report, "aws_cloudfront_distribution.api/api-lb", "unknown_until_apply",
+		       "origin[0].domain_name");
+	expect_skipped(report, "aws_cloudfront_distribution.api/origin[2]", "unknown_until_apply",
+		       "origin[2].origin_id");
+	const char *static_sni[] = {"static.example.net"};
+	expect_snis(report, "aws_cloudfront_distribution.api/static", static_sni, 1);
+	/* Unknown aliases: which names the origin answers to is unknown, so it is not guessed. */
+	expect_skipped(report, "aws_cloudfront_distribution.edge/edge", "unknown_until_apply",
+		       "aliases");
+	expect_skipped(report, "aws_cloudfront_distribution.edge/bucket", "s3_origin", NULL);
+
+	/* A failing origin fails the gate: exit 2, the JUnit error names it. */
+	unsigned closed = fx_free_port("127.0.0.1");
+	char to[64];
+	snprintf(to, sizeof(to), "\"https_port\": %u", closed);
+	char *down = patched_fixture(e, "terraform/plan-modules.json", "\"https_port\": 443", to);
+	run(e, &r, "scan", "--terraform", down, "--ca-bundle", e->bundle, "-f", "junit",
+	    "--resolve", hostport(e, "main-origin.example.net", closed, "127.0.0.1"), "--resolve",
+	    hostport(e, "prod-origin.example.net", closed, "127.0.0.1"), "--resolve",
+	    hostport(e, "staging-origin.example.net", closed, "127.0.0.1"), NULL);
+	expect_rc(&r, 2);
+	expect_contains(r.out, "connection_refused");
+
+	/* State: managed resources only (the data source is not a distribution to audit). */
+	char *st = tf_fixture(e, "terraform/state.json", port);
+	run(e, &r, "check-config", "--terraform", st, NULL);
+	expect_contains(r.out, ": aws_cloudfront_distribution.cdn: valid: 4 origin(s), 3 "
+			       "behavior(s) + default");
+	expect_contains(r.out,
+			": module.edge.aws_cloudfront_distribution.this: valid: 1 origin(s)");
+	assert_null(strstr(r.out, "legacy"));
+	/* Mixed with CloudFront files in one run. */
+	char *list = data_file(e, "cloudfront/list-distributions.json");
+	run(e, &r, "check-config", "--terraform", st, "--cloudfront", list, NULL);
+	expect_contains(r.out, ": E2APIEXAMPLE02: valid: 2 origin(s)");
+	expect_contains(r.out, ": module.edge.aws_cloudfront_distribution.this: valid:");
+}
+
+/* Malformed and truncated Terraform files, and files of another kind: exit 3, one line. */
+static void test_terraform_errors(void **state)
+{
+	struct env *e = *state;
+	struct run r;
+	char want[1024];
+
+	/* Cut in the middle, as an interrupted `terraform show -json > plan.json` leaves it. */
+	char *whole = tf_fixture(e, "terraform/plan-create.json", 443);
+	FILE *f = fopen(whole, "rb");
+	char *text = calloc(1, 20001);
+	assert_non_null(f);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, 20000, f), 20000);
+	fclose(f);
+	char *cut = write_text(e, text);
+	free(text);
+	run(e, &r, "scan", "--terraform", cut, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	snprintf(want, sizeof(want), "originaudit scan: %s:", cut);
+	expect_contains(r.err, want);
+	expect_contains(r.err, "premature end of input");
+	char *typed = patched_fixture(e, "terraform/plan-create.json", "\"https_port\": 443",
+				      "\"https_port\": \"443\"");
+	run(e, &r, "scan", "--terraform", typed, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	snprintf(
+	    want, sizeof(want),
+	    "originaudit scan: %s: aws_cloudfront_distribution.cdn: "
+	    "origin[0].custom_origin_config[0].https_port: expected an integer, got a string\n",
+	    typed);
+	assert_string_equal(r.err, want);
+	char *target =
+	    patched_fixture(e, "terraform/plan-modules.json", "\"target_origin_id\": \"prod-web\"",
+			    "\"target_origin_id\": \"gone\"");
+	run(e, &r, "check-config", "--terraform", target, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, ": module.cdn.module.regional.aws_cloudfront_distribution."
+			       "site[\"prod\"]: default_cache_behavior[0].target_origin_id: no "
+			       "origin with id \"gone\"");
+	/* Each input to its option: the hint names the right one. */
+	char *cf = data_file(e, "cloudfront/get-distribution.json");
+	run(e, &r, "scan", "--terraform", cf, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, "not terraform show -json output: this looks like AWS CLI "
+			       "CloudFront output: use --cloudfront FILE");
+	char *tf = data_file(e, "terraform/state.json");
+	run(e, &r, "scan", "--cloudfront", tf, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, "this looks like terraform show -json output: use --terraform FILE");
+	run(e, &r, "scan", "-c", tf, NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, "this looks like terraform show -json output: use --terraform FILE");
+	char *none =
+	    write_text(e, "{\"format_version\": \"1.2\", \"terraform_version\": \"1.9.5\", "
+			  "\"planned_values\": {\"root_module\": {}}}");
+	run(e, &r, "scan", "--terraform", none, "-f", "junit", NULL);
+	expect_rc(&r, 3);
+	expect_one_stderr_line(&r);
+	expect_contains(r.err, ": no aws_cloudfront_distribution in this plan");
+	assert_string_equal(r.out, "");
 }
 
 /* A VPC origin that does not resolve here: the hint says to scan from its VPC, not to publish DNS.
@@ -2475,6 +3065,11 @@ int main(void)
 	    T(test_resolve_config),
 	    T(test_cloudfront_shapes),
 	    T(test_vpc_origin_hint),
+	    T(test_several_distributions),
+	    T(test_cloudfront_fixtures),
+	    T(test_cloudfront_fixture_errors),
+	    T(test_terraform_inputs),
+	    T(test_terraform_errors),
 	    T(test_adhoc_targets),
 	    T(test_adhoc_target_errors),
 	};

@@ -788,6 +788,7 @@ void oa_config_destroy(oa_config *config)
 		free(config->aliases[i]);
 	}
 	free(config->aliases);
+	free(config->distribution);
 	for (size_t i = 0; i < config->n_origins; i++) {
 		oa_origin_config *o = &config->origins[i];
 
@@ -810,4 +811,28 @@ void oa_config_destroy(oa_config *config)
 	free(config->scan.ca_bundle);
 	oa__cfg_proxy_clear(&config->proxy);
 	free(config);
+}
+
+void oa_config_list_clear(oa_config_list *list)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		oa_config_destroy(list->items[i]);
+	}
+	free(list->items);
+	list->items = NULL;
+	list->n = 0;
+}
+
+int oa_config_list_push(oa_config_list *list, oa_config *config)
+{
+	oa_config **items = realloc(list->items, (list->n + 1) * sizeof(*items));
+
+	if (items == NULL) {
+		oa_config_destroy(config);
+		return -ENOMEM;
+	}
+	items[list->n] = config;
+	list->items = items;
+	list->n++;
+	return 0;
 }

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "config_cfn.h"
+#include "config_hint.h"
 #include "config_internal.h"
 
 /* The managed origin request policy "AllViewer", which forwards every viewer header. */
@@ -305,6 +306,7 @@ static int find_unresolved(const char *path, const json_t *obj, oa_origin_config
 	if (rc <= 0) {
 		return rc;
 	}
+	o->unresolved_reason = "unresolved_value";
 	const json_t *name = json_object_get(obj, "DomainName");
 	char expr[200];
 
@@ -654,18 +656,50 @@ static int read_behaviors(const oa__cfg *c, const char *parent, const json_t *dc
 	return 0;
 }
 
-/*
- * The DistributionConfig in root and its JSON path (parent), whatever AWS
- * tool wrote root: get-distribution-config ({"ETag", "DistributionConfig"}),
- * get-distribution ({"Distribution": {..., "DistributionConfig"}}),
- * list-distributions ({"DistributionList": {"Items": [summary]}}, whose
- * summary has the same shape), a bare DistributionConfig, or a
- * CloudFormation template (its AWS::CloudFront::Distribution resource). One
- * distribution per run: a file with more is refused, naming them.
- */
-static int find_distribution(const oa__cfg *c, const json_t *root, const json_t **dc, char *parent,
-			     size_t size)
+/* One distribution found in a file: its DistributionConfig, JSON path and name. */
+struct found {
+	const json_t *dc;
+	char parent[OA__CFG_PATH_MAX];
+	/* Id, ARN or logical id; NULL: the file's path. Owned by the document. */
+	const char *name;
+};
+
+/* Appends a distribution to *found (of *n); 0 or -ENOMEM. */
+static int add_found(const oa__cfg *c, struct found **found, size_t *n, const json_t *dc,
+		     const char *parent, const char *name)
 {
+	struct found *f = realloc(*found, (*n + 1) * sizeof(*f));
+
+	if (f == NULL) {
+		return oa__cfg_nomem(c);
+	}
+	*found = f;
+	f[*n].dc = dc;
+	snprintf(f[*n].parent, sizeof(f[*n].parent), "%s", parent);
+	f[*n].name = name;
+	(*n)++;
+	return 0;
+}
+
+/* The name of a distribution summary or Distribution object: its Id, else its ARN. */
+static const char *distribution_name(const json_t *d)
+{
+	const char *id = json_string_value(json_object_get(d, "Id"));
+
+	return id != NULL && id[0] != '\0' ? id : json_string_value(json_object_get(d, "ARN"));
+}
+
+/*
+ * Every DistributionConfig in root with its JSON path, whatever AWS tool
+ * wrote root: get-distribution-config ({"ETag", "DistributionConfig"}),
+ * get-distribution ({"Distribution": {..., "DistributionConfig"}}),
+ * list-distributions ({"DistributionList": {"Items": [summary, ...]}}, whose
+ * summaries have the same shape), a bare DistributionConfig, or a
+ * CloudFormation template (every AWS::CloudFront::Distribution resource).
+ */
+static int find_distributions(const oa__cfg *c, const json_t *root, struct found **found, size_t *n)
+{
+	char p[OA__CFG_PATH_MAX];
 	const json_t *v;
 
 	if (!json_is_object(root)) {
@@ -673,73 +707,72 @@ static int find_distribution(const oa__cfg *c, const json_t *root, const json_t 
 				    oa__cfg_type_name(root));
 	}
 	if ((v = json_object_get(root, "DistributionConfig")) != NULL) {
-		snprintf(parent, size, "DistributionConfig");
-		*dc = v;
-		return 0;
+		return add_found(c, found, n, v, "DistributionConfig", NULL);
 	}
 	if ((v = json_object_get(root, "Distribution")) != NULL) {
-		snprintf(parent, size, "Distribution.DistributionConfig");
-		*dc = json_object_get(v, "DistributionConfig");
-		if (*dc == NULL) {
-			return oa__cfg_fail(c, "Distribution",
-					    "missing required key \"DistributionConfig\"");
-		}
-		return 0;
-	}
-	if ((v = json_object_get(root, "DistributionList")) != NULL) {
-		const json_t *items = json_object_get(v, "Items");
-		size_t n = json_array_size(items);
-
-		if (n == 0) {
-			return oa__cfg_fail(c, "DistributionList.Items",
-					    "no distribution in this list");
-		}
-		if (n > 1) {
-			return oa__cfg_fail(
-			    c, "DistributionList.Items",
-			    "%zu distributions in this list: one per run for now (pick "
-			    "one, e.g. aws cloudfront list-distributions --query "
-			    "'DistributionList.Items[0]')",
-			    n);
-		}
-		snprintf(parent, size, "DistributionList.Items[0]");
-		*dc = json_array_get(items, 0);
-		return 0;
-	}
-	if (oa__cfn_is_template(root)) {
-		oa__cfn_distribution *d = NULL;
-		size_t n = 0;
-		int rc = oa__cfn_distributions(root, c->label, &d, &n, c->err);
+		int rc = expect_object(c, "Distribution", v);
 
 		if (rc < 0) {
 			return rc;
 		}
-		if (n > 1) {
-			char ids[256] = "";
-
-			for (size_t i = 0; i < n; i++) {
-				size_t len = strlen(ids);
-
-				snprintf(ids + len, sizeof(ids) - len, "%s%s", i ? ", " : "",
-					 d[i].logical_id);
-			}
-			free(d);
-			return oa__cfg_fail(c, "Resources",
-					    "%zu AWS::CloudFront::Distribution resources (%s): one "
-					    "per run for now",
-					    n, ids);
+		const json_t *dc = json_object_get(v, "DistributionConfig");
+		if (dc == NULL) {
+			return oa__cfg_fail(c, "Distribution",
+					    "missing required key \"DistributionConfig\"");
 		}
-		snprintf(parent, size, "Resources.%s.Properties.DistributionConfig",
-			 d[0].logical_id);
-		*dc = d[0].config;
-		free(d);
+		return add_found(c, found, n, dc, "Distribution.DistributionConfig",
+				 distribution_name(v));
+	}
+	if ((v = json_object_get(root, "DistributionList")) != NULL) {
+		int rc = expect_object(c, "DistributionList", v);
+
+		if (rc < 0) {
+			return rc;
+		}
+		const json_t *items = json_object_get(v, "Items");
+		if (items != NULL && !json_is_array(items)) {
+			return oa__cfg_fail(c, "DistributionList.Items",
+					    "expected an array, got %s", oa__cfg_type_name(items));
+		}
+		if (json_array_size(items) == 0) {
+			return oa__cfg_fail(c, "DistributionList.Items",
+					    "no distribution in this list");
+		}
+		for (size_t i = 0; i < json_array_size(items); i++) {
+			const json_t *d = json_array_get(items, i);
+
+			oa__cfg_path_index(p, "DistributionList.Items", i);
+			rc = expect_object(c, p, d);
+			if (rc == 0) {
+				rc = add_found(c, found, n, d, p, distribution_name(d));
+			}
+			if (rc < 0) {
+				return rc;
+			}
+		}
 		return 0;
+	}
+	if (oa__cfn_is_template(root)) {
+		oa__cfn_distribution *d = NULL;
+		size_t nd = 0;
+		int rc = oa__cfn_distributions(root, c->label, &d, &nd, c->err);
+
+		for (size_t i = 0; i < nd && rc == 0; i++) {
+			snprintf(p, sizeof(p), "Resources.%s.Properties.DistributionConfig",
+				 d[i].logical_id);
+			rc = add_found(c, found, n, d[i].config, p, d[i].logical_id);
+		}
+		free(d);
+		return rc;
 	}
 	if (json_object_get(root, "Origins") != NULL) {
 		/* The bare DistributionConfig, as `--query DistributionConfig` prints it. */
-		parent[0] = '\0';
-		*dc = root;
-		return 0;
+		return add_found(c, found, n, root, "", NULL);
+	}
+	if (oa__cfg_looks_like_terraform(root)) {
+		return oa__cfg_fail(c, "",
+				    "not a CloudFront distribution: this looks like terraform show "
+				    "-json output: use --terraform FILE");
 	}
 	return oa__cfg_fail(c, "",
 			    "not a CloudFront distribution: expected the output of aws cloudfront "
@@ -747,23 +780,63 @@ static int find_distribution(const oa__cfg *c, const json_t *root, const json_t 
 			    "DistributionConfig, or a CloudFormation template");
 }
 
-static int read_distribution(const oa__cfg *c, const json_t *root, oa_config *config)
+/* Marks every origin not skipped already as unresolved by detail; 0 or -1 (out of memory). */
+static int skip_all(oa_config *config, const char *detail)
 {
-	const json_t *dc = NULL;
-	char parent[OA__CFG_PATH_MAX];
-	char p[OA__CFG_PATH_MAX];
-	int rc = find_distribution(c, root, &dc, parent, sizeof(parent));
+	for (size_t i = 0; i < config->n_origins; i++) {
+		oa_origin_config *o = &config->origins[i];
 
-	if (rc < 0) {
-		return rc;
+		if (o->s3 || o->unresolved != NULL) {
+			continue;
+		}
+		o->unresolved = strdup(detail);
+		if (o->unresolved == NULL) {
+			return -1;
+		}
+		o->unresolved_reason = "unresolved_value";
 	}
-	rc = expect_object(c, parent, dc);
+	return 0;
+}
+
+static int read_distribution(const oa__cfg *c, const struct found *f, oa_config *config)
+{
+	const json_t *dc = f->dc;
+	const char *parent = f->parent;
+	char p[OA__CFG_PATH_MAX];
+	int rc = expect_object(c, parent, dc);
+
 	if (rc == 0) {
-		rc = read_aliases(c, parent, dc, config);
+		config->distribution = strdup(f->name != NULL ? f->name : c->label);
+		rc = config->distribution == NULL ? oa__cfg_nomem(c) : 0;
 	}
 	if (rc == 0) {
 		rc = read_origins(c, parent, dc, config);
 	}
+	if (rc < 0) {
+		return rc;
+	}
+	/*
+	 * A template's alias, behaviour or origin group known only once deployed:
+	 * which names the origins are probed with is unknown, so every origin is
+	 * skipped, naming the value, rather than probed with a guess.
+	 */
+	static const char *const shared[] = {"Aliases", "DefaultCacheBehavior", "CacheBehaviors",
+					     "OriginGroups", NULL};
+	for (size_t k = 0; shared[k] != NULL; k++) {
+		char *unresolved = NULL;
+
+		oa__cfg_path_key(p, parent, shared[k]);
+		rc = first_unresolved(p, json_object_get(dc, shared[k]), &unresolved);
+		if (rc < 0) {
+			return oa__cfg_nomem(c);
+		}
+		if (rc > 0) {
+			rc = skip_all(config, unresolved);
+			free(unresolved);
+			return rc < 0 ? oa__cfg_nomem(c) : 0;
+		}
+	}
+	rc = read_aliases(c, parent, dc, config);
 	if (rc == 0) {
 		rc = read_behaviors(c, parent, dc, config);
 	}
@@ -779,33 +852,73 @@ static int read_distribution(const oa__cfg *c, const json_t *root, oa_config *co
 	return rc;
 }
 
-int oa_config_load_cloudfront_file(const char *path, oa_config **out, oa_error *err)
+int oa_config_load_cloudfront(const char *path, oa_config_list *list, oa_error *err)
 {
 	oa__cfg_index ids = {NULL, 0};
 	oa__cfg c = {path, err, &ids};
+	oa_config_list read = {NULL, 0};
+	struct found *found = NULL;
+	size_t n_found = 0;
 	json_t *root = NULL;
-	oa_config *config = NULL;
 	int rc;
 
-	*out = NULL;
 	/* JSON, or YAML (a CloudFormation template), by content. */
 	rc = oa__cfn_read(path, &root, err);
 	if (rc < 0) {
 		return rc;
 	}
-	config = oa__cfg_new();
-	if (config == NULL) {
-		rc = oa__cfg_nomem(&c);
-		goto out;
+	rc = find_distributions(&c, root, &found, &n_found);
+	for (size_t i = 0; i < n_found && rc == 0; i++) {
+		oa_config *config = oa__cfg_new();
+
+		if (config == NULL) {
+			rc = oa__cfg_nomem(&c);
+			break;
+		}
+		/* Origin ids are unique within a distribution, not across them. */
+		oa__cfg_index_finish(&ids);
+		rc = read_distribution(&c, &found[i], config);
+		if (rc < 0) {
+			oa_config_destroy(config);
+		} else if (oa_config_list_push(&read, config) < 0) {
+			rc = oa__cfg_nomem(&c);
+		}
 	}
-	rc = read_distribution(&c, root, config);
+	for (size_t i = 0; i < read.n && rc == 0; i++) {
+		if (oa_config_list_push(list, read.items[i]) < 0) {
+			rc = oa__cfg_nomem(&c);
+		}
+		read.items[i] = NULL;
+	}
 	if (rc < 0) {
-		oa_config_destroy(config);
-		goto out;
+		/* Those already moved to list stay there: only a later push failed. */
+		oa_config_list_clear(&read);
+	} else {
+		free(read.items);
 	}
-	*out = config;
-out:
+	free(found);
 	oa__cfg_index_finish(&ids);
 	json_decref(root);
 	return rc;
+}
+
+int oa_config_load_cloudfront_file(const char *path, oa_config **out, oa_error *err)
+{
+	oa_config_list list = {NULL, 0};
+	int rc = oa_config_load_cloudfront(path, &list, err);
+
+	*out = NULL;
+	if (rc < 0) {
+		return rc;
+	}
+	if (list.n != 1) {
+		oa__cfg c = {path, err, NULL};
+
+		rc = oa__cfg_fail(&c, "", "%zu distributions in this file, expected one", list.n);
+		oa_config_list_clear(&list);
+		return rc;
+	}
+	*out = list.items[0];
+	free(list.items);
+	return 0;
 }

@@ -49,7 +49,16 @@ struct sni_entry {
 
 struct scan_state {
 	uv_loop_t *loop;
-	const oa_config *config;
+	/*
+	 * The distributions scanned (a copy of the caller's array); their
+	 * origins numbered in order, one after the other.
+	 */
+	const oa_config **configs;
+	size_t n_configs;
+	/* By origin number: its configuration and the configuration's index. */
+	const oa_origin_config **origins;
+	size_t *origin_config;
+	size_t n_origins;
 	const oa_trust_store *store;
 	oa_scan_options opts;
 	oa_scan_done_cb done_cb;
@@ -80,8 +89,10 @@ struct scan_state {
 	 * origins): ORIGIN_* bits per origin, and the aliases a viewer can send.
 	 */
 	unsigned char *origin_use;
+	/* The aliases of every configuration, those of configuration c from alias_start[c] on. */
 	const char **sni_aliases;
-	size_t n_sni_aliases;
+	size_t *alias_start;
+	size_t *alias_count;
 };
 
 void oa_scan_options_from_config(oa_scan_options *opts, const oa_config *config)
@@ -110,68 +121,108 @@ static void origin_policy(const oa_origin_config *o, oa_policy *policy)
 	}
 }
 
-/* Fills origin_use and sni_aliases; 0 or -ENOMEM. */
+/*
+ * Numbers the origins of every configuration and fills origin_use and the
+ * aliases: a behaviour's origin and an alias count for their own
+ * distribution only. 0 or -ENOMEM.
+ */
 static int plan_index(struct scan_state *st)
 {
-	const oa_config *config = st->config;
+	size_t n_aliases = 0;
+	size_t n = 0;
 
-	st->origin_use = calloc(config->n_origins ? config->n_origins : 1, 1);
-	st->sni_aliases =
-	    calloc(config->n_aliases ? config->n_aliases : 1, sizeof(*st->sni_aliases));
-	if (st->origin_use == NULL || st->sni_aliases == NULL) {
+	for (size_t c = 0; c < st->n_configs; c++) {
+		st->n_origins += st->configs[c]->n_origins;
+		n_aliases += st->configs[c]->n_aliases;
+	}
+	st->origins = calloc(st->n_origins ? st->n_origins : 1, sizeof(*st->origins));
+	st->origin_config = calloc(st->n_origins ? st->n_origins : 1, sizeof(*st->origin_config));
+	st->origin_use = calloc(st->n_origins ? st->n_origins : 1, 1);
+	st->sni_aliases = calloc(n_aliases ? n_aliases : 1, sizeof(*st->sni_aliases));
+	st->alias_start = calloc(st->n_configs ? st->n_configs : 1, sizeof(*st->alias_start));
+	st->alias_count = calloc(st->n_configs ? st->n_configs : 1, sizeof(*st->alias_count));
+	if (st->origins == NULL || st->origin_config == NULL || st->origin_use == NULL ||
+	    st->sni_aliases == NULL || st->alias_start == NULL || st->alias_count == NULL) {
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < config->n_behaviors + 1; i++) {
-		const oa_behavior_config *b =
-		    i < config->n_behaviors ? &config->behaviors[i] : &config->default_behavior;
+	n_aliases = 0;
+	for (size_t c = 0; c < st->n_configs; c++) {
+		const oa_config *config = st->configs[c];
+		size_t base = n;
 
-		if (i == config->n_behaviors && !config->has_default_behavior) {
-			break;
+		for (size_t i = 0; i < config->n_origins; i++, n++) {
+			st->origins[n] = &config->origins[i];
+			st->origin_config[n] = c;
 		}
-		unsigned use =
-		    ORIGIN_USED | (b->forward_host_header ? ORIGIN_FORWARD : ORIGIN_PLAIN);
-		if (b->origin_index < config->n_origins) {
-			st->origin_use[b->origin_index] |= use;
-		}
-		/* A failover member of an origin group gets the same requests as the primary. */
-		for (size_t m = 0; m < b->n_group_members; m++) {
-			if (b->group_members[m] < config->n_origins) {
-				st->origin_use[b->group_members[m]] |= use;
+		for (size_t i = 0; i < config->n_behaviors + 1; i++) {
+			const oa_behavior_config *b = i < config->n_behaviors
+							  ? &config->behaviors[i]
+							  : &config->default_behavior;
+
+			if (i == config->n_behaviors && !config->has_default_behavior) {
+				break;
+			}
+			unsigned use =
+			    ORIGIN_USED | (b->forward_host_header ? ORIGIN_FORWARD : ORIGIN_PLAIN);
+			if (b->origin_index < config->n_origins) {
+				st->origin_use[base + b->origin_index] |= use;
+			}
+			/* A failover member of an origin group gets the same requests as the
+			 * primary. */
+			for (size_t m = 0; m < b->n_group_members; m++) {
+				if (b->group_members[m] < config->n_origins) {
+					st->origin_use[base + b->group_members[m]] |= use;
+				}
 			}
 		}
-	}
-	for (size_t a = 0; a < config->n_aliases; a++) {
-		/* A wildcard alias is no host name a viewer sends: nothing to probe. */
-		if (strncmp(config->aliases[a], "*.", 2) != 0) {
-			st->sni_aliases[st->n_sni_aliases++] = config->aliases[a];
+		st->alias_start[c] = n_aliases;
+		for (size_t a = 0; a < config->n_aliases; a++) {
+			/* A wildcard alias is no host name a viewer sends: nothing to probe. */
+			if (strncmp(config->aliases[a], "*.", 2) != 0) {
+				st->sni_aliases[n_aliases++] = config->aliases[a];
+			}
 		}
+		st->alias_count[c] = n_aliases - st->alias_start[c];
 	}
 	return 0;
+}
+
+static void free_plan(struct scan_state *st)
+{
+	free(st->configs);
+	free(st->origins);
+	free(st->origin_config);
+	free(st->origin_use);
+	free(st->sni_aliases);
+	free(st->alias_start);
+	free(st->alias_count);
 }
 
 static size_t sni_entries(const struct scan_state *st, size_t origin, struct sni_entry *out,
 			  size_t max)
 {
-	const oa_origin_config *o = &st->config->origins[origin];
+	const oa_origin_config *o = st->origins[origin];
 	unsigned use = st->origin_use[origin];
 	bool forward = (use & ORIGIN_FORWARD) != 0;
+	const char *const *aliases = st->sni_aliases + st->alias_start[st->origin_config[origin]];
+	size_t n_aliases = st->alias_count[st->origin_config[origin]];
 	size_t n = 0;
 
 	/*
 	 * An origin no behaviour names is still probed, as CloudFront would reach
 	 * it; so is one whose Host-forwarding behaviours have no alias to send.
 	 */
-	if (!(use & ORIGIN_USED) || (use & ORIGIN_PLAIN) || (forward && st->n_sni_aliases == 0)) {
+	if (!(use & ORIGIN_USED) || (use & ORIGIN_PLAIN) || (forward && n_aliases == 0)) {
 		out[n].sni = o->domain_name;
 		out[n].names[0] = o->domain_name;
 		out[n].n_names = 1;
 		n++;
 	}
 	if (forward) {
-		for (size_t a = 0; a < st->n_sni_aliases && n < max; a++) {
-			out[n].sni = st->sni_aliases[a];
+		for (size_t a = 0; a < n_aliases && n < max; a++) {
+			out[n].sni = aliases[a];
 			out[n].names[0] = o->domain_name;
-			out[n].names[1] = st->sni_aliases[a];
+			out[n].names[1] = aliases[a];
 			out[n].n_names = 2;
 			n++;
 		}
@@ -219,7 +270,7 @@ static struct target *address_target(struct scan_state *st, size_t origin, const
 	t->origin = origin;
 	snprintf(t->address, sizeof(t->address), "%s", address);
 	base_spec(st, &t->spec);
-	origin_policy(&st->config->origins[origin], &t->spec.policy);
+	origin_policy(st->origins[origin], &t->spec.policy);
 	t->spec.kind = kind;
 	t->spec.port = port;
 	return t;
@@ -261,7 +312,7 @@ static const char *records_wanted(const oa_origin_config *o)
 /* Adds the probes of one origin at one address. */
 static void add_address(struct scan_state *st, size_t origin, const char *address)
 {
-	const oa_origin_config *o = &st->config->origins[origin];
+	const oa_origin_config *o = st->origins[origin];
 	struct sni_entry entries[64];
 	size_t n = sni_entries(st, origin, entries, 64);
 
@@ -307,7 +358,7 @@ static void on_probe_done(oa_probe *probe, void *data)
 
 static void fail_origin(struct scan_state *st, size_t origin, const char *error, const char *detail)
 {
-	const oa_origin_config *o = &st->config->origins[origin];
+	const oa_origin_config *o = st->origins[origin];
 	struct target *t = add_target(st);
 
 	if (t == NULL) {
@@ -334,7 +385,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
 	struct lookup *l = req->data;
 	struct scan_state *st = l->st;
-	const oa_origin_config *o = &st->config->origins[l->origin];
+	const oa_origin_config *o = st->origins[l->origin];
 	char seen[16][INET6_ADDRSTRLEN];
 	size_t n_seen = 0;
 	size_t n_other_family = 0;
@@ -409,8 +460,8 @@ static void start_lookup(struct scan_state *st, size_t origin)
 	l->origin = origin;
 	l->req.data = l;
 	st->in_flight++;
-	int rc = uv_getaddrinfo(st->loop, &l->req, on_resolved,
-				st->config->origins[origin].domain_name, NULL, &hints);
+	int rc = uv_getaddrinfo(st->loop, &l->req, on_resolved, st->origins[origin]->domain_name,
+				NULL, &hints);
 	if (rc < 0) {
 		st->in_flight--;
 		free(l);
@@ -514,32 +565,56 @@ static int place_probes(struct scan_state *st, oa_scan_report *r)
 	return 0;
 }
 
+/* The origin's key in the report: its id, qualified by its distribution among several. */
+static int origin_key(const struct scan_state *st, size_t origin, char **out)
+{
+	const oa_config *config = st->configs[st->origin_config[origin]];
+	const char *id = st->origins[origin]->id;
+
+	if (st->n_configs > 1 && config->distribution != NULL) {
+		size_t len = strlen(config->distribution) + strlen(id) + 2;
+
+		*out = malloc(len);
+		if (*out != NULL) {
+			snprintf(*out, len, "%s/%s", config->distribution, id);
+		}
+	} else {
+		*out = strdup(id);
+	}
+	return *out == NULL ? -ENOMEM : 0;
+}
+
 static int build_report(struct scan_state *st, oa_scan_report *r)
 {
-	const oa_config *config = st->config;
-
-	r->origins = calloc(config->n_origins ? config->n_origins : 1, sizeof(*r->origins));
+	r->origins = calloc(st->n_origins ? st->n_origins : 1, sizeof(*r->origins));
 	if (r->origins == NULL) {
 		return -ENOMEM;
 	}
-	r->n_origins = config->n_origins;
+	r->n_origins = st->n_origins;
 	r->verdict = OA_STATUS_PASS;
-	for (size_t i = 0; i < config->n_origins; i++) {
+	for (size_t i = 0; i < st->n_origins; i++) {
 		oa_scan_origin *so = &r->origins[i];
-		const oa_origin_config *o = &config->origins[i];
+		const oa_origin_config *o = st->origins[i];
 
 		so->config = o;
+		so->distribution = st->configs[st->origin_config[i]]->distribution;
 		so->port = o->protocol_policy == OA_ORIGIN_HTTP_ONLY ? o->http_port : o->https_port;
+		if (origin_key(st, i, &so->id) < 0) {
+			return -ENOMEM;
+		}
 	}
 	int rc = place_probes(st, r);
 	if (rc < 0) {
 		return rc;
 	}
-	for (size_t i = 0; i < config->n_origins; i++) {
+	for (size_t i = 0; i < r->n_origins; i++) {
 		oa_scan_origin *so = &r->origins[i];
 
 		if (so->config->s3 || so->config->unresolved != NULL) {
-			so->skipped = so->config->s3 ? "s3_origin" : "unresolved_value";
+			so->skipped = so->config->s3 ? "s3_origin"
+				      : so->config->unresolved_reason != NULL
+					  ? so->config->unresolved_reason
+					  : "unresolved_value";
 			so->verdict = OA_STATUS_SKIP;
 			r->counts[OA_STATUS_SKIP]++;
 			continue;
@@ -578,8 +653,7 @@ static void on_deliver(uv_timer_t *timer)
 	}
 	free(st->targets);
 	free(st->lookups);
-	free(st->origin_use);
-	free(st->sni_aliases);
+	free_plan(st);
 	if (rc < 0) {
 		oa_scan_report_destroy(r);
 		r = NULL;
@@ -607,7 +681,7 @@ static void finish_if_done(struct scan_state *st)
  */
 static void add_addresses(struct scan_state *st, size_t origin)
 {
-	const oa_origin_config *o = &st->config->origins[origin];
+	const oa_origin_config *o = st->origins[origin];
 	size_t added = 0;
 
 	for (size_t a = 0; a < o->n_addresses; a++) {
@@ -626,8 +700,9 @@ static void add_addresses(struct scan_state *st, size_t origin)
 	}
 }
 
-int oa_scan_start(uv_loop_t *loop, const oa_config *config, const oa_trust_store *store,
-		  const oa_scan_options *opts, oa_scan_done_cb cb, void *data)
+int oa_scan_start_many(uv_loop_t *loop, const oa_config *const *configs, size_t n_configs,
+		       const oa_trust_store *store, const oa_scan_options *opts, oa_scan_done_cb cb,
+		       void *data)
 {
 	struct scan_state *st = calloc(1, sizeof(*st));
 	int rc = -ENOMEM;
@@ -639,18 +714,24 @@ int oa_scan_start(uv_loop_t *loop, const oa_config *config, const oa_trust_store
 	if (st->report == NULL) {
 		goto fail_state;
 	}
-	st->lookups = calloc(config->n_origins ? config->n_origins : 1, sizeof(*st->lookups));
-	if (st->lookups == NULL) {
-		goto fail_report;
+	st->configs = calloc(n_configs ? n_configs : 1, sizeof(*st->configs));
+	if (st->configs == NULL) {
+		goto fail_plan;
 	}
-	st->config = config;
+	memcpy(st->configs, configs, n_configs * sizeof(*configs));
+	st->n_configs = n_configs;
 	rc = plan_index(st);
 	if (rc < 0) {
-		goto fail_lookups;
+		goto fail_plan;
+	}
+	rc = -ENOMEM;
+	st->lookups = calloc(st->n_origins ? st->n_origins : 1, sizeof(*st->lookups));
+	if (st->lookups == NULL) {
+		goto fail_plan;
 	}
 	rc = uv_timer_init(loop, &st->deliver);
 	if (rc < 0) {
-		goto fail_lookups;
+		goto fail_plan;
 	}
 	st->deliver.data = st;
 	st->loop = loop;
@@ -658,12 +739,13 @@ int oa_scan_start(uv_loop_t *loop, const oa_config *config, const oa_trust_store
 	st->opts = *opts;
 	st->done_cb = cb;
 	st->done_data = data;
-	st->report->config = config;
+	st->report->config = n_configs > 0 ? configs[0] : NULL;
+	st->report->n_distributions = n_configs;
 	st->report->store = store;
 	st->report->started_at = time(NULL);
 	st->start_ns = uv_hrtime();
-	for (size_t i = 0; i < config->n_origins && st->error == 0; i++) {
-		const oa_origin_config *o = &config->origins[i];
+	for (size_t i = 0; i < st->n_origins && st->error == 0; i++) {
+		const oa_origin_config *o = st->origins[i];
 
 		if (o->s3 || o->unresolved != NULL) {
 			continue;
@@ -679,15 +761,19 @@ int oa_scan_start(uv_loop_t *loop, const oa_config *config, const oa_trust_store
 	finish_if_done(st);
 	return 0;
 
-fail_lookups:
-	free(st->origin_use);
-	free(st->sni_aliases);
+fail_plan:
+	free_plan(st);
 	free(st->lookups);
-fail_report:
 	free(st->report);
 fail_state:
 	free(st);
 	return rc;
+}
+
+int oa_scan_start(uv_loop_t *loop, const oa_config *config, const oa_trust_store *store,
+		  const oa_scan_options *opts, oa_scan_done_cb cb, void *data)
+{
+	return oa_scan_start_many(loop, &config, 1, store, opts, cb, data);
 }
 
 struct run_wait {
@@ -708,8 +794,14 @@ static void on_run_done(oa_scan_report *report, int status, void *data)
 int oa_scan_run(uv_loop_t *loop, const oa_config *config, const oa_trust_store *store,
 		const oa_scan_options *opts, oa_scan_report **out)
 {
+	return oa_scan_run_many(loop, &config, 1, store, opts, out);
+}
+
+int oa_scan_run_many(uv_loop_t *loop, const oa_config *const *configs, size_t n_configs,
+		     const oa_trust_store *store, const oa_scan_options *opts, oa_scan_report **out)
+{
 	struct run_wait w = {false, 0, NULL};
-	int rc = oa_scan_start(loop, config, store, opts, on_run_done, &w);
+	int rc = oa_scan_start_many(loop, configs, n_configs, store, opts, on_run_done, &w);
 
 	if (rc < 0) {
 		return rc;
@@ -734,6 +826,7 @@ void oa_scan_report_destroy(oa_scan_report *report)
 			oa_probe_destroy(report->origins[i].probes[p]);
 		}
 		free(report->origins[i].probes);
+		free(report->origins[i].id);
 	}
 	free(report->origins);
 	free(report);

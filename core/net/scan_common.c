@@ -138,3 +138,8 @@ const char *oa_scan_protocol_policy_name(oa_origin_protocol_policy policy)
 	}
 	return "unknown";
 }
+
+const char *oa_scan_origin_id(const oa_scan_origin *origin)
+{
+	return origin->id != NULL ? origin->id : origin->config->id;
+}

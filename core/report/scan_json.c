@@ -65,7 +65,11 @@ static json_t *origin_json(const oa_scan_origin *origin)
 			return NULL;
 		}
 	}
-	rc |= json_object_set_new(obj, "id", json_string(config->id));
+	rc |= json_object_set_new(obj, "id", json_string(oa_scan_origin_id(origin)));
+	rc |= json_object_set_new(obj, "origin_id", json_string(config->id));
+	rc |= json_object_set_new(obj, "distribution",
+				  origin->distribution != NULL ? json_string(origin->distribution)
+							       : json_null());
 	rc |= json_object_set_new(obj, "domain_name", json_string(config->domain_name));
 	rc |= json_object_set_new(obj, "port", json_integer(origin->port));
 	rc |=

@@ -40,7 +40,7 @@ static void probe_sample_start(FILE *out, const char *name, const oa_scan_origin
 			       const oa_probe_spec *spec)
 {
 	fprintf(out, "%s{origin=\"", name);
-	oa_scan_prometheus_label(out, o->config->id);
+	oa_scan_prometheus_label(out, oa_scan_origin_id(o));
 	fputs("\",address=\"", out);
 	oa_scan_prometheus_label(out, spec->address);
 	fprintf(out, "\",port=\"%u\",sni=\"", spec->port);

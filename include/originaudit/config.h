@@ -100,8 +100,13 @@ typedef struct oa_origin_config {
 	 * Imported from a CloudFormation template: a value of this origin is an
 	 * intrinsic function known only once deployed ("DomainName: !Ref
 	 * OriginDomain"); the origin is skipped (unresolved_value), NULL otherwise.
+	 * Also set from a Terraform plan for a value known only after apply
+	 * (after_unknown), the reason then unknown_until_apply. The text names
+	 * the value: "PATH: EXPRESSION" or, from a plan, the attribute's path.
 	 */
 	char *unresolved;
+	/* With unresolved: "unresolved_value" or "unknown_until_apply" (static); NULL otherwise. */
+	const char *unresolved_reason;
 } oa_origin_config;
 
 typedef struct oa_behavior_config {
@@ -189,6 +194,14 @@ typedef struct oa_proxy_config {
 } oa_proxy_config;
 
 typedef struct oa_config {
+	/*
+	 * The distribution this configuration is, when imported: its id
+	 * ("E2QWRUHEXAMPLE"), ARN, Terraform address
+	 * ("module.cdn.aws_cloudfront_distribution.main") or CloudFormation
+	 * logical id; the file's path when the file names none
+	 * (get-distribution-config). NULL for our own format and ad-hoc targets.
+	 */
+	char *distribution;
 	char **aliases;
 	size_t n_aliases;
 	oa_origin_config *origins;
@@ -239,6 +252,41 @@ int oa_config_from_json(json_t *root, const char *label, oa_config **out, oa_err
  * of the origin group a behaviour targets. Caller owns *out.
  */
 int oa_config_load_cloudfront_file(const char *path, oa_config **out, oa_error *err);
+
+/*
+ * Several distributions, each its own configuration (its aliases and
+ * behaviours apply to its own origins only). Loaders append to it; a failed
+ * load leaves what was there.
+ */
+typedef struct oa_config_list {
+	oa_config **items;
+	size_t n;
+} oa_config_list;
+
+/* Frees every configuration and the array, and zeroes list; accepts a zeroed list. */
+void oa_config_list_clear(oa_config_list *list);
+
+/* Appends config (taken over, also on error); 0 or -ENOMEM. */
+int oa_config_list_push(oa_config_list *list, oa_config *config);
+
+/*
+ * Every distribution of a CloudFront file, by content: get-distribution-config
+ * or get-distribution output, list-distributions output (every item), a bare
+ * DistributionConfig, or a CloudFormation template (every
+ * AWS::CloudFront::Distribution). Each is appended to list with its
+ * distribution set. 0, or a negative errno with err naming the file and the
+ * JSON path (list unchanged then).
+ */
+int oa_config_load_cloudfront(const char *path, oa_config_list *list, oa_error *err);
+
+/*
+ * Every aws_cloudfront_distribution of `terraform show -json` output: a saved
+ * plan (planned_values with its child modules; resource_changes' after_unknown
+ * marks what is known only after apply) or state (values). Each is appended
+ * to list, distribution set to its address. Errors as for
+ * oa_config_load_cloudfront, paths in Terraform's terms.
+ */
+int oa_config_load_terraform(const char *path, oa_config_list *list, oa_error *err);
 
 /* One lint finding: a JSON path and a sentence. */
 typedef struct oa_lint {

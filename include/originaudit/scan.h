@@ -38,6 +38,15 @@ typedef struct oa_scan_options {
 typedef struct oa_scan_origin {
 	/* Owned by the configuration. */
 	const oa_origin_config *config;
+	/* Its configuration's distribution (owned by it), or NULL. */
+	const char *distribution;
+	/*
+	 * The origin's key in the report, owned by the report: config->id, or
+	 * "DISTRIBUTION/ID" when the scan covers several distributions (origin
+	 * ids are unique within one only). NULL in a report built by hand:
+	 * oa_scan_origin_id then gives config->id.
+	 */
+	char *id;
 	/* The port reported for the origin: https_port, or http_port for http-only. */
 	unsigned port;
 	/* Worst probe verdict; OA_STATUS_SKIP for a skipped (S3) origin. */
@@ -51,8 +60,10 @@ typedef struct oa_scan_origin {
 
 /* Transparent so that writers (and tests) can read and build one. */
 typedef struct oa_scan_report {
-	/* Not owned: they must outlive the report. */
+	/* Not owned: they must outlive the report. The first configuration scanned. */
 	const oa_config *config;
+	/* How many configurations (distributions) the scan covered. */
+	size_t n_distributions;
 	const oa_trust_store *store;
 	time_t started_at;
 	time_t finished_at;
@@ -88,12 +99,30 @@ int oa_scan_start(uv_loop_t *loop, const oa_config *config, const oa_trust_store
 		  const oa_scan_options *opts, oa_scan_done_cb cb, void *data);
 
 /*
+ * oa_scan_start for several configurations (distributions) at once: one
+ * report, their origins in order. Each configuration's aliases and
+ * behaviours apply to its own origins only. The array is copied; the
+ * configurations must live as long as the report.
+ */
+int oa_scan_start_many(uv_loop_t *loop, const oa_config *const *configs, size_t n_configs,
+		       const oa_trust_store *store, const oa_scan_options *opts, oa_scan_done_cb cb,
+		       void *data);
+
+/* The key of origin in its report (see oa_scan_origin.id); never NULL. */
+const char *oa_scan_origin_id(const oa_scan_origin *origin);
+
+/*
  * oa_scan_start, then runs loop until the scan has finished; for programs
  * whose loop is not running (uv_run cannot nest). Returns 0 with *out
  * (caller frees with oa_scan_report_destroy), or a negative errno value.
  */
 int oa_scan_run(uv_loop_t *loop, const oa_config *config, const oa_trust_store *store,
 		const oa_scan_options *opts, oa_scan_report **out);
+
+/* oa_scan_run for several configurations, as oa_scan_start_many. */
+int oa_scan_run_many(uv_loop_t *loop, const oa_config *const *configs, size_t n_configs,
+		     const oa_trust_store *store, const oa_scan_options *opts,
+		     oa_scan_report **out);
 
 /*
  * Frees the report and its probes; accepts NULL. Needs no loop iteration, so

@@ -1,12 +1,13 @@
 /*
- * libFuzzer target: both configuration readers on the same bytes — the
- * native loader (oa_config_load_fd: JSON, validation, relative paths) and
- * the CloudFront importer (oa_config_load_cloudfront_file: AWS CLI output
+ * libFuzzer target: every configuration reader on the same bytes — the
+ * native loader (oa_config_load_fd: JSON, validation, relative paths), the
+ * CloudFront importer (oa_config_load_cloudfront_file: AWS CLI output
  * of get-distribution-config, get-distribution, list-distributions, a bare
- * DistributionConfig, or a CloudFormation template in JSON or YAML) — and the
- * lint of whatever either accepts. A document is rarely valid for both; each
- * reader gets its chance at every input, so seeds of either format reach
- * their reader.
+ * DistributionConfig, or a CloudFormation template in JSON or YAML) and the
+ * Terraform importer (oa_config_load_terraform: terraform show -json of a
+ * plan or state, every distribution) — and the lint of whatever any accepts.
+ * A document is rarely valid for two; each reader gets its chance at every
+ * input, so seeds of any format reach their reader.
  *
  * Input: a JSON or YAML document.
  */
@@ -69,5 +70,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "cloudfront: %s\n", cloudfront == 0 ? "accepted" : err.msg);
 	}
 	lint(config);
+	/* A list with one entry already: a failed load must leave it as it was. */
+	oa_config_list list = {NULL, 0};
+	if (oa_config_list_push(&list, NULL) < 0) {
+		abort();
+	}
+	int terraform = oa_config_load_terraform(path, &list, &err);
+	if (verbose) {
+		fprintf(stderr, "terraform: %s\n", terraform == 0 ? "accepted" : err.msg);
+	}
+	if ((terraform == 0) != (list.n > 1) || list.items[0] != NULL) {
+		abort();
+	}
+	for (size_t i = 1; i < list.n; i++) {
+		lint(list.items[i]);
+		list.items[i] = NULL;
+	}
+	oa_config_list_clear(&list);
 	return 0;
 }
