@@ -2689,6 +2689,56 @@ static void test_cloudfront_fixtures(void **state)
 	expect_contains(r.out, ": ApiCdn: valid: 1 origin(s), 0 behavior(s), 0 warning(s)");
 }
 
+/* The other two shapes end to end: a CloudFormation template in JSON, and a bare
+ * DistributionConfig. */
+static void test_cloudfront_json_template_and_bare(void **state)
+{
+	struct env *e = *state;
+	unsigned port = serve_fixture_names(e);
+	char json_port[64];
+	const char *args[40];
+	json_error_t jerr;
+	struct run r;
+
+	snprintf(json_port, sizeof(json_port), "\"HTTPSPort\": %u", port);
+	char *tpl = patched_fixture(e, "cloudfront/template.json", "\"HTTPSPort\": 443", json_port);
+	size_t n = 0;
+	args[n++] = "scan";
+	args[n++] = "--cloudfront";
+	args[n++] = tpl;
+	args[n++] = "--ca-bundle";
+	args[n++] = e->bundle;
+	args[n++] = "--format";
+	args[n++] = "json";
+	resolve_fixture_names(e, port, args, &n);
+	json_t *report = run_json(e, &r, 0, args);
+	expect_summary(report, (struct summary){2, 1, 0, 0, 0, 1, 1, "pass"});
+	expect_one_passing_probe(report, "app", "www.example.com");
+	assert_string_equal(jstr(origin_by_id(report, "app"), "distribution"), "Cdn");
+	expect_skipped(report, "param", "unresolved_value",
+		       "Resources.Cdn.Properties.DistributionConfig.Origins[1].DomainName: !Ref "
+		       "OriginDomain");
+
+	/* `aws cloudfront get-distribution --query Distribution.DistributionConfig`. */
+	json_t *gd = json_load_file(
+	    patched_fixture(e, "cloudfront/get-distribution.json", "\"HTTPSPort\": 443", json_port),
+	    0, &jerr);
+	assert_non_null(gd);
+	json_t *bare = json_incref(jget(gd, "Distribution.DistributionConfig"));
+	json_decref(gd);
+	assert_int_equal(json_object_set_new(jget(bare, "Origins.Items[2].VpcOriginConfig"),
+					     "HTTPSPort", json_integer(port)),
+			 0);
+	char *bare_file = write_json(e, bare);
+	args[2] = bare_file;
+	report = run_json(e, &r, 0, args);
+	expect_summary(report, (struct summary){3, 3, 0, 0, 0, 0, 3, "pass"});
+	expect_one_passing_probe(report, "primary", "app.example.net");
+	expect_one_passing_probe(report, "failover", "api.example.net");
+	expect_one_passing_probe(report, "internal-alb", "internal.example.net");
+	assert_string_equal(jstr(origin_by_id(report, "failover"), "distribution"), bare_file);
+}
+
 /* Malformed and truncated CloudFront files: exit 3, one line naming the file and where. */
 static void test_cloudfront_fixture_errors(void **state)
 {
@@ -3068,6 +3118,7 @@ int main(void)
 	    T(test_several_distributions),
 	    T(test_cloudfront_fixtures),
 	    T(test_cloudfront_fixture_errors),
+	    T(test_cloudfront_json_template_and_bare),
 	    T(test_terraform_inputs),
 	    T(test_terraform_errors),
 	    T(test_adhoc_targets),
