@@ -392,23 +392,6 @@ static const char *verdict_help =
     "warn, 2 fail, 3 error, 4 skipped.\n"
     "# TYPE originaudit_proxy_audit_origin_verdict gauge\n";
 
-static int verdict_value(oa_status s)
-{
-	switch (s) {
-	case OA_STATUS_PASS:
-		return 0;
-	case OA_STATUS_WARN:
-		return 1;
-	case OA_STATUS_FAIL:
-		return 2;
-	case OA_STATUS_ERROR:
-		return 3;
-	case OA_STATUS_SKIP:
-		break;
-	}
-	return 4;
-}
-
 static int write_metrics(supervisor *sup, px_buf *body)
 {
 	char *text = NULL;
@@ -427,7 +410,7 @@ static int write_metrics(supervisor *sup, px_buf *body)
 	for (size_t i = 0; i < sup->audit.n_verdicts; i++) {
 		fputs("originaudit_proxy_audit_origin_verdict{origin=\"", f);
 		oa_scan_prometheus_label(f, sup->audit.verdicts[i].origin);
-		fprintf(f, "\"} %d\n", verdict_value(sup->audit.verdicts[i].verdict));
+		fprintf(f, "\"} %d\n", oa_status_metric_value(sup->audit.verdicts[i].verdict));
 	}
 	if (sup->audit.prometheus != NULL) {
 		fwrite(sup->audit.prometheus, 1, sup->audit.prometheus_len, f);

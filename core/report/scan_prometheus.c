@@ -48,22 +48,6 @@ static void probe_sample_start(FILE *out, const char *name, const oa_scan_origin
 	fputc('"', out);
 }
 
-static int probe_status_value(oa_status verdict)
-{
-	switch (verdict) {
-	case OA_STATUS_WARN:
-		return 1;
-	case OA_STATUS_FAIL:
-		return 2;
-	case OA_STATUS_ERROR:
-		return 3;
-	case OA_STATUS_SKIP:
-	case OA_STATUS_PASS:
-		break;
-	}
-	return 0;
-}
-
 enum probe_family {
 	FAMILY_VERDICT,
 	FAMILY_STATUS,
@@ -88,14 +72,14 @@ static void probe_samples(FILE *out, enum probe_family fam, const oa_scan_origin
 		break;
 	case FAMILY_STATUS:
 		probe_sample_start(out, "originaudit_probe_status", o, spec);
-		fprintf(out, "} %d\n", probe_status_value(r->verdict));
+		fprintf(out, "} %d\n", oa_status_metric_value(r->verdict));
 		break;
 	case FAMILY_CHECK:
 		n = oa_scan_probe_checks(r, checks);
 		for (size_t i = 0; i < n; i++) {
 			probe_sample_start(out, "originaudit_check_status", o, spec);
 			fprintf(out, ",check=\"%s\"} %d\n", checks[i].name,
-				probe_status_value(checks[i].check->status));
+				oa_status_metric_value(checks[i].check->status));
 		}
 		break;
 	case FAMILY_NOT_AFTER:

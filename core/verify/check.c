@@ -21,6 +21,23 @@ const char *oa_status_name(oa_status status)
 	return (unsigned)status <= OA_STATUS_ERROR ? status_names[status] : "unknown";
 }
 
+int oa_status_metric_value(oa_status status)
+{
+	switch (status) {
+	case OA_STATUS_PASS:
+		return 0;
+	case OA_STATUS_WARN:
+		return 1;
+	case OA_STATUS_FAIL:
+		return 2;
+	case OA_STATUS_ERROR:
+		return 3;
+	case OA_STATUS_SKIP:
+		break;
+	}
+	return 4;
+}
+
 oa_status oa_status_worst(oa_status a, oa_status b)
 {
 	return a > b ? a : b;

@@ -28,6 +28,12 @@ typedef enum oa_status {
 /* "skip", "pass", "warn", "fail", "error"; static string. */
 const char *oa_status_name(oa_status status);
 
+/*
+ * The number a metric carries for a status, the same in every program's
+ * metrics: 0 pass, 1 warn, 2 fail, 3 error, 4 skip.
+ */
+int oa_status_metric_value(oa_status status);
+
 /* The worse of two statuses (skip counts as pass). */
 oa_status oa_status_worst(oa_status a, oa_status b);
 
@@ -40,7 +46,8 @@ typedef enum oa_check_id {
 	OA_CHECK_SIGNATURE,
 	/* Only run when a private key is given (originaudit verify --key). */
 	OA_CHECK_KEY,
-	/* RFC 5280 / CA/B Forum profile: pass or warn, never fail (CloudFront does not reject on it). */
+	/* RFC 5280 / CA/B Forum profile: pass or warn, never fail (CloudFront does not reject on
+	   it). */
 	OA_CHECK_PROFILE,
 	OA_CHECK_COUNT
 } oa_check_id;
