@@ -97,7 +97,7 @@ best() {
 	local w r bw="" br=""
 	for _ in $(seq "$runs"); do
 		/usr/bin/time -f '%e %M' -o "$work/t" "$@" >/dev/null 2>&1 || true
-		read -r w r <"$work/t"
+		read -r w r < <(tail -n 1 "$work/t")
 		if [ -z "$bw" ] || awk -v a="$w" -v b="$bw" 'BEGIN{exit !(a<b)}'; then
 			bw=$w br=$r
 		fi
