@@ -117,35 +117,11 @@ oa_config *oa__cfg_new(void)
 
 static int parse_aliases(const oa__cfg *c, const json_t *v, oa_config *config)
 {
-	char p[OA__CFG_PATH_MAX];
-	oa__cfg_index seen = {NULL, 0};
-	size_t n = json_array_size(v);
-	int rc = 0;
-
 	if (!json_is_array(v)) {
 		return oa__cfg_fail(c, "aliases", "expected an array of host names, got %s",
 				    oa__cfg_type_name(v));
 	}
-	if (n == 0) {
-		return 0;
-	}
-	config->aliases = calloc(n, sizeof(*config->aliases));
-	if (config->aliases == NULL) {
-		return oa__cfg_nomem(c);
-	}
-	config->n_aliases = n;
-	if (oa__cfg_index_init(&seen, n) < 0) {
-		return oa__cfg_nomem(c);
-	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		oa__cfg_path_index(p, "aliases", i);
-		rc = oa__cfg_alias(c, p, json_array_get(v, i), &config->aliases[i]);
-		if (rc == 0) {
-			rc = oa__cfg_unique_alias(c, p, &seen, config, i);
-		}
-	}
-	oa__cfg_index_finish(&seen);
-	return rc;
+	return oa__cfg_aliases(c, "aliases", v, config);
 }
 
 static int parse_ssl_protocols(const oa__cfg *c, const char *path, const json_t *v, unsigned *bits)

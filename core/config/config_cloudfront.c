@@ -104,32 +104,13 @@ static int opt_uint(const oa__cfg *c, const char *parent, const json_t *obj, con
 static int read_aliases(const oa__cfg *c, const char *parent, const json_t *dc, oa_config *config)
 {
 	char ip[OA__CFG_PATH_MAX];
-	char p[OA__CFG_PATH_MAX];
-	oa__cfg_index seen = {NULL, 0};
 	const json_t *items;
 	int rc = cf_list(c, parent, dc, "Aliases", &items, ip);
 
-	if (rc < 0 || items == NULL || json_array_size(items) == 0) {
+	if (rc < 0) {
 		return rc;
 	}
-	size_t n = json_array_size(items);
-	config->aliases = calloc(n, sizeof(*config->aliases));
-	if (config->aliases == NULL) {
-		return oa__cfg_nomem(c);
-	}
-	config->n_aliases = n;
-	if (oa__cfg_index_init(&seen, n) < 0) {
-		return oa__cfg_nomem(c);
-	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		oa__cfg_path_index(p, ip, i);
-		rc = oa__cfg_alias(c, p, json_array_get(items, i), &config->aliases[i]);
-		if (rc == 0) {
-			rc = oa__cfg_unique_alias(c, p, &seen, config, i);
-		}
-	}
-	oa__cfg_index_finish(&seen);
-	return rc;
+	return oa__cfg_aliases(c, ip, items, config);
 }
 
 static int read_custom(const oa__cfg *c, const char *path, const json_t *obj, oa_origin_config *o)
@@ -439,19 +420,8 @@ static int group_member(const oa__cfg *c, const char *items_path, const json_t *
 	if (rc < 0) {
 		return rc;
 	}
-	const json_t *oid = json_object_get(member, "OriginId");
 	oa__cfg_path_key(op, p, "OriginId");
-	if (!json_is_string(oid)) {
-		return oa__cfg_fail(c, op, "expected a string, got %s",
-				    oid == NULL ? "nothing" : oa__cfg_type_name(oid));
-	}
-	long index = oa__cfg_find_origin(c, json_string_value(oid));
-	if (index < 0) {
-		return oa__cfg_no_origin(c, op, json_string_value(oid));
-	}
-	b->group_members[b->n_group_members] = (size_t)index;
-	b->n_group_members++;
-	return 0;
+	return oa__cfg_group_member(c, op, json_object_get(member, "OriginId"), b);
 }
 
 /*

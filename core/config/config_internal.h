@@ -158,6 +158,19 @@ int oa__cfg_unique_id(const oa__cfg *c, const char *path, const oa_config *confi
 int oa__cfg_unique_alias(const oa__cfg *c, const char *path, oa__cfg_index *seen,
 			 const oa_config *config, size_t index);
 
+/*
+ * The aliases in the array items (at path) into config->aliases: each a host
+ * name or wildcard, none listed twice.
+ */
+int oa__cfg_aliases(const oa__cfg *c, const char *path, const json_t *items, oa_config *config);
+
+/*
+ * The origin id oid (at path) of an origin group's member, looked up in
+ * c->ids and appended to b->group_members (allocated for every member).
+ */
+int oa__cfg_group_member(const oa__cfg *c, const char *path, const json_t *oid,
+			 oa_behavior_config *b);
+
 /* Writes "no origin with id \"ID\"" for the value at path; returns -EINVAL. */
 int oa__cfg_no_origin(const oa__cfg *c, const char *path, const char *id);
 

@@ -89,32 +89,13 @@ static int opt_uint(const oa__cfg *c, const char *parent, const json_t *obj, con
 
 static int read_aliases(const oa__cfg *c, const json_t *values, oa_config *config)
 {
-	char p[OA__CFG_PATH_MAX];
-	oa__cfg_index seen = {NULL, 0};
 	const json_t *items;
 	int rc = get_array(c, "aliases", values, "aliases", &items);
 
-	if (rc < 0 || json_array_size(items) == 0) {
+	if (rc < 0) {
 		return rc;
 	}
-	size_t n = json_array_size(items);
-	config->aliases = calloc(n, sizeof(*config->aliases));
-	if (config->aliases == NULL) {
-		return oa__cfg_nomem(c);
-	}
-	config->n_aliases = n;
-	if (oa__cfg_index_init(&seen, n) < 0) {
-		return oa__cfg_nomem(c);
-	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		oa__cfg_path_index(p, "aliases", i);
-		rc = oa__cfg_alias(c, p, json_array_get(items, i), &config->aliases[i]);
-		if (rc == 0) {
-			rc = oa__cfg_unique_alias(c, p, &seen, config, i);
-		}
-	}
-	oa__cfg_index_finish(&seen);
-	return rc;
+	return oa__cfg_aliases(c, "aliases", items, config);
 }
 
 /* obj.key, NULL when absent or null, with its path into p (OA__CFG_PATH_MAX bytes). */
@@ -352,19 +333,8 @@ static int group_member(const oa__cfg *c, const char *mpath, const json_t *membe
 	if (rc < 0) {
 		return rc;
 	}
-	const json_t *oid = get(member, "origin_id");
 	oa__cfg_path_key(p, mpath, "origin_id");
-	if (!json_is_string(oid)) {
-		return oa__cfg_fail(c, p, "expected a string, got %s",
-				    oid == NULL ? "nothing" : oa__cfg_type_name(oid));
-	}
-	long index = oa__cfg_find_origin(c, json_string_value(oid));
-	if (index < 0) {
-		return oa__cfg_no_origin(c, p, json_string_value(oid));
-	}
-	b->group_members[b->n_group_members] = (size_t)index;
-	b->n_group_members++;
-	return 0;
+	return oa__cfg_group_member(c, p, get(member, "origin_id"), b);
 }
 
 /*

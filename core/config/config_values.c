@@ -572,3 +572,48 @@ int oa__cfg_resolve_path(const char *file, char **path)
 	*path = joined;
 	return 0;
 }
+
+int oa__cfg_aliases(const oa__cfg *c, const char *path, const json_t *items, oa_config *config)
+{
+	char p[OA__CFG_PATH_MAX];
+	oa__cfg_index seen = {NULL, 0};
+	size_t n = json_array_size(items);
+	int rc = 0;
+
+	if (n == 0) {
+		return 0;
+	}
+	config->aliases = calloc(n, sizeof(*config->aliases));
+	if (config->aliases == NULL) {
+		return oa__cfg_nomem(c);
+	}
+	config->n_aliases = n;
+	if (oa__cfg_index_init(&seen, n) < 0) {
+		return oa__cfg_nomem(c);
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		oa__cfg_path_index(p, path, i);
+		rc = oa__cfg_alias(c, p, json_array_get(items, i), &config->aliases[i]);
+		if (rc == 0) {
+			rc = oa__cfg_unique_alias(c, p, &seen, config, i);
+		}
+	}
+	oa__cfg_index_finish(&seen);
+	return rc;
+}
+
+int oa__cfg_group_member(const oa__cfg *c, const char *path, const json_t *oid,
+			 oa_behavior_config *b)
+{
+	if (!json_is_string(oid)) {
+		return oa__cfg_fail(c, path, "expected a string, got %s",
+				    oid == NULL ? "nothing" : oa__cfg_type_name(oid));
+	}
+	long index = oa__cfg_find_origin(c, json_string_value(oid));
+	if (index < 0) {
+		return oa__cfg_no_origin(c, path, json_string_value(oid));
+	}
+	b->group_members[b->n_group_members] = (size_t)index;
+	b->n_group_members++;
+	return 0;
+}
