@@ -9,6 +9,7 @@
 
 #include "http_head.h"
 #include "http_internal.h"
+#include "originaudit/http_server.h"
 
 /* Fields that describe one connection (RFC 9110 7.6.1, plus Proxy-Connection) and never travel on.
  */
@@ -218,51 +219,7 @@ int px_build_origin_request(const px_head *req, const px_forward *fw, px_buf *ou
 
 const char *px_status_reason(int status)
 {
-	static const struct {
-		int status;
-		const char *reason;
-	} reasons[] = {
-	    {100, "Continue"},
-	    {101, "Switching Protocols"},
-	    {200, "OK"},
-	    {201, "Created"},
-	    {202, "Accepted"},
-	    {204, "No Content"},
-	    {206, "Partial Content"},
-	    {301, "Moved Permanently"},
-	    {302, "Found"},
-	    {303, "See Other"},
-	    {304, "Not Modified"},
-	    {307, "Temporary Redirect"},
-	    {308, "Permanent Redirect"},
-	    {400, "Bad Request"},
-	    {401, "Unauthorized"},
-	    {403, "Forbidden"},
-	    {404, "Not Found"},
-	    {405, "Method Not Allowed"},
-	    {408, "Request Timeout"},
-	    {411, "Length Required"},
-	    {412, "Precondition Failed"},
-	    {413, "Content Too Large"},
-	    {414, "URI Too Long"},
-	    {416, "Range Not Satisfiable"},
-	    {417, "Expectation Failed"},
-	    {429, "Too Many Requests"},
-	    {431, "Request Header Fields Too Large"},
-	    {500, "Internal Server Error"},
-	    {501, "Not Implemented"},
-	    {502, "Bad Gateway"},
-	    {503, "Service Unavailable"},
-	    {504, "Gateway Timeout"},
-	    {505, "HTTP Version Not Supported"},
-	};
-
-	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
-		if (reasons[i].status == status) {
-			return reasons[i].reason;
-		}
-	}
-	return NULL;
+	return oa_http_status_reason(status);
 }
 
 static int check_response_opts(const px_response_opts *o)

@@ -11,6 +11,7 @@
 
 #include "metrics.h"
 #include "originaudit/scan.h"
+#include "originaudit/version.h"
 
 /* "OAPXM" and a layout version; a worker of another build refuses the region. */
 #define PXM_MAGIC UINT64_C(0x4f4150584d000001)
@@ -469,6 +470,11 @@ int pxm_write_prometheus(const pxm *m, FILE *out)
 		objects += get(&m->cache_objects[w]);
 	}
 
+	family(out, "originaudit_proxy_build_info", "gauge",
+	       "The originaudit-proxy version running: always 1.");
+	fputs("originaudit_proxy_build_info{version=\"", out);
+	oa_scan_prometheus_label(out, oa_version());
+	fputs("\"} 1\n", out);
 	write_requests(m, out, n_origins);
 	write_failures(m, out, n_origins, n_reasons);
 	single(out, "originaudit_proxy_cache_hits_total", "counter",

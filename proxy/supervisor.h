@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "originaudit/http_server.h"
+
 #include "proxy.h"
 
 /* One origin's verdict in the latest audit. */
@@ -48,9 +50,8 @@ typedef int (*px_admin_handler)(void *data, const char *method, const char *path
 				const char **content_type);
 
 typedef struct px_admin {
-	uv_loop_t *loop;
-	uv_tcp_t tcp;
-	bool open;
+	/* The core's small HTTP server (include/originaudit/http_server.h); NULL when closed. */
+	oa_http_server *server;
 	px_admin_handler handler;
 	void *data;
 	unsigned port;

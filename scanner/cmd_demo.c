@@ -2,7 +2,8 @@
  * originaudit demo: generates a throw-away PKI with the classic origin
  * mistakes (expired, wrong order, missing intermediate, self-signed, wrong
  * name, ...), serves each chain from a local TLS origin on loopback, scans
- * them all with the real scanner and prints its table.
+ * them all with the real scanner and prints its table (or writes its report
+ * in any format, to show what scan would write).
  */
 #include <errno.h>
 #include <ftw.h>
@@ -52,7 +53,7 @@ static const struct demo_case cases[N_CASES] = {
 
 void oa_cmd_demo_usage(void)
 {
-	printf("Usage: originaudit demo [--dir DIR]\n"
+	printf("Usage: originaudit demo [--dir DIR] [--format FORMAT] [-o FILE]\n"
 	       "\n"
 	       "Generates a demo PKI with the classic origin certificate mistakes, serves each\n"
 	       "chain from a local TLS origin on 127.0.0.1 and scans them with the real\n"
@@ -62,7 +63,17 @@ void oa_cmd_demo_usage(void)
 	       "  -d, --dir DIR   keep the generated files in DIR (created if needed), to try\n"
 	       "                  originaudit verify --chain DIR/CASE.pem --ca-bundle "
 	       "DIR/demo-root.pem\n"
+	       "  -f, --format FORMAT\n"
+	       "                  json, text, prometheus, junit or html (default: text, or\n"
+	       "                  the one the -o FILE's extension tells: .json .prom .xml\n"
+	       "                  .txt .html)\n"
+	       "  -o, --output [FORMAT:]FILE\n"
+	       "                  write the report to FILE atomically instead of stdout, as\n"
+	       "                  scan -o does ('-' is stdout)\n"
 	       "  -h, --help      show this help\n"
+	       "\n"
+	       "The report goes to stdout; when it is not the text table, the messages\n"
+	       "around it go to stderr.\n"
 	       "\n"
 	       "Exit codes: 0 every case graded as expected, 2 a case was not, 3 could not run.\n");
 }
@@ -198,34 +209,50 @@ static int check_expectations(const oa_scan_report *report)
 	return mismatches;
 }
 
-int oa_cmd_demo(int argc, char **argv)
+struct demo_args {
+	/* --dir, or NULL for a temporary directory removed at the end. */
+	const char *keep;
+	/* Where the report goes (path NULL: stdout) and in which format. */
+	scan_output output;
+	/* Where the messages around the report go: stderr when stdout carries a non-text report. */
+	FILE *msg;
+};
+
+/* Parses the command line into a; -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, struct demo_args *a)
 {
 	static const struct option longopts[] = {
 	    {"dir", required_argument, NULL, 'd'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"output", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	oa_pki_cert *certs[C_COUNT] = {NULL};
-	oa_test_origin *origins[N_CASES] = {NULL};
-	oa_trust_store *store = NULL;
-	oa_config *config = NULL;
-	oa_scan_report *report = NULL;
-	uv_loop_t loop;
-	bool loop_open = false;
-	const char *keep = NULL;
-	char tmpl[] = "/tmp/originaudit-demo-XXXXXX";
-	char root_path[4096];
-	const char *dir;
+	const char *output = NULL;
+	bool has_format = false;
 	oa_error err;
-	int status = OA_EXIT_ERROR;
-	int mismatches = 0;
 	int c;
 
+	memset(a, 0, sizeof(*a));
+	a->output.format = OA_SCAN_FORMAT_TEXT;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":d:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:f:o:h", longopts, NULL)) != -1) {
 		if (c == 'd') {
-			keep = optarg;
+			a->keep = optarg;
+		} else if (c == 'f' && scan_format_parse(optarg, &a->output.format)) {
+			has_format = true;
+		} else if (c == 'f') {
+			fprintf(stderr,
+				"originaudit demo: --format: '%s' is not json, text, prometheus, "
+				"junit or html\n",
+				optarg);
+			return OA_EXIT_ERROR;
+		} else if (c == 'o' && output == NULL) {
+			output = optarg;
+		} else if (c == 'o') {
+			fprintf(stderr, "originaudit demo: -o is given twice\n");
+			return OA_EXIT_ERROR;
 		} else if (c == 'h') {
 			oa_cmd_demo_usage();
 			return OA_EXIT_PASS;
@@ -240,6 +267,43 @@ int oa_cmd_demo(int argc, char **argv)
 		fprintf(stderr, "originaudit demo: unexpected argument '%s'\n", argv[optind]);
 		return OA_EXIT_ERROR;
 	}
+	oa_error_clear(&err);
+	if (output != NULL &&
+	    scan_output_parse(output, has_format, a->output.format, &a->output, &err) < 0) {
+		fprintf(stderr, "originaudit demo: %s\n", err.msg);
+		return OA_EXIT_ERROR;
+	}
+	if (a->output.path != NULL && strcmp(a->output.path, "-") == 0) {
+		a->output.path = NULL;
+	}
+	a->msg =
+	    a->output.path == NULL && a->output.format != OA_SCAN_FORMAT_TEXT ? stderr : stdout;
+	return -1;
+}
+
+int oa_cmd_demo(int argc, char **argv)
+{
+	struct demo_args args;
+	oa_pki_cert *certs[C_COUNT] = {NULL};
+	oa_test_origin *origins[N_CASES] = {NULL};
+	oa_trust_store *store = NULL;
+	oa_config *config = NULL;
+	oa_scan_report *report = NULL;
+	uv_loop_t loop;
+	bool loop_open = false;
+	const char *keep;
+	char tmpl[] = "/tmp/originaudit-demo-XXXXXX";
+	char root_path[4096];
+	const char *dir;
+	oa_error err;
+	int status = OA_EXIT_ERROR;
+	int mismatches = 0;
+	int rc = parse_args(argc, argv, &args);
+
+	if (rc >= 0) {
+		return rc;
+	}
+	keep = args.keep;
 	if (keep != NULL) {
 		if (mkdir(keep, 0755) < 0 && errno != EEXIST) {
 			fprintf(stderr, "originaudit demo: %s: %s\n", keep, strerror(errno));
@@ -277,25 +341,32 @@ int oa_cmd_demo(int argc, char **argv)
 			goto out;
 		}
 	}
-	printf("Scanning %zu local demo origins for %s (each serves one classic mistake),\n"
-	       "trusting only a demo root, as CloudFront would judge them:\n\n",
-	       N_CASES, DEMO_NAME);
-	fflush(stdout);
+	fprintf(args.msg,
+		"Scanning %zu local demo origins for %s (each serves one classic mistake),\n"
+		"trusting only a demo root, as CloudFront would judge them:\n\n",
+		N_CASES, DEMO_NAME);
+	fflush(args.msg);
 	oa_scan_options opts;
 	oa_scan_options_from_config(&opts, config);
-	int rc = oa_scan_run(&loop, config, store, &opts, &report);
+	rc = oa_scan_run(&loop, config, store, &opts, &report);
 	if (rc < 0) {
 		fprintf(stderr, "originaudit demo: the scan failed: %s\n", strerror(-rc));
 		goto out;
 	}
-	bool colour = term_colour_wanted(STDOUT_FILENO);
-	if (scan_write_text(report, stdout, colour) < 0) {
-		fprintf(stderr, "originaudit demo: writing the table failed\n");
+	bool colour = args.output.format == OA_SCAN_FORMAT_TEXT && args.output.path == NULL &&
+		      term_colour_wanted(STDOUT_FILENO);
+	if (scan_write_report(report, args.output.format, args.output.path, colour, &err) < 0) {
+		fprintf(stderr, "originaudit demo: writing the report failed: %s\n", err.msg);
 		goto out;
+	}
+	if (args.output.path != NULL) {
+		fprintf(args.msg, "Wrote the %s report to %s\n",
+			scan_format_name(args.output.format), args.output.path);
 	}
 	mismatches = check_expectations(report);
 	if (keep != NULL) {
-		printf(
+		fprintf(
+		    args.msg,
 		    "\nThe chains are in %s; try:\n  originaudit verify --chain %s/wrong-order.pem "
 		    "--ca-bundle %s --name %s --format text\n",
 		    dir, dir, root_path, DEMO_NAME);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "inputs.h"
 #include "originaudit/exitcode.h"
 #include "originaudit/report.h"
 #include "originaudit/scan.h"
@@ -45,9 +46,14 @@ void oa_cmd_scan_usage(void)
 	    "                            name); required for a target given as an IP address\n"
 	    "      --host-header NAME    targets: a forwarded Host value, probed with SNI =\n"
 	    "                            NAME as behind a behaviour forwarding Host; repeatable\n"
-	    "  -f, --format FORMAT       json, text, prometheus or junit (default: text on a\n"
-	    "                            terminal, else json)\n"
-	    "  -o, --output FILE         write the report to FILE atomically (default: stdout)\n"
+	    "  -f, --format FORMAT       json, text, prometheus, junit or html: the format of\n"
+	    "                            stdout (default: text on a terminal, else json) or\n"
+	    "                            of every -o FILE given without FORMAT:\n"
+	    "  -o, --output [FORMAT:]FILE\n"
+	    "                            write the report to FILE atomically instead of stdout;\n"
+	    "                            repeatable (one scan, many outputs); the format from\n"
+	    "                            FORMAT:, else -f, else the extension (.json .prom\n"
+	    "                            .xml .txt .html); '-' is stdout\n"
 	    "      --ca-bundle FILE      trusted roots (default: scan.ca_bundle, else the\n"
 	    "                            bundled Mozilla list)\n"
 	    "      --concurrency N       probes in flight at most (default: scan.concurrency, 64)\n"
@@ -74,28 +80,6 @@ void oa_cmd_check_config_usage(void)
 	       "Exit codes: 0 valid, 1 valid with warnings, 3 invalid or unreadable.\n");
 }
 
-static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "originaudit %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see originaudit %s --help)\n", cmd);
-	return OA_EXIT_ERROR;
-}
-
-static int bad_option(const char *cmd, char **argv)
-{
-	if (optopt != 0) {
-		return usage_error(cmd, "unknown option or missing value '-%c'", optopt);
-	}
-	return usage_error(cmd, "unknown option or missing value '%s'", argv[optind - 1]);
-}
-
 struct progress {
 	bool shown;
 };
@@ -108,286 +92,39 @@ static void on_progress(size_t done, size_t total, void *data)
 	pr->shown = true;
 }
 
-/* scan's and check-config's long options without a short form. */
-enum { OPT_CF = 256, OPT_TF, OPT_CA, OPT_CONC, OPT_ENUM, OPT_AT, OPT_RESOLVE, OPT_SNI, OPT_HOST };
-
-#define MAX_RESOLVE 64
-#define MAX_HOST_HEADERS 16
-#define MAX_FILES 64
-
-/* What a file given on the command line holds. */
-enum input_kind {
-	INPUT_CONFIG,
-	INPUT_CLOUDFRONT,
-	INPUT_TERRAFORM,
-};
-
-struct input_file {
-	enum input_kind kind;
-	const char *path;
-};
-
-/* The option that names an input of this kind, for messages. */
-static const char *input_option(enum input_kind kind)
-{
-	switch (kind) {
-	case INPUT_CLOUDFRONT:
-		return "--cloudfront";
-	case INPUT_TERRAFORM:
-		return "--terraform";
-	case INPUT_CONFIG:
-		break;
-	}
-	return "--config";
-}
-
-/*
- * Reads every input file into list, one configuration per distribution, in
- * the order given; two distributions of one name (the same distribution read
- * twice) are refused, as their origins could not be told apart. counts
- * (may be NULL) receives how many configurations each file gave. 0 or
- * OA_EXIT_ERROR with the message written.
- */
-static int load_inputs(const char *cmd, const struct input_file *files, size_t n,
-		       oa_config_list *list, size_t *counts)
-{
-	oa_error err;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t first = list->n;
-		int rc;
-
-		oa_error_clear(&err);
-		if (files[i].kind == INPUT_CONFIG) {
-			oa_config *config = NULL;
-
-			rc = oa_config_load_file(files[i].path, &config, &err);
-			if (rc == 0 && oa_config_list_push(list, config) < 0) {
-				rc = -ENOMEM;
-				snprintf(err.msg, sizeof(err.msg), "out of memory");
-			}
-		} else if (files[i].kind == INPUT_CLOUDFRONT) {
-			rc = oa_config_load_cloudfront(files[i].path, list, &err);
-		} else {
-			rc = oa_config_load_terraform(files[i].path, list, &err);
-		}
-		if (rc < 0) {
-			fprintf(stderr, "originaudit %s: %s\n", cmd, err.msg);
-			return OA_EXIT_ERROR;
-		}
-		if (counts != NULL) {
-			counts[i] = list->n - first;
-		}
-		for (size_t d = first; d < list->n; d++) {
-			const char *name = list->items[d]->distribution;
-
-			for (size_t e = 0; e < d && name != NULL; e++) {
-				if (list->items[e]->distribution != NULL &&
-				    strcmp(list->items[e]->distribution, name) == 0) {
-					fprintf(stderr,
-						"originaudit %s: %s: distribution %s is given "
-						"twice: each distribution once per run\n",
-						cmd, files[i].path, name);
-					return OA_EXIT_ERROR;
-				}
-			}
-		}
-	}
-	return 0;
-}
-
-/* What scan reads its origins from, gathered from the command line. */
-struct scan_inputs {
-	struct input_file files[MAX_FILES];
-	size_t n_files;
-	/* A --config file is among files. */
-	bool has_config;
-	/* A --cloudfront or --terraform file is among files (the first one). */
-	const struct input_file *import;
-	const char *sni;
-	const char *host_headers[MAX_HOST_HEADERS];
-	size_t n_host_headers;
-	const char *resolve_specs[MAX_RESOLVE];
-	oa_resolve resolve[MAX_RESOLVE];
-	size_t n_resolve;
-	const char *const *targets;
-	size_t n_targets;
-};
-
-/* Refuses combinations of inputs that would leave one of them unread; 0 or the exit code. */
-static int check_inputs(const struct scan_inputs *in)
-{
-	if (in->has_config && in->import != NULL) {
-		return usage_error("scan",
-				   "--config cannot be combined with %s: scan the imported "
-				   "distributions alone, or the configuration alone",
-				   input_option(in->import->kind));
-	}
-	bool file = in->n_files > 0;
-	const char *option = file ? input_option(in->files[0].kind) : "";
-	if (file && in->n_targets > 0) {
-		return usage_error("scan",
-				   "target '%s' cannot be combined with %s: give either "
-				   "HOST[:PORT] targets or files",
-				   in->targets[0], option);
-	}
-	if (!file && in->n_targets == 0) {
-		return usage_error("scan", "--config FILE, --cloudfront FILE, --terraform FILE or "
-					   "HOST[:PORT] targets are required");
-	}
-	if (file && in->sni != NULL) {
-		return usage_error("scan", "--sni applies to HOST[:PORT] targets, not to %s",
-				   option);
-	}
-	if (file && in->n_host_headers > 0) {
-		return usage_error(
-		    "scan", "--host-header applies to HOST[:PORT] targets, not to %s", option);
-	}
-	return 0;
-}
-
-/*
- * Builds the configurations (one per distribution) from the inputs and
- * applies --resolve to each; 0 or the exit code.
- */
-static int build_configs(const struct scan_inputs *in, oa_config_list *list)
-{
-	size_t matched[MAX_RESOLVE] = {0};
-	size_t one[MAX_RESOLVE];
-	oa_error err;
-	int rc;
-
-	oa_error_clear(&err);
-	if (in->n_targets > 0) {
-		oa_target_options topts = {in->sni, in->host_headers, in->n_host_headers};
-		oa_config *config = NULL;
-
-		rc = oa_config_from_targets(in->targets, in->n_targets, &topts, &config, &err);
-		if (rc == -EINVAL) {
-			return usage_error("scan", "%s", err.msg);
-		}
-		if (rc < 0 || oa_config_list_push(list, config) < 0) {
-			fprintf(stderr, "originaudit scan: out of memory\n");
-			return OA_EXIT_ERROR;
-		}
-	} else {
-		rc = load_inputs("scan", in->files, in->n_files, list, NULL);
-		if (rc != 0) {
-			return rc;
-		}
-	}
-	if (in->n_resolve == 0) {
-		return 0;
-	}
-	for (size_t d = 0; d < list->n; d++) {
-		if (oa_config_apply_resolve(list->items[d], in->resolve, in->n_resolve, one, &err) <
-		    0) {
-			fprintf(stderr, "originaudit scan: %s\n", err.msg);
-			return OA_EXIT_ERROR;
-		}
-		for (size_t i = 0; i < in->n_resolve; i++) {
-			matched[i] += one[i];
-		}
-	}
-	/* As with curl, an unused entry does not stop the run; unlike curl, it is not silent. */
-	for (size_t i = 0; i < in->n_resolve; i++) {
-		if (matched[i] == 0) {
-			fprintf(stderr,
-				"originaudit scan: warning: --resolve '%s' matches no origin "
-				"(domain name %s with port %u); ignored\n",
-				in->resolve_specs[i], in->resolve[i].host, in->resolve[i].port);
-		}
-	}
-	return 0;
-}
-
 /* The options that shape the run rather than its inputs. */
 struct scan_run_opts {
-	const char *output;
+	/* The -o values as given; resolved into outputs once every option is read. */
+	const char *output_specs[SCAN_MAX_OUTPUTS];
+	size_t n_output_specs;
+	scan_output outputs[SCAN_MAX_OUTPUTS];
+	size_t n_outputs;
 	const char *ca_bundle;
 	bool enumerate;
 	long concurrency;
 	time_t at;
+	/* -f was given. */
+	bool has_format;
 	oa_scan_format format;
 };
-
-/* One input option of scan (file, --resolve, --sni, --host-header); 0 or the exit code. */
-static int input_opt(int c, struct scan_inputs *in)
-{
-	oa_error err;
-
-	switch (c) {
-	case 'c':
-		if (in->has_config) {
-			return usage_error("scan", "--config is given twice: one file per run");
-		}
-		in->has_config = true;
-		/* fall through */
-	case OPT_CF:
-	case OPT_TF:
-		if (in->n_files == MAX_FILES) {
-			return usage_error("scan", "more than %d input files", MAX_FILES);
-		}
-		in->files[in->n_files].kind = c == 'c'	    ? INPUT_CONFIG
-					      : c == OPT_CF ? INPUT_CLOUDFRONT
-							    : INPUT_TERRAFORM;
-		in->files[in->n_files].path = optarg;
-		if (c != 'c' && in->import == NULL) {
-			in->import = &in->files[in->n_files];
-		}
-		in->n_files++;
-		return 0;
-	case OPT_RESOLVE:
-		if (in->n_resolve == MAX_RESOLVE) {
-			return usage_error("scan", "more than %d --resolve options", MAX_RESOLVE);
-		}
-		oa_error_clear(&err);
-		if (oa_resolve_parse(optarg, &in->resolve[in->n_resolve], &err) < 0) {
-			return usage_error("scan", "--resolve %s", err.msg);
-		}
-		in->resolve_specs[in->n_resolve] = optarg;
-		in->n_resolve++;
-		return 0;
-	case OPT_SNI:
-		if (in->sni != NULL) {
-			return usage_error("scan", "--sni is given twice");
-		}
-		in->sni = optarg;
-		return 0;
-	case OPT_HOST:
-		if (in->n_host_headers == MAX_HOST_HEADERS) {
-			return usage_error("scan", "more than %d --host-header options",
-					   MAX_HOST_HEADERS);
-		}
-		in->host_headers[in->n_host_headers] = optarg;
-		in->n_host_headers++;
-		return 0;
-	default:
-		return usage_error("scan", "unexpected option");
-	}
-}
 
 /* One option that shapes the run; 0 or the exit code. */
 static int run_opt(int c, struct scan_run_opts *so)
 {
 	switch (c) {
 	case 'f':
-		if (strcmp(optarg, "json") == 0) {
-			so->format = OA_SCAN_FORMAT_JSON;
-		} else if (strcmp(optarg, "text") == 0) {
-			so->format = OA_SCAN_FORMAT_TEXT;
-		} else if (strcmp(optarg, "prometheus") == 0) {
-			so->format = OA_SCAN_FORMAT_PROMETHEUS;
-		} else if (strcmp(optarg, "junit") == 0) {
-			so->format = OA_SCAN_FORMAT_JUNIT;
-		} else {
-			return usage_error("scan",
-					   "--format: '%s' is not json, text, prometheus or junit",
-					   optarg);
+		if (!scan_format_parse(optarg, &so->format)) {
+			return cli_usage_error(
+			    "scan", "--format: '%s' is not json, text, prometheus, junit or html",
+			    optarg);
 		}
+		so->has_format = true;
 		return 0;
 	case 'o':
-		so->output = optarg;
+		if (so->n_output_specs == SCAN_MAX_OUTPUTS) {
+			return cli_usage_error("scan", "more than %d -o outputs", SCAN_MAX_OUTPUTS);
+		}
+		so->output_specs[so->n_output_specs++] = optarg;
 		return 0;
 	case OPT_CA:
 		so->ca_bundle = optarg;
@@ -399,7 +136,8 @@ static int run_opt(int c, struct scan_run_opts *so)
 		so->concurrency = strtol(optarg, &end, 10);
 		if (errno != 0 || end == optarg || *end != '\0' || so->concurrency < 1 ||
 		    so->concurrency > 100000) {
-			return usage_error("scan", "--concurrency: '%s' is not 1-100000", optarg);
+			return cli_usage_error("scan", "--concurrency: '%s' is not 1-100000",
+					       optarg);
 		}
 		return 0;
 	}
@@ -408,13 +146,49 @@ static int run_opt(int c, struct scan_run_opts *so)
 		return 0;
 	case OPT_AT:
 		if (oa_parse_time(optarg, &so->at) < 0) {
-			return usage_error(
+			return cli_usage_error(
 			    "scan", "--at: '%s' is not a time like 2027-03-01T00:00:00Z", optarg);
 		}
 		return 0;
 	default:
-		return usage_error("scan", "unexpected option");
+		return cli_usage_error("scan", "unexpected option");
 	}
+}
+
+/*
+ * Where the report goes: every -o (FORMAT:FILE, or FILE in the -f format or
+ * the one its extension tells), or stdout in the -f format, by default text on a
+ * terminal and JSON otherwise. The terminal never chooses the format of a
+ * file. 0 or the exit code.
+ */
+static int resolve_outputs(struct scan_run_opts *so)
+{
+	oa_error err;
+
+	if (so->n_output_specs == 0) {
+		so->outputs[0].path = "-";
+		so->outputs[0].format = so->has_format		? so->format
+					: isatty(STDOUT_FILENO) ? OA_SCAN_FORMAT_TEXT
+								: OA_SCAN_FORMAT_JSON;
+		so->n_outputs = 1;
+		return 0;
+	}
+	for (size_t i = 0; i < so->n_output_specs; i++) {
+		scan_output *o = &so->outputs[so->n_outputs];
+
+		oa_error_clear(&err);
+		if (scan_output_parse(so->output_specs[i], so->has_format, so->format, o, &err) <
+		    0) {
+			return cli_usage_error("scan", "%s", err.msg);
+		}
+		for (size_t k = 0; k < so->n_outputs; k++) {
+			if (strcmp(so->outputs[k].path, o->path) == 0) {
+				return cli_usage_error("scan", "-o names '%s' twice", o->path);
+			}
+		}
+		so->n_outputs++;
+	}
+	return 0;
 }
 
 /* Parses scan's command line; 0, -1 after --help, or the exit code of a usage error. */
@@ -439,7 +213,6 @@ static int parse_scan_opts(int argc, char **argv, struct scan_inputs *in, struct
 	int c;
 	int rc;
 
-	so->format = isatty(STDOUT_FILENO) ? OA_SCAN_FORMAT_TEXT : OA_SCAN_FORMAT_JSON;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":c:f:o:h", longopts, NULL)) != -1) {
@@ -450,7 +223,7 @@ static int parse_scan_opts(int argc, char **argv, struct scan_inputs *in, struct
 		case OPT_RESOLVE:
 		case OPT_SNI:
 		case OPT_HOST:
-			rc = input_opt(c, in);
+			rc = scan_inputs_option("scan", c, in);
 			break;
 		case 'f':
 		case 'o':
@@ -464,7 +237,7 @@ static int parse_scan_opts(int argc, char **argv, struct scan_inputs *in, struct
 			oa_cmd_scan_usage();
 			return -1;
 		default:
-			return bad_option("scan", argv);
+			return cli_bad_option("scan", argv);
 		}
 		if (rc != 0) {
 			return rc;
@@ -473,13 +246,14 @@ static int parse_scan_opts(int argc, char **argv, struct scan_inputs *in, struct
 	/* glibc's getopt_long moves the positional arguments to the end. */
 	in->targets = (const char *const *)argv + optind;
 	in->n_targets = (size_t)(argc - optind);
-	return check_inputs(in);
+	rc = scan_inputs_check("scan", in);
+	return rc != 0 ? rc : resolve_outputs(so);
 }
 
 int oa_cmd_scan(int argc, char **argv)
 {
 	struct scan_inputs *in = NULL;
-	struct scan_run_opts so = {NULL, NULL, false, 0, 0, OA_SCAN_FORMAT_JSON};
+	struct scan_run_opts so;
 	oa_config_list configs = {NULL, 0};
 	oa_trust_store *store = NULL;
 	oa_scan_report *report = NULL;
@@ -487,6 +261,7 @@ int oa_cmd_scan(int argc, char **argv)
 	oa_error err;
 	int status;
 
+	memset(&so, 0, sizeof(so));
 	/* About 40 KiB of --resolve entries: on the heap, not the stack. */
 	in = calloc(1, sizeof(*in));
 	if (in == NULL) {
@@ -495,7 +270,7 @@ int oa_cmd_scan(int argc, char **argv)
 	}
 	status = parse_scan_opts(argc, argv, in, &so);
 	if (status == 0) {
-		status = build_configs(in, &configs);
+		status = scan_inputs_build("scan", in, &configs);
 	}
 	free(in);
 	if (status != 0) {
@@ -543,10 +318,20 @@ int oa_cmd_scan(int argc, char **argv)
 		fprintf(stderr, "originaudit scan: the scan failed: %s\n", strerror(-rc));
 		goto out_loop;
 	}
-	bool colour = so.format == OA_SCAN_FORMAT_TEXT && so.output == NULL &&
-		      term_colour_wanted(STDOUT_FILENO);
-	if (scan_write_report(report, so.format, so.output, colour, &err) < 0) {
-		fprintf(stderr, "originaudit scan: %s\n", err.msg);
+	/* Every output is written, each atomically, even when one of them fails. */
+	bool written = true;
+	for (size_t i = 0; i < so.n_outputs; i++) {
+		const scan_output *o = &so.outputs[i];
+		bool colour = o->format == OA_SCAN_FORMAT_TEXT && strcmp(o->path, "-") == 0 &&
+			      term_colour_wanted(STDOUT_FILENO);
+
+		oa_error_clear(&err);
+		if (scan_write_report(report, o->format, o->path, colour, &err) < 0) {
+			fprintf(stderr, "originaudit scan: %s\n", err.msg);
+			written = false;
+		}
+	}
+	if (!written) {
 		goto out_report;
 	}
 	status = oa_exit_code(report->verdict);
@@ -608,8 +393,8 @@ int oa_cmd_check_config(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		if (c == OPT_CF || c == OPT_TF) {
 			if (n_files == MAX_FILES) {
-				return usage_error("check-config", "more than %d input files",
-						   MAX_FILES);
+				return cli_usage_error("check-config", "more than %d input files",
+						       MAX_FILES);
 			}
 			files[n_files].kind = c == OPT_CF ? INPUT_CLOUDFRONT : INPUT_TERRAFORM;
 			files[n_files].path = optarg;
@@ -618,26 +403,26 @@ int oa_cmd_check_config(int argc, char **argv)
 			oa_cmd_check_config_usage();
 			return OA_EXIT_PASS;
 		} else {
-			return bad_option("check-config", argv);
+			return cli_bad_option("check-config", argv);
 		}
 	}
 	/* A bare FILE is our own configuration format, one per run. */
 	if (optind < argc) {
 		if (optind + 1 != argc || n_files > 0) {
-			return usage_error("check-config",
-					   "expected one configuration FILE, or --cloudfront and "
-					   "--terraform files");
+			return cli_usage_error(
+			    "check-config", "expected one configuration FILE, or --cloudfront and "
+					    "--terraform files");
 		}
 		files[0].kind = INPUT_CONFIG;
 		files[0].path = argv[optind];
 		n_files = 1;
 	}
 	if (n_files == 0) {
-		return usage_error("check-config",
-				   "expected a FILE, --cloudfront FILE or --terraform FILE");
+		return cli_usage_error("check-config",
+				       "expected a FILE, --cloudfront FILE or --terraform FILE");
 	}
 	size_t counts[MAX_FILES];
-	if (load_inputs("check-config", files, n_files, &list, counts) != 0) {
+	if (scan_inputs_load("check-config", files, n_files, &list, counts) != 0) {
 		oa_config_list_clear(&list);
 		return OA_EXIT_ERROR;
 	}

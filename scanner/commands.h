@@ -23,6 +23,10 @@ void oa_cmd_demo_usage(void);
 int oa_cmd_scan(int argc, char **argv);
 void oa_cmd_scan_usage(void);
 
+/* originaudit serve: the exporter (scans on a schedule, serves /metrics and /probe). */
+int oa_cmd_serve(int argc, char **argv);
+void oa_cmd_serve_usage(void);
+
 /* originaudit check-config: validation and lint of a configuration. */
 int oa_cmd_check_config(int argc, char **argv);
 void oa_cmd_check_config_usage(void);

@@ -31,6 +31,7 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  scan           probe every configured origin and report (cron, CI)\n"
 		"  check-config   validate a configuration file and print lint warnings\n"
+		"  serve          an exporter: scan on a schedule, serve /metrics and /probe\n"
 		"  verify         check certificate files offline before they are deployed\n"
 		"  demo           scan local demo origins that show each classic mistake\n"
 		"  help CMD       show the help of a command\n"
@@ -69,6 +70,9 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "check-config") == 0) {
 		return oa_cmd_check_config(argc - 1, argv + 1);
 	}
+	if (strcmp(cmd, "serve") == 0) {
+		return oa_cmd_serve(argc - 1, argv + 1);
+	}
 	if (strcmp(cmd, "help") == 0) {
 		if (argc < 3) {
 			usage(stdout);
@@ -84,6 +88,10 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(argv[2], "scan") == 0) {
 			oa_cmd_scan_usage();
+			return OA_EXIT_PASS;
+		}
+		if (strcmp(argv[2], "serve") == 0) {
+			oa_cmd_serve_usage();
 			return OA_EXIT_PASS;
 		}
 		if (strcmp(argv[2], "check-config") == 0) {

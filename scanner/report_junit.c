@@ -1,10 +1,17 @@
 /*
  * The scan report as JUnit XML for CI gates: one testcase per probe, failing
- * ones carry the reason and the fix. Every string is escaped for XML 1.0,
- * which cannot carry most control characters at all, nor invalid UTF-8: those
- * become U+FFFD so the document stays well-formed whatever a server sent.
+ * ones carry the reason and the fix, warning ones pass with their warnings in
+ * system-out. Every string is escaped for XML 1.0, which cannot carry most
+ * control characters at all, nor invalid UTF-8: those become U+FFFD so the
+ * document stays well-formed whatever a server sent.
+ *
+ * The shape is the strictest one CI tools read: the JUnit schema of Jenkins'
+ * xUnit plugin (junit-10.xsd, in tests/data/junit), which GitLab and Jenkins'
+ * junit plugin read as well. In it testsuites carries tests, failures, errors
+ * and time but not skipped; the skipped count is on the testsuite.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -144,10 +151,27 @@ static void count(const oa_scan_report *report, struct totals *t)
 	}
 }
 
-static void totals_attrs(FILE *out, const struct totals *t, double time_s)
+/*
+ * time="seconds": the schema's SUREFIRE_TIME admits digits and a fraction
+ * only, so no sign, exponent, inf or nan.
+ */
+static void time_attr(FILE *out, double seconds)
 {
-	fprintf(out, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\"",
-		t->tests, t->failures, t->errors, t->skipped, time_s);
+	if (!isfinite(seconds) || seconds < 0) {
+		seconds = 0;
+	}
+	fprintf(out, " time=\"%.3f\"", seconds);
+}
+
+/* The counts; skipped only where the schema allows it (testsuite, not testsuites). */
+static void totals_attrs(FILE *out, const struct totals *t, bool with_skipped, double time_s)
+{
+	fprintf(out, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\"", t->tests, t->failures,
+		t->errors);
+	if (with_skipped) {
+		fprintf(out, " skipped=\"%zu\"", t->skipped);
+	}
+	time_attr(out, time_s);
 }
 
 /* Every failing or warning check, with its detail and hint, as element text. */
@@ -161,8 +185,11 @@ static void problems_text(FILE *out, const oa_scan_check_ref *checks, size_t n, 
 		if (c->status < min) {
 			continue;
 		}
-		fprintf(out, "%s%s %s: %s: ", first ? "" : "\n", oa_status_name(c->status),
-			checks[i].name, c->reason);
+		fprintf(out, "%s%s ", first ? "" : "\n", oa_status_name(c->status));
+		xml_write(out, checks[i].name, false);
+		fputs(": ", out);
+		xml_write(out, c->reason, false);
+		fputs(": ", out);
 		xml_write(out, checks[i].detail, false);
 		if (checks[i].hint[0] != '\0') {
 			fputs("\nhint: ", out);
@@ -195,7 +222,7 @@ static void probe_case(FILE *out, const oa_scan_origin *o, const oa_probe *probe
 	xml_write(out, oa_scan_origin_id(o), true);
 	fputc('"', out);
 	attr(out, "name", name);
-	fprintf(out, " time=\"%.3f\"", r->duration_ms / 1000.0);
+	time_attr(out, r->duration_ms / 1000.0);
 	if (r->verdict == OA_STATUS_PASS || r->verdict == OA_STATUS_SKIP ||
 	    (r->verdict == OA_STATUS_WARN && problem < 0)) {
 		fputs("/>\n", out);
@@ -266,9 +293,9 @@ int scan_write_junit(const oa_scan_report *report, FILE *out)
 	count(report, &t);
 	oa_format_time(report->started_at, when);
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"originaudit\"", out);
-	totals_attrs(out, &t, report->duration_s);
+	totals_attrs(out, &t, false, report->duration_s);
 	fputs(">\n  <testsuite name=\"originaudit scan\"", out);
-	totals_attrs(out, &t, report->duration_s);
+	totals_attrs(out, &t, true, report->duration_s);
 	attr(out, "timestamp", when);
 	fputs(">\n    <properties>\n      <property name=\"originaudit.version\"", out);
 	attr(out, "value", oa_version());

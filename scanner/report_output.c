@@ -10,12 +10,114 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "scan_output.h"
 
 #define TEMP_SUFFIX ".tmp-XXXXXX"
+
+static const struct {
+	const char *name;
+	oa_scan_format format;
+} format_names[] = {
+    {"json", OA_SCAN_FORMAT_JSON},
+    {"text", OA_SCAN_FORMAT_TEXT},
+    {"prometheus", OA_SCAN_FORMAT_PROMETHEUS},
+    {"junit", OA_SCAN_FORMAT_JUNIT},
+    {"html", OA_SCAN_FORMAT_HTML},
+};
+
+/* File name extensions and the format each means. */
+static const struct {
+	const char *ext;
+	oa_scan_format format;
+} format_exts[] = {
+    {".json", OA_SCAN_FORMAT_JSON}, {".prom", OA_SCAN_FORMAT_PROMETHEUS},
+    {".xml", OA_SCAN_FORMAT_JUNIT}, {".txt", OA_SCAN_FORMAT_TEXT},
+    {".html", OA_SCAN_FORMAT_HTML}, {".htm", OA_SCAN_FORMAT_HTML},
+};
+
+bool scan_format_parse(const char *name, oa_scan_format *out)
+{
+	for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++) {
+		if (strcmp(name, format_names[i].name) == 0) {
+			*out = format_names[i].format;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *scan_format_name(oa_scan_format format)
+{
+	for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++) {
+		if (format_names[i].format == format) {
+			return format_names[i].name;
+		}
+	}
+	return "?";
+}
+
+bool scan_format_from_path(const char *path, oa_scan_format *out)
+{
+	const char *slash = strrchr(path, '/');
+	const char *dot = strrchr(slash != NULL ? slash : path, '.');
+
+	if (dot == NULL) {
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(format_exts) / sizeof(format_exts[0]); i++) {
+		if (strcasecmp(dot, format_exts[i].ext) == 0) {
+			*out = format_exts[i].format;
+			return true;
+		}
+	}
+	return false;
+}
+
+int scan_output_parse(const char *spec, bool has_fallback, oa_scan_format fallback,
+		      scan_output *out, oa_error *err)
+{
+	const char *colon = strchr(spec, ':');
+
+	if (colon != NULL) {
+		char name[16];
+		size_t len = (size_t)(colon - spec);
+
+		if (len < sizeof(name)) {
+			memcpy(name, spec, len);
+			name[len] = '\0';
+			if (scan_format_parse(name, &out->format)) {
+				out->path = colon + 1;
+				if (out->path[0] == '\0') {
+					return oa_error_set(err, -EINVAL,
+							    "-o '%s': no file after the format "
+							    "(FORMAT:FILE, '-' for stdout)",
+							    spec);
+				}
+				return 0;
+			}
+		}
+	}
+	out->path = spec;
+	if (spec[0] == '\0') {
+		return oa_error_set(err, -EINVAL, "-o: an empty file name");
+	}
+	if (has_fallback) {
+		out->format = fallback;
+		return 0;
+	}
+	if (scan_format_from_path(spec, &out->format)) {
+		return 0;
+	}
+	return oa_error_set(err, -EINVAL,
+			    "-o '%s': cannot tell the format from the name: write FORMAT:%s "
+			    "(json, text, prometheus, junit, html) or use a .json, .prom, .xml, "
+			    ".txt or .html name",
+			    spec, spec);
+}
 
 static int write_format(const oa_scan_report *report, oa_scan_format format, FILE *out, bool colour)
 {
@@ -28,6 +130,8 @@ static int write_format(const oa_scan_report *report, oa_scan_format format, FIL
 		return oa_scan_write_prometheus(report, out);
 	case OA_SCAN_FORMAT_JUNIT:
 		return scan_write_junit(report, out);
+	case OA_SCAN_FORMAT_HTML:
+		return oa_scan_write_html(report, out);
 	}
 	return -EINVAL;
 }

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define RP_MAX_LABELS 8
+#define RP_MAX_LABELS 12
 #define RP_LABEL_MAX 256
 
 /* One sample line, its label values unescaped. */

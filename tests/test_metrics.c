@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "metrics.h"
+#include "originaudit/version.h"
 
 /* What a fresh region writes: HELP and TYPE of every family, zero for the unlabelled ones. */
 #define EMPTY_TAIL                                                                                 \
@@ -53,6 +54,11 @@
 	"originaudit_proxy_worker_restarts_total %s\n"                                             \
 	"# HELP originaudit_proxy_reloads_total SIGHUP reloads.\n"                                 \
 	"# TYPE originaudit_proxy_reloads_total counter\n"
+
+#define HEAD_BUILD                                                                                 \
+	"# HELP originaudit_proxy_build_info The originaudit-proxy version running: always 1.\n"   \
+	"# TYPE originaudit_proxy_build_info gauge\n"                                              \
+	"originaudit_proxy_build_info{version=\"%s\"} 1\n"
 
 #define HEAD_REQUESTS                                                                              \
 	"# HELP originaudit_proxy_requests_total Responses sent to viewers.\n"                     \
@@ -206,9 +212,9 @@ static void test_render_empty(void **state)
 	char expected[4096];
 
 	snprintf(expected, sizeof(expected),
-		 HEAD_REQUESTS HEAD_FAILURES EMPTY_TAIL HEAD_AUDITS
+		 HEAD_BUILD HEAD_REQUESTS HEAD_FAILURES EMPTY_TAIL HEAD_AUDITS
 		 "originaudit_proxy_audits_total 0\n",
-		 "0", "0", "0", "0", "0", "0", "0", "0");
+		 oa_version(), "0", "0", "0", "0", "0", "0", "0", "0");
 	assert_string_equal(text, expected);
 	free(text);
 }
@@ -256,7 +262,7 @@ static void test_render_exact(void **state)
 	pxm_count_audit(r->m);
 
 	snprintf(expected, sizeof(expected),
-		 HEAD_REQUESTS
+		 HEAD_BUILD HEAD_REQUESTS
 		 "originaudit_proxy_requests_total{origin=\"-\",status=\"404\"} 1\n"
 		 "originaudit_proxy_requests_total{origin=\"web\",status=\"200\"} 3\n"
 		 "originaudit_proxy_requests_total{origin=\"web\",status=\"304\"} 1\n"
@@ -270,7 +276,7 @@ static void test_render_exact(void **state)
 		 "originaudit_proxy_reloads_total{result=\"ok\"} 1\n"
 		 "originaudit_proxy_reloads_total{result=\"error\"} 2\n" HEAD_AUDITS
 		 "originaudit_proxy_audits_total 1\n",
-		 "1", "2", "1524", "6", "2", "1", "4", "2");
+		 oa_version(), "1", "2", "1524", "6", "2", "1", "4", "2");
 	text = render(r->m);
 	assert_string_equal(text, expected);
 	free(text);
@@ -663,12 +669,19 @@ static void test_write_error(void **state)
 
 /* The families the proxy writes, in order. */
 static const char *const families[] = {
-    "originaudit_proxy_requests_total",	  "originaudit_proxy_origin_failures_total",
-    "originaudit_proxy_cache_hits_total", "originaudit_proxy_cache_misses_total",
-    "originaudit_proxy_cache_bytes",	  "originaudit_proxy_cache_objects",
-    "originaudit_proxy_open_connections", "originaudit_proxy_connections_refused_total",
-    "originaudit_proxy_workers",	  "originaudit_proxy_worker_restarts_total",
-    "originaudit_proxy_reloads_total",	  "originaudit_proxy_audits_total",
+    "originaudit_proxy_build_info",
+    "originaudit_proxy_requests_total",
+    "originaudit_proxy_origin_failures_total",
+    "originaudit_proxy_cache_hits_total",
+    "originaudit_proxy_cache_misses_total",
+    "originaudit_proxy_cache_bytes",
+    "originaudit_proxy_cache_objects",
+    "originaudit_proxy_open_connections",
+    "originaudit_proxy_connections_refused_total",
+    "originaudit_proxy_workers",
+    "originaudit_proxy_worker_restarts_total",
+    "originaudit_proxy_reloads_total",
+    "originaudit_proxy_audits_total",
 };
 
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))

@@ -93,7 +93,7 @@ static int ops_teardown(void **state)
 
 /* ---- a Prometheus text format (0.0.4) parser ---- */
 
-#define PROM_MAX_LABELS 8
+#define PROM_MAX_LABELS 12
 
 typedef struct prom_label {
 	char name[64];
@@ -710,7 +710,8 @@ static void test_metrics_after_traffic(void **state)
 	prom_expect_type(p, "originaudit_proxy_workers", "gauge");
 	prom_expect_type(p, "originaudit_proxy_audits_total", "counter");
 	prom_expect_type(p, "originaudit_proxy_audit_origin_verdict", "gauge");
-	prom_expect_type(p, "originaudit_cert_days_left", "gauge");
+	prom_expect_type(p, "originaudit_cert_not_after_seconds", "gauge");
+	prom_expect_type(p, "originaudit_proxy_build_info", "gauge");
 	prom_expect(p, "originaudit_proxy_requests_total{origin=\"good\",status=\"200\"}", 3);
 	prom_expect(p, "originaudit_proxy_requests_total{origin=\"bad\",status=\"502\"}", 2);
 	prom_expect(p, "originaudit_proxy_requests_total{origin=\"-\",status=\"400\"}", 1);
@@ -748,22 +749,30 @@ static void test_metrics_after_traffic(void **state)
 	assert_true(least >= 89 && most <= 90);
 
 	const prom_sample *s = NULL;
-	if (prom_match(p, "originaudit_cert_days_left{origin=\"good\"}", false, &s) != 1) {
-		fail_msg("want one originaudit_cert_days_left sample of origin good");
+	if (prom_match(p, "originaudit_probe_earliest_not_after_seconds{origin=\"good\"}", false,
+		       &s) != 1) {
+		fail_msg(
+		    "want one originaudit_probe_earliest_not_after_seconds sample of origin good");
 	}
 	assert_int_equal(s->n_labels, 4);
 	assert_string_equal(prom_label_of(s, "address"), "127.0.0.1");
 	snprintf(series, sizeof(series), "%u", ph_eo_port(o.good));
 	assert_string_equal(prom_label_of(s, "port"), series);
 	assert_string_equal(prom_label_of(s, "sni"), PH_HOST);
-	if (s->value < (double)least || s->value > (double)most) {
-		fail_msg("originaudit_cert_days_left of good is %g, want %lld..%lld", s->value,
-			 least, most);
+	assert_true(s->value == (double)not_after);
+	assert_true(least >= 89 && most <= 90);
+	if (prom_match(p, "originaudit_cert_not_after_seconds{origin=\"good\",position=\"0\"}",
+		       false, &s) != 1) {
+		fail_msg("want one originaudit_cert_not_after_seconds sample of good's leaf");
 	}
-	snprintf(series, sizeof(series),
-		 "originaudit_cert_not_after_seconds{origin=\"good\",address=\"127.0.0.1\","
-		 "port=\"%u\",sni=\"" PH_HOST "\"}",
-		 ph_eo_port(o.good));
+	assert_int_equal(s->n_labels, 9);
+	assert_string_equal(prom_label_of(s, "subject_cn"), PH_HOST);
+	assert_true(s->value == (double)not_after);
+	snprintf(
+	    series, sizeof(series),
+	    "originaudit_probe_earliest_not_after_seconds{origin=\"good\",address=\"127.0.0.1\","
+	    "port=\"%u\",sni=\"" PH_HOST "\"}",
+	    ph_eo_port(o.good));
 	prom_expect(p, series, (double)not_after);
 	let_go(p);
 	ph_finish(e);
@@ -894,7 +903,7 @@ static void test_admin_without_audit(void **state)
 	p = fetch_metrics(e, admin);
 	prom_expect(p, "originaudit_proxy_audits_total", 0);
 	assert_int_equal(prom_count(p, "originaudit_proxy_audit_origin_verdict"), 0);
-	assert_int_equal(prom_count(p, "originaudit_cert_days_left"), 0);
+	assert_int_equal(prom_count(p, "originaudit_cert_not_after_seconds"), 0);
 	let_go(p);
 	/* The origin was never probed: the proxy's only contact with it is this request. */
 	ph_get(e, false, "/x", r);

@@ -304,6 +304,9 @@ static char *render(const oa_scan_report *r, oa_scan_format format, bool colour)
 	case OA_SCAN_FORMAT_JUNIT:
 		rc = scan_write_junit(r, out);
 		break;
+	case OA_SCAN_FORMAT_HTML:
+		rc = oa_scan_write_html(r, out);
+		break;
 	}
 	assert_int_equal(rc, 0);
 	assert_int_equal(fclose(out), 0);
@@ -675,11 +678,19 @@ static void test_prometheus(void **state)
 
 	rp_parse_exposition(text, &e);
 	static const char *const families[] = {
-	    "originaudit_probe_verdict",	  "originaudit_probe_status",
-	    "originaudit_check_status",		  "originaudit_cert_not_after_seconds",
-	    "originaudit_cert_days_left",	  "originaudit_scan_duration_seconds",
-	    "originaudit_scan_timestamp_seconds", "originaudit_origins",
-	    "originaudit_probes_total",
+	    "originaudit_build_info",
+	    "originaudit_probe_success",
+	    "originaudit_probe_verdict",
+	    "originaudit_probe_status",
+	    "originaudit_check_status",
+	    "originaudit_tls_version_info",
+	    "originaudit_probe_earliest_not_after_seconds",
+	    "originaudit_cert_not_before_seconds",
+	    "originaudit_cert_not_after_seconds",
+	    "originaudit_scan_duration_seconds",
+	    "originaudit_scan_timestamp_seconds",
+	    "originaudit_origins",
+	    "originaudit_probes",
 	};
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
 		char help[160];
@@ -711,10 +722,16 @@ static void test_prometheus(void **state)
 			   NULL);
 	assert_non_null(s);
 	assert_true(s->value == 2);
-	s = rp_find_sample(&e, "originaudit_cert_days_left", "origin", "broken", NULL);
-	assert_true(s != NULL && s->value >= -11 && s->value <= -9);
-	s = rp_find_sample(&e, "originaudit_cert_not_after_seconds", "origin", "broken", NULL);
+	/* Expired ten days ago: its leaf's notAfter is in the past, and the probe did not succeed.
+	 */
+	s = rp_find_sample(&e, "originaudit_cert_not_after_seconds", "origin", "broken", "position",
+			   "0", NULL);
+	assert_true(s != NULL && s->value < (double)time(NULL) - 9 * 86400.0);
+	s = rp_find_sample(&e, "originaudit_probe_earliest_not_after_seconds", "origin", "broken",
+			   NULL);
 	assert_true(s != NULL && s->value < (double)time(NULL));
+	s = rp_find_sample(&e, "originaudit_probe_success", "origin", "broken", NULL);
+	assert_true(s != NULL && s->value == 0);
 	s = rp_find_sample(&e, "originaudit_check_status", "origin", "broken", "check", "name",
 			   NULL);
 	assert_non_null(s);
@@ -722,6 +739,22 @@ static void test_prometheus(void **state)
 
 	s = rp_find_sample(&e, "originaudit_probe_status", "origin", "good", NULL);
 	assert_true(s != NULL && s->value == 0);
+	s = rp_find_sample(&e, "originaudit_probe_success", "origin", "good", NULL);
+	assert_true(s != NULL && s->value == 1);
+	/* warn counts as success (reached and validated); error does not. */
+	s = rp_find_sample(&e, "originaudit_probe_success", "origin", "web", NULL);
+	assert_true(s != NULL && s->value == 1);
+	s = rp_find_sample(&e, "originaudit_probe_success", "origin", "api", NULL);
+	assert_true(s != NULL && s->value == 0);
+	assert_int_equal(rp_count_samples(&e, "originaudit_probe_success", NULL), 5);
+	s = rp_find_sample(&e, "originaudit_tls_version_info", "origin", "good", NULL);
+	assert_non_null(s);
+	assert_string_equal(rp_sample_label(s, "version"),
+			    oa_probe_get_result(f->probes[O_GOOD])->tls_version);
+	assert_true(s->value == 1);
+	assert_int_equal(rp_count_samples(&e, "originaudit_tls_version_info", "api"), 0);
+	s = rp_find_sample(&e, "originaudit_build_info", "version", oa_version(), NULL);
+	assert_true(s != NULL && s->value == 1);
 	s = rp_find_sample(&e, "originaudit_probe_status", "origin", "web", "sni", "", NULL);
 	assert_true(s != NULL && s->value == 1);
 	s = rp_find_sample(&e, "originaudit_check_status", "origin", "web", "check", "http", NULL);
@@ -734,25 +767,49 @@ static void test_prometheus(void **state)
 	assert_non_null(s);
 	/* Probes without a certificate have no check samples and no cert metrics. */
 	assert_int_equal(rp_count_samples(&e, "originaudit_check_status", "api"), 0);
-	assert_int_equal(rp_count_samples(&e, "originaudit_cert_days_left", "api"), 0);
-	assert_int_equal(rp_count_samples(&e, "originaudit_cert_days_left", "web"), 0);
-	assert_int_equal(rp_count_samples(&e, "originaudit_cert_not_after_seconds", NULL), 2);
-	assert_int_equal(rp_count_samples(&e, "originaudit_cert_days_left", NULL), 2);
+	assert_int_equal(rp_count_samples(&e, "originaudit_cert_not_after_seconds", "api"), 0);
+	assert_int_equal(rp_count_samples(&e, "originaudit_cert_not_after_seconds", "web"), 0);
+	assert_int_equal(rp_count_samples(&e, "originaudit_probe_earliest_not_after_seconds", NULL),
+			 2);
 
-	/* The leaf (90 days) expires before the intermediate: its not_after is the earliest. */
+	/* One series per certificate of the chain as sent, labelled with its identity. */
 	const oa_result *good = oa_probe_get_result(f->probes[O_GOOD])->result;
-	s = rp_find_sample(&e, "originaudit_cert_not_after_seconds", "origin", "good", NULL);
+	const oa_result *broken = oa_probe_get_result(f->probes[O_BROKEN])->result;
+	assert_true(oa_result_cert_count(good) >= 2);
+	assert_int_equal(rp_count_samples(&e, "originaudit_cert_not_after_seconds", NULL),
+			 oa_result_cert_count(good) + oa_result_cert_count(broken));
+	assert_int_equal(rp_count_samples(&e, "originaudit_cert_not_before_seconds", NULL),
+			 oa_result_cert_count(good) + oa_result_cert_count(broken));
+	for (size_t i = 0; i < oa_result_cert_count(good); i++) {
+		const oa_cert_info *c = oa_result_cert(good, i);
+		char pos[24];
+
+		snprintf(pos, sizeof(pos), "%zu", i);
+		s = rp_find_sample(&e, "originaudit_cert_not_after_seconds", "origin", "good",
+				   "position", pos, "serial", c->serial, "sha256", c->sha256, NULL);
+		assert_non_null(s);
+		assert_int_equal(s->n_labels, 9);
+		assert_true(s->value == (double)c->not_after);
+		s = rp_find_sample(&e, "originaudit_cert_not_before_seconds", "origin", "good",
+				   "position", pos, "sha256", c->sha256, NULL);
+		assert_true(s != NULL && s->value == (double)c->not_before);
+	}
+	/* The leaf (90 days) expires before the intermediate: its not_after is the earliest. */
+	s = rp_find_sample(&e, "originaudit_cert_not_after_seconds", "origin", "good", "position",
+			   "0", "subject_cn", HOST, NULL);
 	assert_non_null(s);
 	assert_true(s->value == (double)oa_result_earliest_expiry(good));
 	assert_true(s->value > (double)time(NULL) + 80 * 86400.0);
-	s = rp_find_sample(&e, "originaudit_cert_days_left", "origin", "good", NULL);
-	assert_true(s != NULL && s->value >= 88 && s->value <= 90);
+	assert_true(rp_sample_label(s, "issuer_cn")[0] != '\0');
+	s = rp_find_sample(&e, "originaudit_probe_earliest_not_after_seconds", "origin", "good",
+			   NULL);
+	assert_true(s != NULL && s->value == (double)oa_result_earliest_expiry(good));
 
 	s = rp_find_sample(&e, "originaudit_scan_duration_seconds", NULL);
 	assert_true(s != NULL && s->value == 1.5);
 	s = rp_find_sample(&e, "originaudit_scan_timestamp_seconds", NULL);
 	assert_true(s != NULL && s->value == (double)(STARTED_AT + 1));
-	s = rp_find_sample(&e, "originaudit_probes_total", NULL);
+	s = rp_find_sample(&e, "originaudit_probes", NULL);
 	assert_true(s != NULL && s->value == 5);
 	static const char *const verdicts[] = {"pass", "warn", "fail", "error", "skip"};
 	static const double counts[] = {1, 1, 1, 2, 1};
@@ -805,11 +862,13 @@ static void test_junit(void **state)
 	assert_int_equal(sum.failure_elems, 1);
 	assert_int_equal(sum.errors, 2);
 	assert_int_equal(sum.error_elems, 2);
-	assert_int_equal(sum.skipped, 1);
+	/* The strict schema (Jenkins xUnit's) allows skipped on testsuite only. */
+	assert_int_equal(sum.skipped, -1);
 	assert_int_equal(sum.skipped_elems, 1);
 	assert_contains(text, "<testsuites name=\"originaudit\" tests=\"6\" failures=\"1\" "
-			      "errors=\"2\" skipped=\"1\" time=\"1.500\">");
-	assert_contains(text, "<testsuite name=\"originaudit scan\" tests=\"6\"");
+			      "errors=\"2\" time=\"1.500\">");
+	assert_contains(text, "<testsuite name=\"originaudit scan\" tests=\"6\" failures=\"1\" "
+			      "errors=\"2\" skipped=\"1\" time=\"1.500\"");
 	assert_contains(text, "timestamp=\"2026-01-02T03:04:05Z\"");
 
 	snprintf(expect, sizeof(expect),
@@ -870,7 +929,7 @@ static void test_writers_report_write_errors(void **state)
 {
 	struct fixture *f = *state;
 
-	for (int format = OA_SCAN_FORMAT_JSON; format <= OA_SCAN_FORMAT_JUNIT; format++) {
+	for (int format = OA_SCAN_FORMAT_JSON; format <= OA_SCAN_FORMAT_HTML; format++) {
 		FILE *full = fopen("/dev/full", "w");
 		int rc = 0;
 
@@ -890,6 +949,9 @@ static void test_writers_report_write_errors(void **state)
 			break;
 		case OA_SCAN_FORMAT_JUNIT:
 			rc = scan_write_junit(&f->report, full);
+			break;
+		case OA_SCAN_FORMAT_HTML:
+			rc = oa_scan_write_html(&f->report, full);
 			break;
 		}
 		assert_int_equal(rc, -EIO);
@@ -954,7 +1016,7 @@ static void test_output_replaces_file(void **state)
 	/* An old report longer than some new ones: nothing of it may survive. */
 	memset(old, 'x', sizeof(old) - 1);
 	old[sizeof(old) - 1] = '\n';
-	for (int format = OA_SCAN_FORMAT_JSON; format <= OA_SCAN_FORMAT_JUNIT; format++) {
+	for (int format = OA_SCAN_FORMAT_JSON; format <= OA_SCAN_FORMAT_HTML; format++) {
 		fx_write(path, old, sizeof(old));
 		assert_int_equal(chmod(path, 0600), 0);
 		oa_error_clear(&err);

@@ -59,6 +59,9 @@ struct scan_state {
 	const oa_origin_config **origins;
 	size_t *origin_config;
 	size_t n_origins;
+	/* By origin number: its place in the report, or SIZE_MAX when opts.select left it out. */
+	size_t *report_index;
+	size_t n_selected;
 	const oa_trust_store *store;
 	oa_scan_options opts;
 	oa_scan_done_cb done_cb;
@@ -141,8 +144,10 @@ static int plan_index(struct scan_state *st)
 	st->sni_aliases = calloc(n_aliases ? n_aliases : 1, sizeof(*st->sni_aliases));
 	st->alias_start = calloc(st->n_configs ? st->n_configs : 1, sizeof(*st->alias_start));
 	st->alias_count = calloc(st->n_configs ? st->n_configs : 1, sizeof(*st->alias_count));
+	st->report_index = calloc(st->n_origins ? st->n_origins : 1, sizeof(*st->report_index));
 	if (st->origins == NULL || st->origin_config == NULL || st->origin_use == NULL ||
-	    st->sni_aliases == NULL || st->alias_start == NULL || st->alias_count == NULL) {
+	    st->sni_aliases == NULL || st->alias_start == NULL || st->alias_count == NULL ||
+	    st->report_index == NULL) {
 		return -ENOMEM;
 	}
 	n_aliases = 0;
@@ -153,6 +158,12 @@ static int plan_index(struct scan_state *st)
 		for (size_t i = 0; i < config->n_origins; i++, n++) {
 			st->origins[n] = &config->origins[i];
 			st->origin_config[n] = c;
+			if (st->opts.select != NULL &&
+			    !st->opts.select(config, &config->origins[i], st->opts.select_data)) {
+				st->report_index[n] = SIZE_MAX;
+			} else {
+				st->report_index[n] = st->n_selected++;
+			}
 		}
 		for (size_t i = 0; i < config->n_behaviors + 1; i++) {
 			const oa_behavior_config *b = i < config->n_behaviors
@@ -196,6 +207,7 @@ static void free_plan(struct scan_state *st)
 	free(st->sni_aliases);
 	free(st->alias_start);
 	free(st->alias_count);
+	free(st->report_index);
 }
 
 static size_t sni_entries(const struct scan_state *st, size_t origin, struct sni_entry *out,
@@ -533,7 +545,7 @@ static int place_probes(struct scan_state *st, oa_scan_report *r)
 
 	for (size_t t = 0; t < st->n_targets; t++) {
 		if (st->targets[t].probe != NULL) {
-			r->origins[st->targets[t].origin].n_probes++;
+			r->origins[st->report_index[st->targets[t].origin]].n_probes++;
 		}
 	}
 	for (size_t i = 0; i < r->n_origins; i++) {
@@ -552,7 +564,7 @@ static int place_probes(struct scan_state *st, oa_scan_report *r)
 	}
 	for (size_t t = 0; t < st->n_targets; t++) {
 		struct target *tg = &st->targets[t];
-		oa_scan_origin *so = &r->origins[tg->origin];
+		oa_scan_origin *so = &r->origins[st->report_index[tg->origin]];
 
 		/* An S3 origin is not probed; what it has stays with the targets. */
 		if (tg->probe == NULL || so->config->s3 || so->config->unresolved != NULL) {
@@ -586,14 +598,17 @@ static int origin_key(const struct scan_state *st, size_t origin, char **out)
 
 static int build_report(struct scan_state *st, oa_scan_report *r)
 {
-	r->origins = calloc(st->n_origins ? st->n_origins : 1, sizeof(*r->origins));
+	r->origins = calloc(st->n_selected ? st->n_selected : 1, sizeof(*r->origins));
 	if (r->origins == NULL) {
 		return -ENOMEM;
 	}
-	r->n_origins = st->n_origins;
+	r->n_origins = st->n_selected;
 	r->verdict = OA_STATUS_PASS;
 	for (size_t i = 0; i < st->n_origins; i++) {
-		oa_scan_origin *so = &r->origins[i];
+		if (st->report_index[i] == SIZE_MAX) {
+			continue;
+		}
+		oa_scan_origin *so = &r->origins[st->report_index[i]];
 		const oa_origin_config *o = st->origins[i];
 
 		so->config = o;
@@ -720,6 +735,7 @@ int oa_scan_start_many(uv_loop_t *loop, const oa_config *const *configs, size_t 
 	}
 	memcpy(st->configs, configs, n_configs * sizeof(*configs));
 	st->n_configs = n_configs;
+	st->opts = *opts;
 	rc = plan_index(st);
 	if (rc < 0) {
 		goto fail_plan;
@@ -736,7 +752,6 @@ int oa_scan_start_many(uv_loop_t *loop, const oa_config *const *configs, size_t 
 	st->deliver.data = st;
 	st->loop = loop;
 	st->store = store;
-	st->opts = *opts;
 	st->done_cb = cb;
 	st->done_data = data;
 	st->report->config = n_configs > 0 ? configs[0] : NULL;
@@ -747,7 +762,7 @@ int oa_scan_start_many(uv_loop_t *loop, const oa_config *const *configs, size_t 
 	for (size_t i = 0; i < st->n_origins && st->error == 0; i++) {
 		const oa_origin_config *o = st->origins[i];
 
-		if (o->s3 || o->unresolved != NULL) {
+		if (o->s3 || o->unresolved != NULL || st->report_index[i] == SIZE_MAX) {
 			continue;
 		}
 		if (o->n_addresses > 0) {

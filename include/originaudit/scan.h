@@ -30,6 +30,12 @@ typedef struct oa_scan_options {
 	bool enumerate_protocols;
 	time_t at;
 	oa_policy policy;
+	/*
+	 * Only the origins select returns true for are probed and reported
+	 * (their distribution's aliases and behaviours still apply); NULL: all.
+	 */
+	bool (*select)(const oa_config *config, const oa_origin_config *origin, void *data);
+	void *select_data;
 	/* Called on the loop after each probe finishes (progress line); may be NULL. */
 	void (*progress)(size_t done, size_t total, void *data);
 	void *progress_data;
@@ -139,6 +145,7 @@ typedef enum oa_scan_format {
 	OA_SCAN_FORMAT_TEXT,
 	OA_SCAN_FORMAT_PROMETHEUS,
 	OA_SCAN_FORMAT_JUNIT,
+	OA_SCAN_FORMAT_HTML,
 } oa_scan_format;
 
 /* The JSON report, schema v1. 0, -ENOMEM or -EIO (write errors). */
@@ -146,6 +153,14 @@ int oa_scan_write_json(const oa_scan_report *report, FILE *out);
 
 /* The Prometheus text exposition format 0.0.4. 0 or -EIO (write errors). */
 int oa_scan_write_prometheus(const oa_scan_report *report, FILE *out);
+
+/*
+ * One self-contained HTML page (no external assets, no JavaScript framework):
+ * a summary, every origin and probe with its verdict, the failing checks
+ * with detail and hint, and an expiry timeline of every certificate (inline
+ * SVG). 0, -ENOMEM or -EIO (write errors).
+ */
+int oa_scan_write_html(const oa_scan_report *report, FILE *out);
 
 /* Writes value to out as a Prometheus label value (\, " and newline escaped; NULL: nothing). */
 void oa_scan_prometheus_label(FILE *out, const char *value);
