@@ -70,6 +70,11 @@ void oa_cmd_serve_usage(void)
 	    DEFAULT_INTERVAL_S, DEFAULT_MAX_PROBES);
 }
 
+/* The outcomes of /probe, for originaudit_exporter_probe_requests_total{result}. */
+enum { PROBE_OK, PROBE_REFUSED, PROBE_FORBIDDEN, PROBE_BAD, PROBE_ERROR, PROBE_RESULTS };
+static const char *const probe_results[PROBE_RESULTS] = {"ok", "too_many", "forbidden",
+							 "bad_request", "error"};
+
 /* One loaded set of inputs; reports and probes hold a reference while they use it. */
 struct generation {
 	oa_config_list configs;
@@ -108,13 +113,9 @@ struct exporter {
 	unsigned long long scan_failures;
 	unsigned long long reloads;
 	unsigned long long reload_failures;
-	unsigned long long probe_requests[4];
+	unsigned long long probe_requests[PROBE_RESULTS];
 	unsigned probes_in_flight;
 };
-
-/* The outcomes of /probe, for originaudit_exporter_probe_requests_total{result}. */
-enum { PROBE_OK, PROBE_REFUSED, PROBE_FORBIDDEN, PROBE_BAD };
-static const char *const probe_results[] = {"ok", "too_many", "forbidden", "bad_request"};
 
 static void gen_unref(struct generation *g)
 {
@@ -334,7 +335,7 @@ static void serve_metrics(struct exporter *x, oa_http_request *req)
 		"# HELP originaudit_exporter_probe_requests_total /probe requests by "
 		"result.\n# TYPE originaudit_exporter_probe_requests_total counter\n",
 		x->scans, x->scan_failures, x->reloads, x->reload_failures);
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < PROBE_RESULTS; i++) {
 		fprintf(f, "originaudit_exporter_probe_requests_total{result=\"%s\"} %llu\n",
 			probe_results[i], x->probe_requests[i]);
 	}
@@ -402,6 +403,7 @@ static void on_probe_done(oa_scan_report *report, int status, void *data)
 
 	x->probes_in_flight--;
 	if (status < 0 || render(report, OA_SCAN_FORMAT_PROMETHEUS, &text, &len) < 0) {
+		x->probe_requests[PROBE_ERROR]++;
 		respond_text(job->req, 500, "the probe failed\n");
 	} else {
 		oa_http_respond(job->req, 200, PROM_TYPE, NULL, text, len);
@@ -437,16 +439,10 @@ static void serve_probe(struct exporter *x, oa_http_request *req)
 		respond_text(req, 400, msg);
 		return;
 	}
-	if (x->probes_in_flight >= x->max_probes) {
-		oa_config_destroy(adhoc);
-		x->probe_requests[PROBE_REFUSED]++;
-		oa_http_respond(req, 429, "text/plain; charset=utf-8", "Retry-After: 5\r\n",
-				"too many probes at once\n", 24);
-		return;
-	}
 	struct probe_job *job = calloc(1, sizeof(*job));
 	if (job == NULL) {
 		oa_config_destroy(adhoc);
+		x->probe_requests[PROBE_ERROR]++;
 		respond_text(req, 500, "out of memory\n");
 		return;
 	}
@@ -478,6 +474,14 @@ static void serve_probe(struct exporter *x, oa_http_request *req)
 		respond_text(req, 403, msg);
 		return;
 	}
+	if (x->probes_in_flight >= x->max_probes) {
+		oa_config_destroy(adhoc);
+		free(job);
+		x->probe_requests[PROBE_REFUSED]++;
+		oa_http_respond(req, 429, "text/plain; charset=utf-8", "Retry-After: 5\r\n",
+				"too many probes at once\n", 24);
+		return;
+	}
 	job->gen = x->gen;
 	job->gen->refs++;
 	oa_scan_options opts;
@@ -498,6 +502,7 @@ static void serve_probe(struct exporter *x, oa_http_request *req)
 		oa_config_destroy(job->adhoc);
 		gen_unref(job->gen);
 		free(job);
+		x->probe_requests[PROBE_ERROR]++;
 		respond_text(req, 500, "the probe could not start\n");
 		return;
 	}

@@ -44,12 +44,13 @@ struct oa_http_request {
 	bool closing;
 	bool delivered;
 	bool answered;
+	/* The client closed or reset its side after its request was delivered. */
+	bool gone;
 	llhttp_t parser;
 	size_t received;
 	char url[URL_MAX];
 	size_t url_len;
 	bool url_too_long;
-	bool has_body;
 	const char *method;
 	/* Into url: the path (NUL-terminated at the '?') and the query after it ("" if none). */
 	const char *query;
@@ -221,6 +222,7 @@ void oa_http_respond(oa_http_request *c, int status, const char *content_type,
 /* An answer of the server's own (a malformed or oversized request). */
 static void refuse(oa_http_request *c, int status, const char *text)
 {
+	uv_timer_stop(&c->timer);
 	c->delivered = true;
 	unlink_reading(c);
 	oa_http_respond(c, status, "text/plain; charset=utf-8", NULL, text, strlen(text));
@@ -244,8 +246,13 @@ static int on_headers_complete(llhttp_t *parser)
 {
 	oa_http_request *c = parser->data;
 
-	c->has_body = (parser->flags & F_CHUNKED) != 0 ||
-		      ((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > 0);
+	/* Refused at once: a client waiting to send its body (Expect: 100-continue) gets an answer.
+	 */
+	if ((parser->flags & F_CHUNKED) != 0 ||
+	    ((parser->flags & F_CONTENT_LENGTH) != 0 && parser->content_length > 0)) {
+		refuse(c, 413, "request bodies are not accepted\n");
+		return HPE_PAUSED;
+	}
 	return 0;
 }
 
@@ -255,10 +262,6 @@ static int on_message_complete(llhttp_t *parser)
 
 	if (c->url_too_long) {
 		refuse(c, 414, "request target too long\n");
-		return HPE_PAUSED;
-	}
-	if (c->has_body) {
-		refuse(c, 413, "request bodies are not accepted\n");
 		return HPE_PAUSED;
 	}
 	c->method = llhttp_method_name((llhttp_method_t)parser->method);
@@ -271,8 +274,11 @@ static int on_message_complete(llhttp_t *parser)
 	}
 	c->delivered = true;
 	unlink_reading(c);
-	uv_read_stop((uv_stream_t *)&c->tcp);
-	/* No deadline while the handler works: it answers within its own bounds. */
+	/*
+	 * Reading goes on, discarding, only to notice a client that leaves
+	 * (oa_http_request_gone). No deadline while the handler works: it
+	 * answers within its own bounds.
+	 */
 	uv_timer_stop(&c->timer);
 	c->server->handler(c, c->server->data);
 	return HPE_PAUSED;
@@ -291,7 +297,18 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	oa_http_request *c = stream->data;
 
-	if (c->closing || c->delivered || nread == 0) {
+	if (c->closing || nread == 0) {
+		return;
+	}
+	if (c->delivered) {
+		/* Waiting for the handler's answer: the end of the client's side, or more bytes. */
+		c->received += nread > 0 ? (size_t)nread : 0;
+		if (nread < 0) {
+			c->gone = true;
+			uv_read_stop(stream);
+		} else if (c->received > 2 * c->server->opts.max_request_bytes) {
+			uv_read_stop(stream);
+		}
 		return;
 	}
 	if (nread < 0) {
@@ -456,7 +473,7 @@ const char *oa_http_request_path(const oa_http_request *req)
 
 bool oa_http_request_gone(const oa_http_request *req)
 {
-	return req->closing;
+	return req->gone || req->closing;
 }
 
 static int hex_value(char ch)
