@@ -23,38 +23,6 @@
 #define REPLACEMENT "\xef\xbf\xbd"
 #define NAME_MAX_LEN 600
 
-static bool is_cont(unsigned char c)
-{
-	return (c & 0xc0) == 0x80;
-}
-
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80) {
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		return is_cont(s[1]) ? 2 : 0;
-	}
-	if (c >= 0xe0 && c <= 0xef) {
-		unsigned char lo = c == 0xe0 ? 0xa0 : 0x80;
-		/* 0xED A0-BF would encode a UTF-16 surrogate. */
-		unsigned char hi = c == 0xed ? 0x9f : 0xbf;
-
-		return s[1] >= lo && s[1] <= hi && is_cont(s[2]) ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		unsigned char lo = c == 0xf0 ? 0x90 : 0x80;
-		unsigned char hi = c == 0xf4 ? 0x8f : 0xbf;
-
-		return s[1] >= lo && s[1] <= hi && is_cont(s[2]) && is_cont(s[3]) ? 4 : 0;
-	}
-	return 0;
-}
-
 /*
  * Writes s escaped. In attributes, tab, newline and carriage return are
  * written as character references: parsers would otherwise turn them into
@@ -63,9 +31,10 @@ static size_t utf8_len(const unsigned char *s)
 static void xml_write(FILE *out, const char *text, bool attribute)
 {
 	const unsigned char *s = (const unsigned char *)(text != NULL ? text : "");
+	const unsigned char *end = s + strlen((const char *)s);
 
 	while (*s != '\0') {
-		size_t len = utf8_len(s);
+		size_t len = oa_utf8_len(s, (size_t)(end - s));
 
 		if (len == 0) {
 			fputs(REPLACEMENT, out);

@@ -105,38 +105,6 @@ static const char style[] =
     "svg.timeline .small{font-size:11px;fill:#59636e}\n"
     "footer{color:#59636e;padding-bottom:24px}\n";
 
-static bool is_cont(unsigned char c)
-{
-	return (c & 0xc0) == 0x80;
-}
-
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80) {
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		return is_cont(s[1]) ? 2 : 0;
-	}
-	if (c >= 0xe0 && c <= 0xef) {
-		unsigned char lo = c == 0xe0 ? 0xa0 : 0x80;
-		/* 0xED A0-BF would encode a UTF-16 surrogate. */
-		unsigned char hi = c == 0xed ? 0x9f : 0xbf;
-
-		return s[1] >= lo && s[1] <= hi && is_cont(s[2]) ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		unsigned char lo = c == 0xf0 ? 0x90 : 0x80;
-		unsigned char hi = c == 0xf4 ? 0x8f : 0xbf;
-
-		return s[1] >= lo && s[1] <= hi && is_cont(s[2]) && is_cont(s[3]) ? 4 : 0;
-	}
-	return 0;
-}
-
 /* Whether the character at s (len bytes) may appear in the page as it is. */
 static bool printable(const unsigned char *s, size_t len)
 {
@@ -157,10 +125,11 @@ static bool printable(const unsigned char *s, size_t len)
 static void html_n(FILE *out, const char *text, size_t max)
 {
 	const unsigned char *s = (const unsigned char *)(text != NULL ? text : "");
+	const unsigned char *end = s + strlen((const char *)s);
 	size_t chars = 0;
 
 	while (*s != '\0') {
-		size_t len = utf8_len(s);
+		size_t len = oa_utf8_len(s, (size_t)(end - s));
 
 		if (max > 0 && chars == max) {
 			fputs(ELLIPSIS, out);

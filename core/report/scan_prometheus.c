@@ -54,34 +54,6 @@ static void probe_sample_start(FILE *out, const char *name, const oa_scan_origin
 	fputc('"', out);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-
-	if (s[0] < 0x80) {
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-	} else {
-		return 0;
-	}
-	if (len > n) {
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			return 0;
-		}
-	}
-	return len;
-}
-
 static int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9') {
@@ -135,7 +107,7 @@ static void dn_common_name(const char *dn, char *buf, size_t size)
 	}
 	size_t o = 0;
 	for (size_t i = 0; i < n && o + 5 < size;) {
-		size_t len = utf8_len(raw + i, n - i);
+		size_t len = oa_utf8_len(raw + i, n - i);
 
 		if (len == 0) {
 			buf[o++] = '?';

@@ -162,6 +162,13 @@ int oa_scan_write_prometheus(const oa_scan_report *report, FILE *out);
  */
 int oa_scan_write_html(const oa_scan_report *report, FILE *out);
 
+/*
+ * The length of the valid UTF-8 sequence at s (n bytes readable), or 0 when
+ * it is not one: overlong forms, surrogates and code points past U+10FFFF are
+ * not valid. Writers replace what is not valid with U+FFFD.
+ */
+size_t oa_utf8_len(const unsigned char *s, size_t n);
+
 /* Writes value to out as a Prometheus label value (\, " and newline escaped; NULL: nothing). */
 void oa_scan_prometheus_label(FILE *out, const char *value);
 
