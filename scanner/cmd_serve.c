@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -784,6 +785,8 @@ int oa_cmd_serve(int argc, char **argv)
 		free_exporter(&x);
 		return OA_EXIT_ERROR;
 	}
+	/* A client that leaves mid-answer is a write error, not a signal that ends the exporter. */
+	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	uv_timer_init(&loop, &x.timer);
 	x.timer.data = &x;

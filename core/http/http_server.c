@@ -18,6 +18,9 @@
 #define DEFAULT_TIMEOUT_MS 10000
 #define DEFAULT_MAX_CONNECTIONS 256
 #define URL_MAX 2048
+#define RESPONSE_HEAD                                                                              \
+	"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: "             \
+	"no-store\r\nConnection: close\r\n%s\r\n"
 
 struct oa_http_server {
 	uv_loop_t *loop;
@@ -182,7 +185,6 @@ void oa_http_respond(oa_http_request *c, int status, const char *content_type,
 {
 	const char *reason = oa_http_status_reason(status);
 	bool head = c->method != NULL && strcmp(c->method, "HEAD") == 0;
-	char head_text[512];
 
 	c->answered = true;
 	if (c->closing) {
@@ -191,24 +193,25 @@ void oa_http_respond(oa_http_request *c, int status, const char *content_type,
 		return;
 	}
 	uv_read_stop((uv_stream_t *)&c->tcp);
-	int n = snprintf(head_text, sizeof(head_text),
-			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			 "Cache-Control: no-store\r\nConnection: close\r\n%s\r\n",
-			 status, reason != NULL ? reason : "Status",
-			 content_type != NULL ? content_type : "text/plain; charset=utf-8", len,
-			 extra_headers != NULL ? extra_headers : "");
-	if (n < 0 || (size_t)n >= sizeof(head_text)) {
+	const char *ctype = content_type != NULL ? content_type : "text/plain; charset=utf-8";
+	const char *extra = extra_headers != NULL ? extra_headers : "";
+	int n = snprintf(NULL, 0, RESPONSE_HEAD, status, reason != NULL ? reason : "Status", ctype,
+			 len, extra);
+	if (n < 0) {
 		conn_close(c);
 		return;
 	}
 	size_t total = (size_t)n + (head ? 0 : len);
-	struct response_write *w = malloc(sizeof(*w) + total);
+	/* The head is written in place, its NUL into the first body byte's room (then copied over).
+	 */
+	struct response_write *w = malloc(sizeof(*w) + total + 1);
 	if (w == NULL) {
 		conn_close(c);
 		return;
 	}
 	w->conn = c;
-	memcpy(w->data, head_text, (size_t)n);
+	snprintf(w->data, (size_t)n + 1, RESPONSE_HEAD, status, reason != NULL ? reason : "Status",
+		 ctype, len, extra);
 	if (!head && len > 0) {
 		memcpy(w->data + n, body, len);
 	}

@@ -72,7 +72,11 @@ const char *oa_http_request_path(const oa_http_request *req);
 const char *oa_http_request_param(const oa_http_request *req, const char *name, char *buf,
 				  size_t size);
 
-/* The client went away; the handler must still call oa_http_respond. */
+/*
+ * The client closed or reset its side after sending the request (a
+ * half-close counts too: such a client may still read the answer). The
+ * handler must call oa_http_respond all the same.
+ */
 bool oa_http_request_gone(const oa_http_request *req);
 
 /*

@@ -16,7 +16,8 @@ clang=${CLANG:-clang}
 llhttp_dir=${OA_LLHTTP_DIR:-/usr/share/llhttp}
 llhttp_inc=${OA_LLHTTP_INCLUDE_DIR:-/usr/share/include/llhttp}
 
-all_targets=(fuzz_chain fuzz_config fuzz_der_chain fuzz_viewer_request fuzz_origin_response fuzz_yaml)
+all_targets=(fuzz_chain fuzz_config fuzz_der_chain fuzz_viewer_request fuzz_origin_response fuzz_yaml
+	fuzz_http_server)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 

@@ -5,7 +5,7 @@
 # 8 KiB request line and 32 KiB header limits), dict_opt (the HTTP
 # dictionary for the HTTP targets) and smoke_runs (executions in the test
 # suite); non-zero for an unknown target.
-oa_fuzz_targets="viewer_request origin_response der_chain chain config yaml"
+oa_fuzz_targets="viewer_request origin_response der_chain chain config yaml http_server"
 
 oa_fuzz_target_opts() {
 	local dir
@@ -18,6 +18,12 @@ oa_fuzz_target_opts() {
 		run_max_len=40000
 		dict_opt=("-dict=$dir/http.dict")
 		smoke_runs=25000
+		;;
+	http_server)
+		max_len=4096
+		run_max_len=12000
+		dict_opt=("-dict=$dir/http.dict")
+		smoke_runs=10000
 		;;
 	der_chain)
 		max_len=8192
