@@ -121,6 +121,7 @@ static void test_scanner_metrics_lint(void **state)
 
 	free(scan_text);
 	scan_text = scan_prometheus(e, "--config", config);
+	free(config);
 	lint(e, "scan.prom", scan_text);
 	/* pass, fail and error probes; the good chain has two certificates, the bad one one. */
 	assert_int_equal(count_prefixed(scan_text, "originaudit_probe_success{"), 3);
