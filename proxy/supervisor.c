@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef OA_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "originaudit/exitcode.h"
 #include "originaudit/scan.h"
@@ -67,6 +70,20 @@ typedef struct supervisor {
 } supervisor;
 
 static void start_worker(worker_slot *w);
+
+/*
+ * Tells systemd (Type=notify) about readiness, reloads and stopping; does
+ * nothing without libsystemd or outside a notify unit. The workers never
+ * call it: only the main process's messages count (NotifyAccess=main).
+ */
+static void notify_systemd(const char *state)
+{
+#ifdef OA_HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
 
 static void close_all(supervisor *sup)
 {
@@ -156,6 +173,7 @@ static void stop(supervisor *sup, int exit_code)
 	}
 	sup->stopping = true;
 	sup->exit_code = exit_code;
+	notify_systemd("STOPPING=1");
 	/* A connection that arrives now is refused once the workers have closed theirs too. */
 	close_listeners(sup);
 	signal_workers(sup, SIGTERM);
@@ -350,7 +368,18 @@ static void on_signal(uv_signal_t *handle, int signum)
 	switch (signum) {
 	case SIGHUP:
 		if (!sup->stopping) {
+			/*
+			 * The reload is judged here, synchronously: refused or not, it is
+			 * over when reload() returns. Before the first READY=1 there is
+			 * nothing to tell.
+			 */
+			if (sup->started) {
+				notify_systemd("RELOADING=1");
+			}
 			reload(sup);
+			if (sup->started) {
+				notify_systemd("READY=1");
+			}
 		}
 		break;
 	case SIGUSR1:
@@ -379,6 +408,7 @@ static void on_started(uv_timer_t *timer)
 	if (all && !sup->started) {
 		sup->started = true;
 		px_log("ready: %u worker(s)", sup->n_workers);
+		notify_systemd("READY=1");
 	}
 	if (sup->started || sup->stopping) {
 		uv_timer_stop(timer);

@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <gnutls/crypto.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -142,22 +144,123 @@ void oa_trust_store_destroy(oa_trust_store *store)
 	free(store);
 }
 
+/* The running program's directory, into dir; 0 or -ENOENT. */
+static int exe_dir(char *dir, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", dir, size - 1);
+	if (n <= 0) {
+		return -ENOENT;
+	}
+	dir[n] = '\0';
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir) {
+		return -ENOENT;
+	}
+	*slash = '\0';
+	return 0;
+}
+
+/* Whether dir/name exists (as a directory when want_dir); writes the path into buf. */
+static bool exists_in(char *buf, size_t size, const char *dir, const char *name, bool want_dir)
+{
+	struct stat st;
+	int len = snprintf(buf, size, "%s/%s", dir, name);
+
+	if (len < 0 || (size_t)len >= size || stat(buf, &st) != 0) {
+		return false;
+	}
+	return !want_dir || S_ISDIR(st.st_mode);
+}
+
+/*
+ * The build tree's copy of the bundle (meson copies ca-bundle/mozilla-roots.pem
+ * into <build>/ca-bundle/) when the running program lives in a meson build
+ * tree, found from the executable's own path so that no build or source path
+ * is compiled in: the nearest ancestor directory holding meson-private/ is the
+ * build root. Writes the path into buf and returns 0, or -ENOENT.
+ */
+static int build_tree_bundle(char *buf, size_t size)
+{
+	char dir[PATH_MAX];
+	char exe[PATH_MAX];
+	struct stat exe_st;
+	struct stat st;
+
+	if (exe_dir(dir, sizeof(dir)) < 0) {
+		return -ENOENT;
+	}
+	/* An installed program never looks for a build tree around it. */
+	if (strcmp(dir, OA_BINDIR) == 0) {
+		return -ENOENT;
+	}
+	/*
+	 * The bundle decides what is trusted: it must belong to whoever owns the
+	 * program (or root), not to another user who could write near it.
+	 */
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		return -ENOENT;
+	}
+	exe[n] = '\0';
+	if (stat(exe, &exe_st) != 0) {
+		return -ENOENT;
+	}
+	/* A program sits at most a few directories below the build root (tests/fuzz/x). */
+	for (int depth = 0; depth < 4; depth++) {
+		if (exists_in(buf, size, dir, "meson-private", true)) {
+			if (!exists_in(buf, size, dir, "ca-bundle/mozilla-roots.pem", false) ||
+			    stat(buf, &st) != 0 || (st.st_uid != exe_st.st_uid && st.st_uid != 0)) {
+				return -ENOENT;
+			}
+			return 0;
+		}
+		char *slash = strrchr(dir, '/');
+		if (slash == NULL || slash == dir) {
+			return -ENOENT;
+		}
+		*slash = '\0';
+	}
+	return -ENOENT;
+}
+
+/*
+ * The installed bundle relative to the installed program (bindir to datadir)
+ * when it is not at its configured place: a package unpacked into another root
+ * (dpkg -x) or a moved prefix. 0 with the path in buf, or -ENOENT.
+ */
+static int relocated_bundle(char *buf, size_t size)
+{
+#ifdef OA_RELATIVE_CA_BUNDLE
+	char dir[PATH_MAX];
+	char path[PATH_MAX];
+
+	/* Without the "bin/.." in the path a report shows. */
+	if (size >= PATH_MAX && exe_dir(dir, sizeof(dir)) == 0 &&
+	    exists_in(path, sizeof(path), dir, OA_RELATIVE_CA_BUNDLE, false) &&
+	    realpath(path, buf) != NULL) {
+		return 0;
+	}
+#else
+	(void)buf;
+	(void)size;
+#endif
+	return -ENOENT;
+}
+
 const char *oa_default_ca_bundle(void)
 {
-	static char exe[PATH_MAX];
+	static char found[PATH_MAX];
 	const char *env = getenv("ORIGINAUDIT_CA_BUNDLE");
-	size_t root = strlen(OA_BUILD_ROOT);
 
 	if (env != NULL && env[0] != '\0') {
 		return env;
 	}
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((size_t)n > root && strncmp(exe, OA_BUILD_ROOT, root) == 0 &&
-		    exe[root] == '/') {
-			return OA_SOURCE_CA_BUNDLE;
-		}
+	if (build_tree_bundle(found, sizeof(found)) == 0) {
+		return found;
+	}
+	if (access(OA_INSTALLED_CA_BUNDLE, F_OK) != 0 &&
+	    relocated_bundle(found, sizeof(found)) == 0) {
+		return found;
 	}
 	return OA_INSTALLED_CA_BUNDLE;
 }

@@ -31,10 +31,13 @@ const char *oa_trust_store_sha256(const oa_trust_store *store);
 void oa_trust_store_destroy(oa_trust_store *store);
 
 /*
- * The bundle used when none is given: $ORIGINAUDIT_CA_BUNDLE if set, else the
- * source tree's ca-bundle/mozilla-roots.pem when the running program lives in
- * the build tree, else the installed $datadir/originaudit/mozilla-roots.pem.
- * Returns a static string.
+ * The bundle used when none is given: $ORIGINAUDIT_CA_BUNDLE if set; else,
+ * for a program not in the configured bindir that lives in a meson build
+ * tree, the build tree's copy <build>/ca-bundle/mozilla-roots.pem (owned by
+ * the program's owner or root); else the installed
+ * $datadir/originaudit/mozilla-roots.pem, or, when that is missing, the
+ * bundle at the same place relative to the program (an unpacked package).
+ * No build or source path is compiled in. Returns a static string.
  */
 const char *oa_default_ca_bundle(void);
 
