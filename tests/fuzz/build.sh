@@ -49,14 +49,13 @@ mkdir -p "$out/gen"
 write_if_changed "$out/gen/oa_config.h" <<EOF
 /* core's build configuration, as core/meson.build writes it, for the fuzz build. */
 #pragma once
-#define OA_BUILD_ROOT "$out"
 #define OA_INSTALLED_CA_BUNDLE "$src/ca-bundle/mozilla-roots.pem"
-#define OA_SOURCE_CA_BUNDLE "$src/ca-bundle/mozilla-roots.pem"
+#define OA_BINDIR "/nonexistent/bin"
 #define OA_VERSION "fuzz"
 EOF
 
 # The production code: core without its test kit (core/testkit), proxy without its process
-# plumbing (main, supervisor, worker), llhttp as proxy/meson.build builds it.
+# plumbing (main, supervisor, worker), llhttp as core/http/meson.build builds it.
 lib_srcs=()
 for f in "$src"/core/*/*.c; do
 	case $f in "$src"/core/testkit/*) continue ;; esac
