@@ -200,6 +200,7 @@ static void on_origin_ready(oa_conn *conn, int status, void *data)
 	}
 	if (ex->https && !certificate_ok(ex, conn, reason, sizeof(reason))) {
 		/* Fail closed: nothing but the handshake ever reached this origin. */
+		ex->certificate_refused = true;
 		px__respond_local(ex, 502, reason);
 		return;
 	}

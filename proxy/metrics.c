@@ -14,7 +14,7 @@
 #include "originaudit/version.h"
 
 /* "OAPXM" and a layout version; a worker of another build refuses the region. */
-#define PXM_MAGIC UINT64_C(0x4f4150584d000001)
+#define PXM_MAGIC UINT64_C(0x4f4150584d000002)
 
 #define PXM_N_STATUS (PXM_STATUS_MAX - PXM_STATUS_MIN + 1)
 
@@ -40,6 +40,7 @@ struct pxm {
 	char reasons[PXM_MAX_REASONS][PXM_REASON_MAX_LEN + 1];
 	uint64_t requests[PXM_MAX_ORIGINS][PXM_N_STATUS];
 	uint64_t failures[PXM_MAX_ORIGINS][PXM_MAX_REASONS];
+	uint64_t certificate_refusals[PXM_MAX_ORIGINS][PXM_MAX_REASONS];
 	uint64_t cache_hits;
 	uint64_t cache_misses;
 	uint64_t cache_bytes[PXM_MAX_WORKERS];
@@ -281,6 +282,17 @@ void pxm_count_failure(pxm *m, int origin_slot, const char *reason)
 	add(&m->failures[valid_origin(m, origin_slot)][r], 1);
 }
 
+void pxm_count_certificate_refusal(pxm *m, int origin_slot, const char *reason)
+{
+	int r = 0;
+
+	if (reason != NULL && reason[0] != '\0') {
+		r = intern(m, &m->reasons[0][0], sizeof(m->reasons[0]), PXM_MAX_REASONS,
+			   &m->n_reasons, reason);
+	}
+	add(&m->certificate_refusals[valid_origin(m, origin_slot)][r], 1);
+}
+
 void pxm_count_cache(pxm *m, bool hit)
 {
 	add(hit ? &m->cache_hits : &m->cache_misses, 1);
@@ -419,15 +431,15 @@ static void write_requests(const pxm *m, FILE *out, uint32_t n_origins)
 	}
 }
 
-static void write_failures(const pxm *m, FILE *out, uint32_t n_origins, uint32_t n_reasons)
+/* A counter by origin and reason code, its samples only where non-zero. */
+static void write_by_reason(const pxm *m, FILE *out, const char *name, const char *help,
+			    const uint64_t (*counts)[PXM_MAX_REASONS], uint32_t n_origins,
+			    uint32_t n_reasons)
 {
-	static const char name[] = "originaudit_proxy_origin_failures_total";
-
-	family(out, name, "counter",
-	       "Origin connections or exchanges that failed, by reason code.");
+	family(out, name, "counter", help);
 	for (uint32_t o = 0; o < n_origins; o++) {
 		for (uint32_t r = 0; r < n_reasons; r++) {
-			uint64_t v = get(&m->failures[o][r]);
+			uint64_t v = get(&counts[o][r]);
 
 			if (v == 0) {
 				continue;
@@ -439,6 +451,17 @@ static void write_failures(const pxm *m, FILE *out, uint32_t n_origins, uint32_t
 			fprintf(out, "\"} %" PRIu64 "\n", v);
 		}
 	}
+}
+
+static void write_failures(const pxm *m, FILE *out, uint32_t n_origins, uint32_t n_reasons)
+{
+	write_by_reason(m, out, "originaudit_proxy_origin_failures_total",
+			"Origin connections or exchanges that failed, by reason code.", m->failures,
+			n_origins, n_reasons);
+	write_by_reason(m, out, "originaudit_proxy_origin_certificate_refusals_total",
+			"Origins refused (502) because their certificate failed a check, by the "
+			"check's reason code.",
+			m->certificate_refusals, n_origins, n_reasons);
 }
 
 static void write_reloads(const pxm *m, FILE *out)

@@ -65,6 +65,13 @@ void pxm_count_request(pxm *m, int origin_slot, int status);
 /* One failed origin connection or exchange; reason (a reason code, NULL: "other") is interned. */
 void pxm_count_failure(pxm *m, int origin_slot, const char *reason);
 
+/*
+ * One origin refused because its certificate failed a check (the 502 the
+ * proxy answers instead of forwarding); reason is the check's reason code,
+ * interned like a failure's. Counted besides pxm_count_failure.
+ */
+void pxm_count_certificate_refusal(pxm *m, int origin_slot, const char *reason);
+
 /* One GET/HEAD cache lookup, answered from the cache (hit) or not. */
 void pxm_count_cache(pxm *m, bool hit);
 

@@ -350,6 +350,8 @@ struct px_exchange {
 	bool reused;
 	/* How the origin's chain was judged on this exchange: "full", "cached" or "-". */
 	const char *verify;
+	/* The origin was refused for its certificate (counted apart from network failures). */
+	bool certificate_refused;
 	/* The origin's response being parsed. */
 	px_origin_client client;
 	/* A response head went to the viewer (the origin's, or a cached one). */

@@ -51,6 +51,9 @@ void px_request_log(px_exchange *ex, int status, const char *reason)
 		if (ex->origin != NULL && origin_failure(why)) {
 			pxm_count_failure(srv->metrics, slot, why);
 		}
+		if (ex->origin != NULL && ex->certificate_refused) {
+			pxm_count_certificate_refusal(srv->metrics, slot, why);
+		}
 	}
 	if (srv->access_log.fd >= 0) {
 		px_access_entry e = {

@@ -24,8 +24,18 @@
 #include "metrics.h"
 #include "originaudit/version.h"
 
-/* What a fresh region writes: HELP and TYPE of every family, zero for the unlabelled ones. */
-#define EMPTY_TAIL                                                                                 \
+/* The certificate refusals' HELP and TYPE. */
+#define HEAD_REFUSALS                                                                              \
+	"# HELP originaudit_proxy_origin_certificate_refusals_total Origins refused (502) "        \
+	"because "                                                                                 \
+	"their certificate failed a check, by the check's reason code.\n"                          \
+	"# TYPE originaudit_proxy_origin_certificate_refusals_total counter\n"
+
+/*
+ * The families after the refusals, as a fresh region writes them: HELP and
+ * TYPE, and the unlabelled values in the %s.
+ */
+#define CACHE_TAIL                                                                                 \
 	"# HELP originaudit_proxy_cache_hits_total GET/HEAD lookups answered from the cache.\n"    \
 	"# TYPE originaudit_proxy_cache_hits_total counter\n"                                      \
 	"originaudit_proxy_cache_hits_total %s\n"                                                  \
@@ -212,7 +222,7 @@ static void test_render_empty(void **state)
 	char expected[4096];
 
 	snprintf(expected, sizeof(expected),
-		 HEAD_BUILD HEAD_REQUESTS HEAD_FAILURES EMPTY_TAIL HEAD_AUDITS
+		 HEAD_BUILD HEAD_REQUESTS HEAD_FAILURES HEAD_REFUSALS CACHE_TAIL HEAD_AUDITS
 		 "originaudit_proxy_audits_total 0\n",
 		 oa_version(), "0", "0", "0", "0", "0", "0", "0", "0");
 	assert_string_equal(text, expected);
@@ -239,6 +249,7 @@ static void test_render_exact(void **state)
 	pxm_count_failure(r->m, web, "dns_failed");
 	pxm_count_failure(r->m, web, "dns_failed");
 	pxm_count_failure(r->m, api, "missing_intermediate");
+	pxm_count_certificate_refusal(r->m, api, "missing_intermediate");
 	pxm_count_failure(r->m, web, "read_timeout");
 	pxm_count_cache(r->m, true);
 	pxm_count_cache(r->m, false);
@@ -272,7 +283,9 @@ static void test_render_exact(void **state)
 		 "originaudit_proxy_origin_failures_total{origin=\"web\",reason=\"read_timeout\"} "
 		 "1\n"
 		 "originaudit_proxy_origin_failures_total{origin=\"api\",reason=\"missing_"
-		 "intermediate\"} 1\n" EMPTY_TAIL
+		 "intermediate\"} 1\n" HEAD_REFUSALS
+		 "originaudit_proxy_origin_certificate_refusals_total{origin=\"api\",reason="
+		 "\"missing_intermediate\"} 1\n" CACHE_TAIL
 		 "originaudit_proxy_reloads_total{result=\"ok\"} 1\n"
 		 "originaudit_proxy_reloads_total{result=\"error\"} 2\n" HEAD_AUDITS
 		 "originaudit_proxy_audits_total 1\n",
@@ -672,6 +685,7 @@ static const char *const families[] = {
     "originaudit_proxy_build_info",
     "originaudit_proxy_requests_total",
     "originaudit_proxy_origin_failures_total",
+    "originaudit_proxy_origin_certificate_refusals_total",
     "originaudit_proxy_cache_hits_total",
     "originaudit_proxy_cache_misses_total",
     "originaudit_proxy_cache_bytes",

@@ -172,6 +172,9 @@ static void test_proxy_metrics_lint(void **state)
 	assert_non_null(strstr(proxy_text, "originaudit_proxy_requests_total{origin=\"bad\","
 					   "status=\"502\"} 2\n"));
 	assert_non_null(strstr(proxy_text, "originaudit_proxy_build_info{version=\""));
+	/* Both 502s were certificate refusals, counted apart from network failures. */
+	assert_non_null(strstr(proxy_text, "originaudit_proxy_origin_certificate_refusals_total{"
+					   "origin=\"bad\",reason=\"missing_intermediate\"} 2\n"));
 	/* The audit's families are part of it (the scanner's writer). */
 	assert_true(count_prefixed(proxy_text, "originaudit_cert_not_after_seconds{") >= 3);
 	ph_finish(e);
