@@ -652,3 +652,84 @@ void fx_grading_free(fx_grading *g)
 	fx_tempdir_remove(g->dir);
 	memset(g, 0, sizeof(*g));
 }
+
+void fx_origin_init(oa_origin_config *o, const char *id, const char *domain,
+		    oa_origin_protocol_policy policy)
+{
+	memset(o, 0, sizeof(*o));
+	o->id = (char *)id;
+	o->domain_name = (char *)domain;
+	o->origin_path = (char *)"";
+	o->https_port = 443;
+	o->http_port = 80;
+	o->protocol_policy = policy;
+	o->ssl_protocols = OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3;
+	o->connection_timeout_s = 10;
+	o->connection_attempts = 3;
+	o->read_timeout_s = 30;
+	o->keepalive_timeout_s = 5;
+}
+
+void fx_probe_spec_init(oa_probe_spec *spec, oa_probe_kind kind, const char *address, unsigned port,
+			const char *sni, const char *const *names, unsigned timeout_ms)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->kind = kind;
+	spec->address = address;
+	spec->port = port;
+	spec->sni = sni;
+	spec->names = names;
+	spec->n_names = names != NULL ? 1 : 0;
+	spec->ssl_protocols = OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3;
+	spec->connect_timeout_ms = timeout_ms;
+	spec->handshake_timeout_ms = timeout_ms;
+	spec->at = time(NULL);
+	spec->policy.warn_days = OA_POLICY_DEFAULT_WARN_DAYS;
+	spec->policy.critical_days = OA_POLICY_DEFAULT_CRITICAL_DAYS;
+}
+
+unsigned fx_test_origin_start(uv_loop_t *loop, oa_test_origin **slot, oa_test_origin_mode mode,
+			      const oa_pki_cert *const *chain, size_t n)
+{
+	oa_test_origin_opts opts;
+	gnutls_datum_t pem = {NULL, 0};
+	oa_error err;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.mode = mode;
+	opts.address = "127.0.0.1";
+	if (mode == OA_TEST_ORIGIN_TLS) {
+		pem = fx_pem_concat(chain, n);
+		opts.chain_pem = &pem;
+		opts.key_pem = oa_pki_key_pem(chain[0]);
+	}
+	if (oa_test_origin_start(loop, &opts, slot, &err) < 0) {
+		fail_msg("test origin: %s", err.msg);
+	}
+	free(pem.data);
+	return oa_test_origin_port(*slot);
+}
+
+void fx_report_finish(oa_scan_report *r)
+{
+	r->verdict = OA_STATUS_PASS;
+	r->n_probes = 0;
+	memset(r->counts, 0, sizeof(r->counts));
+	for (size_t i = 0; i < r->n_origins; i++) {
+		oa_scan_origin *so = &r->origins[i];
+
+		if (so->skipped != NULL) {
+			so->verdict = OA_STATUS_SKIP;
+			r->counts[OA_STATUS_SKIP]++;
+			continue;
+		}
+		so->verdict = OA_STATUS_PASS;
+		for (size_t j = 0; j < so->n_probes; j++) {
+			so->verdict = oa_status_worst(so->verdict,
+						      oa_probe_get_result(so->probes[j])->verdict);
+		}
+		r->n_probes += so->n_probes;
+		r->counts[so->verdict]++;
+		r->verdict = oa_status_worst(r->verdict, so->verdict);
+	}
+}

@@ -17,6 +17,7 @@
 #include "originaudit/key.h"
 #include "originaudit/pki.h"
 #include "originaudit/probe.h"
+#include "originaudit/scan.h"
 #include "originaudit/testorigin.h"
 #include "originaudit/trust.h"
 #include "originaudit/verify.h"
@@ -167,5 +168,28 @@ void fx_grading_free(fx_grading *g);
 void fx_assert_detail(const oa_result *r, oa_check_id id, const char *needle);
 
 void fx_assert_check(const oa_result *r, oa_check_id id, oa_status status, const char *reason);
+
+/*
+ * Building scan reports by hand for the report writers' tests (test_reports,
+ * test_html, test_junit).
+ */
+
+/* An origin with CloudFront's defaults (443/80, TLSv1.2 and 1.3, timeouts); strings borrowed. */
+void fx_origin_init(oa_origin_config *o, const char *id, const char *domain,
+		    oa_origin_protocol_policy policy);
+
+/* A probe of address:port (names: one name or NULL) with the default expiry policy, now. */
+void fx_probe_spec_init(oa_probe_spec *spec, oa_probe_kind kind, const char *address, unsigned port,
+			const char *sni, const char *const *names, unsigned timeout_ms);
+
+/*
+ * Starts a test origin on loop at 127.0.0.1 (any free port) into *slot: TLS
+ * serving chain (n certificates, chain[0]'s key), or plain HTTP; returns its port.
+ */
+unsigned fx_test_origin_start(uv_loop_t *loop, oa_test_origin **slot, oa_test_origin_mode mode,
+			      const oa_pki_cert *const *chain, size_t n);
+
+/* Origin verdicts, report verdict and counts, as the scan engine derives them from the probes. */
+void fx_report_finish(oa_scan_report *r);
 
 #endif

@@ -78,61 +78,6 @@ struct fixture {
 	oa_scan_report report;
 };
 
-static void report_finish(oa_scan_report *r)
-{
-	r->verdict = OA_STATUS_PASS;
-	r->n_probes = 0;
-	memset(r->counts, 0, sizeof(r->counts));
-	for (size_t i = 0; i < r->n_origins; i++) {
-		oa_scan_origin *so = &r->origins[i];
-
-		if (so->skipped != NULL) {
-			so->verdict = OA_STATUS_SKIP;
-			r->counts[OA_STATUS_SKIP]++;
-			continue;
-		}
-		so->verdict = OA_STATUS_PASS;
-		for (size_t j = 0; j < so->n_probes; j++) {
-			so->verdict = oa_status_worst(so->verdict,
-						      oa_probe_get_result(so->probes[j])->verdict);
-		}
-		r->n_probes += so->n_probes;
-		r->counts[so->verdict]++;
-		r->verdict = oa_status_worst(r->verdict, so->verdict);
-	}
-}
-
-static void origin_init(oa_origin_config *o, const char *id, const char *domain,
-			oa_origin_protocol_policy policy)
-{
-	memset(o, 0, sizeof(*o));
-	o->id = (char *)id;
-	o->domain_name = (char *)domain;
-	o->origin_path = (char *)"";
-	o->https_port = 443;
-	o->http_port = 80;
-	o->protocol_policy = policy;
-	o->ssl_protocols = OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3;
-}
-
-static void spec_init(oa_probe_spec *spec, oa_probe_kind kind, const char *address, unsigned port,
-		      const char *sni, const char *const *names)
-{
-	memset(spec, 0, sizeof(*spec));
-	spec->kind = kind;
-	spec->address = address;
-	spec->port = port;
-	spec->sni = sni;
-	spec->names = names;
-	spec->n_names = names != NULL ? 1 : 0;
-	spec->ssl_protocols = OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3;
-	spec->connect_timeout_ms = TIMEOUT_MS;
-	spec->handshake_timeout_ms = TIMEOUT_MS;
-	spec->at = time(NULL);
-	spec->policy.warn_days = OA_POLICY_DEFAULT_WARN_DAYS;
-	spec->policy.critical_days = OA_POLICY_DEFAULT_CRITICAL_DAYS;
-}
-
 static void on_probe_done(oa_probe *probe, void *data)
 {
 	struct fixture *f = data;
@@ -143,25 +88,7 @@ static void on_probe_done(oa_probe *probe, void *data)
 static unsigned start_server(struct fixture *f, oa_test_origin_mode mode,
 			     const oa_pki_cert *const *chain, size_t n)
 {
-	oa_test_origin_opts opts;
-	gnutls_datum_t pem = {NULL, 0};
-	oa_error err;
-
-	memset(&opts, 0, sizeof(opts));
-	opts.mode = mode;
-	opts.address = "127.0.0.1";
-	if (mode == OA_TEST_ORIGIN_TLS) {
-		pem = fx_pem_concat(chain, n);
-		opts.chain_pem = &pem;
-		opts.key_pem = oa_pki_key_pem(chain[0]);
-	}
-	oa_test_origin **server = &f->servers[f->n_servers];
-	if (oa_test_origin_start(&f->loop, &opts, server, &err) < 0) {
-		fail_msg("test origin: %s", err.msg);
-	}
-	f->n_servers++;
-	free(pem.data);
-	return oa_test_origin_port(*server);
+	return fx_test_origin_start(&f->loop, &f->servers[f->n_servers++], mode, chain, n);
 }
 
 static void start_probe(struct fixture *f, oa_probe **slot, const oa_probe_spec *spec)
@@ -179,7 +106,7 @@ static void start_tls_origins(struct fixture *f)
 	const oa_pki_cert *good_chain[] = {f->pki.leaf, f->pki.inter};
 	unsigned port = start_server(f, OA_TEST_ORIGIN_TLS, good_chain, 2);
 	f->origins[O_GOOD].https_port = port;
-	spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", port, HOST, host);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", port, HOST, host, TIMEOUT_MS);
 	start_probe(f, &f->probes[O_GOOD], &spec);
 	spec.policy.warn_days = 100;
 	spec.policy.critical_days = 50;
@@ -192,7 +119,7 @@ static void start_tls_origins(struct fixture *f)
 	const oa_pki_cert *soon_chain[] = {f->soon, f->pki.inter};
 	port = start_server(f, OA_TEST_ORIGIN_TLS, soon_chain, 2);
 	f->origins[O_SOON].https_port = port;
-	spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", port, HOST, host);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", port, HOST, host, TIMEOUT_MS);
 	start_probe(f, &f->probes[O_SOON], &spec);
 
 	oa_pki_spec hostile = fx_leaf_spec(HOSTILE_CN, HOST, 90);
@@ -203,7 +130,7 @@ static void start_tls_origins(struct fixture *f)
 	const oa_pki_cert *hostile_chain[] = {f->hostile};
 	port = start_server(f, OA_TEST_ORIGIN_TLS, hostile_chain, 1);
 	f->origins[O_HOSTILE].https_port = port;
-	spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", port, HOST, host);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", port, HOST, host, TIMEOUT_MS);
 	start_probe(f, &f->probes[O_HOSTILE], &spec);
 }
 
@@ -215,16 +142,17 @@ static void start_other_origins(struct fixture *f)
 
 	unsigned port = start_server(f, OA_TEST_ORIGIN_HTTP, NULL, 0);
 	f->origins[O_WEB].http_port = port;
-	spec_init(&spec, OA_PROBE_HTTP, "127.0.0.1", port, NULL, NULL);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTP, "127.0.0.1", port, NULL, NULL, TIMEOUT_MS);
 	spec.http_only = true;
 	start_probe(f, &f->probes[O_WEB], &spec);
 
 	f->origins[O_REFUSED].https_port = 1;
-	spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", 1, "api.example.com", api);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", 1, "api.example.com", api,
+			   TIMEOUT_MS);
 	assert_int_equal(
 	    oa_probe_new_failed(&spec, "connection_refused", HOSTILE_DETAIL, &f->probes[O_REFUSED]),
 	    0);
-	spec_init(&spec, OA_PROBE_HTTPS, NULL, 443, "gone.example.com", gone);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTPS, NULL, 443, "gone.example.com", gone, TIMEOUT_MS);
 	assert_int_equal(oa_probe_new_failed(&spec, "dns_failed",
 					     "gone.example.com: Name or service not known",
 					     &f->probes[O_GONE]),
@@ -259,7 +187,7 @@ static void build_report(struct fixture *f)
 	f->report.duration_s = 1.5;
 	f->report.origins = f->scan_origins;
 	f->report.n_origins = N_ORIGINS;
-	report_finish(&f->report);
+	fx_report_finish(&f->report);
 }
 
 static int group_setup(void **state)
@@ -276,15 +204,16 @@ static int group_setup(void **state)
 	}
 	free(bundle);
 	assert_int_equal(uv_loop_init(&f->loop), 0);
-	origin_init(&f->origins[O_GOOD], "good", HOST, OA_ORIGIN_HTTPS_ONLY);
-	origin_init(&f->origins[O_SOON], "soon", HOST, OA_ORIGIN_HTTPS_ONLY);
-	origin_init(&f->origins[O_HOSTILE], HOSTILE_ID, HOST, OA_ORIGIN_HTTPS_ONLY);
-	origin_init(&f->origins[O_WEB], "web", "web.example.com", OA_ORIGIN_HTTP_ONLY);
-	origin_init(&f->origins[O_REFUSED], "api", "api.example.com", OA_ORIGIN_HTTPS_ONLY);
-	origin_init(&f->origins[O_GONE], "gone", "gone.example.com", OA_ORIGIN_MATCH_VIEWER);
-	origin_init(&f->origins[O_S3], "static", "bucket.s3.amazonaws.com", OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_GOOD], "good", HOST, OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_SOON], "soon", HOST, OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_HOSTILE], HOSTILE_ID, HOST, OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_WEB], "web", "web.example.com", OA_ORIGIN_HTTP_ONLY);
+	fx_origin_init(&f->origins[O_REFUSED], "api", "api.example.com", OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_GONE], "gone", "gone.example.com", OA_ORIGIN_MATCH_VIEWER);
+	fx_origin_init(&f->origins[O_S3], "static", "bucket.s3.amazonaws.com",
+		       OA_ORIGIN_HTTPS_ONLY);
 	f->origins[O_S3].s3 = true;
-	origin_init(&f->origins[O_UNRESOLVED], "templated", "unknown", OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_UNRESOLVED], "templated", "unknown", OA_ORIGIN_HTTPS_ONLY);
 	f->origins[O_UNRESOLVED].unresolved = (char *)UNRESOLVED;
 	f->origins[O_UNRESOLVED].unresolved_reason = "unresolved_value";
 	start_tls_origins(f);
@@ -700,7 +629,7 @@ static void test_timeline_with_different_thresholds(void **state)
 	oa_scan_report r = {
 	    .config = &f->config, .started_at = STARTED_AT, .origins = &origin, .n_origins = 1};
 
-	report_finish(&r);
+	fx_report_finish(&r);
 	char *text = render(&r);
 	/* The shared lines fall back to the default caps; each row carries its own ticks. */
 	assert_contains(text, "data-threshold=\"warn\" data-days=\"30.00\"");
@@ -720,7 +649,7 @@ static void test_empty_report(void **state)
 	struct fixture *f = *state;
 	oa_scan_report r = {.config = &f->config, .started_at = STARTED_AT};
 
-	report_finish(&r);
+	fx_report_finish(&r);
 	char *text = render(&r);
 	assert_contains(text, "<p class=\"note\">No probe received a certificate.</p>");
 	assert_contains(text, "<li class=\"origins\" data-count=\"0\">");
@@ -747,7 +676,7 @@ static void test_many_origins(void **state)
 	}
 	oa_scan_report r = {
 	    .config = &f->config, .started_at = STARTED_AT, .origins = origins, .n_origins = MANY};
-	report_finish(&r);
+	fx_report_finish(&r);
 	char *text = render(&r);
 	assert_int_equal(count(text, "<section class=\"origin s-pass\""), MANY);
 	assert_int_equal(count(text, "<g class=\"cert\""), 2 * MANY);

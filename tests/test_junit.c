@@ -85,41 +85,6 @@ struct report {
 	oa_scan_report r;
 };
 
-static void origin_init(oa_origin_config *o, const char *id, const char *domain,
-			oa_origin_protocol_policy policy)
-{
-	memset(o, 0, sizeof(*o));
-	o->id = (char *)id;
-	o->domain_name = (char *)domain;
-	o->origin_path = (char *)"";
-	o->https_port = 443;
-	o->http_port = 80;
-	o->protocol_policy = policy;
-	o->ssl_protocols = OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3;
-	o->connection_timeout_s = 10;
-	o->connection_attempts = 3;
-	o->read_timeout_s = 30;
-	o->keepalive_timeout_s = 5;
-}
-
-static void spec_init(oa_probe_spec *spec, oa_probe_kind kind, unsigned port, const char *sni,
-		      const char *const *names)
-{
-	memset(spec, 0, sizeof(*spec));
-	spec->kind = kind;
-	spec->address = "127.0.0.1";
-	spec->port = port;
-	spec->sni = sni;
-	spec->names = names;
-	spec->n_names = names != NULL ? 1 : 0;
-	spec->ssl_protocols = OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3;
-	spec->connect_timeout_ms = TIMEOUT_MS;
-	spec->handshake_timeout_ms = TIMEOUT_MS;
-	spec->at = time(NULL);
-	spec->policy.warn_days = OA_POLICY_DEFAULT_WARN_DAYS;
-	spec->policy.critical_days = OA_POLICY_DEFAULT_CRITICAL_DAYS;
-}
-
 static void on_probe_done(oa_probe *probe, void *data)
 {
 	struct fixture *f = data;
@@ -131,25 +96,9 @@ static void on_probe_done(oa_probe *probe, void *data)
 /* Starts a test origin serving chain (TLS) or plain HTTP (chain NULL); returns its port. */
 static unsigned start_server(struct fixture *f, const oa_pki_cert *const *chain, size_t n)
 {
-	oa_test_origin_opts opts;
-	gnutls_datum_t pem = {NULL, 0};
-	oa_error err;
-
-	memset(&opts, 0, sizeof(opts));
-	opts.mode = chain != NULL ? OA_TEST_ORIGIN_TLS : OA_TEST_ORIGIN_HTTP;
-	opts.address = "127.0.0.1";
-	if (chain != NULL) {
-		pem = fx_pem_concat(chain, n);
-		opts.chain_pem = &pem;
-		opts.key_pem = oa_pki_key_pem(chain[0]);
-	}
-	oa_test_origin **server = &f->servers[f->n_servers];
-	if (oa_test_origin_start(&f->loop, &opts, server, &err) < 0) {
-		fail_msg("test origin: %s", err.msg);
-	}
-	f->n_servers++;
-	free(pem.data);
-	return oa_test_origin_port(*server);
+	return fx_test_origin_start(&f->loop, &f->servers[f->n_servers++],
+				    chain != NULL ? OA_TEST_ORIGIN_TLS : OA_TEST_ORIGIN_HTTP, chain,
+				    n);
 }
 
 /* An HTTPS probe of origin against a server sending leaf and the intermediate. */
@@ -161,7 +110,7 @@ static void probe_tls(struct fixture *f, size_t origin, const oa_pki_cert *leaf)
 	oa_probe_spec spec;
 
 	f->origins[origin].https_port = port;
-	spec_init(&spec, OA_PROBE_HTTPS, port, HOST, names);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", port, HOST, names, TIMEOUT_MS);
 	assert_int_equal(
 	    oa_probe_start(&f->loop, &spec, f->store, on_probe_done, f, &f->probes[origin]), 0);
 	f->pending++;
@@ -187,15 +136,16 @@ static int group_setup(void **state)
 	free(bundle);
 	assert_int_equal(uv_loop_init(&f->loop), 0);
 
-	origin_init(&f->origins[O_PASS], "pass", HOST, OA_ORIGIN_HTTPS_ONLY);
-	origin_init(&f->origins[O_WARN], "warn", HOST, OA_ORIGIN_HTTPS_ONLY);
-	origin_init(&f->origins[O_HTTP], "web", "web.example.com", OA_ORIGIN_HTTP_ONLY);
-	origin_init(&f->origins[O_FAIL], "fail", HOST, OA_ORIGIN_HTTPS_ONLY);
-	origin_init(&f->origins[O_ERROR], ERROR_ID, "refused.example.com", OA_ORIGIN_HTTPS_ONLY);
-	origin_init(&f->origins[O_S3], "static", "bucket<&>.s3.amazonaws.com",
-		    OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_PASS], "pass", HOST, OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_WARN], "warn", HOST, OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_HTTP], "web", "web.example.com", OA_ORIGIN_HTTP_ONLY);
+	fx_origin_init(&f->origins[O_FAIL], "fail", HOST, OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_ERROR], ERROR_ID, "refused.example.com", OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_S3], "static", "bucket<&>.s3.amazonaws.com",
+		       OA_ORIGIN_HTTPS_ONLY);
 	f->origins[O_S3].s3 = true;
-	origin_init(&f->origins[O_UNRESOLVED], "lb", "!GetAtt <Lb>.DNSName", OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_UNRESOLVED], "lb", "!GetAtt <Lb>.DNSName",
+		       OA_ORIGIN_HTTPS_ONLY);
 	f->origins[O_UNRESOLVED].unresolved = (char *)UNRESOLVED;
 	f->origins[O_UNRESOLVED].unresolved_reason = "unresolved_value";
 
@@ -211,14 +161,15 @@ static int group_setup(void **state)
 
 	unsigned port = start_server(f, NULL, 0);
 	f->origins[O_HTTP].http_port = port;
-	spec_init(&spec, OA_PROBE_HTTP, port, NULL, NULL);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTP, "127.0.0.1", port, NULL, NULL, TIMEOUT_MS);
 	spec.http_only = true;
 	assert_int_equal(
 	    oa_probe_start(&f->loop, &spec, f->store, on_probe_done, f, &f->probes[O_HTTP]), 0);
 	f->pending++;
 
 	f->origins[O_ERROR].https_port = 1;
-	spec_init(&spec, OA_PROBE_HTTPS, 1, "refused.example.com", NULL);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", 1, "refused.example.com", NULL,
+			   TIMEOUT_MS);
 	assert_int_equal(
 	    oa_probe_new_failed(&spec, "connection_refused", ERROR_DETAIL, &f->probes[O_ERROR]), 0);
 

@@ -66,66 +66,6 @@ struct fixture {
 	oa_scan_report report;
 };
 
-/* Verdicts and counts, as the scan engine derives them from the probes. */
-static void report_finish(oa_scan_report *r)
-{
-	r->verdict = OA_STATUS_PASS;
-	r->n_probes = 0;
-	memset(r->counts, 0, sizeof(r->counts));
-	for (size_t i = 0; i < r->n_origins; i++) {
-		oa_scan_origin *so = &r->origins[i];
-
-		if (so->skipped != NULL) {
-			so->verdict = OA_STATUS_SKIP;
-			r->counts[OA_STATUS_SKIP]++;
-			continue;
-		}
-		so->verdict = OA_STATUS_PASS;
-		for (size_t j = 0; j < so->n_probes; j++) {
-			so->verdict = oa_status_worst(so->verdict,
-						      oa_probe_get_result(so->probes[j])->verdict);
-		}
-		r->n_probes += so->n_probes;
-		r->counts[so->verdict]++;
-		r->verdict = oa_status_worst(r->verdict, so->verdict);
-	}
-}
-
-static void origin_init(oa_origin_config *o, const char *id, const char *domain,
-			oa_origin_protocol_policy policy)
-{
-	memset(o, 0, sizeof(*o));
-	o->id = (char *)id;
-	o->domain_name = (char *)domain;
-	o->origin_path = (char *)"";
-	o->https_port = 443;
-	o->http_port = 80;
-	o->protocol_policy = policy;
-	o->ssl_protocols = OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3;
-	o->connection_timeout_s = 10;
-	o->connection_attempts = 3;
-	o->read_timeout_s = 30;
-	o->keepalive_timeout_s = 5;
-}
-
-static void spec_init(oa_probe_spec *spec, oa_probe_kind kind, const char *address, unsigned port,
-		      const char *sni, const char *const *names)
-{
-	memset(spec, 0, sizeof(*spec));
-	spec->kind = kind;
-	spec->address = address;
-	spec->port = port;
-	spec->sni = sni;
-	spec->names = names;
-	spec->n_names = names != NULL ? 1 : 0;
-	spec->ssl_protocols = OA_PROTO_TLS1_2 | OA_PROTO_TLS1_3;
-	spec->connect_timeout_ms = TIMEOUT_MS;
-	spec->handshake_timeout_ms = TIMEOUT_MS;
-	spec->at = time(NULL);
-	spec->policy.warn_days = OA_POLICY_DEFAULT_WARN_DAYS;
-	spec->policy.critical_days = OA_POLICY_DEFAULT_CRITICAL_DAYS;
-}
-
 static void on_probe_done(oa_probe *probe, void *data)
 {
 	struct fixture *f = data;
@@ -137,25 +77,7 @@ static void on_probe_done(oa_probe *probe, void *data)
 static unsigned start_server(struct fixture *f, oa_test_origin_mode mode,
 			     const oa_pki_cert *const *chain, size_t n)
 {
-	oa_test_origin_opts opts;
-	gnutls_datum_t pem = {NULL, 0};
-	oa_error err;
-
-	memset(&opts, 0, sizeof(opts));
-	opts.mode = mode;
-	opts.address = "127.0.0.1";
-	if (mode == OA_TEST_ORIGIN_TLS) {
-		pem = fx_pem_concat(chain, n);
-		opts.chain_pem = &pem;
-		opts.key_pem = oa_pki_key_pem(chain[0]);
-	}
-	oa_test_origin **server = &f->servers[f->n_servers];
-	if (oa_test_origin_start(&f->loop, &opts, server, &err) < 0) {
-		fail_msg("test origin: %s", err.msg);
-	}
-	f->n_servers++;
-	free(pem.data);
-	return oa_test_origin_port(*server);
+	return fx_test_origin_start(&f->loop, &f->servers[f->n_servers++], mode, chain, n);
 }
 
 static void start_probe(struct fixture *f, size_t origin, const oa_probe_spec *spec)
@@ -190,19 +112,19 @@ static int group_setup(void **state)
 	free(bundle);
 	assert_int_equal(uv_loop_init(&f->loop), 0);
 
-	origin_init(&f->origins[O_GOOD], "good", HOST, OA_ORIGIN_HTTPS_ONLY);
-	origin_init(&f->origins[O_BROKEN], "broken", HOST, OA_ORIGIN_HTTPS_ONLY);
-	origin_init(&f->origins[O_WEB], "web", "web.example.com", OA_ORIGIN_HTTP_ONLY);
-	origin_init(&f->origins[O_API], "api", "api.example.com", OA_ORIGIN_HTTPS_ONLY);
-	origin_init(&f->origins[O_GONE], "gone", "gone.example.com", OA_ORIGIN_MATCH_VIEWER);
-	origin_init(&f->origins[O_STATIC], "static", "bucket.s3.amazonaws.com",
-		    OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_GOOD], "good", HOST, OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_BROKEN], "broken", HOST, OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_WEB], "web", "web.example.com", OA_ORIGIN_HTTP_ONLY);
+	fx_origin_init(&f->origins[O_API], "api", "api.example.com", OA_ORIGIN_HTTPS_ONLY);
+	fx_origin_init(&f->origins[O_GONE], "gone", "gone.example.com", OA_ORIGIN_MATCH_VIEWER);
+	fx_origin_init(&f->origins[O_STATIC], "static", "bucket.s3.amazonaws.com",
+		       OA_ORIGIN_HTTPS_ONLY);
 	f->origins[O_STATIC].s3 = true;
 
 	const oa_pki_cert *good_chain[] = {f->pki.leaf, f->pki.inter};
 	unsigned port = start_server(f, OA_TEST_ORIGIN_TLS, good_chain, 2);
 	f->origins[O_GOOD].https_port = port;
-	spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", port, HOST, host);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", port, HOST, host, TIMEOUT_MS);
 	start_probe(f, O_GOOD, &spec);
 
 	/* Two failures at once: expired, and sent without its intermediate. */
@@ -213,21 +135,22 @@ static int group_setup(void **state)
 	const oa_pki_cert *leaf_only[] = {f->expired};
 	port = start_server(f, OA_TEST_ORIGIN_TLS, leaf_only, 1);
 	f->origins[O_BROKEN].https_port = port;
-	spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", port, HOST, host);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", port, HOST, host, TIMEOUT_MS);
 	start_probe(f, O_BROKEN, &spec);
 
 	port = start_server(f, OA_TEST_ORIGIN_HTTP, NULL, 0);
 	f->origins[O_WEB].http_port = port;
-	spec_init(&spec, OA_PROBE_HTTP, "127.0.0.1", port, NULL, NULL);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTP, "127.0.0.1", port, NULL, NULL, TIMEOUT_MS);
 	spec.http_only = true;
 	start_probe(f, O_WEB, &spec);
 
 	f->origins[O_API].https_port = 1;
-	spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", 1, "api.example.com", api);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTPS, "127.0.0.1", 1, "api.example.com", api,
+			   TIMEOUT_MS);
 	failed_probe(f, O_API, &spec, "connection_refused",
 		     "127.0.0.1 port 1 refused the connection");
 
-	spec_init(&spec, OA_PROBE_HTTPS, NULL, 443, "gone.example.com", gone);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTPS, NULL, 443, "gone.example.com", gone, TIMEOUT_MS);
 	failed_probe(f, O_GONE, &spec, "dns_failed", "gone.example.com: Name or service not known");
 
 	while (f->pending > 0) {
@@ -257,7 +180,7 @@ static int group_setup(void **state)
 	f->report.duration_s = 1.5;
 	f->report.origins = f->scan_origins;
 	f->report.n_origins = N_ORIGINS;
-	report_finish(&f->report);
+	fx_report_finish(&f->report);
 	*state = f;
 	return 0;
 }
@@ -328,8 +251,8 @@ static void mini_make(struct mini *m, const char *id, const char *sni, const cha
 	oa_probe_spec spec;
 
 	memset(m, 0, sizeof(*m));
-	origin_init(&m->origin, id, "origin.example.com", OA_ORIGIN_HTTPS_ONLY);
-	spec_init(&spec, OA_PROBE_HTTPS, "::1", 443, sni, NULL);
+	fx_origin_init(&m->origin, id, "origin.example.com", OA_ORIGIN_HTTPS_ONLY);
+	fx_probe_spec_init(&spec, OA_PROBE_HTTPS, "::1", 443, sni, NULL, TIMEOUT_MS);
 	assert_int_equal(oa_probe_new_failed(&spec, error, detail, &m->probe), 0);
 	m->config.origins = &m->origin;
 	m->config.n_origins = 1;
@@ -342,7 +265,7 @@ static void mini_make(struct mini *m, const char *id, const char *sni, const cha
 	m->report.finished_at = STARTED_AT;
 	m->report.origins = &m->scan_origin;
 	m->report.n_origins = 1;
-	report_finish(&m->report);
+	fx_report_finish(&m->report);
 }
 
 static void mini_free(struct mini *m)
