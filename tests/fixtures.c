@@ -1,5 +1,6 @@
 /* Shared helpers for the tests: temporary directories, PKIs, child processes. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -399,28 +400,92 @@ char *fx_find_tool(const char *name)
 	return found;
 }
 
+/*
+ * The port process pid listens on (TCP, IPv6 when v6), found from its socket
+ * descriptors and /proc/net/tcp[6]; 0 while it has none.
+ */
+static unsigned listening_port_of(int pid, bool v6)
+{
+	char path[64];
+	unsigned long inodes[64];
+	size_t n_inodes = 0;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	DIR *d = opendir(path);
+	if (d == NULL) {
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL && n_inodes < 64) {
+		char link[300];
+		char target[64];
+		unsigned long inode;
+
+		snprintf(link, sizeof(link), "/proc/%d/fd/%s", pid, de->d_name);
+		ssize_t len = readlink(link, target, sizeof(target) - 1);
+		if (len > 0) {
+			target[len] = '\0';
+			if (sscanf(target, "socket:[%lu]", &inode) == 1) {
+				inodes[n_inodes++] = inode;
+			}
+		}
+	}
+	closedir(d);
+	FILE *f = fopen(v6 ? "/proc/net/tcp6" : "/proc/net/tcp", "r");
+	char line[512];
+	unsigned port = 0;
+	if (f == NULL) {
+		return 0;
+	}
+	while (port == 0 && fgets(line, sizeof(line), f) != NULL) {
+		char local[64];
+		unsigned st;
+		unsigned long inode;
+
+		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+		if (sscanf(line, " %*s %63s %*s %x %*s %*s %*s %*s %*s %lu", local, &st, &inode) !=
+			3 ||
+		    st != 0x0A) {
+			continue;
+		}
+		for (size_t i = 0; i < n_inodes; i++) {
+			const char *colon = strrchr(local, ':');
+
+			if (inodes[i] == inode && colon != NULL) {
+				port = (unsigned)strtoul(colon + 1, NULL, 16);
+			}
+		}
+	}
+	fclose(f);
+	return port;
+}
+
 int fx_s_server_start(const char *openssl, const char *dir, const char *address,
 		      const oa_pki_cert *leaf, const oa_pki_cert *const *rest, size_t n_rest,
 		      const char *const *extra, unsigned *port)
 {
+	static unsigned started;
 	char name[64];
 	char accept[64];
 	char *argv[40];
 	int n = 0;
+	bool v6 = strchr(address, ':') != NULL;
 
-	*port = fx_free_port(address);
-	/* The port is free, so no running server uses files of that name. */
-	snprintf(name, sizeof(name), "s_server-%u-leaf.pem", *port);
+	/*
+	 * Port 0: the kernel picks a free port as s_server binds, so no other
+	 * program can take it between a probe for a free port and the bind.
+	 */
+	started++;
+	snprintf(name, sizeof(name), "s_server-%d-%u-leaf.pem", (int)getpid(), started);
 	char *cert = fx_chain_file(dir, name, &leaf, 1);
-	snprintf(name, sizeof(name), "s_server-%u-leaf.key", *port);
+	snprintf(name, sizeof(name), "s_server-%d-%u-leaf.key", (int)getpid(), started);
 	char *key = fx_key_file(dir, name, leaf);
 	char *chain = NULL;
 	if (n_rest > 0) {
-		snprintf(name, sizeof(name), "s_server-%u-chain.pem", *port);
+		snprintf(name, sizeof(name), "s_server-%d-%u-chain.pem", (int)getpid(), started);
 		chain = fx_chain_file(dir, name, rest, n_rest);
 	}
-	snprintf(accept, sizeof(accept), strchr(address, ':') ? "[%s]:%u" : "%s:%u", address,
-		 *port);
+	snprintf(accept, sizeof(accept), v6 ? "[%s]:0" : "%s:0", address);
 	argv[n++] = (char *)openssl;
 	argv[n++] = "s_server";
 	argv[n++] = "-quiet";
@@ -440,8 +505,15 @@ int fx_s_server_start(const char *openssl, const char *dir, const char *address,
 	}
 	argv[n] = NULL;
 	int pid = fx_spawn(argv);
-	/* s_server has read its files once it listens. */
-	bool listening = fx_wait_listening(address, *port, 5000);
+	/* s_server has read its files once it listens: its own socket tells the port. */
+	*port = 0;
+	for (int waited = 0; waited < 5000 && *port == 0; waited += 20) {
+		*port = listening_port_of(pid, v6);
+		if (*port == 0) {
+			usleep(20000);
+		}
+	}
+	bool listening = *port != 0 && fx_wait_listening(address, *port, 5000);
 	free(cert);
 	free(key);
 	free(chain);

@@ -89,11 +89,11 @@ gnutls_datum_t fx_pem_concat(const oa_pki_cert *const *certs, size_t n);
 char *fx_find_tool(const char *name);
 
 /*
- * Starts `openssl s_server -quiet` (openssl: the program to run) on a free
- * port of address, serving leaf with its key and then rest (n_rest may be 0)
- * as -cert_chain, followed by extra arguments (NULL-terminated, may be NULL).
- * The PEM files are written into dir. Asserts the server listens within 5 s
- * (killing it first if not). Returns its pid, for fx_kill; *port is its port.
+ * Starts `openssl s_server -quiet` (openssl: the program to run) on a port
+ * of address the kernel picks as it binds (found from its socket), serving leaf with its key and
+ * then rest (n_rest may be 0) as -cert_chain, followed by extra arguments (NULL-terminated, may be
+ * NULL). The PEM files are written into dir. Asserts the server listens within 5 s (killing it
+ * first if not). Returns its pid, for fx_kill; *port is its port.
  */
 int fx_s_server_start(const char *openssl, const char *dir, const char *address,
 		      const oa_pki_cert *leaf, const oa_pki_cert *const *rest, size_t n_rest,
