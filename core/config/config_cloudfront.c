@@ -7,28 +7,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "config_cfn.h"
 #include "config_hint.h"
 #include "config_internal.h"
-
-/* The managed origin request policy "AllViewer", which forwards every viewer header. */
-#define ALL_VIEWER_POLICY_ID "216adef6-5c7f-47e4-b989-5492eafa07d3"
-
-/*
- * AWS raises the read and keep-alive timeouts above 120 s on request; a value
- * AWS accepted is imported as is, up to an hour.
- */
-#define RAISED_TIMEOUT_MAX 3600
-
-static int expect_object(const oa__cfg *c, const char *path, const json_t *v)
-{
-	if (!json_is_object(v)) {
-		return oa__cfg_fail(c, path, "expected an object, got %s", oa__cfg_type_name(v));
-	}
-	return 0;
-}
 
 /*
  * Reads the AWS list obj.key = {"Quantity": N, "Items": [...]}. *items is
@@ -56,7 +38,7 @@ static int cf_list(const oa__cfg *c, const char *parent, const json_t *obj, cons
 		*items = v;
 		return 0;
 	}
-	rc = expect_object(c, path, v);
+	rc = oa__cfg_expect_object(c, path, v);
 	if (rc < 0) {
 		return rc;
 	}
@@ -118,7 +100,7 @@ static int read_custom(const oa__cfg *c, const char *path, const json_t *obj, oa
 	char ip[OA__CFG_PATH_MAX];
 	char p[OA__CFG_PATH_MAX];
 	const json_t *v;
-	int rc = expect_object(c, path, obj);
+	int rc = oa__cfg_expect_object(c, path, obj);
 
 	if (rc < 0) {
 		return rc;
@@ -180,9 +162,10 @@ static int read_custom(const oa__cfg *c, const char *path, const json_t *obj, oa
 			return rc;
 		}
 	}
-	rc = opt_uint(c, path, obj, "OriginReadTimeout", 1, RAISED_TIMEOUT_MAX, &o->read_timeout_s);
+	rc = opt_uint(c, path, obj, "OriginReadTimeout", 1, OA__CFG_RAISED_TIMEOUT_MAX,
+		      &o->read_timeout_s);
 	if (rc == 0) {
-		rc = opt_uint(c, path, obj, "OriginKeepaliveTimeout", 1, RAISED_TIMEOUT_MAX,
+		rc = opt_uint(c, path, obj, "OriginKeepaliveTimeout", 1, OA__CFG_RAISED_TIMEOUT_MAX,
 			      &o->keepalive_timeout_s);
 	}
 	return rc;
@@ -200,7 +183,7 @@ static int read_vpc(const oa__cfg *c, const char *path, const json_t *obj, oa_or
 {
 	char p[OA__CFG_PATH_MAX];
 	const json_t *v;
-	int rc = expect_object(c, path, obj);
+	int rc = oa__cfg_expect_object(c, path, obj);
 
 	if (rc < 0) {
 		return rc;
@@ -312,7 +295,7 @@ static int read_origin(const oa__cfg *c, const char *path, const json_t *obj, oa
 	int rc;
 
 	oa__cfg_origin_defaults(o);
-	rc = expect_object(c, path, obj);
+	rc = oa__cfg_expect_object(c, path, obj);
 	if (rc < 0) {
 		return rc;
 	}
@@ -416,7 +399,7 @@ static int group_member(const oa__cfg *c, const char *items_path, const json_t *
 	const json_t *member = json_array_get(items, m);
 
 	oa__cfg_path_index(p, items_path, m);
-	int rc = expect_object(c, p, member);
+	int rc = oa__cfg_expect_object(c, p, member);
 	if (rc < 0) {
 		return rc;
 	}
@@ -447,7 +430,7 @@ static int group_members(const oa__cfg *c, const char *parent, const json_t *dc,
 		const json_t *members;
 
 		oa__cfg_path_index(p, ip, i);
-		rc = expect_object(c, p, g);
+		rc = oa__cfg_expect_object(c, p, g);
 		if (rc < 0) {
 			return rc;
 		}
@@ -496,7 +479,7 @@ static int forwards_host(const oa__cfg *c, const char *path, const json_t *obj, 
 			return oa__cfg_fail(c, p, "expected a string, got %s",
 					    oa__cfg_type_name(v));
 		}
-		if (strcmp(json_string_value(v), ALL_VIEWER_POLICY_ID) == 0) {
+		if (oa__cfg_all_viewer_policy(json_string_value(v))) {
 			*out = true;
 		}
 	}
@@ -505,7 +488,7 @@ static int forwards_host(const oa__cfg *c, const char *path, const json_t *obj, 
 		return 0;
 	}
 	oa__cfg_path_key(p, path, "ForwardedValues");
-	rc = expect_object(c, p, v);
+	rc = oa__cfg_expect_object(c, p, v);
 	if (rc < 0) {
 		return rc;
 	}
@@ -522,9 +505,7 @@ static int forwards_host(const oa__cfg *c, const char *path, const json_t *obj, 
 			return oa__cfg_fail(c, p, "expected a string, got %s",
 					    oa__cfg_type_name(h));
 		}
-		/* Header names are case-insensitive; "*" forwards every header. */
-		if (strcasecmp(json_string_value(h), "Host") == 0 ||
-		    strcmp(json_string_value(h), "*") == 0) {
+		if (oa__cfg_forwards_host_header(json_string_value(h))) {
 			*out = true;
 		}
 	}
@@ -540,7 +521,7 @@ static int read_behavior(const oa__cfg *c, const char *parent, const json_t *dc,
 	int rc;
 
 	oa__cfg_behavior_defaults(b);
-	rc = expect_object(c, path, obj);
+	rc = oa__cfg_expect_object(c, path, obj);
 	if (rc < 0) {
 		return rc;
 	}
@@ -680,7 +661,7 @@ static int find_distributions(const oa__cfg *c, const json_t *root, struct found
 		return add_found(c, found, n, v, "DistributionConfig", NULL);
 	}
 	if ((v = json_object_get(root, "Distribution")) != NULL) {
-		int rc = expect_object(c, "Distribution", v);
+		int rc = oa__cfg_expect_object(c, "Distribution", v);
 
 		if (rc < 0) {
 			return rc;
@@ -694,7 +675,7 @@ static int find_distributions(const oa__cfg *c, const json_t *root, struct found
 				 distribution_name(v));
 	}
 	if ((v = json_object_get(root, "DistributionList")) != NULL) {
-		int rc = expect_object(c, "DistributionList", v);
+		int rc = oa__cfg_expect_object(c, "DistributionList", v);
 
 		if (rc < 0) {
 			return rc;
@@ -712,7 +693,7 @@ static int find_distributions(const oa__cfg *c, const json_t *root, struct found
 			const json_t *d = json_array_get(items, i);
 
 			oa__cfg_path_index(p, "DistributionList.Items", i);
-			rc = expect_object(c, p, d);
+			rc = oa__cfg_expect_object(c, p, d);
 			if (rc == 0) {
 				rc = add_found(c, found, n, d, p, distribution_name(d));
 			}
@@ -773,7 +754,7 @@ static int read_distribution(const oa__cfg *c, const struct found *f, oa_config 
 	const json_t *dc = f->dc;
 	const char *parent = f->parent;
 	char p[OA__CFG_PATH_MAX];
-	int rc = expect_object(c, parent, dc);
+	int rc = oa__cfg_expect_object(c, parent, dc);
 
 	if (rc == 0) {
 		config->distribution = strdup(f->name != NULL ? f->name : c->label);

@@ -97,6 +97,22 @@ const char *oa__cfg_type_name(const json_t *v);
 int oa__cfg_check_keys(const oa__cfg *c, const char *path, const json_t *obj,
 		       const char *const *keys);
 
+/*
+ * Imported distributions (CloudFront, Terraform): AWS raises the read and
+ * keep-alive timeouts above 120 s on request; a value AWS accepted is
+ * imported as is, up to an hour.
+ */
+#define OA__CFG_RAISED_TIMEOUT_MAX 3600
+
+/*
+ * Whether a cache behaviour sends the viewer's Host header to its origin: an
+ * origin request policy id that is the managed AllViewer policy (which
+ * forwards every viewer header), or a legacy forwarded header name that is
+ * Host (case-insensitively) or "*" (every header).
+ */
+bool oa__cfg_all_viewer_policy(const char *policy_id);
+bool oa__cfg_forwards_host_header(const char *header);
+
 /* Writes "expected an object, got ..." unless v is an object. */
 int oa__cfg_expect_object(const oa__cfg *c, const char *path, const json_t *v);
 

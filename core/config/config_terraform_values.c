@@ -9,15 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "config_terraform.h"
-
-/* The managed origin request policy "AllViewer", which forwards every viewer header. */
-#define ALL_VIEWER_POLICY_ID "216adef6-5c7f-47e4-b989-5492eafa07d3"
-
-/* As config_cloudfront.c: AWS raises these timeouts on request, up to an hour here. */
-#define RAISED_TIMEOUT_MAX 3600
 
 #define UNKNOWN_REASON "unknown_until_apply"
 
@@ -154,11 +147,11 @@ static int read_custom(const oa__cfg *c, const char *path, const json_t *obj, oa
 			}
 		}
 	}
-	rc = opt_uint(c, path, obj, "origin_read_timeout", 1, RAISED_TIMEOUT_MAX,
+	rc = opt_uint(c, path, obj, "origin_read_timeout", 1, OA__CFG_RAISED_TIMEOUT_MAX,
 		      &o->read_timeout_s);
 	if (rc == 0) {
-		rc = opt_uint(c, path, obj, "origin_keepalive_timeout", 1, RAISED_TIMEOUT_MAX,
-			      &o->keepalive_timeout_s);
+		rc = opt_uint(c, path, obj, "origin_keepalive_timeout", 1,
+			      OA__CFG_RAISED_TIMEOUT_MAX, &o->keepalive_timeout_s);
 	}
 	return rc;
 }
@@ -403,7 +396,7 @@ static int forwards_host(const oa__cfg *c, const char *path, const json_t *obj, 
 			return oa__cfg_fail(c, p, "expected a string, got %s",
 					    oa__cfg_type_name(v));
 		}
-		*out = strcmp(json_string_value(v), ALL_VIEWER_POLICY_ID) == 0;
+		*out = oa__cfg_all_viewer_policy(json_string_value(v));
 	}
 	int rc = get_block(c, path, obj, "forwarded_values", &fv, fp);
 	if (rc < 0 || fv == NULL) {
@@ -421,8 +414,7 @@ static int forwards_host(const oa__cfg *c, const char *path, const json_t *obj, 
 			return oa__cfg_fail(c, hp, "expected a string, got %s",
 					    oa__cfg_type_name(json_array_get(headers, i)));
 		}
-		/* Header names are case-insensitive; "*" forwards every header. */
-		if (strcasecmp(h, "Host") == 0 || strcmp(h, "*") == 0) {
+		if (oa__cfg_forwards_host_header(h)) {
 			*out = true;
 		}
 	}

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config_internal.h"
 #include "originaudit/names.h"
@@ -616,4 +617,18 @@ int oa__cfg_group_member(const oa__cfg *c, const char *path, const json_t *oid,
 	b->group_members[b->n_group_members] = (size_t)index;
 	b->n_group_members++;
 	return 0;
+}
+
+/* The managed origin request policy "AllViewer", which forwards every viewer header. */
+#define ALL_VIEWER_POLICY_ID "216adef6-5c7f-47e4-b989-5492eafa07d3"
+
+bool oa__cfg_all_viewer_policy(const char *policy_id)
+{
+	return strcmp(policy_id, ALL_VIEWER_POLICY_ID) == 0;
+}
+
+bool oa__cfg_forwards_host_header(const char *header)
+{
+	/* Header names are case-insensitive; "*" forwards every header. */
+	return strcasecmp(header, "Host") == 0 || strcmp(header, "*") == 0;
 }

@@ -23,7 +23,6 @@
  * Reads the YAML in data (len bytes). 0 with *out (the caller's), or a
  * negative errno with err: "LABEL:LINE:COLUMN: what" for a malformed document.
  */
-int oa__yaml_to_json(const char *data, size_t len, const char *label, json_t **out,
-		     oa_error *err);
+int oa__yaml_to_json(const char *data, size_t len, const char *label, json_t **out, oa_error *err);
 
 #endif
