@@ -178,17 +178,7 @@ static int render(const oa_scan_report *r, oa_scan_format format, char **text, s
 	if (f == NULL) {
 		return -ENOMEM;
 	}
-	switch (format) {
-	case OA_SCAN_FORMAT_PROMETHEUS:
-		rc = oa_scan_write_prometheus(r, f);
-		break;
-	case OA_SCAN_FORMAT_JSON:
-		rc = oa_scan_write_json(r, f);
-		break;
-	default:
-		rc = oa_scan_write_html(r, f);
-		break;
-	}
+	rc = scan_write_format(r, format, f, false);
 	if (fclose(f) != 0 && rc == 0) {
 		rc = -EIO;
 	}

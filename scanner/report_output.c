@@ -119,7 +119,7 @@ int scan_output_parse(const char *spec, bool has_fallback, oa_scan_format fallba
 			    spec, spec);
 }
 
-static int write_format(const oa_scan_report *report, oa_scan_format format, FILE *out, bool colour)
+int scan_write_format(const oa_scan_report *report, oa_scan_format format, FILE *out, bool colour)
 {
 	switch (format) {
 	case OA_SCAN_FORMAT_JSON:
@@ -139,7 +139,7 @@ static int write_format(const oa_scan_report *report, oa_scan_format format, FIL
 static int write_stdout(const oa_scan_report *report, oa_scan_format format, bool colour,
 			oa_error *err)
 {
-	int rc = write_format(report, format, stdout, colour);
+	int rc = scan_write_format(report, format, stdout, colour);
 
 	if (rc < 0) {
 		return oa_error_set(err, rc, "stdout: %s", strerror(-rc));
@@ -198,7 +198,7 @@ int scan_write_report(const oa_scan_report *report, oa_scan_format format, const
 		goto fail_unlink;
 	}
 	/* A file is never a terminal: no colour codes in it. */
-	rc = write_format(report, format, out, false);
+	rc = scan_write_format(report, format, out, false);
 	if (rc < 0) {
 		goto fail_close;
 	}

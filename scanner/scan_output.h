@@ -15,6 +15,9 @@
 int scan_write_text(const oa_scan_report *report, FILE *out, bool colour);
 int scan_write_junit(const oa_scan_report *report, FILE *out);
 
+/* Writes the report in format to out; 0 or a negative errno value (write errors). */
+int scan_write_format(const oa_scan_report *report, oa_scan_format format, FILE *out, bool colour);
+
 /* The format named name ("json", "text", "prometheus", "junit", "html"); false if none. */
 bool scan_format_parse(const char *name, oa_scan_format *out);
 
