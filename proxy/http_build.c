@@ -217,11 +217,6 @@ int px_build_origin_request(const px_head *req, const px_forward *fw, px_buf *ou
 	return rc;
 }
 
-const char *px_status_reason(int status)
-{
-	return oa_http_status_reason(status);
-}
-
 static int check_response_opts(const px_response_opts *o)
 {
 	if (o->http_minor != 0 && o->http_minor != 1) {
@@ -262,8 +257,8 @@ int px_build_viewer_response(const px_head *resp, const px_response_opts *o, px_
 	    !px__fields_safe(resp)) {
 		return -EBADMSG;
 	}
-	if (reason_len == 0 && px_status_reason(resp->status) != NULL) {
-		reason = px_status_reason(resp->status);
+	if (reason_len == 0 && oa_http_status_reason(resp->status) != NULL) {
+		reason = oa_http_status_reason(resp->status);
 		reason_len = strlen(reason);
 	}
 	rc = px_buf_appendf(out, "HTTP/1.%d %d ", o->http_minor, resp->status);
@@ -308,7 +303,7 @@ int px_build_viewer_response(const px_head *resp, const px_response_opts *o, px_
 int px_build_error_response(int status, const char *x_cache, const char *reason_code,
 			    bool keep_alive, int http_minor, px_buf *out)
 {
-	const char *reason = px_status_reason(status);
+	const char *reason = oa_http_status_reason(status);
 	size_t start = out->len;
 	char body[64];
 	int body_len;
@@ -356,7 +351,7 @@ int px_build_redirect(int status, const char *host, const char *target, const ch
 		return -EINVAL;
 	}
 	rc = px_buf_appendf(out, "HTTP/1.%d %d %s\r\nLocation: https://%s", http_minor, status,
-			    px_status_reason(status), host);
+			    oa_http_status_reason(status), host);
 	/* Bytes beyond ASCII are not allowed in a URI: percent-encode them, as a browser would. */
 	for (size_t i = 0; i < target_len && rc == 0; i++) {
 		unsigned char c = (unsigned char)target[i];

@@ -7,8 +7,7 @@
  *
  * Implemented in three files: proxy/buf.c (px_buf), proxy/http_head.c (the
  * lexical helpers, px_head, the Host and framing checks, px_head_collect) and
- * proxy/http_build.c (the writers, px_status_reason and the viewer protocol
- * policy).
+ * proxy/http_build.c (the writers and the viewer protocol policy).
  *
  * Errors: -EBADMSG means the viewer's (or origin's) message is unsafe or
  * malformed and must not be forwarded (answer 400, or 502 for an origin
@@ -233,9 +232,6 @@ typedef struct px_response_opts {
  * toward HTTP/1.0), -ENOMEM.
  */
 int px_build_viewer_response(const px_head *origin_resp, const px_response_opts *o, px_buf *out);
-
-/* The standard reason phrase of status (static string), or NULL when unknown. */
-const char *px_status_reason(int status);
 
 /*
  * Appends to out a complete error response: status line, text/plain body

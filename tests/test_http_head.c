@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "http_head.h"
+#include "originaudit/http_server.h"
 
 /*
  * Fills h with the fields in fields, "Name: value" lines separated by '\n'.
@@ -876,12 +877,14 @@ static void test_viewer_response_exact(void **state)
 	px_buf_free(&out);
 }
 
-/* A 204 never carries Content-Length toward the viewer, whatever the origin said (found by fuzzing). */
+/* A 204 never carries Content-Length toward the viewer, whatever the origin said (found by
+ * fuzzing). */
 static void test_viewer_response_204_no_length(void **state)
 {
 	px_head h;
 	px_buf out;
-	px_response_opts o = {.x_cache = "Miss from originaudit", .http_minor = 1, .keep_alive = true};
+	px_response_opts o = {
+	    .x_cache = "Miss from originaudit", .http_minor = 1, .keep_alive = true};
 
 	(void)state;
 	response_init(&h, 204, "No Content", "Cache-Control: max-age=60\nContent-Length: 12");
@@ -1069,7 +1072,7 @@ static void test_error_response_statuses(void **state)
 		char expected[512];
 		px_buf out;
 
-		assert_string_equal(px_status_reason(cases[i].status), cases[i].reason);
+		assert_string_equal(oa_http_status_reason(cases[i].status), cases[i].reason);
 		snprintf(body, sizeof(body), "%d %s\n", cases[i].status, cases[i].reason);
 		snprintf(expected, sizeof(expected),
 			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
@@ -1082,8 +1085,8 @@ static void test_error_response_statuses(void **state)
 		assert_string_equal(out.data, expected);
 		px_buf_free(&out);
 	}
-	assert_null(px_status_reason(299));
-	assert_null(px_status_reason(0));
+	assert_null(oa_http_status_reason(299));
+	assert_null(oa_http_status_reason(0));
 }
 
 static void test_error_response_bad_arguments(void **state)
