@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "inputs.h"
 #include "originaudit/chain.h"
 #include "originaudit/exitcode.h"
 #include "originaudit/file.h"
@@ -61,31 +61,17 @@ void oa_cmd_verify_usage(void)
 	    "Exit codes: 0 pass, 1 warnings only, 2 something fails, 3 could not run.\n");
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "originaudit verify: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see originaudit verify --help)\n");
-	return OA_EXIT_ERROR;
-}
-
 static int parse_opts(int argc, char **argv, struct verify_opts *o)
 {
-	enum { OPT_CA = 256, OPT_AT, OPT_WARN, OPT_CRIT };
+	enum { VERIFY_OPT_CA = 256, VERIFY_OPT_AT, VERIFY_OPT_WARN, VERIFY_OPT_CRIT };
 	static const struct option longopts[] = {
 	    {"chain", required_argument, NULL, 'c'},
 	    {"key", required_argument, NULL, 'k'},
 	    {"name", required_argument, NULL, 'n'},
-	    {"ca-bundle", required_argument, NULL, OPT_CA},
-	    {"at", required_argument, NULL, OPT_AT},
-	    {"warn-days", required_argument, NULL, OPT_WARN},
-	    {"critical-days", required_argument, NULL, OPT_CRIT},
+	    {"ca-bundle", required_argument, NULL, VERIFY_OPT_CA},
+	    {"at", required_argument, NULL, VERIFY_OPT_AT},
+	    {"warn-days", required_argument, NULL, VERIFY_OPT_WARN},
+	    {"critical-days", required_argument, NULL, VERIFY_OPT_CRIT},
 	    {"format", required_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -107,31 +93,35 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 			break;
 		case 'n':
 			if (o->n_names == MAX_NAMES) {
-				return usage_error("more than %d --name options", MAX_NAMES);
+				return cli_usage_error("verify", "more than %d --name options",
+						       MAX_NAMES);
 			}
 			o->names[o->n_names] = optarg;
 			o->n_names++;
 			break;
-		case OPT_CA:
+		case VERIFY_OPT_CA:
 			o->ca_bundle = optarg;
 			break;
-		case OPT_AT:
+		case VERIFY_OPT_AT:
 			if (oa_parse_time(optarg, &o->at) < 0) {
-				return usage_error(
-				    "--at: '%s' is not a time like 2027-03-01T00:00:00Z", optarg);
+				return cli_usage_error(
+				    "verify", "--at: '%s' is not a time like 2027-03-01T00:00:00Z",
+				    optarg);
 			}
 			break;
-		case OPT_WARN:
+		case VERIFY_OPT_WARN:
 			if (oa_policy_parse_threshold(optarg, &o->policy.warn_days,
 						      &o->policy.warn_percent) < 0) {
-				return usage_error(
-				    "--warn-days: '%s' is not a number of days (or N%%)", optarg);
+				return cli_usage_error(
+				    "verify", "--warn-days: '%s' is not a number of days (or N%%)",
+				    optarg);
 			}
 			break;
-		case OPT_CRIT:
+		case VERIFY_OPT_CRIT:
 			if (oa_policy_parse_threshold(optarg, &o->policy.critical_days,
 						      &o->policy.critical_percent) < 0) {
-				return usage_error(
+				return cli_usage_error(
+				    "verify",
 				    "--critical-days: '%s' is not a number of days (or N%%)",
 				    optarg);
 			}
@@ -142,7 +132,8 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 			} else if (strcmp(optarg, "text") == 0) {
 				o->json = false;
 			} else {
-				return usage_error("--format: '%s' is not text or json", optarg);
+				return cli_usage_error(
+				    "verify", "--format: '%s' is not text or json", optarg);
 			}
 			break;
 		case 'h':
@@ -150,22 +141,25 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
 			return -1;
 		case ':':
 			if (optopt != 0) {
-				return usage_error("option '-%c' needs a value", optopt);
+				return cli_usage_error("verify", "option '-%c' needs a value",
+						       optopt);
 			}
-			return usage_error("option '%s' needs a value", argv[optind - 1]);
+			return cli_usage_error("verify", "option '%s' needs a value",
+					       argv[optind - 1]);
 		default:
 			/* getopt sets optopt for a short option, possibly inside a group. */
 			if (optopt != 0) {
-				return usage_error("unknown option '-%c'", optopt);
+				return cli_usage_error("verify", "unknown option '-%c'", optopt);
 			}
-			return usage_error("unknown or ambiguous option '%s'", argv[optind - 1]);
+			return cli_usage_error("verify", "unknown or ambiguous option '%s'",
+					       argv[optind - 1]);
 		}
 	}
 	if (optind < argc) {
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
 	}
 	if (o->chain == NULL) {
-		return usage_error("%s", "--chain FILE is required");
+		return cli_usage_error("verify", "%s", "--chain FILE is required");
 	}
 	if (!oa_policy_consistent(&o->policy)) {
 		char warn[32];
